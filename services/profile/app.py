@@ -1,0 +1,62 @@
+"""The profile service: identities, the customer 360."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.profile import api, handlers
+from services.profile.tables import inbox, outbox
+from shared import topics
+from shared.app import Runtime, ServiceDefinition, create_service_app
+from shared.bus import Bus
+from shared.clock import Clock
+from shared.consumer import Subscription
+from shared.events import REGISTRY
+from shared.settings import ServiceSettings
+
+VIEW_TYPES = frozenset(
+    {
+        "crm.lifecycle.stage_changed.v1",
+        "crm.lifecycle.churn_risk_changed.v1",
+        "crm.loyalty.points_earned.v1",
+        "crm.loyalty.tier_changed.v1",
+        "crm.feedback.complaint_opened.v1",
+        "crm.feedback.survey_answered.v1",
+    }
+)
+
+
+def subscriptions(runtime: Runtime) -> list[Subscription]:
+    inbound_types = frozenset(t.type for t in REGISTRY if t.topic == topics.INBOUND)
+    clock = runtime.clock
+    return [
+        Subscription(
+            group="profile-inbound",
+            topics=(topics.INBOUND,),
+            types=inbound_types,
+            handler=lambda uow, batch: handlers.resolve_inbound(uow, batch, clock),
+        ),
+        Subscription(
+            group="profile-view",
+            topics=(topics.LIFECYCLE, topics.LOYALTY, topics.FEEDBACK),
+            types=VIEW_TYPES,
+            handler=lambda uow, batch: handlers.fold_into_view(uow, batch, clock),
+        ),
+    ]
+
+
+SERVICE = ServiceDefinition(
+    name="profile",
+    title="CRM profile service",
+    outbox=outbox,
+    inbox=inbox,
+    routers=[api.router],
+    subscriptions=subscriptions,
+)
+
+
+def create_app(
+    settings: ServiceSettings | None = None, *, bus: Bus | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """The profile service's app, configured from ``CRM_`` settings."""
+    return create_service_app(SERVICE, settings or ServiceSettings(service="profile"), bus=bus, clock=clock)

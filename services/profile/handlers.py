@@ -1,0 +1,170 @@
+"""Profile's application functions: resolve inbound activity to customers, and
+fold the other services' events into the customer 360. Each works on a whole
+batch with set-based SQL inside the consumer's unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_
+
+from services.profile import domain
+from services.profile.tables import customer, customer_view, identity
+from shared.clock import Clock
+from shared.consumer import Received
+from shared.db import insert_ignoring_conflicts, upsert
+from shared.events import CloudEvent, new_event
+from shared.events.activity import Inbound
+from shared.events.envelope import derived_id
+from shared.events.profile import CustomerCreated
+from shared.uow import UnitOfWork
+
+SOURCE = "/crm/profile"
+ViewKey = tuple[str, uuid.UUID]
+KEY = ("tenant_id", "customer_id")
+
+
+async def resolve_inbound(uow: UnitOfWork, batch: Sequence[Received], clock: Clock) -> None:
+    """Give every inbound event its customer (creating new ones), keep the 360's
+    purchase statistics, and re-publish each activity keyed by the customer."""
+    now = clock.now()
+    per_event = [domain.identity_keys(r.event.tenantid, _inbound(r).customer) for r in batch]
+    directory = domain.Directory(await _known(uow, [k for ks in per_event for k in ks]))
+    created: list[dict[str, Any]] = []
+    resolved: list[uuid.UUID] = []
+    for received, event_keys in zip(batch, per_event, strict=True):
+        customer_id = directory.resolve(event_keys)
+        if customer_id is None:
+            customer_id = uuid.uuid4()
+            created.append(_new_customer(received, customer_id, now))
+        directory.link(event_keys, customer_id)
+        resolved.append(customer_id)
+    await _save_customers(uow, created, directory, now)
+    views = await _views(uow, {(r.event.tenantid, c) for r, c in zip(batch, resolved, strict=True)})
+    for received, customer_id in zip(batch, resolved, strict=True):
+        view = views.setdefault(
+            (received.event.tenantid, customer_id),
+            domain.new_view(received.event.tenantid, customer_id, now),
+        )
+        if domain.fold(view, _inbound(received).activity, received.event.time):
+            view["updated_at"] = now
+    await upsert(uow.conn, customer_view, list(views.values()), KEY, update=domain.STATS_COLUMNS)
+    uow.publish(*(_activity(r, c) for r, c in zip(batch, resolved, strict=True)))
+    uow.publish(*(_created_event(row) for row in created))
+
+
+async def fold_into_view(uow: UnitOfWork, batch: Sequence[Received], clock: Clock) -> None:
+    """Fold stage, risk, points, tier and feedback events into the customer 360."""
+    now = clock.now()
+    keys = {(r.event.tenantid, uuid.UUID(r.event.subject or "")) for r in batch}
+    views = await _views(uow, keys)
+    changed: dict[ViewKey, dict[str, Any]] = {}
+    for received in batch:
+        key = (received.event.tenantid, uuid.UUID(received.event.subject or ""))
+        view = views.setdefault(key, domain.new_view(*key, now))
+        if domain.fold(view, received.payload, received.event.time):
+            view["updated_at"] = now
+            changed[key] = view
+    await upsert(uow.conn, customer_view, list(changed.values()), KEY, update=domain.FOLDED_COLUMNS)
+
+
+def _inbound(received: Received) -> Inbound[Any]:
+    return received.payload  # type: ignore[return-value]
+
+
+async def _known(uow: UnitOfWork, keys: list[domain.IdentityKey]) -> dict[domain.IdentityKey, uuid.UUID]:
+    if not keys:
+        return {}
+    rows = await uow.conn.execute(
+        select(identity.c.tenant_id, identity.c.kind, identity.c.value, identity.c.customer_id).where(
+            tuple_(identity.c.tenant_id, identity.c.kind, identity.c.value).in_(set(keys))
+        )
+    )
+    return {(r.tenant_id, r.kind, r.value): r.customer_id for r in rows}
+
+
+async def _views(uow: UnitOfWork, keys: Iterable[ViewKey]) -> dict[ViewKey, dict[str, Any]]:
+    keys = set(keys)
+    if not keys:
+        return {}
+    rows = await uow.conn.execute(
+        select(customer_view).where(
+            tuple_(customer_view.c.tenant_id, customer_view.c.customer_id).in_(keys)
+        )
+    )
+    return {(r.tenant_id, r.customer_id): dict(r._mapping) for r in rows}
+
+
+def _new_customer(received: Received, customer_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    ref = _inbound(received).customer
+    return {
+        "tenant_id": received.event.tenantid,
+        "customer_id": customer_id,
+        "name": ref.name,
+        "email": ref.email.lower() if ref.email else None,
+        "phone": ref.phone,
+        "created_at": now,
+        "updated_at": now,
+        "source": ref.source,
+        "external_id": ref.external_id,
+        "cause": received.event,
+    }
+
+
+async def _save_customers(
+    uow: UnitOfWork,
+    created: list[dict[str, Any]],
+    directory: domain.Directory,
+    now: datetime,
+) -> None:
+    columns = {c.name for c in customer.columns}
+    if created:
+        await uow.conn.execute(
+            customer.insert(), [{k: v for k, v in row.items() if k in columns} for row in created]
+        )
+    await insert_ignoring_conflicts(
+        uow.conn,
+        identity,
+        [
+            {"tenant_id": t, "kind": k, "value": v, "customer_id": c, "created_at": now}
+            for (t, k, v), c in directory.new_identities.items()
+        ],
+    )
+
+
+def _activity(received: Received, customer_id: uuid.UUID) -> CloudEvent:
+    event = received.event
+    return new_event(
+        _inbound(received).activity,
+        source=SOURCE,
+        tenant_id=event.tenantid,
+        key=str(customer_id),
+        subject=str(customer_id),
+        time=event.time,
+        event_id=derived_id(event.id, "activity"),
+        correlation_id=event.correlationid,
+        causation_id=event.id,
+    )
+
+
+def _created_event(row: dict[str, Any]) -> CloudEvent:
+    cause = row["cause"]
+    customer_id = str(row["customer_id"])
+    return new_event(
+        CustomerCreated(
+            customer_id=customer_id,
+            source=row["source"],
+            external_id=row["external_id"],
+            created_at=row["created_at"],
+        ),
+        source=SOURCE,
+        tenant_id=row["tenant_id"],
+        key=customer_id,
+        subject=customer_id,
+        time=row["created_at"],
+        event_id=derived_id(cause.id, "customer_created"),
+        causation_id=cause.id,
+    )

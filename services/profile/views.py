@@ -1,0 +1,43 @@
+"""Profile's read side: the queries behind the customer endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.profile.tables import customer, customer_view, identity
+
+
+async def find_by_reference(
+    engine: AsyncEngine, tenant_id: str, source: str, external_id: str
+) -> uuid.UUID | None:
+    """The customer a partner system knows as ``external_id``, if any."""
+    async with engine.connect() as conn:
+        return await conn.scalar(  # type: ignore[no-any-return]
+            select(identity.c.customer_id).where(
+                identity.c.tenant_id == tenant_id,
+                identity.c.kind == f"ref:{source}",
+                identity.c.value == external_id,
+            )
+        )
+
+
+async def customer_360(
+    engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """The customer and their 360 row, or None (also for another tenant's customer)."""
+    query = (
+        select(customer.c.name, customer.c.email, customer.c.phone, customer_view)
+        .join(
+            customer_view,
+            (customer_view.c.tenant_id == customer.c.tenant_id)
+            & (customer_view.c.customer_id == customer.c.customer_id),
+        )
+        .where(customer.c.tenant_id == tenant_id, customer.c.customer_id == customer_id)
+    )
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return dict(row._mapping) if row else None

@@ -1,0 +1,1 @@
+"""The shared kernel: mechanisms every service uses (never business rules)."""

@@ -1,0 +1,219 @@
+"""The app factory: every service is a FastAPI app built the same way.
+
+``create_service_app`` gives a service its lifespan (engine, migrations, bus,
+outbox relay, consumers, background jobs, all created at start and disposed at
+stop, nothing at import), ``/healthz``, ``/readyz``, ``/metrics``, HTTP
+metrics and problem+json errors. The service brings its routers, its tables
+and its subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Table, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import metrics
+from shared.bus import Bus
+from shared.bus.kafka import KafkaBus
+from shared.clock import Clock, clock_for
+from shared.consumer import Consumer, Subscription
+from shared.db import create_engine
+from shared.migrations import migrate
+from shared.outbox import OutboxRelay
+from shared.problems import Problem, install_problem_handlers
+from shared.settings import ServiceSettings
+from shared.uow import Database
+
+log = structlog.get_logger()
+
+
+@dataclass
+class Runtime:
+    """What a running service's routes and handlers reach: settings, clock, database, bus."""
+
+    settings: ServiceSettings
+    clock: Clock
+    db: Database
+    bus: Bus
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    title: str
+    outbox: Table
+    inbox: Table
+    routers: Sequence[APIRouter] = ()
+    subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda _: ()
+    jobs: Callable[[Runtime], Sequence[Callable[[], Coroutine[Any, Any, None]]]] = lambda _: ()
+    on_start: Callable[[Runtime], Awaitable[None]] | None = None
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def tenant_header(x_crm_tenant: Annotated[str, Header(min_length=1, max_length=64)]) -> str:
+    """The tenant the gateway authenticated; services trust it from the internal network only."""
+    return x_crm_tenant
+
+
+TenantDep = Annotated[str, Depends(tenant_header)]
+
+
+def create_service_app(
+    service: ServiceDefinition,
+    settings: ServiceSettings,
+    *,
+    bus: Bus | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Build the FastAPI app of one service; pass ``bus`` to share one (embedded mode)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with _running(service, settings, bus, clock or clock_for(settings.frozen_now)) as rt:
+            app.state.runtime = rt
+            yield
+
+    app = FastAPI(title=service.title, version="0.1.0", lifespan=lifespan)
+    install_problem_handlers(app)
+    app.add_middleware(HttpMetrics, service=service.name)
+    app.include_router(_operations_router())
+    for router in service.routers:
+        app.include_router(router)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _running(
+    service: ServiceDefinition, settings: ServiceSettings, shared_bus: Bus | None, clock: Clock
+) -> AsyncIterator[Runtime]:
+    engine = create_engine(settings.db_url)
+    bus: Bus = shared_bus or KafkaBus(settings.kafka_servers, client_id=f"crm-{service.name}")
+    runtime: Runtime | None = None
+    try:
+        await migrate(engine, service.name)
+        if shared_bus is None:
+            await bus.start()
+        relay = OutboxRelay(
+            engine,
+            service.outbox,
+            bus,
+            service=service.name,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+        )
+        runtime = Runtime(settings, clock, Database(engine, service.outbox, clock, relay.kick), bus)
+        if service.on_start:
+            await service.on_start(runtime)
+        jobs: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = [("relay", relay.run)]
+        for subscription in service.subscriptions(runtime):
+            consumer = Consumer(
+                subscription,
+                service=service.name,
+                bus=bus,
+                db=runtime.db,
+                inbox=service.inbox,
+                max_attempts=settings.consumer_max_attempts,
+            )
+            jobs.append((subscription.group, consumer.run))
+        jobs += [(job.__name__, job) for job in service.jobs(runtime)]
+        runtime.tasks = [asyncio.create_task(_supervise(service.name, n, j)) for n, j in jobs]
+        log.info("service started", service=service.name, jobs=[n for n, _ in jobs])
+        yield runtime
+    finally:
+        await _stop(runtime, bus if shared_bus is None else None)
+        await engine.dispose()
+
+
+async def _stop(runtime: Runtime | None, owned_bus: Bus | None) -> None:
+    if runtime:
+        for task in runtime.tasks:
+            task.cancel()
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
+    if owned_bus:
+        await owned_bus.stop()
+
+
+async def _supervise(service: str, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Keep a background job alive: log a crash and start it again."""
+    while True:
+        try:
+            await job()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job crashed; restarting", service=service, job=name)
+            await asyncio.sleep(1)
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(runtime: RuntimeDep) -> dict[str, str]:
+        """Ready: the service's database and the bus answer, and its jobs run."""
+        try:
+            async with runtime.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            await runtime.bus.ping()
+        except Exception as error:
+            raise Problem(503, "not-ready", f"A dependency does not answer: {error}") from error
+        if any(task.done() for task in runtime.tasks):
+            raise Problem(503, "not-ready", "A background job has stopped.")
+        return {"status": "ready"}
+
+    @router.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        """Prometheus text exposition."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+class HttpMetrics:
+    """Times every request, labelled by route template (not raw path, to bound cardinality)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).observe(
+                time.perf_counter() - started
+            )

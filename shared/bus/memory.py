@@ -1,0 +1,77 @@
+"""The bus in memory, for embedded mode: one process, no broker.
+
+It keeps Kafka's semantics that handlers rely on: a log per topic, consumer
+groups that each see every message once they commit, and order per key (here
+one partition per topic, so order overall).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+
+from shared.bus import Message, Record, next_offsets
+
+
+class MemorySubscriber:
+    def __init__(self, bus: MemoryBus, group: str, topics: Sequence[str]) -> None:
+        self._bus, self._group, self._topics = bus, group, list(topics)
+        self._position: dict[str, int] = {}
+
+    async def start(self) -> None:
+        self._position = {t: self._bus.committed(self._group, t) for t in self._topics}
+
+    async def stop(self) -> None:
+        return None
+
+    async def fetch(self, max_records: int, timeout: float) -> list[Record]:
+        async with self._bus.changed:
+            if not self._pending():
+                try:
+                    await asyncio.wait_for(self._bus.changed.wait(), timeout)
+                except TimeoutError:
+                    return []
+        batch: list[Record] = []
+        for topic in self._topics:
+            start = self._position[topic]
+            taken = self._bus.logs[topic][start : start + max_records - len(batch)]
+            batch.extend(taken)
+            self._position[topic] = start + len(taken)
+        return batch
+
+    def _pending(self) -> bool:
+        return any(len(self._bus.logs[t]) > self._position[t] for t in self._topics)
+
+    async def commit(self, records: Sequence[Record]) -> None:
+        for (topic, _partition), offset in next_offsets(records).items():
+            self._bus.offsets[(self._group, topic)] = offset
+
+
+class MemoryBus:
+    def __init__(self) -> None:
+        self.logs: defaultdict[str, list[Record]] = defaultdict(list)
+        self.offsets: dict[tuple[str, str], int] = {}
+        self.changed = asyncio.Condition()
+
+    def committed(self, group: str, topic: str) -> int:
+        return self.offsets.get((group, topic), 0)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        async with self.changed:
+            for m in messages:
+                log = self.logs[m.topic]
+                log.append(Record(m.topic, 0, len(log), m.key, m.value, m.headers))
+            self.changed.notify_all()
+
+    def subscriber(self, group: str, topics: Sequence[str]) -> MemorySubscriber:
+        return MemorySubscriber(self, group, topics)
+
+    async def ping(self) -> None:
+        return None

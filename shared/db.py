@@ -1,0 +1,91 @@
+"""Async database helpers that behave the same on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Integer, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the backend keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every instant must carry its timezone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An engine tuned for its backend; create it in a lifespan, never at import."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def is_postgres(conn: AsyncConnection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def insert_for(conn: AsyncConnection, table: Table) -> Insert:
+    """The dialect's INSERT, which knows ``ON CONFLICT``."""
+    module = postgresql if is_postgres(conn) else sqlite
+    return module.insert(table)  # type: ignore[no-any-return]
+
+
+async def insert_ignoring_conflicts(
+    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert many rows in one statement; rows that already exist are left alone."""
+    if rows:
+        await conn.execute(insert_for(conn, table).on_conflict_do_nothing(), list(rows))
+
+
+async def upsert(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    key: Sequence[str],
+    update: Sequence[str] | None = None,
+) -> None:
+    """Insert many rows, or overwrite the ``update`` columns (default: all but the
+    key) of the ones that exist. Rows must have distinct keys."""
+    if not rows:
+        return
+    statement = insert_for(conn, table)
+    columns = update or [c for c in rows[0] if c not in key]
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key), set_={c: statement.excluded[c] for c in columns}
+    )
+    await conn.execute(statement, list(rows))

@@ -1,0 +1,99 @@
+"""The CloudEvents 1.0 envelope, structured JSON mode, as every topic carries it.
+
+Extensions: ``tenantid`` (every event belongs to one tenant), ``correlationid``
+(the partner's original request), ``causationid`` (the event that caused this
+one) and ``partitionkey`` (the customer the event is about, also the Kafka key).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from shared.events.payload import DecodeError, Payload
+from shared.events.registry import REGISTRY
+
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+class CloudEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: uuid.UUID
+    source: str = Field(min_length=1)
+    type: str = Field(pattern=r"^crm\.[a-z]+\.[a-z_]+\.v[0-9]+$")
+    time: AwareDatetime
+    subject: str | None = None
+    datacontenttype: Literal["application/json"] = "application/json"
+    tenantid: str = Field(min_length=1)
+    partitionkey: str = Field(min_length=1)
+    correlationid: str | None = None
+    causationid: str | None = None
+    data: dict[str, Any]
+
+    @property
+    def topic(self) -> str:
+        """The topic of the event's area: ``crm.activity.x.v1`` lives on ``crm.activity``."""
+        return ".".join(self.type.split(".")[:2])
+
+    def payload(self) -> Payload:
+        """The typed payload, validated against the registry (raises ``DecodeError``)."""
+        return REGISTRY.parse(self.type, self.data)
+
+
+def new_event(
+    payload: Payload,
+    *,
+    source: str,
+    tenant_id: str,
+    key: str,
+    time: datetime,
+    subject: str | None = None,
+    event_id: uuid.UUID | None = None,
+    correlation_id: str | None = None,
+    causation_id: uuid.UUID | None = None,
+) -> CloudEvent:
+    """Wrap a registered payload in its envelope."""
+    return CloudEvent(
+        id=event_id or uuid.uuid4(),
+        source=source,
+        type=REGISTRY.type_of(payload),
+        time=time.astimezone(UTC),
+        subject=subject,
+        tenantid=tenant_id,
+        partitionkey=key,
+        correlationid=correlation_id,
+        causationid=str(causation_id) if causation_id else None,
+        data=payload.model_dump(mode="json", by_alias=True, exclude_none=True),
+    )
+
+
+def derived_id(cause: uuid.UUID, purpose: str) -> uuid.UUID:
+    """A deterministic id for an event caused by another, so a replay emits the same id."""
+    return uuid.uuid5(cause, purpose)
+
+
+def encode(event: CloudEvent) -> bytes:
+    """The event as structured-mode CloudEvents JSON."""
+    return orjson.dumps(event.model_dump(mode="json", exclude_none=True))
+
+
+def decode(raw: bytes | None) -> CloudEvent:
+    """Read an envelope from bytes (``DecodeError`` says what is wrong)."""
+    if not raw:
+        raise DecodeError("empty message: expected a CloudEvents JSON object")
+    try:
+        return CloudEvent.model_validate_json(raw)
+    except ValidationError as error:
+        raise DecodeError(f"not a valid CloudEvent: {_summary(error)}") from error
+
+
+def _summary(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()[:5]
+    )

@@ -1,0 +1,29 @@
+"""Events feedback publishes on ``crm.feedback``."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime
+
+from shared.events.activity import Severity, SurveyKind
+from shared.events.payload import Payload
+
+
+class ComplaintOpened(Payload):
+    """A complaint was recorded and its SLA clock started."""
+
+    complaint_id: str
+    complaint_ref: str
+    severity: Severity
+    category: str
+    opened_at: AwareDatetime
+    due_at: AwareDatetime
+    open_complaints: int
+
+
+class SurveyAnswered(Payload):
+    """A survey answer was recorded; ``category`` is the NPS bucket for NPS answers."""
+
+    survey: SurveyKind
+    score: int
+    category: str | None
+    at: AwareDatetime

@@ -1,0 +1,42 @@
+"""Events lifecycle publishes on ``crm.lifecycle``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from shared.events.payload import Payload
+
+Stage = Literal["prospect", "lead", "new_customer", "active", "loyal", "silent", "churned"]
+RiskLevel = Literal["low", "medium", "high"]
+
+
+class StageCause(Payload):
+    kind: Literal["event", "timer"]
+    ref: str = Field(description="The event id that moved the stage, or the timer's name")
+
+
+class StageChanged(Payload):
+    """The customer moved from one lifecycle stage to another."""
+
+    from_stage: Stage | None = Field(alias="from")
+    to_stage: Stage = Field(alias="to")
+    at: AwareDatetime
+    cause: StageCause
+    reactivation: bool = False
+
+
+class RiskReason(Payload):
+    code: str
+    weight: float
+    detail: str
+
+
+class ChurnRiskChanged(Payload):
+    """The customer's churn-risk score moved enough to matter."""
+
+    score: int = Field(ge=0, le=100)
+    level: RiskLevel
+    reasons: list[RiskReason]
+    at: AwareDatetime

@@ -1,0 +1,112 @@
+"""One registry of every event type the platform speaks, and its typed payload.
+
+A type is ``crm.<area>.<name>.v<N>`` and lives on topic ``crm.<area>``. The
+registry validates payloads on the way in and out, and renders the event
+catalogue (JSON Schema) that partners read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.events import feedback, lifecycle, loyalty, profile
+from shared.events.activity import ACTIVITIES, Inbound
+from shared.events.payload import DecodeError, Payload
+
+
+@dataclass(frozen=True)
+class EventType:
+    type: str
+    payload: type[Payload]
+
+    @property
+    def topic(self) -> str:
+        return ".".join(self.type.split(".")[:2])
+
+    @property
+    def description(self) -> str:
+        lines = (self.payload.__doc__ or self.payload.__name__).strip().splitlines()
+        return lines[0] if lines else self.type
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+class Registry:
+    def __init__(self, types: Iterable[EventType]) -> None:
+        self._by_type = {t.type: t for t in types}
+        self._by_payload = {t.payload: t.type for t in self._by_type.values()}
+
+    def __contains__(self, event_type: str) -> bool:
+        return event_type in self._by_type
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._by_type.values())
+
+    def type_of(self, payload: Payload) -> str:
+        """The event type a payload instance is registered under."""
+        return self._by_payload[type(payload)]
+
+    def parse(self, event_type: str, data: dict[str, Any]) -> Payload:
+        """Validate ``data`` as the payload of ``event_type``.
+
+        Raises ``DecodeError`` for an unknown type or version, or invalid data.
+        """
+        known = self._by_type.get(event_type)
+        if known is None:
+            raise DecodeError(f"unknown event type or version '{event_type}'")
+        try:
+            return known.payload.model_validate(data)
+        except ValidationError as error:
+            raise DecodeError(f"invalid {event_type} data: {error.errors()[0]['msg']}") from error
+
+    def catalogue(self) -> dict[str, Any]:
+        """The event catalogue as one JSON Schema document, one entry per type."""
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "CRM event catalogue",
+            "description": "CloudEvents 1.0 types; `data` follows the schema of its type.",
+            "events": {
+                t.type: {
+                    "topic": t.topic,
+                    "description": t.description,
+                    "schema": t.payload.model_json_schema(by_alias=True),
+                }
+                for t in self._by_type.values()
+            },
+        }
+
+
+def _activity_name(partner_type: str) -> str:
+    return partner_type.replace(".", "_")
+
+
+def inbound_type(partner_type: str) -> str:
+    """``purchase.completed`` → ``crm.inbound.purchase_completed.v1``."""
+    return f"crm.inbound.{_activity_name(partner_type)}.v1"
+
+
+def activity_type(partner_type: str) -> str:
+    """``purchase.completed`` → ``crm.activity.purchase_completed.v1``."""
+    return f"crm.activity.{_activity_name(partner_type)}.v1"
+
+
+def _types() -> Iterable[EventType]:
+    for partner_type, payload in ACTIVITIES.items():
+        yield EventType(inbound_type(partner_type), Inbound[payload])  # type: ignore[valid-type]
+        yield EventType(activity_type(partner_type), payload)
+    yield EventType("crm.profile.customer_created.v1", profile.CustomerCreated)
+    yield EventType("crm.lifecycle.stage_changed.v1", lifecycle.StageChanged)
+    yield EventType("crm.lifecycle.churn_risk_changed.v1", lifecycle.ChurnRiskChanged)
+    yield EventType("crm.loyalty.points_earned.v1", loyalty.PointsEarned)
+    yield EventType("crm.loyalty.tier_changed.v1", loyalty.TierChanged)
+    yield EventType("crm.feedback.complaint_opened.v1", feedback.ComplaintOpened)
+    yield EventType("crm.feedback.survey_answered.v1", feedback.SurveyAnswered)
+
+
+REGISTRY = Registry(_types())

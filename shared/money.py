@@ -1,0 +1,47 @@
+"""Money is an integer of minor units plus an ISO 4217 currency, never a float."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pycountry
+from pydantic import AfterValidator, Field, StrictInt
+
+# ISO 4217 minor-unit exponents that are not 2 (the rest of the table is 2).
+_EXPONENTS = {
+    **dict.fromkeys(
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+    ),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+    **dict.fromkeys("CLF UYW".split(), 4),
+}
+
+
+def is_iso_currency(code: str) -> bool:
+    """Whether ``code`` is an active ISO 4217 alphabetic currency code."""
+    return len(code) == 3 and code.isupper() and pycountry.currencies.get(alpha_3=code) is not None
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """How many decimal places the currency's minor unit has (JPY 0, EUR 2, KWD 3)."""
+    return _EXPONENTS.get(currency, 2)
+
+
+def major_units(amount_minor: int, currency: str) -> int:
+    """Whole currency units in an amount, rounded down (129900 CNY minor → 1299)."""
+    return amount_minor // 10 ** minor_unit_exponent(currency)
+
+
+def _check_currency(code: str) -> str:
+    if not is_iso_currency(code):
+        raise ValueError(f"'{code}' is not an ISO 4217 currency code (for example EUR, USD, CNY)")
+    return code
+
+
+Currency = Annotated[
+    str, Field(examples=["EUR", "CNY"], description="ISO 4217 code"), AfterValidator(_check_currency)
+]
+AmountMinor = Annotated[
+    StrictInt,
+    Field(ge=0, le=10**15, examples=[129900], description="Amount in minor units (cents)"),
+]

@@ -1,0 +1,52 @@
+"""Typed settings read from ``CRM_``-prefixed environment variables.
+
+One base class for every service; a service adds its own fields by
+subclassing. Nothing reads ``os.environ`` directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AwareDatetime, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_PORTS = {"gateway": 8000, "profile": 8001, "lifecycle": 8002, "feedback": 8003, "loyalty": 8004}
+
+
+class ServiceSettings(BaseSettings):
+    """What every service process needs to know to start."""
+
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+
+    service: str = "gateway"
+    bus: Literal["kafka", "memory"] = "kafka"
+    database_url: str | None = None
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 55432
+    pg_user: str = "crm"
+    pg_password: SecretStr = SecretStr("")
+    kafka_port: int = 59092
+    kafka_bootstrap: str | None = None
+    frozen_now: AwareDatetime | None = None
+    data_dir: Path = Path(".data")
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "console"
+    consumer_batch_size: int = 500
+    consumer_max_attempts: int = 3
+    relay_batch_size: int = 500
+    relay_poll_seconds: float = 0.2
+
+    @property
+    def kafka_servers(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def db_url(self) -> str:
+        """The service's own database: one PostgreSQL database per service."""
+        if self.database_url:
+            return self.database_url
+        password = self.pg_password.get_secret_value()
+        auth = f"{self.pg_user}:{password}" if password else self.pg_user
+        return f"postgresql+asyncpg://{auth}@{self.pg_host}:{self.pg_port}/crm_{self.service}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -46,6 +46,7 @@ class Runtime:
     db: Database
     bus: Bus
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    resources: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda _: ()
     jobs: Callable[[Runtime], Sequence[Callable[[], Coroutine[Any, Any, None]]]] = lambda _: ()
-    on_start: Callable[[Runtime], Awaitable[None]] | None = None
+    resources: Callable[[Runtime], contextlib.AbstractAsyncContextManager[None]] | None = None
+    settings: type[ServiceSettings] = ServiceSettings
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -77,12 +79,13 @@ TenantDep = Annotated[str, Depends(tenant_header)]
 
 def create_service_app(
     service: ServiceDefinition,
-    settings: ServiceSettings,
+    settings: ServiceSettings | None = None,
     *,
     bus: Bus | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
     """Build the FastAPI app of one service; pass ``bus`` to share one (embedded mode)."""
+    settings = settings or service.settings(service=service.name)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -104,8 +107,11 @@ async def _running(
     service: ServiceDefinition, settings: ServiceSettings, shared_bus: Bus | None, clock: Clock
 ) -> AsyncIterator[Runtime]:
     engine = create_engine(settings.db_url)
-    bus: Bus = shared_bus or KafkaBus(settings.kafka_servers, client_id=f"crm-{service.name}")
+    bus: Bus = shared_bus or KafkaBus(
+        settings.kafka_servers, client_id=f"crm-{service.name}", topic_prefix=settings.topic_prefix
+    )
     runtime: Runtime | None = None
+    stack = contextlib.AsyncExitStack()
     try:
         await migrate(engine, service.name)
         if shared_bus is None:
@@ -119,8 +125,8 @@ async def _running(
             poll_seconds=settings.relay_poll_seconds,
         )
         runtime = Runtime(settings, clock, Database(engine, service.outbox, clock, relay.kick), bus)
-        if service.on_start:
-            await service.on_start(runtime)
+        if service.resources:
+            await stack.enter_async_context(service.resources(runtime))
         jobs: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = [("relay", relay.run)]
         for subscription in service.subscriptions(runtime):
             consumer = Consumer(
@@ -138,6 +144,7 @@ async def _running(
         yield runtime
     finally:
         await _stop(runtime, bus if shared_bus is None else None)
+        await stack.aclose()
         await engine.dispose()
 
 

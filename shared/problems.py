@@ -40,10 +40,19 @@ def problem_type(slug: str) -> str:
 class Problem(Exception):
     """Raise anywhere in a request to answer with a problem document."""
 
-    def __init__(self, status: int, slug: str, detail: str, title: str | None = None, **extra: Any):
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        detail: str,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ):
         super().__init__(detail)
         self.status, self.slug, self.detail = status, slug, detail
         self.title = title or _TITLES.get(status, "Error")
+        self.headers = headers
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
@@ -55,8 +64,8 @@ class Problem(Exception):
             **self.extra,
         }
 
-    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse(self.body(), self.status, headers=headers, media_type=MEDIA_TYPE)
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), self.status, headers=self.headers, media_type=MEDIA_TYPE)
 
 
 def validation_problem(errors: list[Any], what: str = "the request") -> Problem:
@@ -84,7 +93,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
         slug = _TITLES.get(error.status_code, "error").lower().replace(" ", "-")
         detail = str(error.detail) if error.detail else _TITLES.get(error.status_code, "Error")
-        return Problem(error.status_code, slug, detail).response(headers=error.headers)
+        return Problem(error.status_code, slug, detail, headers=error.headers).response()
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

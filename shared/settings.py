@@ -12,15 +12,17 @@ from typing import Literal
 from pydantic import AwareDatetime, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICE_PORTS = {"gateway": 8000, "profile": 8001, "lifecycle": 8002, "feedback": 8003, "loyalty": 8004}
-
-
 class ServiceSettings(BaseSettings):
     """What every service process needs to know to start."""
 
     model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
 
     service: str = "gateway"
+    gateway_port: int = 8000
+    profile_port: int = 8001
+    lifecycle_port: int = 8002
+    feedback_port: int = 8003
+    loyalty_port: int = 8004
     bus: Literal["kafka", "memory"] = "kafka"
     database_url: str | None = None
     pg_host: str = "127.0.0.1"
@@ -29,6 +31,7 @@ class ServiceSettings(BaseSettings):
     pg_password: SecretStr = SecretStr("")
     kafka_port: int = 59092
     kafka_bootstrap: str | None = None
+    topic_prefix: str = ""
     frozen_now: AwareDatetime | None = None
     data_dir: Path = Path(".data")
     log_level: str = "INFO"
@@ -37,6 +40,10 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 3
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.2
+
+    def port_of(self, service: str) -> int:
+        """Where ``service`` listens (``CRM_<SERVICE>_PORT``)."""
+        return int(getattr(self, f"{service}_port"))
 
     @property
     def kafka_servers(self) -> str:

@@ -60,22 +60,24 @@ async def connect(servers: str, deadline: float) -> AIOKafkaAdminClient:
     fail(f"no Kafka broker answered on {servers} in time (last error: {last_error!r})")
 
 
-async def partition_counts(admin: AIOKafkaAdminClient) -> dict[str, int]:
+async def partition_counts(admin: AIOKafkaAdminClient, wanted: dict[str, int]) -> dict[str, int]:
     """Partition count of each of our topics the broker knows without error."""
     counts = {}
-    for topic in await admin.describe_topics(list(PARTITIONS)):
+    for topic in await admin.describe_topics(list(wanted)):
         if topic["error_code"] == 0:
             counts[topic["topic"]] = len(topic["partitions"])
     return counts
 
 
-async def create_missing(admin: AIOKafkaAdminClient, existing: dict[str, int]) -> None:
-    missing = [name for name in PARTITIONS if name not in existing]
+async def create_missing(
+    admin: AIOKafkaAdminClient, wanted: dict[str, int], existing: dict[str, int]
+) -> None:
+    missing = [name for name in wanted if name not in existing]
     if not missing:
         return
     print(f"[topics] creating {', '.join(missing)}")
     response = await admin.create_topics(
-        [NewTopic(name, PARTITIONS[name], replication_factor=1) for name in missing]
+        [NewTopic(name, wanted[name], replication_factor=1) for name in missing]
     )
     for result in response.to_object()["topic_errors"]:
         code = result["error_code"]
@@ -86,18 +88,18 @@ async def create_missing(admin: AIOKafkaAdminClient, existing: dict[str, int]) -
             )
 
 
-async def verify(admin: AIOKafkaAdminClient, deadline: float) -> None:
+async def verify(admin: AIOKafkaAdminClient, wanted: dict[str, int], deadline: float) -> None:
     """New topics take a moment to show up in metadata: poll until they do."""
     while True:
-        counts = await partition_counts(admin)
+        counts = await partition_counts(admin, wanted)
         wrong = [
             f"{name} has {counts[name]} partitions, wants {want}"
-            for name, want in PARTITIONS.items()
+            for name, want in wanted.items()
             if counts.get(name, want) != want
         ]
         if wrong:  # Kafka cannot shrink a topic, and we do not grow one silently
             fail("; ".join(wrong) + " (delete the topic or wipe the Kafka data dir)")
-        absent = [name for name in PARTITIONS if name not in counts]
+        absent = [name for name in wanted if name not in counts]
         if not absent:
             return
         if time.monotonic() >= deadline:
@@ -118,19 +120,20 @@ async def warm_group_coordinator(admin: AIOKafkaAdminClient, deadline: float) ->
             await asyncio.sleep(0.5)
 
 
-async def main(wait_s: float) -> None:
+async def main(wait_s: float, prefix: str) -> None:
     # aiokafka logs every refused connection while we wait; we report ourselves.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     servers = bootstrap()
     deadline = time.monotonic() + wait_s
+    wanted = {prefix + name: count for name, count in PARTITIONS.items()}
     admin = await connect(servers, deadline)
     try:
-        await create_missing(admin, await partition_counts(admin))
-        await verify(admin, max(deadline, time.monotonic() + 10))
+        await create_missing(admin, wanted, await partition_counts(admin, wanted))
+        await verify(admin, wanted, max(deadline, time.monotonic() + 10))
         await warm_group_coordinator(admin, max(deadline, time.monotonic() + 10))
     finally:
         await admin.close()
-    summary = ", ".join(f"{name}={count}" for name, count in PARTITIONS.items())
+    summary = ", ".join(f"{name}={count}" for name, count in wanted.items())
     print(f"[topics] ok on {servers}: {summary}")
 
 
@@ -139,4 +142,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for the broker (default 60)"
     )
-    asyncio.run(main(parser.parse_args().timeout))
+    parser.add_argument(
+        "--prefix", default="", help="namespace the topics (CRM_TOPIC_PREFIX), e.g. for tests"
+    )
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.timeout, arguments.prefix))

@@ -16,7 +16,7 @@ from services.lifecycle.tables import customer_state, stage_history
 from shared.clock import Clock
 from shared.consumer import Received
 from shared.db import upsert
-from shared.events import CloudEvent, new_event
+from shared.events import CloudEvent
 from shared.events.activity import (
     AccountClosed,
     CustomerRegistered,
@@ -24,7 +24,7 @@ from shared.events.activity import (
     OrderRefunded,
     PurchaseCompleted,
 )
-from shared.events.envelope import derived_id
+from shared.events.envelope import caused_event
 from shared.events.lifecycle import StageCause, StageChanged
 from shared.events.payload import Payload
 from shared.uow import UnitOfWork
@@ -43,7 +43,7 @@ async def apply_activity(uow: UnitOfWork, batch: Sequence[Received], clock: Cloc
         states[key] = state
         if transition:
             history.append(_history_row(key, transition, received.event))
-            uow.publish(_stage_changed(key, transition, received.event))
+            uow.publish(_stage_changed(transition, received.event))
     now = clock.now()
     rows = [
         {"tenant_id": t, "customer_id": c, **asdict(s), "updated_at": now}
@@ -102,9 +102,8 @@ def _history_row(key: Key, transition: domain.Transition, cause: CloudEvent) -> 
     }
 
 
-def _stage_changed(key: Key, transition: domain.Transition, cause: CloudEvent) -> CloudEvent:
-    customer_id = str(key[1])
-    return new_event(
+def _stage_changed(transition: domain.Transition, cause: CloudEvent) -> CloudEvent:
+    return caused_event(
         StageChanged(
             from_stage=transition.from_stage,
             to_stage=transition.to_stage,
@@ -112,12 +111,8 @@ def _stage_changed(key: Key, transition: domain.Transition, cause: CloudEvent) -
             cause=StageCause(kind="event", ref=str(cause.id)),
             reactivation=transition.reactivation,
         ),
+        cause,
         source=SOURCE,
-        tenant_id=key[0],
-        key=customer_id,
-        subject=customer_id,
+        purpose="stage_changed",
         time=transition.at,
-        event_id=derived_id(cause.id, "stage_changed"),
-        correlation_id=cause.correlationid,
-        causation_id=cause.id,
     )

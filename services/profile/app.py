@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
 from services.profile import api, handlers
 from services.profile.tables import inbox, outbox
 from shared import topics
-from shared.app import Runtime, ServiceDefinition, create_service_app
-from shared.bus import Bus
-from shared.clock import Clock
+from shared.app import Runtime, ServiceDefinition
 from shared.consumer import Subscription
 from shared.events import REGISTRY
-from shared.settings import ServiceSettings
 
 VIEW_TYPES = frozenset(
     {
@@ -54,9 +49,3 @@ SERVICE = ServiceDefinition(
     subscriptions=subscriptions,
 )
 
-
-def create_app(
-    settings: ServiceSettings | None = None, *, bus: Bus | None = None, clock: Clock | None = None
-) -> FastAPI:
-    """The profile service's app, configured from ``CRM_`` settings."""
-    return create_service_app(SERVICE, settings or ServiceSettings(service="profile"), bus=bus, clock=clock)

@@ -16,9 +16,9 @@ from services.profile.tables import customer, customer_view, identity
 from shared.clock import Clock
 from shared.consumer import Received
 from shared.db import insert_ignoring_conflicts, upsert
-from shared.events import CloudEvent, new_event
+from shared.events import CloudEvent
 from shared.events.activity import Inbound
-from shared.events.envelope import derived_id
+from shared.events.envelope import caused_event
 from shared.events.profile import CustomerCreated
 from shared.uow import UnitOfWork
 
@@ -136,35 +136,23 @@ async def _save_customers(
 
 
 def _activity(received: Received, customer_id: uuid.UUID) -> CloudEvent:
-    event = received.event
-    return new_event(
-        _inbound(received).activity,
-        source=SOURCE,
-        tenant_id=event.tenantid,
-        key=str(customer_id),
-        subject=str(customer_id),
-        time=event.time,
-        event_id=derived_id(event.id, "activity"),
-        correlation_id=event.correlationid,
-        causation_id=event.id,
+    activity = _inbound(received).activity
+    return caused_event(
+        activity, received.event, source=SOURCE, purpose="activity", subject=str(customer_id)
     )
 
 
 def _created_event(row: dict[str, Any]) -> CloudEvent:
-    cause = row["cause"]
-    customer_id = str(row["customer_id"])
-    return new_event(
+    return caused_event(
         CustomerCreated(
-            customer_id=customer_id,
+            customer_id=str(row["customer_id"]),
             source=row["source"],
             external_id=row["external_id"],
             created_at=row["created_at"],
         ),
+        row["cause"],
         source=SOURCE,
-        tenant_id=row["tenant_id"],
-        key=customer_id,
-        subject=customer_id,
+        purpose="customer_created",
+        subject=str(row["customer_id"]),
         time=row["created_at"],
-        event_id=derived_id(cause.id, "customer_created"),
-        causation_id=cause.id,
     )

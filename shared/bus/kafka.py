@@ -16,9 +16,10 @@ from shared.bus import Message, Record, next_offsets
 
 
 class KafkaSubscriber:
-    def __init__(self, servers: str, group: str, topics: Sequence[str]) -> None:
+    def __init__(self, servers: str, group: str, topics: Sequence[str], prefix: str = "") -> None:
+        self._prefix = prefix
         self._consumer = AIOKafkaConsumer(
-            *topics,
+            *(prefix + t for t in topics),
             bootstrap_servers=servers,
             group_id=group,
             enable_auto_commit=False,
@@ -38,20 +39,31 @@ class KafkaSubscriber:
             timeout_ms=int(timeout * 1000), max_records=max_records
         )
         return [
-            Record(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers))
+            Record(
+                m.topic.removeprefix(self._prefix),
+                m.partition,
+                m.offset,
+                m.key,
+                m.value,
+                tuple(m.headers),
+            )
             for messages in batches.values()
             for m in messages
         ]
 
     async def commit(self, records: Sequence[Record]) -> None:
-        offsets = {TopicPartition(t, p): o for (t, p), o in next_offsets(records).items()}
+        offsets = {
+            TopicPartition(self._prefix + t, p): o for (t, p), o in next_offsets(records).items()
+        }
         if offsets:
             await self._consumer.commit(offsets)
 
 
 class KafkaBus:
-    def __init__(self, servers: str, client_id: str) -> None:
-        self._servers = servers
+    """``topic_prefix`` namespaces every topic (several installations on one cluster)."""
+
+    def __init__(self, servers: str, client_id: str, topic_prefix: str = "") -> None:
+        self._servers, self._prefix = servers, topic_prefix
         self._producer = AIOKafkaProducer(
             bootstrap_servers=servers,
             client_id=client_id,
@@ -70,13 +82,13 @@ class KafkaBus:
 
     async def publish(self, messages: Sequence[Message]) -> None:
         deliveries = [
-            await self._producer.send(m.topic, m.value, key=m.key, headers=list(m.headers))
+            await self._producer.send(self._prefix + m.topic, m.value, key=m.key, headers=list(m.headers))
             for m in messages
         ]
         await asyncio.gather(*deliveries)
 
     def subscriber(self, group: str, topics: Sequence[str]) -> KafkaSubscriber:
-        return KafkaSubscriber(self._servers, group, topics)
+        return KafkaSubscriber(self._servers, group, topics, self._prefix)
 
     async def ping(self) -> None:
         async with asyncio.timeout(3):

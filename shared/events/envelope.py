@@ -69,7 +69,32 @@ def new_event(
         partitionkey=key,
         correlationid=correlation_id,
         causationid=str(causation_id) if causation_id else None,
-        data=payload.model_dump(mode="json", by_alias=True, exclude_none=True),
+        data=payload.model_dump(mode="json", by_alias=True),
+    )
+
+
+def caused_event(
+    payload: Payload,
+    cause: CloudEvent,
+    *,
+    source: str,
+    purpose: str,
+    subject: str | None = None,
+    time: datetime | None = None,
+) -> CloudEvent:
+    """An event published because of ``cause``: same tenant, customer and correlation,
+    and an id derived from the cause, so re-processing the cause emits the same event."""
+    subject = subject or cause.subject
+    return new_event(
+        payload,
+        source=source,
+        tenant_id=cause.tenantid,
+        key=subject or cause.partitionkey,
+        subject=subject,
+        time=time or cause.time,
+        event_id=derived_id(cause.id, purpose),
+        correlation_id=cause.correlationid,
+        causation_id=cause.id,
     )
 
 

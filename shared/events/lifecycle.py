@@ -20,7 +20,7 @@ class StageCause(Payload):
 class StageChanged(Payload):
     """The customer moved from one lifecycle stage to another."""
 
-    from_stage: Stage | None = Field(alias="from")
+    from_stage: Stage | None = Field(default=None, alias="from")
     to_stage: Stage = Field(alias="to")
     at: AwareDatetime
     cause: StageCause

@@ -1,0 +1,39 @@
+"""Run a service, or all of them in one process.
+
+    python -m services gateway|profile|lifecycle|feedback|loyalty   one service (CRM_ settings)
+    python -m services embedded                                       all five, SQLite + in-memory bus
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from services import NAMES, definition
+from shared.app import create_service_app
+from shared.logging import configure_logging
+from shared.settings import ServiceSettings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run a CRM service.")
+    parser.add_argument("service", choices=[*NAMES, "embedded"])
+    parser.add_argument("--port", type=int, default=None)
+    arguments = parser.parse_args()
+    base = ServiceSettings()
+    configure_logging(base.log_level, base.log_format)
+    if arguments.service == "embedded":
+        from services.embedded import create_embedded_app
+
+        app = create_embedded_app(base.data_dir)
+        port = arguments.port or base.gateway_port
+    else:
+        service = definition(arguments.service)
+        app = create_service_app(service, service.settings(service=arguments.service))
+        port = arguments.port or base.port_of(arguments.service)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Embedded mode: the five services in one process, on SQLite and the in-memory bus.
+
+For a front-end developer on a laptop: no infrastructure, demo data seeded.
+The services are the very same apps and handlers; only the adapters differ
+(SQLite for PostgreSQL, the in-memory bus for Kafka, in-process HTTP from the
+gateway to the services).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import structlog
+from fastapi import FastAPI
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from services import NAMES, definition
+from services.demo import seed_demo_data
+from services.gateway.app import definition as gateway_definition
+from services.gateway.settings import GatewaySettings
+from shared.app import create_service_app
+from shared.auth import new_api_key
+from shared.bus.memory import MemoryBus
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger()
+
+
+def bootstrap_key(data_dir: Path, configured: SecretStr | None) -> str:
+    """The operator's key: configured, or kept in ``.data/bootstrap-api-key``, or made now."""
+    if configured:
+        return configured.get_secret_value()
+    path = data_dir / "bootstrap-api-key"
+    if path.exists():
+        return path.read_text().strip()
+    key = new_api_key()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def create_embedded_app(data_dir: Path, seed: bool = True) -> Starlette:
+    """All five services in one ASGI app; the gateway answers at the root."""
+    folder = data_dir / "embedded"
+    folder.mkdir(parents=True, exist_ok=True)
+    bus = MemoryBus()
+
+    def database(name: str) -> str:
+        return f"sqlite+aiosqlite:///{folder / name}.db"
+
+    services: dict[str, FastAPI] = {
+        name: create_service_app(
+            definition(name),
+            ServiceSettings(service=name, bus="memory", database_url=database(name)),
+            bus=bus,
+        )
+        for name in NAMES
+        if name != "gateway"
+    }
+    gateway_settings = GatewaySettings(service="gateway", bus="memory", database_url=database("gateway"))
+    key = bootstrap_key(data_dir, gateway_settings.bootstrap_api_key)
+    gateway_settings.bootstrap_api_key = SecretStr(key)
+    transports = {name: httpx.ASGITransport(app=app) for name, app in services.items()}
+    gateway = create_service_app(gateway_definition(transports), gateway_settings, bus=bus)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for app in [*services.values(), gateway]:
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            if seed:
+                await seed_demo_data(gateway, key)
+            print(f"\n  CRM embedded mode: http://127.0.0.1:{gateway_settings.gateway_port}/docs")
+            print(f"  bootstrap API key: {key}  (also in {data_dir / 'bootstrap-api-key'})\n")
+            yield
+
+    return Starlette(routes=[Mount("/", app=gateway)], lifespan=lifespan)

@@ -1,0 +1,128 @@
+"""Feedback's application functions: record complaints and survey answers from activity."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, tuple_
+
+from services.feedback import domain
+from services.feedback.tables import complaint, survey_response
+from shared.consumer import Received
+from shared.db import insert_for, insert_ignoring_conflicts
+from shared.events import CloudEvent
+from shared.events.envelope import caused_event
+from shared.events.activity import ComplaintFiled, SurveyResponded
+from shared.events.envelope import derived_id
+from shared.events.feedback import ComplaintOpened, SurveyAnswered
+from shared.uow import UnitOfWork
+
+SOURCE = "/crm/feedback"
+
+
+async def record_feedback(uow: UnitOfWork, batch: Sequence[Received]) -> None:
+    """Open a complaint (with its SLA) or store a survey answer for each event."""
+    causes = {
+        derived_id(r.event.id, "complaint"): r.event
+        for r in batch
+        if isinstance(r.payload, ComplaintFiled)
+    }
+    complaints = [_complaint_row(r) for r in batch if isinstance(r.payload, ComplaintFiled)]
+    answers = [r for r in batch if isinstance(r.payload, SurveyResponded)]
+    if complaints:
+        opened = await uow.conn.execute(
+            insert_for(uow.conn, complaint)
+            .values(complaints)
+            .on_conflict_do_nothing()
+            .returning(complaint.c.complaint_id)
+        )
+        new_ids = set(opened.scalars())
+        rows = [c for c in complaints if c["complaint_id"] in new_ids]
+        counts = await _open_counts(uow, {(c["tenant_id"], c["customer_id"]) for c in rows})
+        uow.publish(
+            *(
+                _complaint_opened(c, counts[(c["tenant_id"], c["customer_id"])], causes[c["complaint_id"]])
+                for c in rows
+            )
+        )
+    await insert_ignoring_conflicts(uow.conn, survey_response, [_response_row(r) for r in answers])
+    uow.publish(*(_survey_answered(r) for r in answers))
+
+
+def _customer(received: Received) -> uuid.UUID:
+    return uuid.UUID(received.event.subject or "")
+
+
+def _complaint_row(received: Received) -> dict[str, Any]:
+    filed: ComplaintFiled = received.payload  # type: ignore[assignment]
+    return {
+        "complaint_id": derived_id(received.event.id, "complaint"),
+        "tenant_id": received.event.tenantid,
+        "customer_id": _customer(received),
+        "complaint_ref": filed.complaint_ref,
+        "severity": filed.severity,
+        "category": filed.category,
+        "channel": filed.channel,
+        "text": filed.text,
+        "status": "open",
+        "opened_at": received.event.time,
+        "due_at": domain.sla_due(filed.severity, received.event.time),
+    }
+
+
+async def _open_counts(uow: UnitOfWork, keys: set[tuple[str, uuid.UUID]]) -> dict[Any, int]:
+    rows = await uow.conn.execute(
+        select(complaint.c.tenant_id, complaint.c.customer_id, func.count())
+        .where(
+            tuple_(complaint.c.tenant_id, complaint.c.customer_id).in_(keys),
+            complaint.c.status == "open",
+        )
+        .group_by(complaint.c.tenant_id, complaint.c.customer_id)
+    )
+    return {(t, c): n for t, c, n in rows}
+
+
+def _complaint_opened(row: dict[str, Any], open_count: int, cause: CloudEvent) -> CloudEvent:
+    return caused_event(
+        ComplaintOpened(
+            complaint_id=str(row["complaint_id"]),
+            complaint_ref=row["complaint_ref"],
+            severity=row["severity"],
+            category=row["category"],
+            opened_at=row["opened_at"],
+            due_at=row["due_at"],
+            open_complaints=open_count,
+        ),
+        cause,
+        source=SOURCE,
+        purpose="complaint_opened",
+    )
+
+
+def _response_row(received: Received) -> dict[str, Any]:
+    answer: SurveyResponded = received.payload  # type: ignore[assignment]
+    return {
+        "response_id": derived_id(received.event.id, "response"),
+        "tenant_id": received.event.tenantid,
+        "customer_id": _customer(received),
+        "survey": answer.survey,
+        "score": answer.score,
+        "comment": answer.comment,
+        "responded_at": received.event.time,
+    }
+
+
+def _survey_answered(received: Received) -> CloudEvent:
+    answer: SurveyResponded = received.payload  # type: ignore[assignment]
+    category = domain.nps_category(answer.score) if answer.survey == "nps" else None
+    return caused_event(
+        SurveyAnswered(
+            survey=answer.survey, score=answer.score, category=category, at=received.event.time
+        ),
+        received.event,
+        source=SOURCE,
+        purpose="survey_answered",
+    )
+

@@ -1,0 +1,41 @@
+"""Feedback's tables: complaints and survey responses."""
+
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, Uuid
+
+from shared.db import UTCDateTime
+from shared.tables import kernel_tables
+
+metadata = MetaData()
+outbox, inbox = kernel_tables(metadata)
+
+complaint = Table(
+    "complaint",
+    metadata,
+    Column("complaint_id", Uuid, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("complaint_ref", String(128), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    UniqueConstraint("tenant_id", "complaint_ref", name="uq_complaint_ref"),
+)
+Index("ix_complaint_customer", complaint.c.tenant_id, complaint.c.customer_id, complaint.c.status)
+
+survey_response = Table(
+    "survey_response",
+    metadata,
+    Column("response_id", Uuid, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("survey", String(8), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("comment", Text),
+    Column("responded_at", UTCDateTime, nullable=False),
+)
+Index("ix_survey_response_customer", survey_response.c.tenant_id, survey_response.c.customer_id)

@@ -1,0 +1,219 @@
+"""The public API: ingestion, reads forwarded to the owning service, and keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from services.gateway import handlers, ingestion, keys
+from services.gateway.settings import GatewaySettings
+from services.gateway.upstream import Upstreams
+from shared.app import Runtime, RuntimeDep
+from shared.auth import SCOPES
+from shared.events import REGISTRY
+from shared.problems import Problem
+
+router = APIRouter(prefix="/v1")
+
+
+def require(scope: str) -> Callable[..., Awaitable[keys.Principal]]:
+    """A dependency that admits only a valid key holding ``scope``."""
+
+    async def principal(request: Request, runtime: RuntimeDep) -> keys.Principal:
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        challenge = {"WWW-Authenticate": 'Bearer realm="crm"'}
+        if scheme.lower() != "bearer" or not presented.strip():
+            raise Problem(401, "missing-api-key", "Send 'Authorization: Bearer <api key>'.", headers=challenge)
+        found = await keys.authenticate(runtime.db.engine, presented.strip())
+        if found is None:
+            raise Problem(401, "invalid-api-key", "The API key is unknown or revoked.", headers=challenge)
+        if scope not in found.scopes:
+            raise Problem(403, "insufficient-scope", f"This API key lacks the '{scope}' scope.")
+        return found
+
+    return principal
+
+
+def _upstreams(runtime: RuntimeDep) -> Upstreams:
+    return runtime.resources["upstreams"]  # type: ignore[no-any-return]
+
+
+UpstreamsDep = Annotated[Upstreams, Depends(_upstreams)]
+Writer = Annotated[keys.Principal, Depends(require("events:write"))]
+Reader = Annotated[keys.Principal, Depends(require("customers:read"))]
+Admin = Annotated[keys.Principal, Depends(require("admin"))]
+
+
+class EventAccepted(BaseModel):
+    event_id: uuid.UUID
+    status: Literal["accepted", "duplicate"]
+
+
+class BatchItem(BaseModel):
+    index: int
+    event_id: uuid.UUID | None
+    status: Literal["accepted", "duplicate", "rejected"]
+    error: dict[str, Any] | None
+
+
+class BatchResult(BaseModel):
+    results: list[BatchItem]
+
+
+_EVENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": ingestion.PartnerEvent.model_json_schema()}},
+    }
+}
+
+
+@router.post("/events", status_code=202, tags=["ingestion"], openapi_extra=_EVENT_BODY)
+async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> EventAccepted:
+    """Accept one partner event; a repeat of its id is answered as a duplicate."""
+    body = await _json_body(request, runtime)
+    sender = ingestion.Sender(caller.tenant_id, caller.partner)
+    try:
+        event = ingestion.to_inbound(body, sender, runtime.clock.now())
+    except ingestion.InvalidEvent as invalid:
+        raise _problem(invalid) from invalid
+    fresh = await handlers.accept_events(runtime.db, sender, [event])
+    return EventAccepted(event_id=event.id, status="accepted" if event.id in fresh else "duplicate")
+
+
+@router.post("/events/batch", status_code=202, tags=["ingestion"])
+async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> BatchResult:
+    """Accept up to 500 events; each is accepted, a duplicate, or rejected on its own."""
+    body = await _json_body(request, runtime)
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        raise Problem(422, "validation-failed", 'Send {"events": [...]} with 1 to 500 events.')
+    posted: list[Any] = body["events"]
+    if not 1 <= len(posted) <= ingestion.MAX_BATCH:
+        raise Problem(
+            413 if posted else 422,
+            "batch-too-large" if posted else "validation-failed",
+            f"A batch holds 1 to {ingestion.MAX_BATCH} events; this one has {len(posted)}. Split it.",
+        )
+    sender = ingestion.Sender(caller.tenant_id, caller.partner)
+    now = runtime.clock.now()
+    outcomes: list[Any] = []
+    for raw in posted:
+        try:
+            outcomes.append(ingestion.to_inbound(raw, sender, now))
+        except ingestion.InvalidEvent as invalid:
+            outcomes.append(invalid)
+    events = [o for o in outcomes if not isinstance(o, ingestion.InvalidEvent)]
+    fresh = await handlers.accept_events(runtime.db, sender, events)
+    return BatchResult(results=_batch_items(outcomes, fresh))
+
+
+def _batch_items(outcomes: list[Any], fresh: set[uuid.UUID]) -> list[BatchItem]:
+    items, claimed = [], set()
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, ingestion.InvalidEvent):
+            items.append(BatchItem(index=index, event_id=None, status="rejected", error=_problem(outcome).body()))
+            continue
+        first = outcome.id in fresh and outcome.id not in claimed
+        claimed.add(outcome.id)
+        items.append(
+            BatchItem(index=index, event_id=outcome.id, status="accepted" if first else "duplicate", error=None)
+        )
+    return items
+
+
+@router.get("/events/catalogue", tags=["ingestion"])
+async def event_catalogue() -> dict[str, Any]:
+    """Every event type on the platform's topics, with the JSON Schema of its data."""
+    return REGISTRY.catalogue()
+
+
+class NewApiKey(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    partner: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
+    scopes: list[Literal["events:write", "customers:read", "loyalty:write", "feedback:write", "admin"]] = Field(
+        min_length=1
+    )
+
+
+class CreatedApiKey(BaseModel):
+    key_id: uuid.UUID
+    api_key: str = Field(description="Shown once; only its hash is kept")
+    tenant_id: str
+    partner: str
+    scopes: list[str]
+
+
+@router.post("/admin/api-keys", status_code=201, tags=["admin"])
+async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) -> CreatedApiKey:
+    """Create an API key for the caller's tenant; the key is shown once, in this answer."""
+    scopes = frozenset(body.scopes) & SCOPES
+    key_id, secret = await keys.create_key(
+        runtime.db,
+        tenant_id=caller.tenant_id,
+        partner=body.partner,
+        name=body.name,
+        scopes=scopes,
+        now=runtime.clock.now(),
+    )
+    return CreatedApiKey(
+        key_id=key_id, api_key=secret, tenant_id=caller.tenant_id, partner=body.partner, scopes=sorted(scopes)
+    )
+
+
+@router.get("/customers/lookup", tags=["customers"])
+async def lookup_customer(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
+    """Find a customer by a partner system's id: ``?source=pos&external_id=C-1001``."""
+    return await upstreams.get("profile", "/v1/customers/lookup", caller.tenant_id, request.query_params)
+
+
+@router.get("/customers/{customer_id}", tags=["customers"])
+async def get_customer(customer_id: uuid.UUID, caller: Reader, upstreams: UpstreamsDep) -> Response:
+    """The customer 360: identity, stage, churn risk, loyalty, feedback, statistics."""
+    return await upstreams.get("profile", f"/v1/customers/{customer_id}", caller.tenant_id)
+
+
+@router.get("/customers/{customer_id}/lifecycle", tags=["lifecycle"])
+async def get_lifecycle(customer_id: uuid.UUID, caller: Reader, upstreams: UpstreamsDep) -> Response:
+    """The customer's stage and its history."""
+    return await upstreams.get("lifecycle", f"/v1/customers/{customer_id}/lifecycle", caller.tenant_id)
+
+
+@router.get("/lifecycle/funnel", tags=["lifecycle"])
+async def get_funnel(caller: Reader, upstreams: UpstreamsDep) -> Response:
+    """How many customers stand in each stage."""
+    return await upstreams.get("lifecycle", "/v1/lifecycle/funnel", caller.tenant_id)
+
+
+@router.get("/customers/{customer_id}/loyalty", tags=["loyalty"])
+async def get_loyalty(customer_id: uuid.UUID, caller: Reader, upstreams: UpstreamsDep) -> Response:
+    """The customer's tier and points."""
+    return await upstreams.get("loyalty", f"/v1/customers/{customer_id}/loyalty", caller.tenant_id)
+
+
+async def _json_body(request: Request, runtime: Runtime) -> Any:
+    """The request's JSON, read within the size limit (400 if unreadable)."""
+    settings: GatewaySettings = runtime.settings  # type: ignore[assignment]
+    if "json" not in request.headers.get("content-type", "application/json"):
+        raise Problem(415, "unsupported-media-type", "Send the body as application/json.")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
+        raise Problem(413, "body-too-large", f"The body exceeds {settings.max_body_bytes} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > settings.max_body_bytes:
+            raise Problem(413, "body-too-large", f"The body exceeds {settings.max_body_bytes} bytes.")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise Problem(400, "malformed-json", f"The body is not valid JSON: {error}.") from error
+
+
+def _problem(invalid: ingestion.InvalidEvent) -> Problem:
+    extra = {"errors": invalid.errors} if invalid.errors else {}
+    return Problem(422, invalid.slug, invalid.detail, **extra)

@@ -1,0 +1,48 @@
+"""The gateway's application functions: accept partner events durably, once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from services.gateway.ingestion import Sender
+from services.gateway.tables import ingestion_receipt
+from shared.db import insert_for
+from shared.events import CloudEvent
+from shared.uow import Database
+
+
+async def accept_events(db: Database, sender: Sender, events: Sequence[CloudEvent]) -> set[uuid.UUID]:
+    """Record receipts and outbox rows in one transaction; return the ids that are new.
+
+    The receipt and the event commit together, so a ``202`` means the event is
+    durable, and a crash before the commit leaves no receipt to turn the
+    partner's retry into a false "duplicate".
+    """
+    unique = list({e.id: e for e in events}.values())
+    if not unique:
+        return set()
+    now = db.clock.now()
+    async with db.unit_of_work() as uow:
+        inserted = await uow.conn.execute(
+            insert_for(uow.conn, ingestion_receipt)
+            .values(
+                [
+                    {
+                        "tenant_id": sender.tenant_id,
+                        "partner": sender.partner,
+                        "partner_event_id": e.data["partner_event_id"],
+                        "event_id": e.id,
+                        "type": e.type.split(".")[2],
+                        "received_at": now,
+                    }
+                    for e in unique
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(ingestion_receipt.c.event_id)
+        )
+        fresh = set(inserted.scalars())
+        uow.publish(*(e for e in unique if e.id in fresh))
+        await uow.commit()
+    return fresh

@@ -1,0 +1,22 @@
+"""The gateway's settings: the shared ones plus where the services answer."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from shared.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    bootstrap_api_key: SecretStr | None = None
+    profile_url: str | None = None
+    lifecycle_url: str | None = None
+    feedback_url: str | None = None
+    loyalty_url: str | None = None
+    max_body_bytes: int = 8 * 1024 * 1024
+    upstream_timeout_seconds: float = 5.0
+
+    def url_of(self, service: str) -> str:
+        """Where the gateway reaches ``service``: ``CRM_<SERVICE>_URL``, else its local port."""
+        explicit: str | None = getattr(self, f"{service}_url")
+        return explicit or f"http://127.0.0.1:{self.port_of(service)}"

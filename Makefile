@@ -1,0 +1,49 @@
+# The commands of the project (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install infra dev up down test lint format
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is needed ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+## PostgreSQL and Kafka on 127.0.0.1, installed and started when missing.
+infra: install
+	deploy/local/postgres.sh start
+	deploy/local/kafka.sh start
+
+## Embedded mode: one process, SQLite + in-memory bus, demo data.
+dev: install
+	$(PY) -m services embedded
+
+## Local topology: PostgreSQL, Kafka and the five services as separate processes.
+up: infra
+	deploy/local/services.sh start
+
+down:
+	deploy/local/services.sh stop
+	deploy/local/kafka.sh stop
+	deploy/local/postgres.sh stop
+
+## Every test suite: unit, integration (real PostgreSQL + Kafka) and end-to-end (make up's processes).
+test: infra
+	deploy/local/services.sh start
+	status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; deploy/local/services.sh stop; exit $$status
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared services
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The five services as separate processes on this machine (the local topology).
+#   deploy/local/services.sh start|stop|status
+# Needs PostgreSQL and Kafka running (postgres.sh, kafka.sh). Ports come from
+# CRM_<SERVICE>_PORT (gateway 8000, profile 8001, lifecycle 8002, feedback 8003,
+# loyalty 8004); logs and pid files live under $CRM_DATA_DIR.
+set -euo pipefail
+# shellcheck source=deploy/local/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+SERVICES=(profile lifecycle feedback loyalty gateway)
+RUN_DIR="$CRM_DATA_DIR/run"
+LOG_DIR="$CRM_DATA_DIR/logs"
+KEY_FILE="$CRM_DATA_DIR/bootstrap-api-key"
+READY_TIMEOUT="${CRM_SERVICES_READY_TIMEOUT:-90}"
+
+port_of() {
+  local name="$1" default
+  case "$name" in
+    gateway) default=8000 ;; profile) default=8001 ;; lifecycle) default=8002 ;;
+    feedback) default=8003 ;; loyalty) default=8004 ;;
+  esac
+  local variable="CRM_${name^^}_PORT"
+  echo "${!variable:-$default}"
+}
+
+pid_alive() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(<"$RUN_DIR/$1.pid")" 2>/dev/null; }
+
+ready() { curl -fsS -o /dev/null "http://127.0.0.1:$(port_of "$1")/readyz" 2>/dev/null; }
+
+# The operator's admin key: CRM_BOOTSTRAP_API_KEY, else the one kept in .data, else a new one.
+bootstrap_key() {
+  if [[ -n "${CRM_BOOTSTRAP_API_KEY:-}" ]]; then echo "$CRM_BOOTSTRAP_API_KEY"; return; fi
+  if [[ ! -s "$KEY_FILE" ]]; then
+    (umask 077; "$CRM_PYTHON" -c 'from shared.auth import new_api_key; print(new_api_key())' >"$KEY_FILE")
+  fi
+  cat "$KEY_FILE"
+}
+
+start_one() {
+  local name="$1"
+  if pid_alive "$name"; then log "$name already running (pid $(<"$RUN_DIR/$name.pid"))"; return; fi
+  # exec: the recorded pid is the service itself, and nothing holds our stdout open.
+  (cd "$CRM_REPO" && CRM_SERVICE="$name" exec nohup "$CRM_PYTHON" -m services "$name") \
+    >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN_DIR/$name.pid"
+  log "$name starting on 127.0.0.1:$(port_of "$name") (log: $LOG_DIR/$name.log)"
+}
+
+wait_ready() {
+  local name="$1" deadline=$((SECONDS + READY_TIMEOUT))
+  until ready "$name"; do
+    if ! pid_alive "$name"; then
+      tail -n 30 "$LOG_DIR/$name.log" >&2; die "$name exited during start (log above)"
+    fi
+    ((SECONDS < deadline)) || { tail -n 30 "$LOG_DIR/$name.log" >&2; die "$name not ready in ${READY_TIMEOUT}s"; }
+    sleep 0.3
+  done
+}
+
+cmd_start() {
+  [[ -x "$CRM_PYTHON" ]] || die "$CRM_PYTHON not found: run 'make install' first"
+  command -v curl >/dev/null || die "curl not found (apt-get install curl)"
+  mkdir -p "$RUN_DIR" "$LOG_DIR"
+  CRM_BOOTSTRAP_API_KEY="$(bootstrap_key)"
+  export CRM_BOOTSTRAP_API_KEY
+  for name in "${SERVICES[@]}"; do start_one "$name"; done
+  for name in "${SERVICES[@]}"; do wait_ready "$name"; done
+  log "all services ready; gateway on http://127.0.0.1:$(port_of gateway) (docs at /docs)"
+  if [[ -s "$KEY_FILE" && -z "${CRM_QUIET_KEY:-}" ]]; then log "bootstrap API key: $(<"$KEY_FILE") (in $KEY_FILE)"; fi
+}
+
+stop_one() {
+  local name="$1" pid i
+  if ! pid_alive "$name"; then rm -f "$RUN_DIR/$name.pid"; return; fi
+  pid="$(<"$RUN_DIR/$name.pid")"
+  kill -TERM "$pid"
+  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  rm -f "$RUN_DIR/$name.pid"
+  log "$name stopped"
+}
+
+cmd_stop() {
+  local name
+  for name in gateway profile lifecycle feedback loyalty; do stop_one "$name"; done
+}
+
+cmd_status() {
+  local name code=0
+  for name in "${SERVICES[@]}"; do
+    if pid_alive "$name" && ready "$name"; then log "$name ready on $(port_of "$name")"; else log "$name down"; code=3; fi
+  done
+  return "$code"
+}
+
+usage_dispatch "$@"

@@ -19,10 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import metrics
 from shared.bus import Bus, Message
+from shared.events.envelope import CONTENT_TYPE
 
 log = structlog.get_logger()
 
 _RELAY_LOCK = 0x0C2B_0001  # any constant: each service has its own database
+# CloudEvents Kafka protocol binding, structured mode: the header says so.
+_STRUCTURED = (("content-type", CONTENT_TYPE.encode()),)
 
 
 class OutboxRelay:
@@ -75,7 +78,9 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            await self._bus.publish([Message(r.topic, r.key.encode(), r.value) for r in rows])
+            await self._bus.publish(
+                [Message(r.topic, r.key.encode(), r.value, _STRUCTURED) for r in rows]
+            )
             await conn.execute(delete(table).where(table.c.id.in_([r.id for r in rows])))
         metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)

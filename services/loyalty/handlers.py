@@ -1,8 +1,9 @@
 """Loyalty's application functions: purchases earn points in the ledger.
 
 Set-based over a batch: one insert of the new entries (the unique cause
-``(tenant, kind, ref)`` drops an order that was already rewarded, whatever
-event carried it), one sum of the touched balances, one event per entry.
+``(tenant, customer, kind, ref)`` drops an order that was already rewarded,
+whatever event carried it; order ids are unique per customer, not across
+partners), one sum of the touched balances, one event per entry.
 """
 
 from __future__ import annotations

@@ -32,7 +32,9 @@ ledger_entry = Table(
     Column("rule", String(100), nullable=False, comment="the rule that produced it"),
     Column("cause_event_id", Uuid),
     Column("at", UTCDateTime, nullable=False),
-    UniqueConstraint("tenant_id", "kind", "ref", name="uq_ledger_entry_cause"),
+    UniqueConstraint("tenant_id", "customer_id", "kind", "ref", name="uq_ledger_entry_cause"),
     comment="Append-only: a correction is a new entry; the balance is the sum.",
 )
-Index("ix_ledger_entry_customer", ledger_entry.c.tenant_id, ledger_entry.c.customer_id, ledger_entry.c.at)
+Index(
+    "ix_ledger_entry_customer", ledger_entry.c.tenant_id, ledger_entry.c.customer_id, ledger_entry.c.at
+)

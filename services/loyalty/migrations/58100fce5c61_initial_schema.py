@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 72dd958795d3
+Revision ID: 58100fce5c61
 Revises: 
-Create Date: 2026-11-22 19:28:37.958029
+Create Date: 2026-11-22 19:44:06.429746
 """
 from collections.abc import Sequence
 
@@ -11,7 +11,7 @@ from alembic import op
 
 import shared.db
 
-revision: str = '72dd958795d3'
+revision: str = '58100fce5c61'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -50,7 +50,7 @@ def upgrade() -> None:
     sa.Column('cause_event_id', sa.Uuid(), nullable=True),
     sa.Column('at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('entry_id'),
-    sa.UniqueConstraint('tenant_id', 'kind', 'ref', name='uq_ledger_entry_cause'),
+    sa.UniqueConstraint('tenant_id', 'customer_id', 'kind', 'ref', name='uq_ledger_entry_cause'),
     comment='Append-only: a correction is a new entry; the balance is the sum.'
     )
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:

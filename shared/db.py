@@ -72,6 +72,21 @@ async def insert_ignoring_conflicts(
         await conn.execute(insert_for(conn, table).on_conflict_do_nothing(), list(rows))
 
 
+async def insert_new(
+    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], returning: str
+) -> set[Any]:
+    """Insert many rows, skipping those that conflict; return ``returning`` of the new ones.
+
+    Executed as one cached statement over many parameter sets (SQLAlchemy's
+    "insertmanyvalues"), never as a literal multi-row VALUES, which would be
+    compiled anew for every batch.
+    """
+    if not rows:
+        return set()
+    statement = insert_for(conn, table).on_conflict_do_nothing().returning(table.c[returning])
+    return set((await conn.execute(statement, list(rows))).scalars())
+
+
 async def upsert(
     conn: AsyncConnection,
     table: Table,

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import insert_for
+from shared.db import insert_new
 
 
 async def claim(
@@ -28,7 +28,4 @@ async def claim(
     if not event_ids:
         return set()
     rows = [{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids]
-    statement = (
-        insert_for(conn, inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
-    )
-    return set((await conn.execute(statement)).scalars())
+    return await insert_new(conn, inbox, rows, returning="event_id")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, tuple_
 from services.feedback import domain
 from services.feedback.tables import complaint, survey_response
 from shared.consumer import Received
-from shared.db import insert_for, insert_ignoring_conflicts
+from shared.db import insert_ignoring_conflicts, insert_new
 from shared.events import CloudEvent
 from shared.events.envelope import caused_event
 from shared.events.activity import ComplaintFiled, SurveyResponded
@@ -32,13 +32,7 @@ async def record_feedback(uow: UnitOfWork, batch: Sequence[Received]) -> None:
     complaints = [_complaint_row(r) for r in batch if isinstance(r.payload, ComplaintFiled)]
     answers = [r for r in batch if isinstance(r.payload, SurveyResponded)]
     if complaints:
-        opened = await uow.conn.execute(
-            insert_for(uow.conn, complaint)
-            .values(complaints)
-            .on_conflict_do_nothing()
-            .returning(complaint.c.complaint_id)
-        )
-        new_ids = set(opened.scalars())
+        new_ids = await insert_new(uow.conn, complaint, complaints, returning="complaint_id")
         rows = [c for c in complaints if c["complaint_id"] in new_ids]
         counts = await _open_counts(uow, {(c["tenant_id"], c["customer_id"]) for c in rows})
         uow.publish(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from services.gateway.ingestion import Sender
 from services.gateway.tables import ingestion_receipt
-from shared.db import insert_for
+from shared.db import insert_new
 from shared.events import CloudEvent
 from shared.uow import Database
 
@@ -24,25 +24,18 @@ async def accept_events(db: Database, sender: Sender, events: Sequence[CloudEven
         return set()
     now = db.clock.now()
     async with db.unit_of_work() as uow:
-        inserted = await uow.conn.execute(
-            insert_for(uow.conn, ingestion_receipt)
-            .values(
-                [
-                    {
-                        "tenant_id": sender.tenant_id,
-                        "partner": sender.partner,
-                        "partner_event_id": e.data["partner_event_id"],
-                        "event_id": e.id,
-                        "type": e.type.split(".")[2],
-                        "received_at": now,
-                    }
-                    for e in unique
-                ]
-            )
-            .on_conflict_do_nothing()
-            .returning(ingestion_receipt.c.event_id)
-        )
-        fresh = set(inserted.scalars())
+        receipts = [
+            {
+                "tenant_id": sender.tenant_id,
+                "partner": sender.partner,
+                "partner_event_id": e.data["partner_event_id"],
+                "event_id": e.id,
+                "type": e.type.split(".")[2],
+                "received_at": now,
+            }
+            for e in unique
+        ]
+        fresh = await insert_new(uow.conn, ingestion_receipt, receipts, returning="event_id")
         uow.publish(*(e for e in unique if e.id in fresh))
         await uow.commit()
     return fresh

@@ -19,7 +19,7 @@ from services.loyalty import domain
 from services.loyalty.tables import account, ledger_entry
 from shared.clock import Clock
 from shared.consumer import Received
-from shared.db import insert_for, insert_ignoring_conflicts
+from shared.db import insert_ignoring_conflicts, insert_new
 from shared.events import CloudEvent
 from shared.events.activity import PurchaseCompleted
 from shared.events.envelope import caused_event, derived_id
@@ -48,13 +48,7 @@ async def earn_points(uow: UnitOfWork, batch: Sequence[Received], clock: Clock) 
             for c in candidates
         ],
     )
-    inserted = await uow.conn.execute(
-        insert_for(uow.conn, ledger_entry)
-        .values(candidates)
-        .on_conflict_do_nothing()
-        .returning(ledger_entry.c.entry_id)
-    )
-    new_ids = set(inserted.scalars())
+    new_ids = await insert_new(uow.conn, ledger_entry, candidates, returning="entry_id")
     entries = [c for c in candidates if c["entry_id"] in new_ids]
     balances = await _balances(uow, {(e["tenant_id"], e["customer_id"]) for e in entries})
     by_customer: defaultdict[Key, list[dict[str, Any]]] = defaultdict(list)

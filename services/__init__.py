@@ -15,4 +15,4 @@ def definition(name: str) -> ServiceDefinition:
     """The service called ``name`` (imported on demand: one process needs one service)."""
     if name not in NAMES:
         raise ValueError(f"unknown service '{name}'; choose one of {', '.join(NAMES)}")
-    return importlib.import_module(f"services.{name}.app").SERVICE  # type: ignore[no-any-return]
+    return importlib.import_module(f"services.{name}.app").SERVICE

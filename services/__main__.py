@@ -1,7 +1,7 @@
 """Run a service, or all of them in one process.
 
-    python -m services gateway|profile|lifecycle|feedback|loyalty   one service (CRM_ settings)
-    python -m services embedded                                       all five, SQLite + in-memory bus
+python -m services gateway|profile|lifecycle|feedback|loyalty   one service (CRM_ settings)
+python -m services embedded                                       all five, SQLite + in-memory bus
 """
 
 from __future__ import annotations

@@ -19,27 +19,56 @@ _PEOPLE = [
 ]
 
 
+def _person_events(n: int) -> list[tuple[int, str, dict[str, Any]]]:
+    """(day, type, data) of the n-th demo customer: the later ones have bought more."""
+    ref, currency = _PEOPLE[n][0], _PEOPLE[n][4]
+    story: list[tuple[int, str, dict[str, Any]]] = [
+        (0, "customer.registered", {"channel": "web"}),
+        (1, "engagement.recorded", {"kind": "visit", "channel": "web"}),
+    ]
+    for order in range(n):
+        purchase = {
+            "order_id": f"{ref}-O{order}",
+            "amount_minor": 4999 + 2500 * order,
+            "currency": currency,
+            "channel": "store",
+        }
+        story.append((2 + 7 * order, "purchase.completed", purchase))
+    if n == 3:
+        complaint = {
+            "complaint_ref": f"{ref}-T1",
+            "severity": "high",
+            "category": "delivery",
+            "channel": "phone",
+            "text": "Parcel arrived damaged.",
+        }
+        story.append((25, "complaint.filed", complaint))
+        story.append((26, "survey.responded", {"survey": "nps", "score": 4}))
+    return story
+
+
 def demo_events(now: datetime) -> list[dict[str, Any]]:
     """A few customers at different points of their lifecycle."""
-    events: list[dict[str, Any]] = []
-    for n, (ref, name, email, phone, currency) in enumerate(_PEOPLE):
-        customer = {"source": "pos", "external_id": ref, "email": email, "phone": phone, "name": name}
+    events = []
+    for n, (ref, name, email, phone, _) in enumerate(_PEOPLE):
+        customer = {
+            "source": "pos",
+            "external_id": ref,
+            "email": email,
+            "phone": phone,
+            "name": name,
+        }
         start = now - timedelta(days=60 - 10 * n)
-
-        def add(kind: str, days: int, data: dict[str, Any], ref: str = ref) -> None:
-            at = (start + timedelta(days=days)).isoformat()
+        for seq, (day, kind, data) in enumerate(_person_events(n)):
             events.append(
-                {"id": f"demo-{ref}-{len(events)}", "type": kind, "occurred_at": at, "customer": customer, "data": data}
+                {
+                    "id": f"demo-{ref}-{seq}",
+                    "type": kind,
+                    "occurred_at": (start + timedelta(days=day)).isoformat(),
+                    "customer": customer,
+                    "data": data,
+                }
             )
-
-        add("customer.registered", 0, {"channel": "web"})
-        add("engagement.recorded", 1, {"kind": "visit", "channel": "web"})
-        for order in range(n):
-            amount = 4999 + 2500 * order
-            add("purchase.completed", 2 + 7 * order, {"order_id": f"{ref}-O{order}", "amount_minor": amount, "currency": currency, "channel": "store"})
-        if n == 3:
-            add("complaint.filed", 25, {"complaint_ref": f"{ref}-T1", "severity": "high", "category": "delivery", "channel": "phone", "text": "Parcel arrived damaged."})
-            add("survey.responded", 26, {"survey": "nps", "score": 4})
     return events
 
 

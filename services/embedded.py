@@ -63,7 +63,9 @@ def create_embedded_app(data_dir: Path, seed: bool = True) -> Starlette:
         for name in NAMES
         if name != "gateway"
     }
-    gateway_settings = GatewaySettings(service="gateway", bus="memory", database_url=database("gateway"))
+    gateway_settings = GatewaySettings(
+        service="gateway", bus="memory", database_url=database("gateway")
+    )
     key = bootstrap_key(data_dir, gateway_settings.bootstrap_api_key)
     gateway_settings.bootstrap_api_key = SecretStr(key)
     transports = {name: httpx.ASGITransport(app=app) for name, app in services.items()}

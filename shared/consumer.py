@@ -89,7 +89,7 @@ class Consumer:
         await self._subscriber.start()
         try:
             while True:
-                records = await self._subscriber.fetch(self.subscription.batch_size, timeout=1.0)
+                records = await self._subscriber.fetch(self.subscription.batch_size, max_wait=1.0)
                 if records:
                     await self._until_done(records)
                     await self._subscriber.commit(records)

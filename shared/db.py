@@ -10,7 +10,6 @@ from sqlalchemy import BigInteger, DateTime, Integer, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -58,10 +57,9 @@ def is_postgres(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def insert_for(conn: AsyncConnection, table: Table) -> Insert:
-    """The dialect's INSERT, which knows ``ON CONFLICT``."""
-    module = postgresql if is_postgres(conn) else sqlite
-    return module.insert(table)  # type: ignore[no-any-return]
+def insert_for(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which knows ``ON CONFLICT`` (both dialects spell it alike)."""
+    return postgresql.insert(table) if is_postgres(conn) else sqlite.insert(table)
 
 
 async def insert_ignoring_conflicts(
@@ -100,7 +98,9 @@ async def upsert(
         return
     statement = insert_for(conn, table)
     columns = update or [c for c in rows[0] if c not in key]
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key), set_={c: statement.excluded[c] for c in columns}
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(key), set_={c: statement.excluded[c] for c in columns}
+        ),
+        list(rows),
     )
-    await conn.execute(statement, list(rows))

@@ -8,12 +8,12 @@ import pycountry
 from pydantic import AfterValidator, Field, StrictInt
 
 # ISO 4217 minor-unit exponents that are not 2 (the rest of the table is 2).
+_ZERO_DECIMALS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE_DECIMALS = "BHD IQD JOD KWD LYD OMR TND"
 _EXPONENTS = {
-    **dict.fromkeys(
-        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
-    ),
-    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
-    **dict.fromkeys("CLF UYW".split(), 4),
+    **dict.fromkeys(_ZERO_DECIMALS.split(), 0),
+    **dict.fromkeys(_THREE_DECIMALS.split(), 3),
+    **dict.fromkeys(["CLF", "UYW"], 4),
 }
 
 
@@ -39,7 +39,9 @@ def _check_currency(code: str) -> str:
 
 
 Currency = Annotated[
-    str, Field(examples=["EUR", "CNY"], description="ISO 4217 code"), AfterValidator(_check_currency)
+    str,
+    Field(examples=["EUR", "CNY"], description="ISO 4217 code"),
+    AfterValidator(_check_currency),
 ]
 AmountMinor = Annotated[
     StrictInt,

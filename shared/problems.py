@@ -6,6 +6,7 @@ what to change. Unexpected errors become a bare 500 that leaks nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -46,7 +47,7 @@ class Problem(Exception):
         slug: str,
         detail: str,
         title: str | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         **extra: Any,
     ):
         super().__init__(detail)
@@ -65,7 +66,9 @@ class Problem(Exception):
         }
 
     def response(self) -> JSONResponse:
-        return JSONResponse(self.body(), self.status, headers=self.headers, media_type=MEDIA_TYPE)
+        return JSONResponse(
+            self.body(), self.status, headers=dict(self.headers or {}), media_type=MEDIA_TYPE
+        )
 
 
 def validation_problem(errors: list[Any], what: str = "the request") -> Problem:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AwareDatetime, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+
 class ServiceSettings(BaseSettings):
     """What every service process needs to know to start."""
 

@@ -55,7 +55,10 @@ class UnitOfWork:
         }
 
     async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if not self._committed:
             await self.conn.rollback()

@@ -13,9 +13,8 @@ from services.feedback.tables import complaint, survey_response
 from shared.consumer import Received
 from shared.db import insert_ignoring_conflicts, insert_new
 from shared.events import CloudEvent
-from shared.events.envelope import caused_event
 from shared.events.activity import ComplaintFiled, SurveyResponded
-from shared.events.envelope import derived_id
+from shared.events.envelope import caused_event, derived_id
 from shared.events.feedback import ComplaintOpened, SurveyAnswered
 from shared.uow import UnitOfWork
 
@@ -37,7 +36,9 @@ async def record_feedback(uow: UnitOfWork, batch: Sequence[Received]) -> None:
         counts = await _open_counts(uow, {(c["tenant_id"], c["customer_id"]) for c in rows})
         uow.publish(
             *(
-                _complaint_opened(c, counts[(c["tenant_id"], c["customer_id"])], causes[c["complaint_id"]])
+                _complaint_opened(
+                    c, counts[(c["tenant_id"], c["customer_id"])], causes[c["complaint_id"]]
+                )
                 for c in rows
             )
         )
@@ -119,4 +120,3 @@ def _survey_answered(received: Received) -> CloudEvent:
         source=SOURCE,
         purpose="survey_answered",
     )
-

@@ -28,10 +28,14 @@ def require(scope: str) -> Callable[..., Awaitable[keys.Principal]]:
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
         challenge = {"WWW-Authenticate": 'Bearer realm="crm"'}
         if scheme.lower() != "bearer" or not presented.strip():
-            raise Problem(401, "missing-api-key", "Send 'Authorization: Bearer <api key>'.", headers=challenge)
+            raise Problem(
+                401, "missing-api-key", "Send 'Authorization: Bearer <api key>'.", headers=challenge
+            )
         found = await keys.authenticate(runtime.db.engine, presented.strip())
         if found is None:
-            raise Problem(401, "invalid-api-key", "The API key is unknown or revoked.", headers=challenge)
+            raise Problem(
+                401, "invalid-api-key", "The API key is unknown or revoked.", headers=challenge
+            )
         if scope not in found.scopes:
             raise Problem(403, "insufficient-scope", f"This API key lacks the '{scope}' scope.")
         return found
@@ -40,7 +44,7 @@ def require(scope: str) -> Callable[..., Awaitable[keys.Principal]]:
 
 
 def _upstreams(runtime: RuntimeDep) -> Upstreams:
-    return runtime.resources["upstreams"]  # type: ignore[no-any-return]
+    return runtime.resources["upstreams"]
 
 
 UpstreamsDep = Annotated[Upstreams, Depends(_upstreams)]
@@ -94,10 +98,11 @@ async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> 
         raise Problem(422, "validation-failed", 'Send {"events": [...]} with 1 to 500 events.')
     posted: list[Any] = body["events"]
     if not 1 <= len(posted) <= ingestion.MAX_BATCH:
+        size = len(posted)
         raise Problem(
             413 if posted else 422,
             "batch-too-large" if posted else "validation-failed",
-            f"A batch holds 1 to {ingestion.MAX_BATCH} events; this one has {len(posted)}. Split it.",
+            f"A batch holds 1 to {ingestion.MAX_BATCH} events; this one has {size}. Split it.",
         )
     sender = ingestion.Sender(caller.tenant_id, caller.partner)
     now = runtime.clock.now()
@@ -116,12 +121,21 @@ def _batch_items(outcomes: list[Any], fresh: set[uuid.UUID]) -> list[BatchItem]:
     items, claimed = [], set()
     for index, outcome in enumerate(outcomes):
         if isinstance(outcome, ingestion.InvalidEvent):
-            items.append(BatchItem(index=index, event_id=None, status="rejected", error=_problem(outcome).body()))
+            items.append(
+                BatchItem(
+                    index=index, event_id=None, status="rejected", error=_problem(outcome).body()
+                )
+            )
             continue
         first = outcome.id in fresh and outcome.id not in claimed
         claimed.add(outcome.id)
         items.append(
-            BatchItem(index=index, event_id=outcome.id, status="accepted" if first else "duplicate", error=None)
+            BatchItem(
+                index=index,
+                event_id=outcome.id,
+                status="accepted" if first else "duplicate",
+                error=None,
+            )
         )
     return items
 
@@ -135,9 +149,9 @@ async def event_catalogue() -> dict[str, Any]:
 class NewApiKey(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     partner: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
-    scopes: list[Literal["events:write", "customers:read", "loyalty:write", "feedback:write", "admin"]] = Field(
-        min_length=1
-    )
+    scopes: list[
+        Literal["events:write", "customers:read", "loyalty:write", "feedback:write", "admin"]
+    ] = Field(min_length=1)
 
 
 class CreatedApiKey(BaseModel):
@@ -161,14 +175,20 @@ async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) ->
         now=runtime.clock.now(),
     )
     return CreatedApiKey(
-        key_id=key_id, api_key=secret, tenant_id=caller.tenant_id, partner=body.partner, scopes=sorted(scopes)
+        key_id=key_id,
+        api_key=secret,
+        tenant_id=caller.tenant_id,
+        partner=body.partner,
+        scopes=sorted(scopes),
     )
 
 
 @router.get("/customers/lookup", tags=["customers"])
 async def lookup_customer(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
     """Find a customer by a partner system's id: ``?source=pos&external_id=C-1001``."""
-    return await upstreams.get("profile", "/v1/customers/lookup", caller.tenant_id, request.query_params)
+    return await upstreams.get(
+        "profile", "/v1/customers/lookup", caller.tenant_id, request.query_params
+    )
 
 
 @router.get("/customers/{customer_id}", tags=["customers"])
@@ -178,9 +198,13 @@ async def get_customer(customer_id: uuid.UUID, caller: Reader, upstreams: Upstre
 
 
 @router.get("/customers/{customer_id}/lifecycle", tags=["lifecycle"])
-async def get_lifecycle(customer_id: uuid.UUID, caller: Reader, upstreams: UpstreamsDep) -> Response:
+async def get_lifecycle(
+    customer_id: uuid.UUID, caller: Reader, upstreams: UpstreamsDep
+) -> Response:
     """The customer's stage and its history."""
-    return await upstreams.get("lifecycle", f"/v1/customers/{customer_id}/lifecycle", caller.tenant_id)
+    return await upstreams.get(
+        "lifecycle", f"/v1/customers/{customer_id}/lifecycle", caller.tenant_id
+    )
 
 
 @router.get("/lifecycle/funnel", tags=["lifecycle"])
@@ -207,7 +231,9 @@ async def _json_body(request: Request, runtime: Runtime) -> Any:
     async for chunk in request.stream():
         body += chunk
         if len(body) > settings.max_body_bytes:
-            raise Problem(413, "body-too-large", f"The body exceeds {settings.max_body_bytes} bytes.")
+            raise Problem(
+                413, "body-too-large", f"The body exceeds {settings.max_body_bytes} bytes."
+            )
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
@@ -215,5 +241,6 @@ async def _json_body(request: Request, runtime: Runtime) -> Any:
 
 
 def _problem(invalid: ingestion.InvalidEvent) -> Problem:
-    extra = {"errors": invalid.errors} if invalid.errors else {}
-    return Problem(422, invalid.slug, invalid.detail, **extra)
+    if invalid.errors:
+        return Problem(422, invalid.slug, invalid.detail, errors=invalid.errors)
+    return Problem(422, invalid.slug, invalid.detail)

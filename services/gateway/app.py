@@ -14,7 +14,9 @@ from services.gateway.upstream import UPSTREAMS, upstreams
 from shared.app import Runtime, ServiceDefinition
 
 
-def definition(transports: Mapping[str, httpx.AsyncBaseTransport] | None = None) -> ServiceDefinition:
+def definition(
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> ServiceDefinition:
     """The gateway; ``transports`` reach the services in-process (embedded mode)."""
 
     @contextlib.asynccontextmanager

@@ -12,7 +12,9 @@ from shared.events import CloudEvent
 from shared.uow import Database
 
 
-async def accept_events(db: Database, sender: Sender, events: Sequence[CloudEvent]) -> set[uuid.UUID]:
+async def accept_events(
+    db: Database, sender: Sender, events: Sequence[CloudEvent]
+) -> set[uuid.UUID]:
     """Record receipts and outbox rows in one transaction; return the ids that are new.
 
     The receipt and the event commit together, so a ``202`` means the event is

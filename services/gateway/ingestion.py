@@ -17,7 +17,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from shared.events import CloudEvent, new_event
 from shared.events.activity import ACTIVITIES, CustomerRef, Inbound
-from shared.events.registry import inbound_type
 
 INGESTION_NAMESPACE = uuid.UUID("6f1c3c52-8d5e-4a0c-9a51-2b7f4c1e0d11")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -52,7 +51,9 @@ class Sender:
 
 
 def event_id(sender: Sender, partner_event_id: str) -> uuid.UUID:
-    return uuid.uuid5(INGESTION_NAMESPACE, f"{sender.tenant_id}\x1f{sender.partner}\x1f{partner_event_id}")
+    return uuid.uuid5(
+        INGESTION_NAMESPACE, f"{sender.tenant_id}\x1f{sender.partner}\x1f{partner_event_id}"
+    )
 
 
 def to_inbound(raw: Any, sender: Sender, now: datetime) -> CloudEvent:
@@ -66,9 +67,13 @@ def to_inbound(raw: Any, sender: Sender, now: datetime) -> CloudEvent:
     payload_type = ACTIVITIES.get(posted.type)
     if payload_type is None:
         known = ", ".join(ACTIVITIES)
-        raise InvalidEvent("unknown-event-type", f"Unknown type '{posted.type}'; use one of: {known}.")
+        raise InvalidEvent(
+            "unknown-event-type", f"Unknown type '{posted.type}'; use one of: {known}."
+        )
     if posted.occurred_at > now + MAX_CLOCK_SKEW:
-        raise InvalidEvent("validation-failed", "occurred_at lies in the future; send UTC RFC 3339.")
+        raise InvalidEvent(
+            "validation-failed", "occurred_at lies in the future; send UTC RFC 3339."
+        )
     try:
         activity = payload_type.model_validate(posted.data)
     except ValidationError as error:

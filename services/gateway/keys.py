@@ -46,7 +46,9 @@ async def create_key(
     """A new key for a tenant; returns its id and the key, which is never stored."""
     key_id, secret = uuid.uuid4(), new_api_key()
     async with db.unit_of_work() as uow:
-        await uow.conn.execute(api_key.insert(), [_row(key_id, tenant_id, partner, name, scopes, secret, now)])
+        await uow.conn.execute(
+            api_key.insert(), [_row(key_id, tenant_id, partner, name, scopes, secret, now)]
+        )
         await uow.commit()
     return key_id, secret
 

@@ -41,7 +41,7 @@ class Upstreams:
 async def upstreams(
     urls: Mapping[str, str],
     transports: Mapping[str, httpx.AsyncBaseTransport] | None,
-    timeout: float,
+    timeout_seconds: float,
 ) -> AsyncIterator[Upstreams]:
     """HTTP clients to every service, open for the gateway's lifetime; in embedded
     mode ``transports`` reach the services' apps in-process."""
@@ -51,7 +51,7 @@ async def upstreams(
                 httpx.AsyncClient(
                     base_url=urls[name],
                     transport=(transports or {}).get(name),
-                    timeout=timeout,
+                    timeout=timeout_seconds,
                 )
             )
             for name in UPSTREAMS

@@ -40,4 +40,3 @@ SERVICE = ServiceDefinition(
     routers=[api.router],
     subscriptions=subscriptions,
 )
-

@@ -66,7 +66,9 @@ def record_refund(state: CustomerState, amount_minor: int) -> CustomerState:
     return replace(state, revenue_minor=max(0, state.revenue_minor - amount_minor))
 
 
-def move(state: CustomerState, trigger: Trigger, at: datetime) -> tuple[CustomerState, Transition | None]:
+def move(
+    state: CustomerState, trigger: Trigger, at: datetime
+) -> tuple[CustomerState, Transition | None]:
     """Apply a trigger: the new state and the transition it made, if any."""
     to_stage = TRANSITIONS.get((state.stage, trigger))
     if to_stage is None or to_stage == state.stage:

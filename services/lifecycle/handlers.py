@@ -39,7 +39,9 @@ async def apply_activity(uow: UnitOfWork, batch: Sequence[Received], clock: Cloc
     history: list[dict[str, Any]] = []
     for received in batch:
         key = _key(received)
-        state, transition = _apply(states.get(key, domain.CustomerState()), received.payload, received.event.time)
+        state, transition = _apply(
+            states.get(key, domain.CustomerState()), received.payload, received.event.time
+        )
         states[key] = state
         if transition:
             history.append(_history_row(key, transition, received.event))
@@ -85,7 +87,9 @@ async def _states(uow: UnitOfWork, keys: set[Key]) -> dict[Key, domain.CustomerS
         )
     )
     return {
-        (r.tenant_id, r.customer_id): domain.CustomerState(**{f.name: r._mapping[f.name] for f in fields})
+        (r.tenant_id, r.customer_id): domain.CustomerState(
+            **{f.name: r._mapping[f.name] for f in fields}
+        )
         for r in rows
     }
 

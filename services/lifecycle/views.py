@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.lifecycle.tables import customer_state, stage_history
 from shared.events.lifecycle import Stage
 
-STAGES: tuple[Stage, ...] = ("prospect", "lead", "new_customer", "active", "loyal", "silent", "churned")
+STAGES: tuple[Stage, ...] = (
+    "prospect",
+    "lead",
+    "new_customer",
+    "active",
+    "loyal",
+    "silent",
+    "churned",
+)
 
 
 async def customer_lifecycle(
@@ -38,7 +45,11 @@ async def customer_lifecycle(
             )
             .order_by(stage_history.c.at, stage_history.c.id)
         )
-        return {"stage": state.stage, "since": state.stage_since, "history": [dict(h._mapping) for h in history]}
+        return {
+            "stage": state.stage,
+            "since": state.stage_since,
+            "history": [dict(h._mapping) for h in history],
+        }
 
 
 async def funnel(engine: AsyncEngine, tenant_id: str) -> dict[str, int]:

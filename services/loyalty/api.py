@@ -28,9 +28,13 @@ class LoyaltyAccount(BaseModel):
 
 
 @router.get("/customers/{customer_id}/loyalty")
-async def get_loyalty(runtime: RuntimeDep, tenant: TenantDep, customer_id: uuid.UUID) -> LoyaltyAccount:
+async def get_loyalty(
+    runtime: RuntimeDep, tenant: TenantDep, customer_id: uuid.UUID
+) -> LoyaltyAccount:
     """The customer's tier, points balance and pending points."""
     found = await views.loyalty_summary(runtime.db.engine, tenant, customer_id)
     if found is None:
-        raise Problem(404, "customer-not-found", f"Loyalty has no account for customer {customer_id}.")
+        raise Problem(
+            404, "customer-not-found", f"Loyalty has no account for customer {customer_id}."
+        )
     return LoyaltyAccount.model_validate(found)

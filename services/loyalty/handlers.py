@@ -43,8 +43,15 @@ async def earn_points(uow: UnitOfWork, batch: Sequence[Received], clock: Clock) 
         uow.conn,
         account,
         [
-            {"tenant_id": c["tenant_id"], "customer_id": c["customer_id"], "tier": "member",
-             "qualifying_spend_minor": 0, "currency": None, "created_at": now, "updated_at": now}
+            {
+                "tenant_id": c["tenant_id"],
+                "customer_id": c["customer_id"],
+                "tier": "member",
+                "qualifying_spend_minor": 0,
+                "currency": None,
+                "created_at": now,
+                "updated_at": now,
+            }
             for c in candidates
         ],
     )
@@ -85,7 +92,9 @@ async def _balances(uow: UnitOfWork, keys: set[Key]) -> dict[Key, int]:
     if not keys:
         return {}
     rows = await uow.conn.execute(
-        select(ledger_entry.c.tenant_id, ledger_entry.c.customer_id, func.sum(ledger_entry.c.points))
+        select(
+            ledger_entry.c.tenant_id, ledger_entry.c.customer_id, func.sum(ledger_entry.c.points)
+        )
         .where(tuple_(ledger_entry.c.tenant_id, ledger_entry.c.customer_id).in_(keys))
         .group_by(ledger_entry.c.tenant_id, ledger_entry.c.customer_id)
     )

@@ -36,5 +36,8 @@ ledger_entry = Table(
     comment="Append-only: a correction is a new entry; the balance is the sum.",
 )
 Index(
-    "ix_ledger_entry_customer", ledger_entry.c.tenant_id, ledger_entry.c.customer_id, ledger_entry.c.at
+    "ix_ledger_entry_customer",
+    ledger_entry.c.tenant_id,
+    ledger_entry.c.customer_id,
+    ledger_entry.c.at,
 )

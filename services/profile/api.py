@@ -61,7 +61,9 @@ class Customer360(BaseModel):
     @classmethod
     def of(cls, row: dict[str, Any]) -> Customer360:
         churn = (
-            ChurnRisk(score=row["churn_score"], level=row["churn_level"], reasons=row["churn_reasons"])
+            ChurnRisk(
+                score=row["churn_score"], level=row["churn_level"], reasons=row["churn_reasons"]
+            )
             if row["churn_score"] is not None
             else None
         )
@@ -70,7 +72,9 @@ class Customer360(BaseModel):
             loyalty=LoyaltySummary.model_validate(row),
             feedback=FeedbackSummary.model_validate(row),
             stats=PurchaseStats.model_validate(row),
-            **{k: row[k] for k in ("customer_id", "name", "email", "phone", "stage", "stage_since")},
+            **{
+                k: row[k] for k in ("customer_id", "name", "email", "phone", "stage", "stage_since")
+            },
             updated_at=row["updated_at"],
         )
 
@@ -90,7 +94,9 @@ async def lookup(
 
 
 @router.get("/{customer_id}")
-async def get_customer(runtime: RuntimeDep, tenant: TenantDep, customer_id: uuid.UUID) -> Customer360:
+async def get_customer(
+    runtime: RuntimeDep, tenant: TenantDep, customer_id: uuid.UUID
+) -> Customer360:
     """The customer 360: identity, stage, churn risk, loyalty, feedback and purchase statistics."""
     row = await views.customer_360(runtime.db.engine, tenant, customer_id)
     if row is None:

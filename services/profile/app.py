@@ -48,4 +48,3 @@ SERVICE = ServiceDefinition(
     routers=[api.router],
     subscriptions=subscriptions,
 )
-

@@ -75,13 +75,15 @@ def _inbound(received: Received) -> Inbound[Any]:
     return received.payload  # type: ignore[return-value]
 
 
-async def _known(uow: UnitOfWork, keys: list[domain.IdentityKey]) -> dict[domain.IdentityKey, uuid.UUID]:
+async def _known(
+    uow: UnitOfWork, keys: list[domain.IdentityKey]
+) -> dict[domain.IdentityKey, uuid.UUID]:
     if not keys:
         return {}
     rows = await uow.conn.execute(
-        select(identity.c.tenant_id, identity.c.kind, identity.c.value, identity.c.customer_id).where(
-            tuple_(identity.c.tenant_id, identity.c.kind, identity.c.value).in_(set(keys))
-        )
+        select(
+            identity.c.tenant_id, identity.c.kind, identity.c.value, identity.c.customer_id
+        ).where(tuple_(identity.c.tenant_id, identity.c.kind, identity.c.value).in_(set(keys)))
     )
     return {(r.tenant_id, r.kind, r.value): r.customer_id for r in rows}
 

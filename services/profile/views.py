@@ -16,7 +16,7 @@ async def find_by_reference(
 ) -> uuid.UUID | None:
     """The customer a partner system knows as ``external_id``, if any."""
     async with engine.connect() as conn:
-        return await conn.scalar(  # type: ignore[no-any-return]
+        return await conn.scalar(
             select(identity.c.customer_id).where(
                 identity.c.tenant_id == tenant_id,
                 identity.c.kind == f"ref:{source}",

@@ -45,8 +45,8 @@ class Subscriber(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
-    async def fetch(self, max_records: int, timeout: float) -> list[Record]:
-        """The next batch, in order within each partition; empty after ``timeout``."""
+    async def fetch(self, max_records: int, max_wait: float) -> list[Record]:
+        """The next batch, in order within each partition; empty after ``max_wait`` seconds."""
         ...
 
     async def commit(self, records: Sequence[Record]) -> None:

@@ -34,9 +34,9 @@ class KafkaSubscriber:
     async def stop(self) -> None:
         await self._consumer.stop()
 
-    async def fetch(self, max_records: int, timeout: float) -> list[Record]:
+    async def fetch(self, max_records: int, max_wait: float) -> list[Record]:
         batches = await self._consumer.getmany(
-            timeout_ms=int(timeout * 1000), max_records=max_records
+            timeout_ms=int(max_wait * 1000), max_records=max_records
         )
         return [
             Record(
@@ -82,7 +82,9 @@ class KafkaBus:
 
     async def publish(self, messages: Sequence[Message]) -> None:
         deliveries = [
-            await self._producer.send(self._prefix + m.topic, m.value, key=m.key, headers=list(m.headers))
+            await self._producer.send(
+                self._prefix + m.topic, m.value, key=m.key, headers=list(m.headers)
+            )
             for m in messages
         ]
         await asyncio.gather(*deliveries)

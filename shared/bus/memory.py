@@ -25,11 +25,11 @@ class MemorySubscriber:
     async def stop(self) -> None:
         return None
 
-    async def fetch(self, max_records: int, timeout: float) -> list[Record]:
+    async def fetch(self, max_records: int, max_wait: float) -> list[Record]:
         async with self._bus.changed:
             if not self._pending():
                 try:
-                    await asyncio.wait_for(self._bus.changed.wait(), timeout)
+                    await asyncio.wait_for(self._bus.changed.wait(), max_wait)
                 except TimeoutError:
                     return []
         batch: list[Record] = []

@@ -7,7 +7,7 @@ catalogue (JSON Schema) that partners read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,8 @@ from shared.events.payload import DecodeError, Payload
 
 @dataclass(frozen=True)
 class EventType:
-    type: str
     payload: type[Payload]
+    type: str
 
     @property
     def topic(self) -> str:
@@ -33,10 +33,6 @@ class EventType:
         return lines[0] if lines else self.type
 
 
-class UnknownEventType(LookupError):
-    pass
-
-
 class Registry:
     def __init__(self, types: Iterable[EventType]) -> None:
         self._by_type = {t.type: t for t in types}
@@ -45,7 +41,7 @@ class Registry:
     def __contains__(self, event_type: str) -> bool:
         return event_type in self._by_type
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[EventType]:
         return iter(self._by_type.values())
 
     def type_of(self, payload: Payload) -> str:
@@ -98,15 +94,15 @@ def activity_type(partner_type: str) -> str:
 
 def _types() -> Iterable[EventType]:
     for partner_type, payload in ACTIVITIES.items():
-        yield EventType(inbound_type(partner_type), Inbound[payload])  # type: ignore[valid-type]
-        yield EventType(activity_type(partner_type), payload)
-    yield EventType("crm.profile.customer_created.v1", profile.CustomerCreated)
-    yield EventType("crm.lifecycle.stage_changed.v1", lifecycle.StageChanged)
-    yield EventType("crm.lifecycle.churn_risk_changed.v1", lifecycle.ChurnRiskChanged)
-    yield EventType("crm.loyalty.points_earned.v1", loyalty.PointsEarned)
-    yield EventType("crm.loyalty.tier_changed.v1", loyalty.TierChanged)
-    yield EventType("crm.feedback.complaint_opened.v1", feedback.ComplaintOpened)
-    yield EventType("crm.feedback.survey_answered.v1", feedback.SurveyAnswered)
+        yield EventType(Inbound[payload], inbound_type(partner_type))  # type: ignore[valid-type]
+        yield EventType(payload, activity_type(partner_type))
+    yield EventType(profile.CustomerCreated, "crm.profile.customer_created.v1")
+    yield EventType(lifecycle.StageChanged, "crm.lifecycle.stage_changed.v1")
+    yield EventType(lifecycle.ChurnRiskChanged, "crm.lifecycle.churn_risk_changed.v1")
+    yield EventType(loyalty.PointsEarned, "crm.loyalty.points_earned.v1")
+    yield EventType(loyalty.TierChanged, "crm.loyalty.tier_changed.v1")
+    yield EventType(feedback.ComplaintOpened, "crm.feedback.complaint_opened.v1")
+    yield EventType(feedback.SurveyAnswered, "crm.feedback.survey_answered.v1")
 
 
 REGISTRY = Registry(_types())

@@ -55,14 +55,23 @@ def run_id() -> str:
 
 
 def purchase(
-    event_id: str, external_id: str, order_id: str, amount_minor: int = 129900, currency: str = "CNY"
+    event_id: str,
+    external_id: str,
+    order_id: str,
+    amount_minor: int = 129900,
+    currency: str = "CNY",
 ) -> dict[str, Any]:
     return {
         "id": event_id,
         "type": "purchase.completed",
         "occurred_at": datetime.now(UTC).isoformat(),
         "customer": {"source": "pos", "external_id": external_id, "name": "Li Wei"},
-        "data": {"order_id": order_id, "amount_minor": amount_minor, "currency": currency, "channel": "store"},
+        "data": {
+            "order_id": order_id,
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "channel": "store",
+        },
     }
 
 
@@ -82,7 +91,9 @@ async def eventually(
 
 async def customer_360(gateway: httpx.AsyncClient, external_id: str) -> dict[str, Any] | None:
     """The 360 of the customer the POS knows as ``external_id`` (None until it exists)."""
-    found = await gateway.get("/v1/customers/lookup", params={"source": "pos", "external_id": external_id})
+    found = await gateway.get(
+        "/v1/customers/lookup", params={"source": "pos", "external_id": external_id}
+    )
     if found.status_code == 404:
         return None
     found.raise_for_status()

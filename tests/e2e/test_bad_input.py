@@ -37,25 +37,32 @@ async def test_a_missing_key_is_401(gateway: httpx.AsyncClient, run_id: str) -> 
 
 async def test_an_unknown_key_is_401(gateway: httpx.AsyncClient, run_id: str) -> None:
     answer = await gateway.get(
-        "/v1/customers/lookup", params={"source": "pos", "external_id": "C-1"},
+        "/v1/customers/lookup",
+        params={"source": "pos", "external_id": "C-1"},
         headers={"Authorization": "Bearer crm_not-a-key"},
     )
     assert_problem(answer, 401, "invalid-api-key")
 
 
-async def test_a_key_without_the_scope_is_403_and_writes_nothing(gateway: httpx.AsyncClient, run_id: str) -> None:
+async def test_a_key_without_the_scope_is_403_and_writes_nothing(
+    gateway: httpx.AsyncClient, run_id: str
+) -> None:
     created = await gateway.post(
-        "/v1/admin/api-keys", json={"name": "dashboard", "partner": "web", "scopes": ["customers:read"]}
+        "/v1/admin/api-keys",
+        json={"name": "dashboard", "partner": "web", "scopes": ["customers:read"]},
     )
     assert created.status_code == 201
     reader = created.json()["api_key"]
 
     answer = await gateway.post(
-        "/v1/events", json=purchase(run_id, f"X-{run_id}", "O"), headers={"Authorization": f"Bearer {reader}"}
+        "/v1/events",
+        json=purchase(run_id, f"X-{run_id}", "O"),
+        headers={"Authorization": f"Bearer {reader}"},
     )
     assert_problem(answer, 403, "insufficient-scope")
     denied_admin = await gateway.post(
-        "/v1/admin/api-keys", json={"name": "x", "partner": "web", "scopes": ["admin"]},
+        "/v1/admin/api-keys",
+        json={"name": "x", "partner": "web", "scopes": ["admin"]},
         headers={"Authorization": f"Bearer {reader}"},
     )
     assert_problem(denied_admin, 403, "insufficient-scope")
@@ -69,7 +76,9 @@ async def test_malformed_json_is_400(gateway: httpx.AsyncClient) -> None:
     assert_problem(answer, 400, "malformed-json")
 
 
-async def test_an_unknown_type_is_422_naming_the_known_ones(gateway: httpx.AsyncClient, run_id: str) -> None:
+async def test_an_unknown_type_is_422_naming_the_known_ones(
+    gateway: httpx.AsyncClient, run_id: str
+) -> None:
     event = {**purchase(run_id, f"X-{run_id}", "O"), "type": "purchase.exploded"}
     body = assert_problem(await gateway.post("/v1/events", json=event), 422, "unknown-event-type")
     assert "purchase.completed" in body["detail"]
@@ -98,12 +107,16 @@ async def test_bad_money_is_422_with_the_field_named(
 
 async def test_a_batch_of_501_is_refused_whole(gateway: httpx.AsyncClient, run_id: str) -> None:
     events = [purchase(f"{run_id}-{i}", f"X-{run_id}", f"O{i}") for i in range(501)]
-    body = assert_problem(await gateway.post("/v1/events/batch", json={"events": events}), 413, "batch-too-large")
+    body = assert_problem(
+        await gateway.post("/v1/events/batch", json={"events": events}), 413, "batch-too-large"
+    )
     assert "500" in body["detail"]
     await assert_never_created(gateway, f"X-{run_id}")
 
 
-async def test_one_bad_event_never_sinks_the_rest_of_a_batch(gateway: httpx.AsyncClient, run_id: str) -> None:
+async def test_one_bad_event_never_sinks_the_rest_of_a_batch(
+    gateway: httpx.AsyncClient, run_id: str
+) -> None:
     good = purchase(f"g-{run_id}", f"G-{run_id}", "O1")
     bad = purchase(f"b-{run_id}", f"X-{run_id}", "O2", amount_minor=-5)
     answer = await gateway.post("/v1/events/batch", json={"events": [bad, good]})

@@ -18,7 +18,9 @@ async def test_the_cloudevents_sdk_parses_a_message_read_back_from_crm_activity(
 ) -> None:
     posted_at_ms = int(time.time() * 1000) - 1000
     await gateway.post("/v1/events", json=purchase(f"ce-{run_id}", f"CE-{run_id}", f"O-{run_id}"))
-    view, _ = await eventually(lambda: customer_360(gateway, f"CE-{run_id}"), lambda v: v is not None)
+    view, _ = await eventually(
+        lambda: customer_360(gateway, f"CE-{run_id}"), lambda v: v is not None
+    )
 
     message = await _read_activity_about(topology.kafka_servers, view["customer_id"], posted_at_ms)
     event = from_kafka_event(message)  # detects structured mode from the content-type header
@@ -39,9 +41,15 @@ async def _read_activity_about(servers: str, customer_id: str, since_ms: int) ->
     consumer = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topics.ACTIVITY, p) for p in consumer.partitions_for_topic(topics.ACTIVITY) or []]
+        partitions = [
+            TopicPartition(topics.ACTIVITY, p)
+            for p in consumer.partitions_for_topic(topics.ACTIVITY) or []
+        ]
         if not partitions:
-            partitions = [TopicPartition(topics.ACTIVITY, p) for p in range(topics.PARTITIONS[topics.ACTIVITY])]
+            partitions = [
+                TopicPartition(topics.ACTIVITY, p)
+                for p in range(topics.PARTITIONS[topics.ACTIVITY])
+            ]
         consumer.assign(partitions)
         starts = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
         ends = await consumer.end_offsets(partitions)

@@ -12,22 +12,36 @@ from tests.e2e.conftest import customer_360, eventually, purchase
 async def test_first_purchase_shows_new_customer_with_points_within_5_seconds(
     gateway: httpx.AsyncClient, run_id: str
 ) -> None:
-    posted = await gateway.post("/v1/events", json=purchase(f"p1-{run_id}", f"C-{run_id}", f"O1-{run_id}"))
+    posted = await gateway.post(
+        "/v1/events", json=purchase(f"p1-{run_id}", f"C-{run_id}", f"O1-{run_id}")
+    )
     assert posted.status_code == 202
     assert posted.json()["status"] == "accepted"
 
     view, _ = await eventually(
         lambda: customer_360(gateway, f"C-{run_id}"),
-        lambda v: v is not None and v["stage"] == "new_customer" and v["loyalty"]["points_balance"] > 0,
+        lambda v: (
+            v is not None and v["stage"] == "new_customer" and v["loyalty"]["points_balance"] > 0
+        ),
     )
     assert view["loyalty"]["points_balance"] == 1299
-    assert view["stats"] == {**view["stats"], "orders": 1, "revenue_minor": 129900, "currency": "CNY"}
+    assert view["stats"] == {
+        **view["stats"],
+        "orders": 1,
+        "revenue_minor": 129900,
+        "currency": "CNY",
+    }
 
 
-async def test_second_purchase_moves_the_customer_to_active(gateway: httpx.AsyncClient, run_id: str) -> None:
+async def test_second_purchase_moves_the_customer_to_active(
+    gateway: httpx.AsyncClient, run_id: str
+) -> None:
     customer = f"C-{run_id}"
     await gateway.post("/v1/events", json=purchase(f"p1-{run_id}", customer, f"O1-{run_id}"))
-    await eventually(lambda: customer_360(gateway, customer), lambda v: v is not None and v["stage"] == "new_customer")
+    await eventually(
+        lambda: customer_360(gateway, customer),
+        lambda v: v is not None and v["stage"] == "new_customer",
+    )
 
     await gateway.post("/v1/events", json=purchase(f"p2-{run_id}", customer, f"O2-{run_id}", 5000))
 
@@ -36,15 +50,21 @@ async def test_second_purchase_moves_the_customer_to_active(gateway: httpx.Async
         lambda v: v["stage"] == "active" and v["loyalty"]["points_balance"] == 1299 + 50,
     )
     lifecycle = (await gateway.get(f"/v1/customers/{view['customer_id']}/lifecycle")).json()
-    assert [(h["from"], h["to"]) for h in lifecycle["history"]] == [(None, "new_customer"), ("new_customer", "active")]
+    assert [(h["from"], h["to"]) for h in lifecycle["history"]] == [
+        (None, "new_customer"),
+        ("new_customer", "active"),
+    ]
 
 
-async def test_posting_the_same_event_id_twice_changes_nothing(gateway: httpx.AsyncClient, run_id: str) -> None:
+async def test_posting_the_same_event_id_twice_changes_nothing(
+    gateway: httpx.AsyncClient, run_id: str
+) -> None:
     customer = f"C-{run_id}"
     event = purchase(f"p1-{run_id}", customer, f"O1-{run_id}")
     first = await gateway.post("/v1/events", json=event)
     await eventually(
-        lambda: customer_360(gateway, customer), lambda v: v is not None and v["loyalty"]["points_balance"] > 0
+        lambda: customer_360(gateway, customer),
+        lambda v: v is not None and v["loyalty"]["points_balance"] > 0,
     )
     before = await customer_360(gateway, customer)
 
@@ -60,8 +80,12 @@ async def test_posting_the_same_event_id_twice_changes_nothing(gateway: httpx.As
     assert after is not None and after["stats"]["orders"] == 1
 
 
-async def test_a_batch_flows_through_like_single_events(gateway: httpx.AsyncClient, run_id: str) -> None:
-    events = [purchase(f"b{i}-{run_id}", f"B{i}-{run_id}", f"OB{i}-{run_id}", 1000) for i in range(20)]
+async def test_a_batch_flows_through_like_single_events(
+    gateway: httpx.AsyncClient, run_id: str
+) -> None:
+    events = [
+        purchase(f"b{i}-{run_id}", f"B{i}-{run_id}", f"OB{i}-{run_id}", 1000) for i in range(20)
+    ]
     answer = await gateway.post("/v1/events/batch", json={"events": events})
     assert answer.status_code == 202
     assert {r["status"] for r in answer.json()["results"]} == {"accepted"}

@@ -37,7 +37,12 @@ def purchase(source: str, n: int) -> dict[str, Any]:
         "type": "purchase.completed",
         "occurred_at": datetime.now(UTC).isoformat(),
         "customer": {"source": source, "external_id": f"C{n}"},
-        "data": {"order_id": f"{source}-O{n}", "amount_minor": 129900, "currency": "CNY", "channel": "web"},
+        "data": {
+            "order_id": f"{source}-O{n}",
+            "amount_minor": 129900,
+            "currency": "CNY",
+            "channel": "web",
+        },
     }
 
 
@@ -45,7 +50,9 @@ async def one_latency(client: httpx.AsyncClient, source: str, n: int) -> float:
     started = time.perf_counter()
     (await client.post("/v1/events", json=purchase(source, n))).raise_for_status()
     while True:
-        found = await client.get("/v1/customers/lookup", params={"source": source, "external_id": f"C{n}"})
+        found = await client.get(
+            "/v1/customers/lookup", params={"source": source, "external_id": f"C{n}"}
+        )
         if found.status_code == 200:
             view = (await client.get(f"/v1/customers/{found.json()['customer_id']}")).json()
             if view["stage"] == "new_customer" and view["loyalty"]["points_balance"] > 0:
@@ -72,7 +79,11 @@ async def done_count(engine: Any, source: str) -> int:
         return int(
             await conn.scalar(
                 select(func.count())
-                .select_from(identity.join(customer_view, customer_view.c.customer_id == identity.c.customer_id))
+                .select_from(
+                    identity.join(
+                        customer_view, customer_view.c.customer_id == identity.c.customer_id
+                    )
+                )
                 .where(
                     identity.c.kind == f"ref:{source}",
                     customer_view.c.stage == "new_customer",
@@ -85,7 +96,9 @@ async def done_count(engine: Any, source: str) -> int:
 async def throughput(client: httpx.AsyncClient, total: int) -> None:
     source = f"tp{uuid.uuid4().hex[:6]}"
     engine = create_engine(ServiceSettings(service="profile").db_url)
-    batches = [[purchase(source, n) for n in range(i, min(i + 500, total))] for i in range(0, total, 500)]
+    batches = [
+        [purchase(source, n) for n in range(i, min(i + 500, total))] for i in range(0, total, 500)
+    ]
     started = time.perf_counter()
     for batch in batches:
         answer = await client.post("/v1/events/batch", json={"events": batch})
@@ -99,7 +112,8 @@ async def throughput(client: httpx.AsyncClient, total: int) -> None:
     elapsed = time.perf_counter() - started
     await engine.dispose()
     print(
-        f"throughput, {total} purchases of new customers via /v1/events/batch: gateway accepted all in "
+        f"throughput, {total} purchases of new customers via /v1/events/batch: "
+        "gateway accepted all in "
         f"{accepted:.2f} s ({total / accepted:.0f}/s); all in the 360 with stage and points after "
         f"{elapsed:.2f} s → {total / elapsed:.0f} events/s end to end"
     )

@@ -17,9 +17,21 @@ _EXPONENTS = {
 }
 
 
+# ISO 4217 codes that are not money a customer pays with: precious metals, bond-market
+# units, SDRs, the testing code and "no currency".
+_NOT_MONEY = frozenset(
+    ["XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"]
+)
+
+
 def is_iso_currency(code: str) -> bool:
-    """Whether ``code`` is an active ISO 4217 alphabetic currency code."""
-    return len(code) == 3 and code.isupper() and pycountry.currencies.get(alpha_3=code) is not None
+    """Whether ``code`` is an ISO 4217 code of a currency customers pay in."""
+    return (
+        len(code) == 3
+        and code.isupper()
+        and code not in _NOT_MONEY
+        and pycountry.currencies.get(alpha_3=code) is not None
+    )
 
 
 def minor_unit_exponent(currency: str) -> int:

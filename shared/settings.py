@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import URL
 
 
 class ServiceSettings(BaseSettings):
@@ -55,6 +56,12 @@ class ServiceSettings(BaseSettings):
         """The service's own database: one PostgreSQL database per service."""
         if self.database_url:
             return self.database_url
-        password = self.pg_password.get_secret_value()
-        auth = f"{self.pg_user}:{password}" if password else self.pg_user
-        return f"postgresql+asyncpg://{auth}@{self.pg_host}:{self.pg_port}/crm_{self.service}"
+        url = URL.create(
+            "postgresql+asyncpg",
+            username=self.pg_user,
+            password=self.pg_password.get_secret_value() or None,
+            host=self.pg_host,
+            port=self.pg_port,
+            database=f"crm_{self.service}",
+        )
+        return url.render_as_string(hide_password=False)

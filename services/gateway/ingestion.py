@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from shared.events import CloudEvent, new_event
 from shared.events.activity import ACTIVITIES, CustomerRef, Inbound
@@ -23,6 +23,14 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_BATCH = 500
 
 
+def _rfc3339_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError(
+            "occurred_at is an RFC 3339 string with a timezone, e.g. 2026-11-20T10:15:00Z"
+        )
+    return value
+
+
 class PartnerEvent(BaseModel):
     """One event as a partner posts it to ``POST /v1/events``."""
 
@@ -30,7 +38,9 @@ class PartnerEvent(BaseModel):
 
     id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.:/@#+-]+$")]
     type: str = Field(examples=list(ACTIVITIES))
-    occurred_at: AwareDatetime
+    occurred_at: Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)] = Field(
+        examples=["2026-11-20T10:15:00Z"]
+    )
     customer: CustomerRef
     data: dict[str, Any]
 

@@ -24,6 +24,7 @@ TRANSITIONS: dict[tuple[Stage | None, Trigger], Stage] = {
     ("new_customer", "repeat_purchase"): "active",
     ("silent", "repeat_purchase"): "active",
     ("churned", "repeat_purchase"): "active",
+    ("churned", "first_purchase"): "active",  # closed the account, then came back and bought
     **{
         (s, "closed"): "churned"
         for s in ("prospect", "lead", "new_customer", "active", "loyal", "silent")

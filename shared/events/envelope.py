@@ -59,6 +59,8 @@ def new_event(
     causation_id: uuid.UUID | None = None,
 ) -> CloudEvent:
     """Wrap a registered payload in its envelope."""
+    if time.tzinfo is None:
+        raise ValueError("an event's time must carry its timezone")
     return CloudEvent(
         id=event_id or uuid.uuid4(),
         source=source,

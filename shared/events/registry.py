@@ -59,7 +59,11 @@ class Registry:
         try:
             return known.payload.model_validate(data)
         except ValidationError as error:
-            raise DecodeError(f"invalid {event_type} data: {error.errors()[0]['msg']}") from error
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'data'}: {e['msg']}"
+                for e in error.errors()[:5]
+            )
+            raise DecodeError(f"invalid {event_type} data: {problems}") from error
 
     def catalogue(self) -> dict[str, Any]:
         """The event catalogue as one JSON Schema document, one entry per type."""

@@ -1,0 +1,53 @@
+"""Feedback rules: complaint SLAs per severity and NPS buckets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.feedback.domain import nps_category, sla_due
+
+OPENED = datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("severity", "hours"), [("critical", 4), ("high", 24), ("medium", 48), ("low", 72)]
+)
+def test_sla_due_depends_on_severity(severity, hours):
+    assert sla_due(severity, OPENED) == OPENED + timedelta(hours=hours)
+
+
+def test_more_severe_complaints_are_due_sooner():
+    order = ["critical", "high", "medium", "low"]
+
+    assert [sla_due(s, OPENED) for s in order] == sorted(sla_due(s, OPENED) for s in order)
+
+
+def test_sla_of_an_unknown_severity_is_an_error():
+    with pytest.raises(KeyError):
+        sla_due("urgent", OPENED)
+
+
+@pytest.mark.parametrize(
+    ("score", "category"),
+    [
+        (0, "detractor"),
+        (6, "detractor"),
+        (7, "passive"),
+        (8, "passive"),
+        (9, "promoter"),
+        (10, "promoter"),
+    ],
+)
+def test_nps_bucket_boundaries(score, category):
+    assert nps_category(score) == category
+
+
+@given(score=st.integers(min_value=0, max_value=10))
+def test_every_nps_score_falls_in_exactly_its_bucket(score):
+    expected = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+    assert nps_category(score) == expected

@@ -1,0 +1,267 @@
+"""Profile rules: identity resolution and how events fold into the customer 360."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.profile.domain import Directory, fold, identity_keys, new_view
+from shared.events.activity import (
+    CustomerRef,
+    CustomerRegistered,
+    OrderRefunded,
+    PurchaseCompleted,
+)
+from shared.events.feedback import ComplaintOpened, SurveyAnswered
+from shared.events.lifecycle import ChurnRiskChanged, RiskReason, StageCause, StageChanged
+from shared.events.loyalty import PointsEarned, TierChanged
+
+TENANT = "tenant-1"
+AT = datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
+LATER = AT + timedelta(days=3)
+ALICE = uuid.UUID("00000000-0000-0000-0000-00000000000a")
+BOB = uuid.UUID("00000000-0000-0000-0000-00000000000b")
+
+
+def _ref(external_id: str = "C-1001", **changes: Any) -> CustomerRef:
+    return CustomerRef(source="pos", external_id=external_id, **changes)
+
+
+def _view() -> dict[str, Any]:
+    return new_view(TENANT, ALICE, AT)
+
+
+def _purchase(amount_minor: int = 10000, currency: str = "EUR") -> PurchaseCompleted:
+    return PurchaseCompleted(
+        order_id="O-1", amount_minor=amount_minor, currency=currency, channel="web"
+    )
+
+
+def _resolve_batch(directory: Directory, refs: list[CustomerRef]) -> list[uuid.UUID]:
+    """How profile resolves a batch: the strongest known key, or a new customer."""
+    resolved = []
+    for ref in refs:
+        keys = identity_keys(TENANT, ref)
+        customer_id = directory.resolve(keys) or uuid.uuid4()
+        directory.link(keys, customer_id)
+        resolved.append(customer_id)
+    return resolved
+
+
+def test_identity_keys_are_ref_then_lowercased_email_then_phone():
+    ref = _ref(email="Li.Wei@Example.COM", phone="+8613800000000")
+
+    assert identity_keys(TENANT, ref) == [
+        (TENANT, "ref:pos", "C-1001"),
+        (TENANT, "email", "li.wei@example.com"),
+        (TENANT, "phone", "+8613800000000"),
+    ]
+
+
+def test_identity_keys_without_contact_details_is_the_ref_alone():
+    assert identity_keys(TENANT, _ref()) == [(TENANT, "ref:pos", "C-1001")]
+
+
+def test_identity_keys_belong_to_their_tenant():
+    assert identity_keys("tenant-1", _ref()) != identity_keys("tenant-2", _ref())
+
+
+def test_directory_resolves_by_the_strongest_known_key():
+    keys = identity_keys(TENANT, _ref(email="li@example.com"))
+    directory = Directory({keys[1]: BOB, keys[0]: ALICE})
+
+    assert directory.resolve(keys) == ALICE
+
+
+def test_directory_falls_back_to_email_when_the_ref_is_new():
+    keys = identity_keys(TENANT, _ref("C-NEW", email="li@example.com"))
+    directory = Directory({(TENANT, "email", "li@example.com"): BOB})
+
+    assert directory.resolve(keys) == BOB
+
+
+def test_directory_resolves_nobody_for_unknown_keys():
+    assert Directory({}).resolve(identity_keys(TENANT, _ref())) is None
+
+
+def test_link_attaches_only_keys_nobody_owns():
+    ref_key, email_key, phone_key = identity_keys(
+        TENANT, _ref(email="li@example.com", phone="+8613800000000")
+    )
+    directory = Directory({email_key: BOB})
+
+    directory.link([ref_key, email_key, phone_key], ALICE)
+
+    assert directory.known == {ref_key: ALICE, email_key: BOB, phone_key: ALICE}
+    assert directory.new_identities == {ref_key: ALICE, phone_key: ALICE}
+
+
+def test_two_events_about_one_new_person_in_a_batch_make_one_customer():
+    first, second = _resolve_batch(
+        Directory({}), [_ref(), _ref(email="li@example.com", phone="+8613800000000")]
+    )
+
+    assert first == second
+
+
+def test_a_new_ref_with_a_known_email_joins_that_customer():
+    directory = Directory({})
+
+    pos, shop = _resolve_batch(
+        directory, [_ref(email="Li@Example.com"), _ref("S-9", email="li@example.com")]
+    )
+
+    assert pos == shop
+    assert len(set(directory.new_identities.values())) == 1
+
+
+def test_different_people_in_a_batch_stay_different_customers():
+    alice, bob = _resolve_batch(Directory({}), [_ref("C-1"), _ref("C-2")])
+
+    assert alice != bob
+
+
+def test_new_view_is_a_member_with_nothing_yet():
+    view = _view()
+
+    assert (view["tier"], view["points_balance"], view["orders"], view["stage"]) == (
+        "member",
+        0,
+        0,
+        None,
+    )
+    assert view["updated_at"] == AT
+
+
+def test_purchase_counts_the_order_revenue_currency_and_last_purchase():
+    view = _view()
+
+    assert fold(view, _purchase(10000), LATER)
+    assert fold(view, _purchase(2500), AT)
+
+    assert (view["orders"], view["revenue_minor"], view["currency"]) == (2, 12500, "EUR")
+    assert view["last_purchase_at"] == LATER
+
+
+def test_purchase_in_another_currency_counts_the_order_but_not_the_revenue():
+    view = _view()
+    fold(view, _purchase(10000, "EUR"), AT)
+
+    fold(view, _purchase(99999, "JPY"), LATER)
+
+    assert (view["orders"], view["revenue_minor"], view["currency"]) == (2, 10000, "EUR")
+
+
+@pytest.mark.parametrize(("refund", "left"), [(4000, 6000), (10000, 0), (25000, 0)])
+def test_refund_lowers_revenue_but_never_below_zero(refund, left):
+    view = _view()
+    fold(view, _purchase(10000), AT)
+
+    assert fold(view, OrderRefunded(order_id="O-1", amount_minor=refund), LATER)
+
+    assert view["revenue_minor"] == left
+    assert view["orders"] == 1
+
+
+def test_refund_in_another_currency_leaves_revenue_alone():
+    view = _view()
+    fold(view, _purchase(10000, "EUR"), AT)
+
+    fold(view, OrderRefunded(order_id="O-1", amount_minor=500, currency="USD"), LATER)
+
+    assert view["revenue_minor"] == 10000
+
+
+def test_stage_change_sets_stage_and_since():
+    view = _view()
+    change = StageChanged.model_validate(
+        {
+            "from": "lead",
+            "to": "new_customer",
+            "at": LATER,
+            "cause": StageCause(kind="event", ref="e"),
+        }
+    )
+
+    assert fold(view, change, LATER)
+    assert (view["stage"], view["stage_since"]) == ("new_customer", LATER)
+
+
+def test_churn_risk_sets_score_level_and_reasons_as_plain_dicts():
+    view = _view()
+    reason = RiskReason(code="overdue_vs_usual_gap", weight=0.4, detail="late")
+
+    fold(view, ChurnRiskChanged(score=72, level="high", reasons=[reason], at=LATER), LATER)
+
+    assert (view["churn_score"], view["churn_level"]) == (72, "high")
+    assert view["churn_reasons"] == [
+        {"code": "overdue_vs_usual_gap", "weight": 0.4, "detail": "late"}
+    ]
+
+
+def test_points_earned_sets_balance_pending_and_tier():
+    view = _view()
+    earned = PointsEarned(
+        entry_id="e-1",
+        points=1299,
+        order_id="O-1",
+        rule="base",
+        balance_after=300,
+        pending_after=1299,
+        tier="silver",
+        at=LATER,
+    )
+
+    fold(view, earned, LATER)
+
+    assert (view["points_balance"], view["points_pending"], view["tier"]) == (300, 1299, "silver")
+
+
+def test_tier_change_sets_the_tier():
+    view = _view()
+
+    fold(view, TierChanged(from_tier="member", to_tier="gold", cause="spend", at=LATER), LATER)
+
+    assert view["tier"] == "gold"
+
+
+def test_complaint_opened_sets_the_open_complaint_count():
+    view = _view()
+    opened = ComplaintOpened(
+        complaint_id="c-1",
+        complaint_ref="T-1",
+        severity="high",
+        category="delivery",
+        opened_at=AT,
+        due_at=LATER,
+        open_complaints=2,
+    )
+
+    fold(view, opened, AT)
+
+    assert view["open_complaints"] == 2
+
+
+def test_nps_answer_sets_last_nps():
+    view = _view()
+
+    assert fold(view, SurveyAnswered(survey="nps", score=3, category="detractor", at=AT), AT)
+    assert view["last_nps"] == 3
+
+
+@pytest.mark.parametrize("survey", ["csat", "ces"])
+def test_other_survey_answers_do_not_touch_last_nps(survey):
+    view = _view()
+
+    assert not fold(view, SurveyAnswered(survey=survey, score=4, category=None, at=AT), AT)
+    assert view == _view()
+
+
+def test_unrelated_payload_leaves_the_view_unchanged_and_says_so():
+    view = _view()
+
+    assert not fold(view, CustomerRegistered(channel="web"), AT)
+    assert view == _view()

@@ -28,6 +28,7 @@ _MIGRATION_LOCK = 0x0C2B_0002
 
 def alembic_config(service: str, connection: Connection) -> Config:
     config = Config()
+    config.set_main_option("path_separator", "os")
     config.set_main_option("script_location", str(_ROOT / "shared" / "alembic"))
     config.set_main_option("version_locations", str(_ROOT / "services" / service / "migrations"))
     config.set_main_option("service", service)

@@ -36,5 +36,6 @@ async def test_embedded_mode_serves_the_purchase_flow_and_seeds_demo_data(tmp_pa
                     and v["loyalty"]["points_balance"]
                 ),
             )
+            assert view["stage"] == "new_customer"
             assert view["loyalty"]["points_balance"] == 1299
             assert (await client.get("/docs")).status_code == 200

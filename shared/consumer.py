@@ -114,7 +114,7 @@ class Consumer:
         accepted, rejected = self._sort(records)
         await self._dead_letter(rejected)
         await self._apply(accepted)
-        metrics.CONSUMER_LAG.labels(*self._labels).set(len(records))
+        metrics.CONSUMER_LAG.labels(*self._labels).set(await self._subscriber.lag())
         metrics.BATCH_SECONDS.labels(*self._labels).observe(time.perf_counter() - started)
 
     def _sort(self, records: Sequence[Record]) -> tuple[list[Received], list[tuple[Record, str]]]:

@@ -20,5 +20,7 @@ OUTBOX_PUBLISHED = Counter(
     "crm_outbox_published_total", "Outbox rows published to the bus", ["service"]
 )
 CONSUMER_LAG = Gauge(
-    "crm_consumer_last_batch_size", "Records in the consumer's last batch", ["service", "consumer"]
+    "crm_consumer_lag",
+    "Messages on the consumer's partitions not yet consumed (as of its last fetch)",
+    ["service", "consumer"],
 )

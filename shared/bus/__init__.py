@@ -53,6 +53,10 @@ class Subscriber(Protocol):
         """Mark ``records`` consumed: the group resumes after them."""
         ...
 
+    async def lag(self) -> int:
+        """Messages on this member's partitions after what it has fetched."""
+        ...
+
 
 class Bus(Protocol):
     async def start(self) -> None: ...

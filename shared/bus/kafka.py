@@ -51,6 +51,14 @@ class KafkaSubscriber:
             for m in messages
         ]
 
+    async def lag(self) -> int:
+        total = 0
+        for partition in self._consumer.assignment():
+            highwater = self._consumer.highwater(partition)
+            if highwater is not None:
+                total += max(0, highwater - await self._consumer.position(partition))
+        return total
+
     async def commit(self, records: Sequence[Record]) -> None:
         offsets = {
             TopicPartition(self._prefix + t, p): o for (t, p), o in next_offsets(records).items()

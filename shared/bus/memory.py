@@ -43,6 +43,9 @@ class MemorySubscriber:
     def _pending(self) -> bool:
         return any(len(self._bus.logs[t]) > self._position[t] for t in self._topics)
 
+    async def lag(self) -> int:
+        return sum(len(self._bus.logs[t]) - self._position[t] for t in self._topics)
+
     async def commit(self, records: Sequence[Record]) -> None:
         for (topic, _partition), offset in next_offsets(records).items():
             self._bus.offsets[(self._group, topic)] = offset

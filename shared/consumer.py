@@ -82,39 +82,29 @@ class Consumer:
         self.subscription = subscription
         self._service, self._bus, self._db, self._inbox = service, bus, db, inbox
         self._max_attempts = max_attempts
-        self._subscriber = bus.subscriber(subscription.group, subscription.topics)
         self._labels = (service, subscription.group)
 
     async def run(self) -> None:
-        await self._subscriber.start()
+        # A subscriber per run: a stopped Kafka consumer cannot be started again, and the
+        # app's supervisor restarts a crashed consumer by calling run() anew.
+        subscriber = self._bus.subscriber(self.subscription.group, self.subscription.topics)
+        await subscriber.start()
         try:
             while True:
-                records = await self._subscriber.fetch(self.subscription.batch_size, max_wait=1.0)
+                records = await subscriber.fetch(self.subscription.batch_size, max_wait=1.0)
                 if records:
-                    await self._until_done(records)
-                    await self._subscriber.commit(records)
+                    await self.process(records)
+                    await subscriber.commit(records)
+                    metrics.CONSUMER_LAG.labels(*self._labels).set(await subscriber.lag())
         finally:
-            await self._subscriber.stop()
-
-    async def _until_done(self, records: list[Record]) -> None:
-        """Process a batch, waiting out infrastructure outages without losing it."""
-        delay = 0.5
-        while True:
-            try:
-                await self.process(records)
-                return
-            except TRANSIENT as error:
-                log.warning("consumer waiting for infrastructure", error=str(error), delay=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
+            await subscriber.stop()
 
     async def process(self, records: Sequence[Record]) -> None:
         """Apply one batch (the offsets are the caller's to commit afterwards)."""
         started = time.perf_counter()
         accepted, rejected = self._sort(records)
-        await self._dead_letter(rejected)
-        await self._apply(accepted)
-        metrics.CONSUMER_LAG.labels(*self._labels).set(await self._subscriber.lag())
+        await _patiently(lambda: self._dead_letter(rejected))
+        await _patiently(lambda: self._apply(accepted))
         metrics.BATCH_SECONDS.labels(*self._labels).observe(time.perf_counter() - started)
 
     def _sort(self, records: Sequence[Record]) -> tuple[list[Received], list[tuple[Record, str]]]:
@@ -130,8 +120,8 @@ class Consumer:
                 if verdict == "ignore" or event.id in seen:
                     metrics.EVENTS_CONSUMED.labels(*self._labels, "ignored").inc()
                     continue
-                seen.add(event.id)
                 accepted.append(Received(event, event.payload(), record))
+                seen.add(event.id)
             except DecodeError as error:
                 rejected.append((record, str(error)))
         return accepted, rejected
@@ -139,13 +129,14 @@ class Consumer:
     async def _apply(self, batch: list[Received]) -> None:
         if not batch:
             return
+        if len(batch) == 1:
+            await self._apply_alone(batch[0])
+            return
         try:
             await self._with_retries(batch)
         except TRANSIENT:
             raise
         except Exception:
-            if len(batch) == 1:
-                raise
             log.warning("batch failed; isolating the failing event", size=len(batch))
             for one in batch:
                 await self._apply_alone(one)
@@ -213,3 +204,17 @@ class Consumer:
         for record, reason in rejected:
             log.warning("dead-lettered", topic=record.topic, offset=record.offset, reason=reason)
         metrics.EVENTS_CONSUMED.labels(*self._labels, "dead_lettered").inc(len(rejected))
+
+
+async def _patiently(step: Callable[[], Awaitable[None]]) -> None:
+    """Run a step until it succeeds, waiting out infrastructure outages (the database or
+    the bus away): the records stay in hand, and their offsets uncommitted."""
+    delay = 0.5
+    while True:
+        try:
+            await step()
+            return
+        except TRANSIENT as error:
+            log.warning("consumer waiting for infrastructure", error=str(error), delay=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)

@@ -25,6 +25,9 @@ class KafkaSubscriber:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=50,
+            # A member that died hands its partitions over after 6 s (the broker's minimum).
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=2000,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
@@ -36,6 +36,22 @@ from shared.uow import Database
 
 log = structlog.get_logger()
 
+STOP_GRACE_SECONDS = 5.0
+
+
+class Job(Protocol):
+    """A background loop of a service: the outbox relay, a consumer, a sweeper."""
+
+    name: str
+
+    async def run(self) -> None:
+        """Work until ``stop`` is called, then return."""
+        ...
+
+    def stop(self) -> None:
+        """Finish the unit of work in hand, then return from ``run``."""
+        ...
+
 
 @dataclass
 class Runtime:
@@ -45,6 +61,7 @@ class Runtime:
     clock: Clock
     db: Database
     bus: Bus
+    jobs: list[Job] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     resources: dict[str, Any] = field(default_factory=dict)
 
@@ -57,7 +74,7 @@ class ServiceDefinition:
     inbox: Table
     routers: Sequence[APIRouter] = ()
     subscriptions: Callable[[Runtime], Sequence[Subscription]] = lambda _: ()
-    jobs: Callable[[Runtime], Sequence[Callable[[], Coroutine[Any, Any, None]]]] = lambda _: ()
+    jobs: Callable[[Runtime], Sequence[Job]] = lambda _: ()
     resources: Callable[[Runtime], contextlib.AbstractAsyncContextManager[None]] | None = None
     settings: type[ServiceSettings] = ServiceSettings
 
@@ -127,9 +144,8 @@ async def _running(
         runtime = Runtime(settings, clock, Database(engine, service.outbox, clock, relay.kick), bus)
         if service.resources:
             await stack.enter_async_context(service.resources(runtime))
-        jobs: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = [("relay", relay.run)]
-        for subscription in service.subscriptions(runtime):
-            consumer = Consumer(
+        consumers = [
+            Consumer(
                 subscription,
                 service=service.name,
                 bus=bus,
@@ -137,10 +153,11 @@ async def _running(
                 inbox=service.inbox,
                 max_attempts=settings.consumer_max_attempts,
             )
-            jobs.append((subscription.group, consumer.run))
-        jobs += [(job.__name__, job) for job in service.jobs(runtime)]
-        runtime.tasks = [asyncio.create_task(_supervise(service.name, n, j)) for n, j in jobs]
-        log.info("service started", service=service.name, jobs=[n for n, _ in jobs])
+            for subscription in service.subscriptions(runtime)
+        ]
+        runtime.jobs = [relay, *consumers, *service.jobs(runtime)]
+        runtime.tasks = [asyncio.create_task(_supervise(service.name, j)) for j in runtime.jobs]
+        log.info("service started", service=service.name, jobs=[j.name for j in runtime.jobs])
         yield runtime
     finally:
         await _stop(runtime, bus if shared_bus is None else None)
@@ -149,24 +166,30 @@ async def _running(
 
 
 async def _stop(runtime: Runtime | None, owned_bus: Bus | None) -> None:
-    if runtime:
-        for task in runtime.tasks:
+    """Let every job finish the batch in hand (a cancelled transaction is safe, but its
+    events would be redelivered after every deploy), then cancel the stragglers."""
+    if runtime and runtime.tasks:
+        for job in runtime.jobs:
+            job.stop()
+        _, stragglers = await asyncio.wait(runtime.tasks, timeout=STOP_GRACE_SECONDS)
+        for task in stragglers:
             task.cancel()
         await asyncio.gather(*runtime.tasks, return_exceptions=True)
     if owned_bus:
         await owned_bus.stop()
 
 
-async def _supervise(service: str, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Keep a background job alive: log a crash and start it again."""
+async def _supervise(service: str, job: Job) -> None:
+    """Keep a background job alive: log a crash and start it again; a job that returns
+    has been asked to stop."""
     while True:
         try:
-            await job()
+            await job.run()
             return
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("background job crashed; restarting", service=service, job=name)
+            log.exception("background job crashed; restarting", service=service, job=job.name)
             await asyncio.sleep(1)
 
 

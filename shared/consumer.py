@@ -83,6 +83,11 @@ class Consumer:
         self._service, self._bus, self._db, self._inbox = service, bus, db, inbox
         self._max_attempts = max_attempts
         self._labels = (service, subscription.group)
+        self.name = subscription.group
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
 
     async def run(self) -> None:
         # A subscriber per run: a stopped Kafka consumer cannot be started again, and the
@@ -90,8 +95,8 @@ class Consumer:
         subscriber = self._bus.subscriber(self.subscription.group, self.subscription.topics)
         await subscriber.start()
         try:
-            while True:
-                records = await subscriber.fetch(self.subscription.batch_size, max_wait=1.0)
+            while not self._stopping.is_set():
+                records = await subscriber.fetch(self.subscription.batch_size, max_wait=0.5)
                 if records:
                     await self.process(records)
                     await subscriber.commit(records)

@@ -42,13 +42,19 @@ class OutboxRelay:
         self._engine, self._outbox, self._bus = engine, outbox, bus
         self._service, self._batch_size, self._poll = service, batch_size, poll_seconds
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.name = "relay"
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
 
     def kick(self) -> None:
         """Relay now: a transaction with events has just committed in this process."""
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             self._wake.clear()
             try:
                 sent = await self.relay_once()

@@ -22,9 +22,11 @@ async def test_embedded_mode_serves_the_purchase_flow_and_seeds_demo_data(tmp_pa
         ) as client:
             demo, _ = await eventually(
                 lambda: customer_360(client, "C-1003"),
-                lambda v: v is not None and v["stage"] == "active",
+                lambda v: (
+                    v is not None and v["stage"] == "active" and v["loyalty"]["points_balance"]
+                ),
             )
-            assert demo["loyalty"]["points_balance"] > 0
+            assert demo["loyalty"]["points_balance"] == 49 + 74  # 49.99 and 74.99 EUR
 
             answer = await client.post("/v1/events", json=purchase("e-1", "E-1", "O-1"))
             assert answer.status_code == 202

@@ -1,56 +1,23 @@
-"""The public API: ingestion, reads forwarded to the owning service, and keys."""
+"""The gateway's own API: ingestion of partner events, the event catalogue, API keys."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from services.gateway import handlers, ingestion, keys
+from services.gateway.auth import Admin, Writer
 from services.gateway.settings import GatewaySettings
-from services.gateway.upstream import Upstreams
 from shared.app import Runtime, RuntimeDep
 from shared.auth import SCOPES
 from shared.events import REGISTRY
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1")
-
-
-def require(scope: str) -> Callable[..., Awaitable[keys.Principal]]:
-    """A dependency that admits only a valid key holding ``scope``."""
-
-    async def principal(request: Request, runtime: RuntimeDep) -> keys.Principal:
-        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-        challenge = {"WWW-Authenticate": 'Bearer realm="crm"'}
-        if scheme.lower() != "bearer" or not presented.strip():
-            raise Problem(
-                401, "missing-api-key", "Send 'Authorization: Bearer <api key>'.", headers=challenge
-            )
-        found = await keys.authenticate(runtime.db.engine, presented.strip())
-        if found is None:
-            raise Problem(
-                401, "invalid-api-key", "The API key is unknown or revoked.", headers=challenge
-            )
-        if scope not in found.scopes:
-            raise Problem(403, "insufficient-scope", f"This API key lacks the '{scope}' scope.")
-        return found
-
-    return principal
-
-
-def _upstreams(runtime: RuntimeDep) -> Upstreams:
-    return runtime.resources["upstreams"]
-
-
-UpstreamsDep = Annotated[Upstreams, Depends(_upstreams)]
-Writer = Annotated[keys.Principal, Depends(require("events:write"))]
-Reader = Annotated[keys.Principal, Depends(require("customers:read"))]
-Admin = Annotated[keys.Principal, Depends(require("admin"))]
 
 
 class EventAccepted(BaseModel):
@@ -181,42 +148,6 @@ async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) ->
         partner=body.partner,
         scopes=sorted(scopes),
     )
-
-
-@router.get("/customers/lookup", tags=["customers"])
-async def lookup_customer(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
-    """Find a customer by a partner system's id: ``?source=pos&external_id=C-1001``."""
-    return await upstreams.get(
-        "profile", "/v1/customers/lookup", caller.tenant_id, request.query_params
-    )
-
-
-@router.get("/customers/{customer_id}", tags=["customers"])
-async def get_customer(customer_id: uuid.UUID, caller: Reader, upstreams: UpstreamsDep) -> Response:
-    """The customer 360: identity, stage, churn risk, loyalty, feedback, statistics."""
-    return await upstreams.get("profile", f"/v1/customers/{customer_id}", caller.tenant_id)
-
-
-@router.get("/customers/{customer_id}/lifecycle", tags=["lifecycle"])
-async def get_lifecycle(
-    customer_id: uuid.UUID, caller: Reader, upstreams: UpstreamsDep
-) -> Response:
-    """The customer's stage and its history."""
-    return await upstreams.get(
-        "lifecycle", f"/v1/customers/{customer_id}/lifecycle", caller.tenant_id
-    )
-
-
-@router.get("/lifecycle/funnel", tags=["lifecycle"])
-async def get_funnel(caller: Reader, upstreams: UpstreamsDep) -> Response:
-    """How many customers stand in each stage."""
-    return await upstreams.get("lifecycle", "/v1/lifecycle/funnel", caller.tenant_id)
-
-
-@router.get("/customers/{customer_id}/loyalty", tags=["loyalty"])
-async def get_loyalty(customer_id: uuid.UUID, caller: Reader, upstreams: UpstreamsDep) -> Response:
-    """The customer's tier and points."""
-    return await upstreams.get("loyalty", f"/v1/customers/{customer_id}/loyalty", caller.tenant_id)
 
 
 async def _json_body(request: Request, runtime: Runtime) -> Any:

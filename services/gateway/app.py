@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import httpx
 
-from services.gateway import api, keys
+from services.gateway import api, customers, keys, lifecycle, loyalty
 from services.gateway.settings import GatewaySettings
 from services.gateway.tables import inbox, outbox
 from services.gateway.upstream import UPSTREAMS, upstreams
@@ -35,7 +35,7 @@ def definition(
         title="CRM lifecycle platform API",
         outbox=outbox,
         inbox=inbox,
-        routers=[api.router],
+        routers=[api.router, customers.router, lifecycle.router, loyalty.router],
         resources=resources,
         settings=GatewaySettings,
     )

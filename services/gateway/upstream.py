@@ -7,24 +7,32 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 
 import httpx
-from fastapi import Response
+from fastapi import Request, Response
 
 from shared.problems import Problem
 
 UPSTREAMS = ("profile", "lifecycle", "feedback", "loyalty")
+FORWARDED_HEADERS = ("content-type", "idempotency-key")
 
 
 class Upstreams:
     def __init__(self, clients: Mapping[str, httpx.AsyncClient]) -> None:
         self._clients = clients
 
-    async def get(
-        self, service: str, path: str, tenant_id: str, params: Mapping[str, str] | None = None
-    ) -> Response:
-        """Forward a read to ``service`` and relay its answer."""
+    async def forward(self, service: str, path: str, tenant_id: str, request: Request) -> Response:
+        """Forward the request (method, query, body, idempotency key) to ``service`` with
+        the caller's tenant, and relay its answer."""
+        headers = {"X-CRM-Tenant": tenant_id}
+        for name in FORWARDED_HEADERS:
+            if name in request.headers:
+                headers[name] = request.headers[name]
         try:
-            answer = await self._clients[service].get(
-                path, params=params, headers={"X-CRM-Tenant": tenant_id}
+            answer = await self._clients[service].request(
+                request.method,
+                path,
+                params=request.query_params,
+                content=await request.body(),
+                headers=headers,
             )
         except httpx.HTTPError as error:
             raise Problem(

@@ -1,0 +1,26 @@
+"""Customer reads, forwarded to profile (which owns identities and the 360)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, Response
+
+from services.gateway.auth import Reader, UpstreamsDep
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+@router.get("/lookup")
+async def lookup_customer(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
+    """Find a customer by a partner system's id: ``?source=pos&external_id=C-1001``."""
+    return await upstreams.forward("profile", "/v1/customers/lookup", caller.tenant_id, request)
+
+
+@router.get("/{customer_id}")
+async def get_customer(
+    customer_id: uuid.UUID, request: Request, caller: Reader, upstreams: UpstreamsDep
+) -> Response:
+    """The customer 360: identity, stage, churn risk, loyalty, feedback, statistics."""
+    path = f"/v1/customers/{customer_id}"
+    return await upstreams.forward("profile", path, caller.tenant_id, request)

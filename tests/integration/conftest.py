@@ -38,6 +38,7 @@ from shared.settings import ServiceSettings
 from shared.topics import PARTITIONS
 from shared.uow import Database
 from tests.integration.harness import COUNTER, INBOX, METADATA, OUTBOX, SERVICE
+from tests.integration.services import Infra
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = uuid.uuid4().hex[:8]
@@ -112,6 +113,12 @@ async def prefix(servers: str) -> AsyncIterator[str]:
         await admin.delete_topics([prefix + name for name in PARTITIONS])
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+def infra(settings: ServiceSettings, prefix: str) -> Infra:
+    """For service-level tests: see ``tests.integration.services.run_service``."""
+    return Infra(settings, prefix, RUN)
 
 
 @pytest.fixture(scope="session")

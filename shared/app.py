@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any, Protocol
 
 import structlog
@@ -28,6 +29,7 @@ from shared.bus.kafka import KafkaBus
 from shared.clock import Clock, clock_for
 from shared.consumer import Consumer, Subscription
 from shared.db import create_engine
+from shared.inbox import InboxPruner
 from shared.migrations import migrate
 from shared.outbox import OutboxRelay
 from shared.problems import Problem, install_problem_handlers
@@ -155,7 +157,10 @@ async def _running(
             )
             for subscription in service.subscriptions(runtime)
         ]
-        runtime.jobs = [relay, *consumers, *service.jobs(runtime)]
+        pruner = InboxPruner(
+            engine, service.inbox, clock, timedelta(days=settings.inbox_retention_days)
+        )
+        runtime.jobs = [relay, pruner, *consumers, *service.jobs(runtime)]
         runtime.tasks = [asyncio.create_task(_supervise(service.name, j)) for j in runtime.jobs]
         log.info("service started", service=service.name, jobs=[j.name for j in runtime.jobs])
         yield runtime

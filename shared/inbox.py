@@ -7,13 +7,16 @@ primary key decides, not a check-then-insert, so two replicas cannot both win.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Table, delete, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.clock import Clock
 from shared.db import insert_new
 
 
@@ -29,3 +32,45 @@ async def claim(
         return set()
     rows = [{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids]
     return await insert_new(conn, inbox, rows, returning="event_id")
+
+
+class InboxPruner:
+    """Forgets applied event ids once no redelivery can bring them back.
+
+    Kafka keeps messages for its retention period (7 days by default); an id
+    older than that, with a margin, can no longer arrive twice, so keeping it
+    only grows the table. Deletes in small batches so it never holds long locks.
+    """
+
+    name = "inbox-pruner"
+
+    def __init__(self, engine: AsyncEngine, inbox: Table, clock: Clock, retention: timedelta):
+        self._engine, self._inbox, self._clock, self._retention = engine, inbox, clock, retention
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            await self.prune()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=3600)
+
+    async def prune(self, batch: int = 5000) -> int:
+        """Delete ids applied before the retention horizon; returns how many."""
+        horizon = self._clock.now() - self._retention
+        table, deleted = self._inbox, 0
+        while True:
+            async with self._engine.begin() as conn:
+                oldest = (
+                    select(table.c.consumer, table.c.event_id)
+                    .where(table.c.processed_at < horizon)
+                    .limit(batch)
+                )
+                result = await conn.execute(
+                    delete(table).where(tuple_(table.c.consumer, table.c.event_id).in_(oldest))
+                )
+            deleted += result.rowcount
+            if result.rowcount < batch:
+                return deleted

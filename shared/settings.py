@@ -42,6 +42,7 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 3
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.2
+    inbox_retention_days: int = 14
 
     def port_of(self, service: str) -> int:
         """Where ``service`` listens (``CRM_<SERVICE>_PORT``)."""

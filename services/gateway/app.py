@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 import httpx
 
 from services.gateway import api, customers, keys, lifecycle, loyalty
+from services.gateway.ratelimit import RateLimiter
 from services.gateway.settings import GatewaySettings
 from services.gateway.tables import inbox, outbox
 from services.gateway.upstream import UPSTREAMS, upstreams
@@ -25,6 +26,9 @@ def definition(
         if settings.bootstrap_api_key:
             secret = settings.bootstrap_api_key.get_secret_value()
             await keys.ensure_bootstrap_key(runtime.db, secret, runtime.clock.now())
+        runtime.resources["rate_limiter"] = RateLimiter(
+            settings.rate_limit_per_second, settings.rate_limit_burst
+        )
         urls = {name: settings.url_of(name) for name in UPSTREAMS}
         async with upstreams(urls, transports, settings.upstream_timeout_seconds) as clients:
             runtime.resources["upstreams"] = clients

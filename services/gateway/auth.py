@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.gateway import keys
+from services.gateway.ratelimit import retry_after
 from services.gateway.upstream import Upstreams
 from shared.app import RuntimeDep
 from shared.problems import Problem
@@ -30,6 +31,14 @@ def require(scope: str) -> Callable[..., Awaitable[keys.Principal]]:
             )
         if scope not in found.scopes:
             raise Problem(403, "insufficient-scope", f"This API key lacks the '{scope}' scope.")
+        wait = runtime.resources["rate_limiter"].acquire(found.key_id)
+        if wait:
+            raise Problem(
+                429,
+                "rate-limited",
+                "This API key sends too many requests; slow down and retry after the delay.",
+                headers={"Retry-After": retry_after(wait)},
+            )
         return found
 
     return principal

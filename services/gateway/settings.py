@@ -15,6 +15,8 @@ class GatewaySettings(ServiceSettings):
     loyalty_url: str | None = None
     max_body_bytes: int = 8 * 1024 * 1024
     upstream_timeout_seconds: float = 5.0
+    rate_limit_per_second: float = 500.0
+    rate_limit_burst: int = 1000
 
     def url_of(self, service: str) -> str:
         """Where the gateway reaches ``service``: ``CRM_<SERVICE>_URL``, else its local port."""

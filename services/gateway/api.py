@@ -119,6 +119,14 @@ class NewApiKey(BaseModel):
     scopes: list[
         Literal["events:write", "customers:read", "loyalty:write", "feedback:write", "admin"]
     ] = Field(min_length=1)
+    tenant_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9_-]+$",
+        description="Another tenant (a new business or brand): only the installation's "
+        "operator, an admin of the default tenant, may name one; default: the caller's",
+    )
 
 
 class CreatedApiKey(BaseModel):
@@ -131,11 +139,15 @@ class CreatedApiKey(BaseModel):
 
 @router.post("/admin/api-keys", status_code=201, tags=["admin"])
 async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) -> CreatedApiKey:
-    """Create an API key for the caller's tenant; the key is shown once, in this answer."""
+    """Create an API key for the caller's tenant (or, for the operator, another tenant);
+    the key is shown once, in this answer."""
+    tenant_id = body.tenant_id or caller.tenant_id
+    if tenant_id != caller.tenant_id and caller.tenant_id != keys.DEFAULT_TENANT:
+        raise Problem(403, "foreign-tenant", "Only the operator may create keys for other tenants.")
     scopes = frozenset(body.scopes) & SCOPES
     key_id, secret = await keys.create_key(
         runtime.db,
-        tenant_id=caller.tenant_id,
+        tenant_id=tenant_id,
         partner=body.partner,
         name=body.name,
         scopes=scopes,
@@ -144,7 +156,7 @@ async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) ->
     return CreatedApiKey(
         key_id=key_id,
         api_key=secret,
-        tenant_id=caller.tenant_id,
+        tenant_id=tenant_id,
         partner=body.partner,
         scopes=sorted(scopes),
     )

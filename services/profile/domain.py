@@ -66,6 +66,14 @@ class Directory:
                 self.new_identities[key] = customer_id
 
 
+CONTACT_FIELDS = ("name", "email", "phone")
+
+
+def contact_details(ref: CustomerRef) -> dict[str, str | None]:
+    """How to reach the customer, as the partner knows them (emails compared lowercased)."""
+    return {"name": ref.name, "email": ref.email.lower() if ref.email else None, "phone": ref.phone}
+
+
 def new_view(tenant_id: str, customer_id: UUID, now: datetime) -> dict[str, Any]:
     """The 360 of a customer nobody has said anything about yet."""
     return {

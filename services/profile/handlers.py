@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_, update
 
 from services.profile import domain
 from services.profile.tables import customer, customer_view, identity
@@ -33,16 +33,26 @@ async def resolve_inbound(uow: UnitOfWork, batch: Sequence[Received], clock: Clo
     now = clock.now()
     per_event = [domain.identity_keys(r.event.tenantid, _inbound(r).customer) for r in batch]
     directory = domain.Directory(await _known(uow, [k for ks in per_event for k in ks]))
-    created: list[dict[str, Any]] = []
+    created: list[tuple[Received, uuid.UUID]] = []
     resolved: list[uuid.UUID] = []
     for received, event_keys in zip(batch, per_event, strict=True):
         customer_id = directory.resolve(event_keys)
         if customer_id is None:
             customer_id = uuid.uuid4()
-            created.append(_new_customer(received, customer_id, now))
+            created.append((received, customer_id))
         directory.link(event_keys, customer_id)
         resolved.append(customer_id)
     await _save_customers(uow, created, directory, now)
+    await _refresh_contact_details(uow, batch, resolved, {c for _, c in created}, now)
+    await _fold_statistics(uow, batch, resolved, now)
+    uow.publish(*(_activity(r, c) for r, c in zip(batch, resolved, strict=True)))
+    uow.publish(*(_created_event(r, c, now) for r, c in created))
+
+
+async def _fold_statistics(
+    uow: UnitOfWork, batch: Sequence[Received], resolved: list[uuid.UUID], now: datetime
+) -> None:
+    """The 360's purchase statistics, which profile keeps from the activity it resolves."""
     views = await _views(uow, {(r.event.tenantid, c) for r, c in zip(batch, resolved, strict=True)})
     for received, customer_id in zip(batch, resolved, strict=True):
         view = views.setdefault(
@@ -52,8 +62,6 @@ async def resolve_inbound(uow: UnitOfWork, batch: Sequence[Received], clock: Clo
         if domain.fold(view, _inbound(received).activity, received.event.time):
             view["updated_at"] = now
     await upsert(uow.conn, customer_view, list(views.values()), KEY, update=domain.STATS_COLUMNS)
-    uow.publish(*(_activity(r, c) for r, c in zip(batch, resolved, strict=True)))
-    uow.publish(*(_created_event(row) for row in created))
 
 
 async def fold_into_view(uow: UnitOfWork, batch: Sequence[Received], clock: Clock) -> None:
@@ -100,32 +108,25 @@ async def _views(uow: UnitOfWork, keys: Iterable[ViewKey]) -> dict[ViewKey, dict
     return {(r.tenant_id, r.customer_id): dict(r._mapping) for r in rows}
 
 
-def _new_customer(received: Received, customer_id: uuid.UUID, now: datetime) -> dict[str, Any]:
-    ref = _inbound(received).customer
-    return {
-        "tenant_id": received.event.tenantid,
-        "customer_id": customer_id,
-        "name": ref.name,
-        "email": ref.email.lower() if ref.email else None,
-        "phone": ref.phone,
-        "created_at": now,
-        "updated_at": now,
-        "source": ref.source,
-        "external_id": ref.external_id,
-        "cause": received.event,
-    }
-
-
 async def _save_customers(
     uow: UnitOfWork,
-    created: list[dict[str, Any]],
+    created: list[tuple[Received, uuid.UUID]],
     directory: domain.Directory,
     now: datetime,
 ) -> None:
-    columns = {c.name for c in customer.columns}
     if created:
         await uow.conn.execute(
-            customer.insert(), [{k: v for k, v in row.items() if k in columns} for row in created]
+            customer.insert(),
+            [
+                {
+                    "tenant_id": received.event.tenantid,
+                    "customer_id": customer_id,
+                    **domain.contact_details(_inbound(received).customer),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for received, customer_id in created
+            ],
         )
     await insert_ignoring_conflicts(
         uow.conn,
@@ -137,6 +138,41 @@ async def _save_customers(
     )
 
 
+async def _refresh_contact_details(
+    uow: UnitOfWork,
+    batch: Sequence[Received],
+    resolved: list[uuid.UUID],
+    new: set[uuid.UUID],
+    now: datetime,
+) -> None:
+    """Known customers take the newest name, email and phone a partner sends (a detail
+    left out keeps its value): one UPDATE over many parameter sets."""
+    latest: dict[ViewKey, dict[str, Any]] = {}
+    for received, customer_id in zip(batch, resolved, strict=True):
+        if customer_id not in new:
+            details = domain.contact_details(_inbound(received).customer)
+            key = (received.event.tenantid, customer_id)
+            latest[key] = {**latest.get(key, {}), **{k: v for k, v in details.items() if v}}
+    rows = [
+        {"t": t, "c": c, **{f"new_{f}": d.get(f) for f in domain.CONTACT_FIELDS}, "now": now}
+        for (t, c), d in latest.items()
+        if d
+    ]
+    if rows:
+        await uow.conn.execute(
+            update(customer)
+            .where(customer.c.tenant_id == bindparam("t"), customer.c.customer_id == bindparam("c"))
+            .values(
+                updated_at=bindparam("now"),
+                **{
+                    f: func.coalesce(bindparam(f"new_{f}"), customer.c[f])
+                    for f in domain.CONTACT_FIELDS
+                },
+            ),
+            rows,
+        )
+
+
 def _activity(received: Received, customer_id: uuid.UUID) -> CloudEvent:
     activity = _inbound(received).activity
     return caused_event(
@@ -144,17 +180,18 @@ def _activity(received: Received, customer_id: uuid.UUID) -> CloudEvent:
     )
 
 
-def _created_event(row: dict[str, Any]) -> CloudEvent:
+def _created_event(received: Received, customer_id: uuid.UUID, now: datetime) -> CloudEvent:
+    ref = _inbound(received).customer
     return caused_event(
         CustomerCreated(
-            customer_id=str(row["customer_id"]),
-            source=row["source"],
-            external_id=row["external_id"],
-            created_at=row["created_at"],
+            customer_id=str(customer_id),
+            source=ref.source,
+            external_id=ref.external_id,
+            created_at=now,
         ),
-        row["cause"],
+        received.event,
         source=SOURCE,
         purpose="customer_created",
-        subject=str(row["customer_id"]),
-        time=row["created_at"],
+        subject=str(customer_id),
+        time=now,
     )

@@ -97,3 +97,24 @@ async def test_a_batch_flows_through_like_single_events(
         )
         assert view["stage"] == "new_customer"
         assert view["loyalty"]["points_balance"] == 10
+
+
+async def test_a_known_customer_takes_the_newest_contact_details(
+    gateway: httpx.AsyncClient, run_id: str
+) -> None:
+    customer = f"C-{run_id}"
+    first = purchase(f"p1-{run_id}", customer, f"O1-{run_id}")
+    first["customer"] |= {"email": f"old-{run_id}@example.com", "phone": "+4520123456"}
+    await gateway.post("/v1/events", json=first)
+    await eventually(lambda: customer_360(gateway, customer), lambda v: v is not None)
+
+    second = purchase(f"p2-{run_id}", customer, f"O2-{run_id}")
+    second["customer"] |= {"email": f"New-{run_id}@Example.com", "name": "Wei Li"}
+    await gateway.post("/v1/events", json=second)
+
+    view, _ = await eventually(
+        lambda: customer_360(gateway, customer), lambda v: v["stats"]["orders"] == 2
+    )
+    assert view["email"] == f"new-{run_id}@example.com"
+    assert view["name"] == "Wei Li"
+    assert view["phone"] == "+4520123456"  # not sent again: kept

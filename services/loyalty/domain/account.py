@@ -1,0 +1,210 @@
+"""A loyalty account, and what each thing that happens to a customer does to it.
+
+Every change returns ``Notice``s: what happened, with the balance, pending points
+and tier right after it, which the handlers turn into events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services.loyalty.domain import tiers
+from services.loyalty.domain.earning import Purchase, points_for_purchase
+from services.loyalty.domain.ledger import Entry, Ledger, Lot, Reversal
+from services.loyalty.domain.rules import Programme
+
+
+@dataclass
+class Offer:
+    """The one-time reactivation offer: spend ``spend_minor`` before ``valid_until``."""
+
+    granted_at: datetime
+    valid_until: datetime
+    spend_minor: int
+    currency: str
+    reward_points: int
+    progress_minor: int = 0
+    completed_at: datetime | None = None
+
+
+@dataclass
+class Account:
+    tenant_id: str
+    customer_id: uuid.UUID
+    tier: str
+    ledger: Ledger = field(default_factory=Ledger)
+    tier_review_at: datetime | None = None
+    offer: Offer | None = None
+    offer_changed: bool = False
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something that happened to an account; ``kind`` names the event to publish."""
+
+    kind: str  # pending, credited, reversed, redeemed, expired, tier_changed, offer_granted
+    balance: int
+    pending: int
+    tier: str
+    entry: Entry | None = None
+    lot: Lot | None = None
+    reversal: Reversal | None = None
+    from_tier: str | None = None
+    cause: str = ""
+
+
+def notice(account: Account, kind: str, **details: object) -> Notice:
+    ledger = account.ledger
+    return Notice(kind, ledger.balance, ledger.pending, account.tier, **details)  # type: ignore[arg-type]
+
+
+def lot_id(account: Account, ref: str) -> uuid.UUID:
+    """A lot's id from its cause, so a replay makes the same lot."""
+    return uuid.uuid5(account.customer_id, f"{account.tenant_id}/lot/{ref}")
+
+
+def purchase(
+    account: Account, programme: Programme, order_id: str, bought: Purchase
+) -> list[Notice]:
+    """Earn the purchase's points (held while returnable), count its spend toward the
+    tier and the reactivation offer. A known order is not rewarded twice."""
+    ref = f"order:{order_id}"
+    if account.ledger.lot_for(ref) is not None:
+        return []
+    first = not any(lot.amount_minor for lot in account.ledger.lots)
+    earning = points_for_purchase(programme.earning, bought, account.tier, first)
+    available_at = bought.at + timedelta(days=programme.lots.return_window_days)
+    lot = Lot(
+        lot_id(account, ref),
+        ref,
+        earning.points,
+        earning.points,
+        bought.at,
+        available_at,
+        available_at + timedelta(days=programme.lots.valid_days),
+        amount_minor=bought.amount_minor,
+        currency=bought.currency,
+    )
+    entry = account.ledger.add_lot(lot, "earn", earning.rule, bought.at)
+    notices = [notice(account, "credited" if entry else "pending", entry=entry, lot=lot)]
+    notices += _upgrade(account, programme, bought.at, f"order:{order_id}")
+    notices += _offer_progress(account, programme, bought)
+    return notices
+
+
+def refund(
+    account: Account, programme: Programme, order_id: str, amount_minor: int, ref: str, at: datetime
+) -> list[Notice]:
+    """Reverse the refunded share of the order's points, as the refund policy says."""
+    lot = account.ledger.lot_for(f"order:{order_id}")
+    if lot is None:
+        return []
+    negative_ok = programme.refunds.allow_negative_balance
+    reversal = account.ledger.reverse(lot, amount_minor, ref, at, negative_ok=negative_ok)
+    return [notice(account, "reversed", entry=reversal.entry, lot=lot, reversal=reversal)]
+
+
+def goodwill(
+    account: Account, programme: Programme, complaint_id: str, severity: str, at: datetime
+) -> list[Notice]:
+    """Service recovery: points for a complaint of a configured severity, once each."""
+    points = programme.goodwill.complaint_opened.get(severity, 0)
+    ref, rule = f"complaint:{complaint_id}", f"goodwill:{severity}"
+    return _grant(account, programme, ref, points, rule, at)
+
+
+def went_silent(account: Account, programme: Programme, at: datetime) -> list[Notice]:
+    """Offer a customer who went silent a way back, once in their life."""
+    rules = programme.reactivation
+    if rules is None or not rules.enabled or account.offer is not None:
+        return []
+    account.offer = Offer(
+        at,
+        at + timedelta(days=rules.within_days),
+        rules.spend_minor,
+        rules.currency,
+        rules.reward_points,
+    )
+    account.offer_changed = True
+    return [notice(account, "offer_granted")]
+
+
+def sweep(account: Account, programme: Programme, now: datetime) -> list[Notice]:
+    """The time-based work that is due: release closed return windows, expire lots
+    (oldest first), and review the tier at the end of its period."""
+    notices = [
+        notice(account, "credited", entry=entry, lot=lot)
+        for lot, entry in account.ledger.release_due(now)
+    ]
+    notices += [
+        notice(account, "expired", entry=entry, lot=lot)
+        for lot, entry in account.ledger.expire_due(now)
+    ]
+    if account.tier_review_at is not None and account.tier_review_at <= now:
+        notices += _review(account, programme, now)
+    return notices
+
+
+def next_due(account: Account) -> datetime | None:
+    times = [account.ledger.next_due(), account.tier_review_at]
+    return min((t for t in times if t is not None), default=None)
+
+
+def qualifying_spend(account: Account, programme: Programme, now: datetime) -> int:
+    return tiers.qualifying_spend(programme.tiers, account.ledger.lots, now)
+
+
+def _review(account: Account, programme: Programme, now: datetime) -> list[Notice]:
+    spend = qualifying_spend(account, programme, now)
+    moved = tiers.review(programme.tiers, account.tier, spend)
+    before = account.tier
+    if moved is not None:
+        account.tier = moved
+    account.tier_review_at = tiers.next_review(programme.tiers, account.tier, now)
+    if moved is None:
+        return []
+    return [notice(account, "tier_changed", from_tier=before, cause="qualification_period_end")]
+
+
+def _upgrade(account: Account, programme: Programme, at: datetime, cause: str) -> list[Notice]:
+    spend = qualifying_spend(account, programme, at)
+    moved = tiers.upgrade(programme.tiers, account.tier, spend)
+    if moved is None:
+        return []
+    before, account.tier = account.tier, moved
+    account.tier_review_at = tiers.next_review(programme.tiers, moved, at)
+    return [notice(account, "tier_changed", from_tier=before, cause=cause)]
+
+
+def _offer_progress(account: Account, programme: Programme, bought: Purchase) -> list[Notice]:
+    offer = account.offer
+    if offer is None or offer.completed_at is not None or bought.currency != offer.currency:
+        return []
+    if not offer.granted_at <= bought.at < offer.valid_until:
+        return []
+    offer.progress_minor += bought.amount_minor
+    account.offer_changed = True
+    if offer.progress_minor < offer.spend_minor:
+        return []
+    offer.completed_at = bought.at
+    return _grant(
+        account,
+        programme,
+        "offer:reactivation",
+        offer.reward_points,
+        "offer:reactivation",
+        bought.at,
+    )
+
+
+def _grant(
+    account: Account, programme: Programme, ref: str, points: int, rule: str, at: datetime
+) -> list[Notice]:
+    if points <= 0 or account.ledger.lot_for(ref) is not None:
+        return []
+    expires_at = at + timedelta(days=programme.lots.valid_days)
+    lot = Lot(lot_id(account, ref), ref, points, points, at, at, expires_at)
+    entry = account.ledger.add_lot(lot, "adjust", rule, at)
+    return [notice(account, "credited", entry=entry, lot=lot)]

@@ -1,0 +1,171 @@
+"""The loyalty programme as configuration: earning rules, tiers, expiry, refunds,
+goodwill and offers, read from a TOML file and validated before the service starts.
+
+A rule file that names a tier nobody defined, a campaign that ends before it
+starts or a currency that is not ISO 4217 stops the service with a message
+naming the problem, before anything is written.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from shared.money import Currency
+
+Multiplier = Annotated[Decimal, Field(ge=0, le=100)]
+Points = Annotated[int, Field(ge=0, le=10**9)]
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tier(Rules):
+    name: Annotated[str, Field(min_length=1, max_length=32)]
+    min_spend_minor: Annotated[int, Field(ge=0)]
+
+
+class Tiers(Rules):
+    """Tiers from rolling qualifying spend in one currency; upgrade at once, downgrade
+    only at the end of the qualification period."""
+
+    currency: Currency
+    qualification_days: Annotated[int, Field(ge=1, le=3660)] = 365
+    levels: list[Tier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ascending_from_zero(self) -> Tiers:
+        names = [t.name for t in self.levels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tier names must be unique, got {names}")
+        spends = [t.min_spend_minor for t in self.levels]
+        if spends[0] != 0 or spends != sorted(spends) or len(set(spends)) != len(spends):
+            raise ValueError("tier min_spend_minor must start at 0 and strictly increase")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self.levels]
+
+
+class Campaign(Rules):
+    """A window in which purchases earn an extra multiplier (optionally only some tiers)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=40)]
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    multiplier: Multiplier
+    tiers: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Campaign:
+        if self.ends_at <= self.starts_at:
+            raise ValueError(f"campaign '{self.name}' ends before it starts")
+        return self
+
+    def applies(self, at: datetime, tier: str) -> bool:
+        return self.starts_at <= at < self.ends_at and (self.tiers is None or tier in self.tiers)
+
+
+class Earning(Rules):
+    points_per_unit: dict[str, Multiplier] = Field(
+        default_factory=dict, description="points per whole currency unit, by ISO 4217 code"
+    )
+    default_points_per_unit: Multiplier = Decimal(1)
+    tier_multipliers: dict[str, Multiplier] = Field(default_factory=dict)
+    channel_multipliers: dict[str, Multiplier] = Field(default_factory=dict)
+    category_multipliers: dict[str, Multiplier] = Field(default_factory=dict)
+    first_purchase_bonus: Points = 0
+    max_points_per_order: Points | None = None
+    campaigns: list[Campaign] = Field(default_factory=list)
+
+
+class Lots(Rules):
+    return_window_days: Annotated[int, Field(ge=0, le=365)] = 0
+    valid_days: Annotated[int, Field(ge=1, le=3660)] = 730
+
+
+class Refunds(Rules):
+    """When a refunded order's points were already spent: let the balance go negative
+    (the debt is repaid by the next credits) or recover only what is left."""
+
+    allow_negative_balance: bool = False
+
+
+class Goodwill(Rules):
+    complaint_opened: dict[str, Points] = Field(
+        default_factory=dict, description="points by complaint severity"
+    )
+
+    @model_validator(mode="after")
+    def _known_severities(self) -> Goodwill:
+        unknown = set(self.complaint_opened) - {"low", "medium", "high", "critical"}
+        if unknown:
+            raise ValueError(f"unknown complaint severity {sorted(unknown)}")
+        return self
+
+
+class Reactivation(Rules):
+    """A one-time offer to a customer who went silent: spend this much within the
+    window, receive the reward."""
+
+    enabled: bool = True
+    spend_minor: Annotated[int, Field(ge=1)]
+    currency: Currency
+    within_days: Annotated[int, Field(ge=1, le=365)] = 30
+    reward_points: Points
+
+
+class Programme(Rules):
+    """The whole loyalty programme."""
+
+    tiers: Tiers
+    earning: Earning = Field(default_factory=Earning)
+    lots: Lots = Field(default_factory=Lots)
+    refunds: Refunds = Field(default_factory=Refunds)
+    goodwill: Goodwill = Field(default_factory=Goodwill)
+    reactivation: Reactivation | None = None
+
+    @model_validator(mode="after")
+    def _tiers_exist(self) -> Programme:
+        known = set(self.tiers.names)
+        named = set(self.earning.tier_multipliers)
+        for campaign in self.earning.campaigns:
+            named |= set(campaign.tiers or ())
+        unknown = sorted(named - known)
+        if unknown:
+            raise ValueError(
+                f"unknown tier {', '.join(repr(t) for t in unknown)}: "
+                f"the tiers are {', '.join(self.tiers.names)}"
+            )
+        return self
+
+    @property
+    def lowest_tier(self) -> str:
+        return self.tiers.levels[0].name
+
+
+class RulesError(ValueError):
+    """The rule file cannot be used; the message says where and why."""
+
+
+def load_programme(path: Path) -> Programme:
+    """Read and validate a rule file (``RulesError`` names the file and the problem)."""
+    try:
+        with path.open("rb") as file:
+            raw = tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise RulesError(f"loyalty rules {path}: {error}") from error
+    try:
+        return Programme.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in error.errors()
+        )
+        raise RulesError(f"loyalty rules {path}: {problems}") from error

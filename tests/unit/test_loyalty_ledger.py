@@ -1,0 +1,171 @@
+"""The lot-based ledger and the account: FIFO expiry, proportional reversal, tiers,
+the return window, goodwill and the one-time reactivation offer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.loyalty.domain import account as accounts
+from services.loyalty.domain.account import Account
+from services.loyalty.domain.earning import Purchase
+from services.loyalty.domain.ledger import InsufficientPoints, Ledger, Lot
+from services.loyalty.domain.rules import Programme
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def programme(**overrides: object) -> Programme:
+    raw: dict[str, object] = {
+        "tiers": {
+            "currency": "CNY",
+            "qualification_days": 365,
+            "levels": [
+                {"name": "member", "min_spend_minor": 0},
+                {"name": "silver", "min_spend_minor": 100000},
+                {"name": "gold", "min_spend_minor": 300000},
+            ],
+        },
+        "lots": {"return_window_days": 0, "valid_days": 100},
+        "goodwill": {"complaint_opened": {"high": 200}},
+        "reactivation": {
+            "spend_minor": 50000,
+            "currency": "CNY",
+            "within_days": 30,
+            "reward_points": 1000,
+        },
+    }
+    raw.update(overrides)
+    return Programme.model_validate(raw)
+
+
+def new_account() -> Account:
+    return Account("t", uuid.uuid4(), "member")
+
+
+def buy(acc, rules, order, amount, at=T0):
+    return accounts.purchase(acc, rules, order, Purchase(amount, "CNY", "store", at))
+
+
+def lot(points, earned_at, expires_at):
+    return Lot(uuid.uuid4(), f"x:{uuid.uuid4()}", points, points, earned_at, earned_at, expires_at)
+
+
+def test_expiry_takes_lots_oldest_first_and_exactly():
+    ledger = Ledger()
+    old, new = lot(100, T0, T0 + 10 * DAY), lot(50, T0 + DAY, T0 + 20 * DAY)
+    for each in (old, new):
+        ledger.add_lot(each, "earn", "r", T0 + 2 * DAY)
+    ledger.redeem(120, "redemption:k", "gift", T0 + 3 * DAY)  # drains old, 20 of new
+
+    assert (old.remaining, new.remaining) == (0, 30)
+    assert ledger.expire_due(T0 + 15 * DAY) == []
+    [(expired_lot, entry)] = ledger.expire_due(T0 + 20 * DAY)
+    assert expired_lot is new and entry.points == -30 and entry.kind == "expire"
+    assert ledger.balance == 0 == sum(e.points for e in ledger.entries)
+
+
+def test_next_expiry_names_the_points_and_the_instant():
+    ledger = Ledger()
+    ledger.add_lot(lot(100, T0, T0 + 10 * DAY), "earn", "r", T0)
+    ledger.add_lot(lot(40, T0, T0 + 10 * DAY), "earn", "r", T0)
+    ledger.add_lot(lot(7, T0, T0 + 30 * DAY), "earn", "r", T0)
+    assert ledger.next_expiry() == (140, T0 + 10 * DAY)
+
+
+def test_partial_refunds_reverse_points_proportionally_and_never_more_than_earned():
+    rules, acc = programme(), new_account()
+    buy(acc, rules, "O1", 99900)  # 999 points
+    first = accounts.refund(acc, rules, "O1", 33300, "r1", T0)[0].reversal
+    second = accounts.refund(acc, rules, "O1", 66600, "r2", T0)[0].reversal
+    third = accounts.refund(acc, rules, "O1", 100, "r3", T0)[0].reversal
+    assert (first.recovered, second.recovered, third.recovered) == (333, 666, 0)
+    assert acc.ledger.balance == 0
+
+
+def test_refund_after_redemption_without_negative_balances_recovers_what_is_left():
+    rules, acc = programme(), new_account()
+    buy(acc, rules, "O1", 100000)
+    acc.ledger.redeem(800, "redemption:k", "gift", T0)
+    [reversed_] = accounts.refund(acc, rules, "O1", 100000, "r1", T0)
+    assert reversed_.reversal.outcome == "partially_recovered"
+    assert (reversed_.reversal.due, reversed_.reversal.recovered) == (1000, 200)
+    assert acc.ledger.balance == 0
+    assert "unrecovered:800" in reversed_.entry.rule
+
+
+def test_refund_after_redemption_with_negative_balances_leaves_a_debt_the_next_credit_repays():
+    rules, acc = programme(refunds={"allow_negative_balance": True}), new_account()
+    buy(acc, rules, "O1", 100000)
+    acc.ledger.redeem(800, "redemption:k", "gift", T0)
+    [reversed_] = accounts.refund(acc, rules, "O1", 100000, "r1", T0)
+    assert reversed_.reversal.outcome == "negative_balance"
+    assert acc.ledger.balance == -800
+    buy(acc, rules, "O2", 50000, T0 + DAY)
+    assert acc.ledger.balance == -300
+    assert all(each.remaining == 0 for each in acc.ledger.lots)
+
+
+def test_points_wait_out_the_return_window_then_become_available():
+    rules, acc = programme(lots={"return_window_days": 14, "valid_days": 100}), new_account()
+    [pending] = buy(acc, rules, "O1", 50000)
+    assert pending.kind == "pending" and (pending.balance, pending.pending) == (0, 500)
+    assert accounts.next_due(acc) == T0 + 14 * DAY
+    [reduced] = accounts.refund(acc, rules, "O1", 12500, "r1", T0 + DAY)
+    assert reduced.reversal.outcome == "pending_reduced" and reduced.entry is None
+    assert accounts.sweep(acc, rules, T0 + 13 * DAY) == []
+    [released] = accounts.sweep(acc, rules, T0 + 14 * DAY)
+    assert released.kind == "credited" and (released.balance, released.pending) == (375, 0)
+
+
+def test_tier_upgrades_at_once_and_downgrades_only_at_the_period_end():
+    rules, acc = programme(lots={"valid_days": 1000}), new_account()
+    notices = buy(acc, rules, "O1", 300000)
+    upgraded = notices[-1]
+    assert (upgraded.kind, upgraded.from_tier, upgraded.tier) == ("tier_changed", "member", "gold")
+    assert acc.tier_review_at == T0 + 365 * DAY
+    accounts.refund(acc, rules, "O1", 250000, "r1", T0 + DAY)
+    assert acc.tier == "gold"
+    assert accounts.sweep(acc, rules, T0 + 364 * DAY) == []
+    buy(acc, rules, "O2", 110000, T0 + 300 * DAY)  # O1 is out of the window: silver
+    [down] = [n for n in accounts.sweep(acc, rules, T0 + 365 * DAY) if n.kind == "tier_changed"]
+    assert (down.from_tier, down.tier, down.cause) == ("gold", "silver", "qualification_period_end")
+    assert acc.tier_review_at == T0 + 730 * DAY
+
+
+def test_complaint_goodwill_is_granted_once_per_complaint_and_only_for_its_severity():
+    rules, acc = programme(), new_account()
+    assert accounts.goodwill(acc, rules, "c1", "low", T0) == []
+    [granted] = accounts.goodwill(acc, rules, "c1", "high", T0)
+    assert granted.entry.kind == "adjust" and granted.entry.points == 200
+    assert accounts.goodwill(acc, rules, "c1", "high", T0) == []
+
+
+def test_the_reactivation_offer_is_granted_once_and_rewards_the_spend_within_its_window():
+    rules, acc = programme(), new_account()
+    assert [n.kind for n in accounts.went_silent(acc, rules, T0)] == ["offer_granted"]
+    assert accounts.went_silent(acc, rules, T0 + 100 * DAY) == []
+    buy(acc, rules, "O1", 30000, T0 + DAY)
+    notices = buy(acc, rules, "O2", 30000, T0 + 2 * DAY)
+    assert [n.entry.rule for n in notices if n.entry] == ["base:CNYx1", "offer:reactivation"]
+    assert acc.ledger.balance == 300 + 300 + 1000
+    again = [n.entry for n in buy(acc, rules, "O3", 90000, T0 + 3 * DAY) if n.entry]
+    assert [e.rule for e in again] == ["base:CNYx1"]
+
+
+def test_the_same_order_earns_once():
+    rules, acc = programme(), new_account()
+    buy(acc, rules, "O1", 10000)
+    assert buy(acc, rules, "O1", 10000) == []
+    assert acc.ledger.balance == 100
+
+
+def test_a_redemption_never_overdraws():
+    ledger = Ledger()
+    ledger.add_lot(lot(100, T0, T0 + DAY), "earn", "r", T0)
+    with pytest.raises(InsufficientPoints):
+        ledger.redeem(101, "redemption:k", "gift", T0)
+    assert ledger.balance == 100 and len(ledger.entries) == 1

@@ -1,0 +1,95 @@
+"""Properties of the ledger under any sequence of earns, refunds, redemptions,
+expiries and releases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.loyalty.domain import account as accounts
+from services.loyalty.domain.account import Account
+from services.loyalty.domain.earning import Purchase
+from services.loyalty.domain.ledger import InsufficientPoints
+from services.loyalty.domain.rules import Programme
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("buy"), st.integers(0, 9), st.integers(0, 500000)),
+        st.tuples(st.just("refund"), st.integers(0, 9), st.integers(0, 500000)),
+        st.tuples(st.just("redeem"), st.integers(0, 9), st.integers(1, 6000)),
+        st.tuples(st.just("wait"), st.integers(0, 9), st.integers(1, 400)),
+    ),
+    max_size=40,
+)
+
+
+def programme(negative_ok: bool, window: int) -> Programme:
+    return Programme.model_validate(
+        {
+            "tiers": {
+                "currency": "CNY",
+                "levels": [
+                    {"name": "member", "min_spend_minor": 0},
+                    {"name": "gold", "min_spend_minor": 800000},
+                ],
+            },
+            "lots": {"return_window_days": window, "valid_days": 90},
+            "refunds": {"allow_negative_balance": negative_ok},
+        }
+    )
+
+
+def run(ops, negative_ok: bool, window: int) -> Account:
+    rules, acc, now = programme(negative_ok, window), Account("t", uuid.uuid4(), "member"), T0
+    for step, (kind, order, amount) in enumerate(ops):
+        if kind == "buy":
+            accounts.purchase(acc, rules, f"O{order}", Purchase(amount, "CNY", "web", now))
+        elif kind == "refund":
+            accounts.refund(acc, rules, f"O{order}", amount, f"r{step}", now)
+        elif kind == "redeem":
+            before = acc.ledger.balance
+            try:
+                acc.ledger.redeem(amount, f"redemption:{step}", "gift", now)
+            except InsufficientPoints:
+                assert amount > before
+        else:
+            now += timedelta(days=amount)
+            accounts.sweep(acc, rules, now)
+        check(acc, negative_ok)
+    return acc
+
+
+def check(acc: Account, negative_ok: bool) -> None:
+    ledger = acc.ledger
+    assert ledger.balance == sum(e.points for e in ledger.entries)
+    assert all(lot.remaining >= 0 for lot in ledger.lots)
+    assert sum(lot.remaining for lot in ledger.lots if lot.credited) == max(ledger.balance, 0)
+    assert all(lot.reversed_points <= lot.points for lot in ledger.lots)
+    if not negative_ok:
+        assert ledger.balance >= 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=operations, window=st.sampled_from([0, 14]))
+def test_balance_is_the_sum_of_entries_and_no_lot_or_balance_goes_negative(ops, window):
+    run(ops, negative_ok=False, window=window)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=operations, window=st.sampled_from([0, 14]))
+def test_with_negative_balances_allowed_the_lots_still_hold_the_positive_balance(ops, window):
+    run(ops, negative_ok=True, window=window)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops=operations)
+def test_successful_redemptions_never_exceed_what_was_credited(ops):
+    acc = run(ops, negative_ok=False, window=0)
+    credited = sum(e.points for e in acc.ledger.entries if e.points > 0)
+    spent = -sum(e.points for e in acc.ledger.entries if e.kind == "redeem")
+    assert spent <= credited

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 
-from services.gateway.auth import Reader, UpstreamsDep
+from services.gateway.auth import Admin, Reader, UpstreamsDep
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
 
@@ -20,7 +20,42 @@ async def get_lifecycle(
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 
+@router.get("/customers/{customer_id}/churn-risk")
+async def get_churn_risk(
+    customer_id: uuid.UUID, request: Request, caller: Reader, upstreams: UpstreamsDep
+) -> Response:
+    """The customer's churn-risk score, level and ranked reasons, with their RFM statistics."""
+    path = f"/v1/customers/{customer_id}/churn-risk"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+
+
 @router.get("/lifecycle/funnel")
 async def get_funnel(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
-    """How many customers stand in each stage."""
+    """How many customers stand in each stage, now or ``?as_of=``."""
     return await upstreams.forward("lifecycle", "/v1/lifecycle/funnel", caller.tenant_id, request)
+
+
+@router.get("/lifecycle/customers")
+async def list_customers(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
+    """A page of customers by ``stage`` and/or ``risk_level`` (``limit``, ``cursor``)."""
+    path = "/v1/lifecycle/customers"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+
+
+@router.get("/lifecycle/model")
+async def get_model(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
+    """The churn model scoring the tenant's customers."""
+    return await upstreams.forward("lifecycle", "/v1/lifecycle/model", caller.tenant_id, request)
+
+
+@router.post("/lifecycle/model/fit")
+async def fit_model(request: Request, caller: Admin, upstreams: UpstreamsDep) -> Response:
+    """Fit the churn model on purchase histories up to ``as_of`` (admin)."""
+    path = "/v1/lifecycle/model/fit"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+
+
+@router.post("/lifecycle/sweep")
+async def sweep(request: Request, caller: Admin, upstreams: UpstreamsDep) -> Response:
+    """Run the time-based transitions due now (admin); how many customers moved."""
+    return await upstreams.forward("lifecycle", "/v1/lifecycle/sweep", caller.tenant_id, request)

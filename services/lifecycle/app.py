@@ -1,11 +1,20 @@
-"""The lifecycle service: stages, their history, churn risk."""
+"""The lifecycle service: stages, their history, RFM statistics, churn risk."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import cast
+
 from services.lifecycle import api, handlers
+from services.lifecycle.domain.config import load_config
+from services.lifecycle.handlers import Lifecycle, lifecycle_of
+from services.lifecycle.modelfit import Refitter
+from services.lifecycle.settings import LifecycleSettings
+from services.lifecycle.sweep import Sweeper
 from services.lifecycle.tables import inbox, outbox
 from shared import topics
-from shared.app import Runtime, ServiceDefinition
+from shared.app import Job, Runtime, ServiceDefinition
 from shared.consumer import Subscription
 
 ACTIVITY_TYPES = frozenset(
@@ -18,17 +27,50 @@ ACTIVITY_TYPES = frozenset(
         "account_closed",
     )
 )
+SIGNAL_TYPES = frozenset(
+    {
+        "crm.feedback.complaint_opened.v1",
+        "crm.feedback.survey_answered.v1",
+        "crm.loyalty.tier_changed.v1",
+    }
+)
+
+
+@contextlib.asynccontextmanager
+async def resources(runtime: Runtime) -> AsyncIterator[None]:
+    """Read and validate the configuration at start: a bad one stops the service."""
+    settings = cast(LifecycleSettings, runtime.settings)
+    config = load_config(settings.lifecycle_config_file)
+    runtime.resources["lifecycle"] = Lifecycle.of(config, runtime.clock)
+    yield
 
 
 def subscriptions(runtime: Runtime) -> list[Subscription]:
-    clock = runtime.clock
+    lc = lifecycle_of(runtime)
     return [
         Subscription(
             group="lifecycle-activity",
             topics=(topics.ACTIVITY,),
             types=ACTIVITY_TYPES,
-            handler=lambda uow, batch: handlers.apply_activity(uow, batch, clock),
-        )
+            handler=lambda uow, batch: handlers.apply_events(uow, batch, lc),
+        ),
+        Subscription(
+            group="lifecycle-signals",
+            topics=(topics.FEEDBACK, topics.LOYALTY),
+            types=SIGNAL_TYPES,
+            handler=lambda uow, batch: handlers.apply_events(uow, batch, lc),
+        ),
+    ]
+
+
+def jobs(runtime: Runtime) -> list[Job]:
+    settings = cast(LifecycleSettings, runtime.settings)
+    lc = lifecycle_of(runtime)
+    return [
+        Sweeper(
+            runtime.db, lc, settings.lifecycle_sweep_seconds, settings.lifecycle_sweep_batch_size
+        ),
+        Refitter(runtime.db, lc, settings.lifecycle_refit_check_seconds),
     ]
 
 
@@ -39,4 +81,7 @@ SERVICE = ServiceDefinition(
     inbox=inbox,
     routers=[api.router],
     subscriptions=subscriptions,
+    jobs=jobs,
+    resources=resources,
+    settings=LifecycleSettings,
 )

@@ -1,6 +1,20 @@
-"""Lifecycle's tables: each customer's stage and purchase statistics, and the stage history."""
+"""Lifecycle's tables: each customer's stage, statistics and churn risk, their orders,
+the stage history, the due-time rows of time-based transitions, and fitted models."""
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    false,
+)
 
 from shared.db import BigIntId, UTCDateTime
 from shared.tables import kernel_tables
@@ -21,8 +35,25 @@ customer_state = Table(
     Column("last_purchase_at", UTCDateTime),
     Column("reactivations", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("refunded_minor", BigInteger, nullable=False, server_default="0"),
+    Column("refunds", Integer, nullable=False, server_default="0"),
+    Column("occasions", Integer, nullable=False, server_default="0"),
+    Column("usual_gap_days", Float),
+    Column("last_gap_days", Float),
+    Column("earlier_gap_days", Float),
+    Column("open_complaints", JSON),
+    Column("nps_detractor", Boolean, nullable=False, server_default=false()),
+    Column("tier_downgraded", Boolean, nullable=False, server_default=false()),
+    Column("risk_score", Integer),
+    Column("risk_level", String(8)),
+    Column("risk_reasons", JSON),
+    Column("p_alive", Float),
+    Column("risk_at", UTCDateTime),
+    Column("risk_announced_score", Integer),
+    Column("risk_announced_level", String(8)),
 )
 Index("ix_customer_state_stage", customer_state.c.tenant_id, customer_state.c.stage)
+Index("ix_customer_state_risk_level", customer_state.c.tenant_id, customer_state.c.risk_level)
 
 stage_history = Table(
     "stage_history",
@@ -37,3 +68,47 @@ stage_history = Table(
     Column("cause_ref", String(100), nullable=False),
 )
 Index("ix_stage_history_customer", stage_history.c.tenant_id, stage_history.c.customer_id)
+Index("ix_stage_history_at", stage_history.c.tenant_id, stage_history.c.at)
+
+lifecycle_purchase = Table(
+    "lifecycle_purchase",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("order_id", String(128), primary_key=True),
+    Column("purchased_at", UTCDateTime, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("refunded_minor", BigInteger, nullable=False),
+    comment="Each order once: RFM and the churn model are recomputed from these, "
+    "so late, repeated or refunded orders land in the same numbers.",
+)
+
+lifecycle_timer = Table(
+    "lifecycle_timer",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    comment="The next time-based transition of each customer; the sweeper polls due rows "
+    "with SKIP LOCKED, so replicas never fire one twice.",
+)
+Index("ix_lifecycle_timer_due_at", lifecycle_timer.c.due_at)
+
+lifecycle_model = Table(
+    "lifecycle_model",
+    metadata,
+    Column("id", BigIntId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("model", String(16), nullable=False),
+    Column("r", Float, nullable=False),
+    Column("alpha", Float, nullable=False),
+    Column("a", Float, nullable=False),
+    Column("b", Float, nullable=False),
+    Column("time_unit", String(8), nullable=False),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("customers", Integer, nullable=False),
+    Column("log_likelihood", Float, nullable=False),
+    Column("fitted_at", UTCDateTime, nullable=False),
+)
+Index("ix_lifecycle_model_tenant", lifecycle_model.c.tenant_id, lifecycle_model.c.fitted_at)

@@ -1,40 +1,42 @@
-"""The lifecycle stage machine: what moves a customer from one stage to another."""
+"""The lifecycle stage machine as configured by default: what moves a customer, what
+guards a move, and what can never happen."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.lifecycle.domain import (
-    TRANSITIONS,
-    CustomerState,
-    Transition,
-    move,
-    purchase_trigger,
-    record_purchase,
-    record_refund,
-)
+from services.lifecycle.domain import folding
+from services.lifecycle.domain.config import NO_STAGE, TRIGGERS, load_config
+from services.lifecycle.domain.rfm import Purchase
+from services.lifecycle.domain.stages import CustomerState, Facts, StageMachine, Transition
+from services.lifecycle.settings import DEFAULT_CONFIG
 
 AT = datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
 LATER = AT + timedelta(days=30)
+MACHINE = StageMachine(load_config(DEFAULT_CONFIG))
 
 
-def _in(stage: str | None, orders: int = 0) -> CustomerState:
-    return CustomerState(stage=stage, stage_since=AT if stage else None, orders=orders)  # type: ignore[arg-type]
+def _in(stage: str | None, since: datetime = AT, **signals) -> CustomerState:
+    return CustomerState(stage=stage, stage_since=since if stage else None, **signals)  # type: ignore[arg-type]
 
 
-def _purchase(state: CustomerState, at: datetime = LATER, amount_minor: int = 1000):
-    """A purchase as lifecycle applies it: count it, then move on its trigger."""
-    state = record_purchase(state, amount_minor, at)
-    return move(state, purchase_trigger(state), at)
+def _orders(count: int, end: datetime = AT, every_days: int = 7) -> dict[str, Purchase]:
+    return {
+        f"O{i}": Purchase(f"O{i}", end - timedelta(days=every_days * (count - 1 - i)), 1000)
+        for i in range(count)
+    }
+
+
+def _buy(state, orders, at=LATER, order="NEW"):
+    return folding.purchased(MACHINE, state, orders, order, 1000, at)
 
 
 def test_registration_makes_a_prospect():
-    state, transition = move(CustomerState(), "registered", AT)
+    state, transition = MACHINE.move(CustomerState(), "registered", AT)
 
     assert state.stage == "prospect"
     assert transition == Transition(None, "prospect", AT, reactivation=False)
@@ -42,7 +44,7 @@ def test_registration_makes_a_prospect():
 
 @pytest.mark.parametrize("stage", [None, "prospect"])
 def test_engagement_makes_a_lead(stage):
-    state, transition = move(_in(stage), "engaged", LATER)
+    state, transition = MACHINE.move(_in(stage), "engaged", LATER)
 
     assert state.stage == "lead"
     assert state.stage_since == LATER
@@ -52,54 +54,131 @@ def test_engagement_makes_a_lead(stage):
 
 @pytest.mark.parametrize("stage", [None, "prospect", "lead"])
 def test_first_purchase_makes_a_new_customer(stage):
-    state, transition = _purchase(_in(stage))
+    folded = _buy(_in(stage), {})
 
-    assert state.stage == "new_customer"
-    assert transition is not None
-    assert not transition.reactivation
+    assert folded.state.stage == "new_customer"
+    assert folded.transition is not None
+    assert not folded.transition.reactivation
 
 
 def test_second_purchase_makes_an_active_customer():
-    new_customer, _ = _purchase(CustomerState())
+    folded = _buy(_in("new_customer"), _orders(1))
 
-    state, transition = _purchase(new_customer, LATER + timedelta(days=1))
+    assert folded.state.stage == "active"
+    assert folded.transition is not None
+    assert not folded.transition.reactivation
+    assert folded.state.reactivations == 0
 
-    assert state.stage == "active"
-    assert transition is not None
-    assert not transition.reactivation
-    assert state.reactivations == 0
+
+def test_the_same_order_twice_counts_once_and_moves_nothing():
+    first = _buy(_in("lead"), {}, order="O-1")
+
+    again = _buy(first.state, first.purchases, LATER + timedelta(hours=1), order="O-1")
+
+    assert again.state == first.state
+    assert again.transition is None
+    assert len(again.purchases) == 1
 
 
 @pytest.mark.parametrize("stage", ["silent", "churned"])
 def test_purchase_after_silence_or_churn_is_a_reactivation_to_active(stage):
-    state, transition = _purchase(_in(stage, orders=3))
+    folded = _buy(_in(stage), _orders(3))
 
-    assert state.stage == "active"
-    assert transition is not None
-    assert transition.reactivation
-    assert state.reactivations == 1
+    assert folded.state.stage == "active"
+    assert folded.transition is not None
+    assert folded.transition.reactivation
+    assert folded.state.reactivations == 1
 
 
 def test_purchase_by_a_churned_customer_who_never_bought_wins_them_back():
     """A prospect who closed their account and then buys is a paying customer again,
     not one the funnel still counts as churned."""
-    registered, _ = move(CustomerState(), "registered", AT)
-    churned, _ = move(registered, "closed", AT + timedelta(days=1))
+    registered, _ = MACHINE.move(CustomerState(), "registered", AT)
+    churned, _ = MACHINE.move(registered, "closed", AT + timedelta(days=1))
 
-    state, transition = _purchase(churned)
+    folded = _buy(churned, {})
 
-    assert state.stage == "active"
-    assert transition is not None
-    assert transition.reactivation
+    assert folded.state.stage == "active"
+    assert folded.transition is not None
+    assert folded.transition.reactivation
 
 
 @pytest.mark.parametrize("stage", ["prospect", "lead", "new_customer", "active", "loyal", "silent"])
 def test_closing_the_account_churns_the_customer(stage):
-    state, transition = move(_in(stage, orders=1), "closed", LATER)
+    state, transition = MACHINE.move(_in(stage), "closed", LATER)
 
     assert state.stage == "churned"
     assert transition is not None
     assert transition.from_stage == stage
+
+
+def test_the_fifth_order_in_a_year_makes_an_active_customer_loyal():
+    folded = _buy(_in("active"), _orders(4, end=LATER - timedelta(days=1)))
+
+    assert folded.state.stage == "loyal"
+
+
+def test_five_orders_spread_over_more_than_a_year_do_not_make_loyal():
+    folded = _buy(_in("active"), _orders(4, end=LATER - timedelta(days=100), every_days=100))
+
+    assert folded.state.stage == "active"
+
+
+def test_an_open_critical_complaint_blocks_loyalty():
+    blocked = _in("active", open_complaints={"critical": 1})
+
+    folded = _buy(blocked, _orders(4, end=LATER - timedelta(days=1)))
+
+    assert folded.state.stage == "active"
+
+
+def test_a_high_complaint_does_not_block_loyalty_by_default():
+    state = _in("active", open_complaints={"high": 1})
+
+    assert _buy(state, _orders(4, end=LATER - timedelta(days=1))).state.stage == "loyal"
+
+
+def test_a_critical_complaint_ends_loyalty_and_a_minor_one_does_not():
+    loyal = _in("loyal")
+
+    critical = folding.complaint_opened(MACHINE, loyal, {}, "critical", LATER)
+    minor = folding.complaint_opened(MACHINE, loyal, {}, "low", LATER)
+
+    assert critical.state.stage == "active"
+    assert critical.state.open_complaints == {"critical": 1}
+    assert minor.state.stage == "loyal"
+
+
+def test_refunding_the_only_order_in_full_makes_the_new_customer_a_lead_again():
+    bought = _buy(_in("lead"), {}, at=AT, order="O-1")
+
+    partial = folding.refunded(MACHINE, bought.state, bought.purchases, "O-1", 400, LATER)
+    full = folding.refunded(MACHINE, partial.state, partial.purchases, "O-1", 600, LATER)
+
+    assert partial.state.stage == "new_customer"
+    assert full.state.stage == "lead"
+    assert full.purchases["O-1"].refunded_minor == 1000
+
+
+def test_a_refund_that_arrives_before_its_order_is_kept_for_it():
+    refunded = folding.refunded(MACHINE, _in("lead"), {}, "O-1", 1000, AT)
+
+    bought = _buy(refunded.state, refunded.purchases, LATER, order="O-1")
+
+    assert bought.state.stage == "lead"
+    assert not bought.purchases["O-1"].paid
+
+
+@pytest.mark.parametrize("stage", ["new_customer", "active", "loyal"])
+def test_silence_due_makes_a_buyer_silent(stage):
+    state, transition = MACHINE.move(_in(stage), "silence_due", LATER)
+
+    assert state.stage == "silent"
+    assert transition is not None and not transition.reactivation
+
+
+def test_churn_due_makes_a_silent_customer_churned():
+    assert MACHINE.move(_in("silent"), "churn_due", LATER)[0].stage == "churned"
 
 
 @pytest.mark.parametrize(
@@ -110,66 +189,103 @@ def test_closing_the_account_churns_the_customer(stage):
         ("new_customer", "engaged"),
         ("churned", "engaged"),
         ("churned", "closed"),
-        ("loyal", "repeat_purchase"),
-        ("active", "repeat_purchase"),
         ("lead", "engaged"),
         (None, "closed"),
+        ("prospect", "silence_due"),
+        ("lead", "silence_due"),
+        ("active", "churn_due"),
+        ("churned", "silence_due"),
+        ("loyal", "refunded"),
     ],
 )
-def test_a_trigger_not_in_the_table_leaves_the_state_unchanged(stage, trigger):
-    before = _in(stage, orders=2)
+def test_a_trigger_without_a_rule_leaves_the_state_unchanged(stage, trigger):
+    before = _in(stage)
 
-    state, transition = move(before, trigger, LATER)
+    state, transition = MACHINE.move(before, trigger, LATER)
 
     assert state == before
     assert transition is None
 
 
 @given(
-    triggers=st.lists(
-        st.sampled_from(["registered", "engaged", "first_purchase", "repeat_purchase", "closed"]),
-        max_size=12,
+    steps=st.lists(
+        st.tuples(st.sampled_from(TRIGGERS), st.integers(min_value=-5, max_value=5)),
+        max_size=15,
     )
 )
-def test_every_transition_made_is_a_row_of_the_table(triggers):
+def test_every_transition_made_is_a_rule_of_the_configuration(steps):
     state = CustomerState()
-    for step, trigger in enumerate(triggers):
-        before = state.stage
-        state, transition = move(state, trigger, AT + timedelta(days=step))
+    at = AT
+    for trigger, shift in steps:
+        at += timedelta(days=shift)  # events also arrive late
+        before = state
+        state, transition = MACHINE.move(state, trigger, at, Facts(tuple(_orders(5).values())))
         if transition is None:
-            assert state.stage == before
+            assert state == before
         else:
-            assert TRANSITIONS[(before, trigger)] == state.stage == transition.to_stage
-            assert state.stage_since == transition.at
+            assert MACHINE.allows(before.stage, trigger, transition.to_stage)
+            assert transition.from_stage == before.stage
+            assert state.stage == transition.to_stage
+            assert before.stage_since is None or transition.at >= before.stage_since
 
 
-def test_record_purchase_counts_orders_and_revenue():
-    state = record_purchase(record_purchase(CustomerState(), 1000, AT), 2500, LATER)
-
-    assert (state.orders, state.revenue_minor) == (2, 3500)
-    assert (state.first_purchase_at, state.last_purchase_at) == (AT, LATER)
+def test_no_rule_leads_back_to_no_stage():
+    assert all(rule.to != NO_STAGE for rule in MACHINE.config.transitions)
 
 
-def test_record_purchase_keeps_first_and_last_dates_when_orders_arrive_out_of_order():
-    state = record_purchase(record_purchase(CustomerState(), 1000, LATER), 1000, AT)
+def test_nps_detractor_and_tier_downgrade_are_tracked_as_signals():
+    state = folding.survey_answered(_in("active"), "nps", 3)
+    state = folding.tier_changed(state, "gold", "silver", ("member", "silver", "gold"))
 
-    assert (state.first_purchase_at, state.last_purchase_at) == (AT, LATER)
-
-
-def test_record_purchase_does_not_move_the_stage():
-    assert record_purchase(_in("lead"), 1000, AT).stage == "lead"
-
-
-@pytest.mark.parametrize(("refund", "left"), [(400, 600), (1000, 0), (5000, 0)])
-def test_record_refund_lowers_revenue_but_never_below_zero(refund, left):
-    state = replace(CustomerState(), orders=1, revenue_minor=1000)
-
-    after = record_refund(state, refund)
-
-    assert after.revenue_minor == left
-    assert after.orders == 1
+    assert state.nps_detractor and state.tier_downgraded
+    assert not folding.survey_answered(state, "nps", 9).nps_detractor
+    assert not folding.tier_changed(state, "silver", "gold", ("silver", "gold")).tier_downgraded
+    assert folding.survey_answered(state, "csat", 1).nps_detractor  # CSAT says nothing on NPS
 
 
-@pytest.mark.parametrize(("orders", "trigger"), [(1, "first_purchase"), (2, "repeat_purchase")])
-def test_purchase_trigger_depends_on_the_orders_counted(orders, trigger):
-    assert purchase_trigger(CustomerState(orders=orders)) == trigger
+def test_late_registration_does_not_make_a_buyer_a_prospect_again():
+    """Events in event-time order: purchase at LATER, registration at AT arriving after."""
+    bought = _buy(CustomerState(), {}, LATER)
+
+    state, transition = MACHINE.move(bought.state, "registered", AT)
+
+    assert state.stage == "new_customer"
+    assert transition is None
+
+
+def test_a_late_closure_does_not_churn_a_customer_who_bought_after_it():
+    active = _buy(_in("new_customer", since=AT), _orders(1), LATER)
+
+    state, transition = MACHINE.move(active.state, "closed", AT + timedelta(days=1))
+
+    assert state.stage == "active"
+    assert transition is None
+
+
+def test_a_late_purchase_still_moves_forward_in_the_funnel():
+    """A lead since LATER whose first purchase (earlier) arrives late is a new customer;
+    the move is dated when the current stage began, so history stays in order."""
+    folded = _buy(_in("lead", since=LATER), {}, at=AT)
+
+    assert folded.state.stage == "new_customer"
+    assert folded.transition is not None and folded.transition.at == LATER
+
+
+def test_a_late_purchase_does_not_reactivate_a_silence_that_began_after_it():
+    silent = _in("silent", since=LATER)
+
+    folded = _buy(silent, _orders(3, end=AT - timedelta(days=10)), at=AT)
+
+    assert folded.state.stage == "silent"
+    assert len(folded.purchases) == 4  # the order still counts in the statistics
+
+
+def test_orders_arriving_in_any_order_give_the_same_statistics():
+    orders = [("O1", AT), ("O2", AT + timedelta(days=7)), ("O3", AT + timedelta(days=21))]
+    forward, backward = {}, {}
+    for order, at in orders:
+        forward = dict(_buy(_in("lead"), forward, at, order).purchases)
+    for order, at in reversed(orders):
+        backward = dict(_buy(_in("lead"), backward, at, order).purchases)
+
+    assert forward == backward

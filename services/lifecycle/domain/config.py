@@ -1,0 +1,200 @@
+"""The lifecycle configuration: the stage machine, the silence thresholds and the risk
+weights a business may change, validated once at start.
+
+A business edits ``stages.toml``; a mistake there (an unknown stage, a trigger or
+guard we do not know, thresholds in the wrong order) stops the service with a
+message naming the problem, rather than moving customers by a rule nobody meant.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.events.lifecycle import Stage
+
+STAGES: tuple[Stage, ...] = (
+    "prospect",
+    "lead",
+    "new_customer",
+    "active",
+    "loyal",
+    "silent",
+    "churned",
+)
+# A customer lifecycle has not met yet: the "from" of their first transition.
+NO_STAGE = "none"
+
+Trigger = Literal[
+    "registered",
+    "engaged",
+    "first_purchase",
+    "repeat_purchase",
+    "refunded",
+    "closed",
+    "complaint_opened",
+    "silence_due",
+    "churn_due",
+]
+TRIGGERS: tuple[str, ...] = Trigger.__args__  # type: ignore[attr-defined]
+Guard = Literal["loyal", "no_paid_orders", "open_blocking_complaint"]
+GUARDS: tuple[str, ...] = Guard.__args__  # type: ignore[attr-defined]
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the text says what to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TransitionRule(_Strict):
+    """From any of ``from_stages``, on ``on``, to ``to`` — if the guard holds."""
+
+    from_stages: tuple[str, ...] = Field(alias="from", min_length=1)
+    on: str
+    to: str
+    guard: str | None = None
+
+    @field_validator("from_stages")
+    @classmethod
+    def _known_from(cls, stages: tuple[str, ...]) -> tuple[str, ...]:
+        for stage in stages:
+            _known(stage, (*STAGES, NO_STAGE), "stage")
+        return stages
+
+    @field_validator("to")
+    @classmethod
+    def _known_to(cls, stage: str) -> str:
+        return _known(stage, STAGES, "stage")
+
+    @field_validator("on")
+    @classmethod
+    def _known_trigger(cls, trigger: str) -> str:
+        return _known(trigger, TRIGGERS, "trigger")
+
+    @field_validator("guard")
+    @classmethod
+    def _known_guard(cls, guard: str | None) -> str | None:
+        return guard if guard is None else _known(guard, GUARDS, "guard")
+
+
+class Silence(_Strict):
+    """When a customer who stopped buying goes silent, then churned."""
+
+    silent_after_days: float = Field(90, gt=0)
+    churned_after_days: float = Field(365, gt=0)
+    # A customer with a rhythm goes silent after this many of their usual gaps...
+    adaptive_gap_multiple: float = Field(3.0, gt=1)
+    # ...once they have shown one over at least this many purchase occasions.
+    adaptive_min_occasions: int = Field(3, ge=2)
+
+    @model_validator(mode="after")
+    def _silent_before_churned(self) -> Silence:
+        if self.silent_after_days >= self.churned_after_days:
+            raise ValueError(
+                f"silent_after_days ({self.silent_after_days}) must be less than "
+                f"churned_after_days ({self.churned_after_days})"
+            )
+        return self
+
+
+class Loyal(_Strict):
+    """The loyal guard: N paid orders within a window and no open complaint that blocks it."""
+
+    min_orders: int = Field(5, ge=2)
+    window_days: float = Field(365, gt=0)
+    blocking_severities: tuple[Literal["low", "medium", "high", "critical"], ...] = ("critical",)
+
+
+class Risk(_Strict):
+    """How the churn-risk score is put together, and when a change is announced."""
+
+    behaviour: float = Field(60, ge=0, le=100)
+    complaint: dict[str, float] = Field(
+        default_factory=lambda: {"low": 3.0, "medium": 8.0, "high": 15.0, "critical": 25.0}
+    )
+    complaint_cap: float = Field(30, ge=0)
+    nps_detractor: float = Field(15, ge=0)
+    refund_each: float = Field(5, ge=0)
+    refund_cap: float = Field(10, ge=0)
+    tier_downgrade: float = Field(10, ge=0)
+    frequency_declining: float = Field(10, ge=0)
+    medium_from: int = Field(35, ge=1, le=100)
+    high_from: int = Field(65, ge=1, le=100)
+    publish_step: int = Field(10, ge=1, le=100)
+    tier_order: tuple[str, ...] = ("member", "silver", "gold", "platinum")
+
+    @model_validator(mode="after")
+    def _levels_in_order(self) -> Risk:
+        if self.medium_from >= self.high_from:
+            raise ValueError(f"medium_from ({self.medium_from}) must be below high_from")
+        return self
+
+
+class Prior(_Strict):
+    r: float = Field(gt=0)
+    alpha: float = Field(gt=0)
+    a: float = Field(gt=0)
+    b: float = Field(gt=0)
+
+
+class Model(_Strict):
+    """The BG/NBD model: its time unit, and the prior used until a first fit."""
+
+    time_unit: Literal["day", "week"] = "day"
+    refit_hours: float = Field(24, gt=0)
+    # Fader, Hardie & Lee's CDNOW estimates, rescaled to days: a sane population
+    # until this business has a fit of its own.
+    prior: Prior = Prior(r=0.243, alpha=30.9, a=0.793, b=2.426)
+
+
+class LifecycleConfig(_Strict):
+    """Everything a business may change about lifecycle, as read from ``stages.toml``."""
+
+    transitions: tuple[TransitionRule, ...] = Field(alias="transition", min_length=1)
+    reactivation_from: tuple[str, ...] = ("silent", "churned")
+    silence: Silence = Silence()
+    loyal: Loyal = Loyal()
+    risk: Risk = Risk()
+    model: Model = Model()
+
+    @field_validator("reactivation_from")
+    @classmethod
+    def _known_reactivation(cls, stages: tuple[str, ...]) -> tuple[str, ...]:
+        for stage in stages:
+            _known(stage, STAGES, "stage")
+        return stages
+
+
+def _known(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} '{value}' (known: {', '.join(allowed)})")
+    return value
+
+
+def parse_config(text: str, origin: str = "configuration") -> LifecycleConfig:
+    """Read and validate a configuration; ``ConfigError`` names every problem found."""
+    try:
+        return LifecycleConfig.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{origin} is not valid TOML: {error}") from error
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'top level'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise ConfigError(f"{origin} is invalid: {problems}") from error
+
+
+def load_config(path: Path) -> LifecycleConfig:
+    """The configuration in ``path``, validated (raises ``ConfigError``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read lifecycle configuration {path}: {error}") from error
+    return parse_config(text, str(path))

@@ -1,0 +1,112 @@
+"""Fitting the churn model: every customer's purchase occasions up to ``as_of``, the
+BG/NBD maximum-likelihood fit (in a worker thread, so the event loop keeps serving),
+and the fitted parameters stored for scoring. Also the job that refits on a schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import distinct, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.lifecycle import store
+from services.lifecycle.domain import bgnbd
+from services.lifecycle.handlers import Lifecycle
+from services.lifecycle.tables import lifecycle_model, lifecycle_purchase
+from shared.uow import Database
+
+log = structlog.get_logger()
+
+
+class FitRejected(ValueError):
+    """A fit that cannot be made as asked; the text says why."""
+
+    def __init__(self, slug: str, detail: str) -> None:
+        super().__init__(detail)
+        self.slug = slug
+
+
+async def fit_model(db: Database, lc: Lifecycle, tenant: str, as_of: datetime) -> Mapping[str, Any]:
+    """Fit BG/NBD on the tenant's paid purchase occasions up to ``as_of`` and store it."""
+    now = lc.clock.now()
+    if as_of > now:
+        raise FitRejected(
+            "as-of-in-the-future",
+            f"as_of {as_of.isoformat()} is after now ({now.isoformat()}): "
+            "a model can only be fitted on purchases that have happened.",
+        )
+    unit = lc.config.model.time_unit
+    async with db.engine.connect() as conn:
+        occasions = await _occasions(conn, tenant, as_of)
+    try:
+        data = bgnbd.summarise(occasions, as_of, unit)
+        fitted = await asyncio.to_thread(bgnbd.fit, data)
+    except bgnbd.NotEnoughData as error:
+        raise FitRejected(
+            "not-enough-purchase-history", f"Cannot fit the churn model as of {as_of}: {error}."
+        ) from error
+    row = {
+        "tenant_id": tenant,
+        "model": "bg_nbd",
+        **fitted.params.as_dict(),
+        "time_unit": unit,
+        "as_of": as_of,
+        "customers": fitted.customers,
+        "log_likelihood": fitted.log_likelihood,
+        "fitted_at": now,
+    }
+    async with db.unit_of_work() as uow:
+        await uow.conn.execute(lifecycle_model.insert(), [row])
+        await uow.commit()
+    return row
+
+
+async def _occasions(conn: AsyncConnection, tenant: str, as_of: datetime) -> dict[object, list]:
+    p = lifecycle_purchase.c
+    rows = await conn.execute(
+        select(p.customer_id, p.purchased_at).where(
+            p.tenant_id == tenant, p.purchased_at <= as_of, p.refunded_minor < p.amount_minor
+        )
+    )
+    return bgnbd.occasions_by_customer((r.customer_id, r.purchased_at.date()) for r in rows)
+
+
+class Refitter:
+    """Refits each tenant's model once its latest fit is older than ``refit_hours``."""
+
+    name = "lifecycle-model-refit"
+
+    def __init__(self, db: Database, lc: Lifecycle, check_every: float) -> None:
+        self._db, self._lc, self._every = db, lc, check_every
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            await self.refit_stale()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._every)
+
+    async def refit_stale(self) -> None:
+        """One pass: refit every tenant whose model is missing or too old."""
+        now = self._lc.clock.now()
+        max_age = timedelta(hours=self._lc.config.model.refit_hours)
+        async with self._db.engine.connect() as conn:
+            tenants = list(await conn.scalars(select(distinct(lifecycle_purchase.c.tenant_id))))
+            latest = {t: await store.latest_model(conn, t) for t in tenants}
+        for tenant in tenants:
+            model = latest[tenant]
+            if model is not None and now - model["fitted_at"] < max_age:
+                continue
+            try:
+                await fit_model(self._db, self._lc, tenant, now)
+                log.info("churn model refitted", tenant=tenant)
+            except FitRejected as error:
+                log.info("churn model not refitted", tenant=tenant, reason=str(error))

@@ -1,0 +1,209 @@
+"""Lifecycle's repository: set-based reads and writes of customer state, orders, timers
+and models. It flushes and never commits; the caller's unit of work does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import delete, desc, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.lifecycle.domain.bgnbd import Params
+from services.lifecycle.domain.config import LifecycleConfig
+from services.lifecycle.domain.rfm import Purchase, Rfm
+from services.lifecycle.domain.risk import ChurnRisk
+from services.lifecycle.domain.stages import CustomerState
+from services.lifecycle.tables import (
+    customer_state,
+    lifecycle_model,
+    lifecycle_purchase,
+    lifecycle_timer,
+)
+from shared.db import upsert
+from shared.events.lifecycle import Stage
+
+Key = tuple[str, uuid.UUID]
+
+
+@dataclass
+class Customer:
+    """One customer's state, orders and last announced risk, as a batch folds them."""
+
+    state: CustomerState = field(default_factory=CustomerState)
+    purchases: dict[str, Purchase] = field(default_factory=dict)
+    announced: tuple[int, str] | None = None
+    changed_orders: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    params: Params
+    time_unit: str
+    row: Mapping[Any, Any] | None
+
+
+async def load_customers(
+    conn: AsyncConnection, keys: Collection[Key], *, skip_locked: bool = False
+) -> dict[Key, Customer]:
+    """The customers of ``keys`` that lifecycle knows, their rows locked for this
+    transaction (``skip_locked``: leave out those another transaction holds)."""
+    if not keys:
+        return {}
+    rows = await conn.execute(
+        select(customer_state)
+        .where(tuple_(customer_state.c.tenant_id, customer_state.c.customer_id).in_(keys))
+        .with_for_update(skip_locked=skip_locked)
+    )
+    customers = {(r.tenant_id, r.customer_id): _customer(r._mapping) for r in rows}
+    for key, order in await _purchases(conn, keys):
+        customers.setdefault(key, Customer()).purchases[order.order_id] = order
+    return customers
+
+
+async def _purchases(conn: AsyncConnection, keys: Collection[Key]) -> list[tuple[Key, Purchase]]:
+    p = lifecycle_purchase.c
+    rows = await conn.execute(
+        select(lifecycle_purchase).where(tuple_(p.tenant_id, p.customer_id).in_(keys))
+    )
+    return [
+        (
+            (r.tenant_id, r.customer_id),
+            Purchase(r.order_id, r.purchased_at, r.amount_minor, r.refunded_minor),
+        )
+        for r in rows
+    ]
+
+
+def _customer(row: Mapping[Any, Any]) -> Customer:
+    state = CustomerState(
+        stage=cast(Stage, row["stage"]),
+        stage_since=row["stage_since"],
+        reactivations=row["reactivations"],
+        open_complaints=dict(row["open_complaints"] or {}),
+        nps_detractor=bool(row["nps_detractor"]),
+        tier_downgraded=bool(row["tier_downgraded"]),
+    )
+    announced = None
+    if row["risk_announced_score"] is not None:
+        announced = (row["risk_announced_score"], row["risk_announced_level"])
+    return Customer(state=state, announced=announced)
+
+
+def state_row(
+    key: Key, customer: Customer, rfm: Rfm, risk: ChurnRisk | None, now: datetime
+) -> dict[str, Any]:
+    """The customer_state row of a folded customer."""
+    s = customer.state
+    return {
+        "tenant_id": key[0],
+        "customer_id": key[1],
+        "stage": s.stage,
+        "stage_since": s.stage_since,
+        "reactivations": s.reactivations,
+        "open_complaints": dict(s.open_complaints),
+        "nps_detractor": s.nps_detractor,
+        "tier_downgraded": s.tier_downgraded,
+        "orders": rfm.orders,
+        "revenue_minor": rfm.revenue_minor,
+        "refunded_minor": rfm.refunded_minor,
+        "refunds": rfm.refunds,
+        "first_purchase_at": rfm.first_purchase_at,
+        "last_purchase_at": rfm.last_purchase_at,
+        "occasions": rfm.occasions,
+        "usual_gap_days": rfm.usual_gap_days,
+        "last_gap_days": rfm.last_gap_days,
+        "earlier_gap_days": rfm.earlier_gap_days,
+        "risk_score": risk.score if risk else None,
+        "risk_level": risk.level if risk else None,
+        "risk_reasons": [r.__dict__ for r in risk.reasons] if risk else None,
+        "p_alive": risk.p_alive if risk else None,
+        "risk_at": now if risk else None,
+        "risk_announced_score": customer.announced[0] if customer.announced else None,
+        "risk_announced_level": customer.announced[1] if customer.announced else None,
+        "updated_at": now,
+    }
+
+
+async def save(
+    conn: AsyncConnection, customers: Mapping[Key, Customer], states: list[dict[str, Any]]
+) -> None:
+    """Write the folded customers: their state rows and the orders that changed."""
+    await upsert(conn, customer_state, states, key=("tenant_id", "customer_id"))
+    orders = [
+        {
+            "tenant_id": key[0],
+            "customer_id": key[1],
+            "order_id": p.order_id,
+            "purchased_at": p.at,
+            "amount_minor": p.amount_minor,
+            "refunded_minor": p.refunded_minor,
+        }
+        for key, customer in customers.items()
+        for order_id, p in customer.purchases.items()
+        if order_id in customer.changed_orders
+    ]
+    await upsert(conn, lifecycle_purchase, orders, key=("tenant_id", "customer_id", "order_id"))
+
+
+async def set_timers(
+    conn: AsyncConnection, timers: Mapping[Key, tuple[str, datetime] | None]
+) -> None:
+    """Make each customer's timer row what their state asks for (none: no row)."""
+    cleared = [k for k, t in timers.items() if t is None]
+    if cleared:
+        t = lifecycle_timer.c
+        await conn.execute(
+            delete(lifecycle_timer).where(tuple_(t.tenant_id, t.customer_id).in_(cleared))
+        )
+    rows = [
+        {"tenant_id": k[0], "customer_id": k[1], "kind": t[0], "due_at": t[1]}
+        for k, t in timers.items()
+        if t is not None
+    ]
+    await upsert(conn, lifecycle_timer, rows, key=("tenant_id", "customer_id"))
+
+
+async def due_timers(
+    conn: AsyncConnection, now: datetime, limit: int, tenant: str | None = None
+) -> list[Any]:
+    """Due timer rows, locked; rows another replica holds are skipped, not waited for."""
+    t = lifecycle_timer.c
+    query = select(t.tenant_id, t.customer_id, t.kind, t.due_at).where(t.due_at <= now)
+    if tenant is not None:
+        query = query.where(t.tenant_id == tenant)
+    rows = await conn.execute(
+        query.order_by(t.due_at).limit(limit).with_for_update(skip_locked=True)
+    )
+    return list(rows)
+
+
+async def current_models(
+    conn: AsyncConnection, tenants: Iterable[str], config: LifecycleConfig
+) -> dict[str, FittedModel]:
+    """Each tenant's latest fitted model, or the configured prior until one is fitted."""
+    models: dict[str, FittedModel] = {}
+    prior = FittedModel(Params(**config.model.prior.model_dump()), config.model.time_unit, None)
+    for tenant in set(tenants):
+        row = await latest_model(conn, tenant)
+        models[tenant] = (
+            FittedModel(Params(row["r"], row["alpha"], row["a"], row["b"]), row["time_unit"], row)
+            if row
+            else prior
+        )
+    return models
+
+
+async def latest_model(conn: AsyncConnection, tenant: str) -> Mapping[Any, Any] | None:
+    row = (
+        await conn.execute(
+            select(lifecycle_model)
+            .where(lifecycle_model.c.tenant_id == tenant)
+            .order_by(desc(lifecycle_model.c.fitted_at), desc(lifecycle_model.c.id))
+            .limit(1)
+        )
+    ).first()
+    return row._mapping if row else None

@@ -1,0 +1,130 @@
+"""Time-based transitions: due-time rows polled under ``FOR UPDATE SKIP LOCKED``.
+
+Each customer has at most one timer row (silence, then churn), kept up to date by
+every event that touches them. The sweeper takes due rows a batch at a time; a
+row another replica holds is skipped, not waited for, and the transition, the
+history and the timer's next due time commit together, so two replicas never
+apply one transition twice. The same code answers ``POST /v1/lifecycle/sweep``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from services.lifecycle import handlers, store
+from services.lifecycle.domain.config import Trigger
+from services.lifecycle.domain.stages import Facts, Transition
+from services.lifecycle.handlers import Lifecycle
+from services.lifecycle.store import Customer, Key
+from shared.events import CloudEvent, new_event
+from shared.uow import Database
+
+log = structlog.get_logger()
+
+TRIGGER_OF: dict[str, Trigger] = {"silence": "silence_due", "churn": "churn_due"}
+_TIMER_EVENTS = uuid.UUID("6f0c1c57-0b0e-4c1e-9a43-5d1b0c2f7a11")
+# A customer moves at most silence → churn in one pass; the bound guards a cycle.
+_MAX_MOVES_PER_PASS = 4
+
+
+async def sweep_due(
+    db: Database, lc: Lifecycle, batch_size: int = 500, tenant: str | None = None
+) -> int:
+    """Apply every time-based transition due at the clock's now (of one tenant, or all);
+    how many customers moved."""
+    moved = 0
+    while True:
+        taken, count = await _sweep_batch(db, lc, batch_size, tenant)
+        moved += count
+        if taken < batch_size or count == 0:
+            return moved
+
+
+async def _sweep_batch(
+    db: Database, lc: Lifecycle, limit: int, tenant: str | None
+) -> tuple[int, int]:
+    now = lc.clock.now()
+    async with db.unit_of_work() as uow:
+        due = await store.due_timers(uow.conn, now, limit, tenant)
+        if not due:
+            return 0, 0
+        keys = {(r.tenant_id, r.customer_id) for r in due}
+        customers = await store.load_customers(uow.conn, keys, skip_locked=True)
+        for key in keys - customers.keys():
+            customers[key] = Customer()  # held by a consumer right now, or unknown
+        history: list[dict[str, Any]] = []
+        causes: dict[Key, CloudEvent] = {}
+        for row in due:
+            key = (row.tenant_id, row.customer_id)
+            for transition in _fire(customers[key], (row.kind, row.due_at), lc, now):
+                history.append(handlers.history_row(key, transition, "timer", row.kind))
+                causes[key] = _timer_event(key, transition, row.kind)
+                uow.publish(causes[key])
+        locked = {k: c for k, c in customers.items() if c.state.stage is not None}
+        await handlers.settle(uow, locked, causes, lc, history, timers_due_by=now)
+        await uow.commit()
+    return len(due), len(causes)
+
+
+def _fire(
+    customer: Customer, timer: tuple[str, datetime] | None, lc: Lifecycle, now: datetime
+) -> list[Transition]:
+    """Fire the customer's due timers in order; a customer long gone goes silent, then churned."""
+    made: list[Transition] = []
+    facts = Facts(tuple(customer.purchases.values()))
+    while timer and timer[1] <= now and len(made) < _MAX_MOVES_PER_PASS:
+        state = customer.state
+        if state.stage is None:
+            break
+        at = max(timer[1], state.stage_since or timer[1])
+        customer.state, transition = lc.machine.move(state, TRIGGER_OF[timer[0]], at, facts)
+        if transition is None:
+            break
+        made.append(transition)
+        timer = handlers.next_timer(customer.state, facts.rfm, lc.config)
+    return made
+
+
+def _timer_event(key: Key, transition: Transition, timer: str) -> CloudEvent:
+    """The stage change a timer made, with an id derived from what fired, so a sweep
+    that is retried after a crash announces it under the same id."""
+    tenant, customer = key
+    event_id = uuid.uuid5(
+        _TIMER_EVENTS, f"{tenant}/{customer}/{transition.to_stage}/{transition.at.isoformat()}"
+    )
+    return new_event(
+        handlers.stage_changed_payload(transition, "timer", timer),
+        source=handlers.SOURCE,
+        tenant_id=tenant,
+        key=str(customer),
+        subject=str(customer),
+        time=transition.at,
+        event_id=event_id,
+    )
+
+
+class Sweeper:
+    """The background job that runs due transitions every few seconds."""
+
+    name = "lifecycle-sweeper"
+
+    def __init__(self, db: Database, lc: Lifecycle, every: float, batch_size: int) -> None:
+        self._db, self._lc, self._every, self._batch = db, lc, every, batch_size
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            moved = await sweep_due(self._db, self._lc, self._batch)
+            if moved:
+                log.info("time-based transitions applied", customers=moved)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._every)

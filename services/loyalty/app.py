@@ -1,22 +1,48 @@
-"""The loyalty service: the points ledger and tiers."""
+"""The loyalty service: the points ledger, tiers, redemptions, expiry and offers."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from services.loyalty import api, handlers
+from services.loyalty.settings import LoyaltySettings
+from services.loyalty.sweeper import Sweeper
 from services.loyalty.tables import inbox, outbox
 from shared import topics
-from shared.app import Runtime, ServiceDefinition
-from shared.consumer import Subscription
+from shared.app import Job, Runtime, ServiceDefinition
+from shared.consumer import BatchHandler, Subscription
+
+CONSUMED = {
+    "loyalty-activity": (
+        topics.ACTIVITY,
+        {"crm.activity.purchase_completed.v1", "crm.activity.order_refunded.v1"},
+    ),
+    "loyalty-feedback": (topics.FEEDBACK, {"crm.feedback.complaint_opened.v1"}),
+    "loyalty-lifecycle": (topics.LIFECYCLE, {"crm.lifecycle.stage_changed.v1"}),
+}
+
+
+def _handler(runtime: Runtime) -> BatchHandler:
+    programme, clock = cast(LoyaltySettings, runtime.settings).programme, runtime.clock
+    return lambda uow, batch: handlers.apply_events(uow, batch, programme, clock)
 
 
 def subscriptions(runtime: Runtime) -> list[Subscription]:
-    clock = runtime.clock
+    handler = _handler(runtime)
     return [
-        Subscription(
-            group="loyalty-activity",
-            topics=(topics.ACTIVITY,),
-            types=frozenset({"crm.activity.purchase_completed.v1"}),
-            handler=lambda uow, batch: handlers.earn_points(uow, batch, clock),
+        Subscription(group=group, topics=(topic,), types=frozenset(types), handler=handler)
+        for group, (topic, types) in CONSUMED.items()
+    ]
+
+
+def jobs(runtime: Runtime) -> list[Job]:
+    settings = cast(LoyaltySettings, runtime.settings)
+    return [
+        Sweeper(
+            runtime.db,
+            settings.programme,
+            settings.loyalty_sweep_batch,
+            settings.loyalty_sweep_seconds,
         )
     ]
 
@@ -28,4 +54,6 @@ SERVICE = ServiceDefinition(
     inbox=inbox,
     routers=[api.router],
     subscriptions=subscriptions,
+    jobs=jobs,
+    settings=LoyaltySettings,
 )

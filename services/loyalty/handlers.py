@@ -1,119 +1,82 @@
-"""Loyalty's application functions: purchases earn points in the ledger.
+"""Loyalty's consumers: purchases and refunds, complaints, and lifecycle stages
+move the accounts they concern.
 
-Set-based over a batch: one insert of the new entries (the unique cause
-``(tenant, customer, kind, ref)`` drops an order that was already rewarded,
-whatever event carried it; order ids are unique per customer, not across
-partners), one sum of the touched balances, one event per entry.
+Set-based over a batch: the touched accounts are opened, locked and loaded in
+one pass, every event is folded in Python in order, and the entries, lots,
+offers and accounts are written in one statement each. The inbox already drops
+a redelivered event; the domain also ignores an order it has rewarded before,
+whatever event carries it (order ids are unique per customer, not across partners).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import func, select, tuple_
-
-from services.loyalty import domain
-from services.loyalty.tables import account, ledger_entry
+from services.loyalty import store
+from services.loyalty.announcements import announce
+from services.loyalty.domain import account as accounts
+from services.loyalty.domain.account import Account, Notice
+from services.loyalty.domain.earning import Item, Purchase
+from services.loyalty.domain.rules import Programme
 from shared.clock import Clock
 from shared.consumer import Received
-from shared.db import insert_ignoring_conflicts, insert_new
-from shared.events import CloudEvent
-from shared.events.activity import PurchaseCompleted
-from shared.events.envelope import caused_event, derived_id
-from shared.events.loyalty import PointsEarned
+from shared.events.activity import OrderRefunded, PurchaseCompleted
+from shared.events.feedback import ComplaintOpened
+from shared.events.lifecycle import StageChanged
 from shared.uow import UnitOfWork
 
-SOURCE = "/crm/loyalty"
-Key = tuple[str, uuid.UUID]
 
-
-async def earn_points(uow: UnitOfWork, batch: Sequence[Received], clock: Clock) -> None:
-    """Credit the points each purchase in the batch earns."""
-    now = clock.now()
-    purchases = [r for r in batch if isinstance(r.payload, PurchaseCompleted)]
-    causes = {derived_id(r.event.id, "earn"): r.event for r in purchases}
-    candidates = [_earn_entry(r) for r in purchases]
-    candidates = [c for c in candidates if c["points"] > 0]
-    if not candidates:
+async def apply_events(
+    uow: UnitOfWork, batch: Sequence[Received], programme: Programme, clock: Clock
+) -> None:
+    """Fold the batch's purchases, refunds, complaints and stage changes into the accounts."""
+    relevant = [r for r in batch if _concerns_loyalty(r, programme)]
+    if not relevant:
         return
-    await insert_ignoring_conflicts(
-        uow.conn,
-        account,
-        [
-            {
-                "tenant_id": c["tenant_id"],
-                "customer_id": c["customer_id"],
-                "tier": "member",
-                "qualifying_spend_minor": 0,
-                "currency": None,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for c in candidates
-        ],
+    now = clock.now()
+    keys = {_key(r) for r in relevant}
+    await store.open_accounts(uow.conn, keys, programme, now)
+    found = await store.lock_accounts(uow.conn, keys)
+    noticed = []
+    for received in relevant:
+        acc = found[_key(received)]
+        for n in _apply(acc, programme, received):
+            noticed.append((acc, n, received))
+    await store.save(
+        uow.conn, found.values(), [(a, n, r.event.id) for a, n, r in noticed], programme, now
     )
-    new_ids = await insert_new(uow.conn, ledger_entry, candidates, returning="entry_id")
-    entries = [c for c in candidates if c["entry_id"] in new_ids]
-    balances = await _balances(uow, {(e["tenant_id"], e["customer_id"]) for e in entries})
-    by_customer: defaultdict[Key, list[dict[str, Any]]] = defaultdict(list)
-    for entry in entries:
-        by_customer[(entry["tenant_id"], entry["customer_id"])].append(entry)
-    for key, own in by_customer.items():
-        after = domain.balances_after(balances[key], [e["points"] for e in own])
-        uow.publish(
-            *(
-                _points_earned(e, balance, causes[e["entry_id"]])
-                for e, balance in zip(own, after, strict=True)
-            )
-        )
+    uow.publish(*(announce(a, n, r.event, r.event.time) for a, n, r in noticed))
 
 
-def _earn_entry(received: Received) -> dict[str, Any]:
-    purchase: PurchaseCompleted = received.payload  # type: ignore[assignment]
-    earning = domain.points_for_purchase(purchase.amount_minor, purchase.currency)
-    event = received.event
-    return {
-        "entry_id": derived_id(event.id, "earn"),
-        "tenant_id": event.tenantid,
-        "customer_id": uuid.UUID(event.subject or ""),
-        "kind": "earn",
-        "points": earning.points,
-        "ref": f"order:{purchase.order_id}",
-        "rule": earning.rule,
-        "cause_event_id": event.id,
-        "at": event.time,
-    }
+def _apply(acc: Account, programme: Programme, received: Received) -> list[Notice]:
+    event, at = received.event, received.event.time
+    match received.payload:
+        case PurchaseCompleted() as p:
+            items = tuple(Item(i.amount_minor, i.category) for i in p.items)
+            bought = Purchase(p.amount_minor, p.currency, p.channel, at, items)
+            return accounts.purchase(acc, programme, p.order_id, bought)
+        case OrderRefunded(order_id=order_id, amount_minor=amount):
+            ref = f"order:{order_id}/refund:{event.id}"
+            return accounts.refund(acc, programme, order_id, amount, ref, at)
+        case ComplaintOpened(complaint_id=complaint, severity=severity, opened_at=opened):
+            return accounts.goodwill(acc, programme, complaint, severity, opened)
+        case StageChanged(to_stage="silent", at=silent_at):
+            return accounts.went_silent(acc, programme, silent_at)
+    return []
 
 
-async def _balances(uow: UnitOfWork, keys: set[Key]) -> dict[Key, int]:
-    if not keys:
-        return {}
-    rows = await uow.conn.execute(
-        select(
-            ledger_entry.c.tenant_id, ledger_entry.c.customer_id, func.sum(ledger_entry.c.points)
-        )
-        .where(tuple_(ledger_entry.c.tenant_id, ledger_entry.c.customer_id).in_(keys))
-        .group_by(ledger_entry.c.tenant_id, ledger_entry.c.customer_id)
-    )
-    return {(t, c): int(total) for t, c, total in rows}
+def _concerns_loyalty(received: Received, programme: Programme) -> bool:
+    """Only these events touch an account; the others need no lock and no row."""
+    match received.payload:
+        case PurchaseCompleted() | OrderRefunded():
+            return True
+        case ComplaintOpened(severity=severity):
+            return programme.goodwill.complaint_opened.get(severity, 0) > 0
+        case StageChanged(to_stage="silent"):
+            return programme.reactivation is not None
+    return False
 
 
-def _points_earned(entry: dict[str, Any], balance_after: int, cause: CloudEvent) -> CloudEvent:
-    return caused_event(
-        PointsEarned(
-            entry_id=str(entry["entry_id"]),
-            points=entry["points"],
-            order_id=entry["ref"].removeprefix("order:"),
-            rule=entry["rule"],
-            balance_after=balance_after,
-            pending_after=0,
-            tier="member",
-            at=entry["at"],
-        ),
-        cause,
-        source=SOURCE,
-        purpose="points_earned",
-    )
+def _key(received: Received) -> store.Key:
+    return received.event.tenantid, uuid.UUID(received.event.subject or "")

@@ -1,6 +1,17 @@
-"""Loyalty's tables: accounts and the append-only points ledger."""
+"""Loyalty's tables: accounts, the append-only points ledger, the lots it moves,
+redemptions by idempotency key, and reactivation offers."""
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, UniqueConstraint, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    Uuid,
+)
 
 from shared.db import UTCDateTime
 from shared.tables import kernel_tables
@@ -16,9 +27,13 @@ account = Table(
     Column("tier", String(32), nullable=False),
     Column("qualifying_spend_minor", BigInteger, nullable=False),
     Column("currency", String(3)),
+    Column("tier_review_at", UTCDateTime, comment="when the tier may go down"),
+    Column("next_due_at", UTCDateTime, comment="the next expiry, release or tier review"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    comment="Locked (FOR UPDATE) by every writer of the account's ledger; due rows for the sweep.",
 )
+Index("ix_account_next_due_at", account.c.next_due_at)
 
 ledger_entry = Table(
     "ledger_entry",
@@ -29,7 +44,7 @@ ledger_entry = Table(
     Column("kind", String(16), nullable=False, comment="earn, redeem, expire, reverse, adjust"),
     Column("points", BigInteger, nullable=False, comment="signed: credits > 0, debits < 0"),
     Column("ref", String(200), nullable=False, comment="what caused it: order, redemption key…"),
-    Column("rule", String(100), nullable=False, comment="the rule that produced it"),
+    Column("rule", String(300), nullable=False, comment="the rule that produced it"),
     Column("cause_event_id", Uuid),
     Column("at", UTCDateTime, nullable=False),
     UniqueConstraint("tenant_id", "customer_id", "kind", "ref", name="uq_ledger_entry_cause"),
@@ -40,4 +55,53 @@ Index(
     ledger_entry.c.tenant_id,
     ledger_entry.c.customer_id,
     ledger_entry.c.at,
+)
+
+lot = Table(
+    "lot",
+    metadata,
+    Column("lot_id", Uuid, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("ref", String(200), nullable=False, comment="order:…, complaint:…, offer:…"),
+    Column("points", BigInteger, nullable=False, comment="what the lot earned"),
+    Column("remaining", BigInteger, nullable=False, comment="not yet spent, expired or reversed"),
+    Column("earned_at", UTCDateTime, nullable=False),
+    Column("available_at", UTCDateTime, nullable=False, comment="end of the return window"),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("credited", Boolean, nullable=False, comment="in the balance (window closed)"),
+    Column("amount_minor", BigInteger, nullable=False, comment="the order's amount"),
+    Column("currency", String(3)),
+    Column("refunded_minor", BigInteger, nullable=False),
+    Column("reversed_points", BigInteger, nullable=False),
+    Column("rule", String(300), nullable=False, comment="the earning rule, for its release"),
+    UniqueConstraint("tenant_id", "customer_id", "ref", name="uq_lot_ref"),
+    comment="Where a ledger's points sit, for FIFO expiry and proportional reversal.",
+)
+
+redemption = Table(
+    "redemption",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("idempotency_key", String(100), primary_key=True),
+    Column("request_hash", String(64), nullable=False, comment="sha256 of points and reason"),
+    Column("entry_id", Uuid, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    comment="A redemption's key, written with its ledger entry: a repeat gets the first answer.",
+)
+
+offer = Table(
+    "offer",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("kind", String(32), primary_key=True, comment="reactivation: once per customer"),
+    Column("granted_at", UTCDateTime, nullable=False),
+    Column("valid_until", UTCDateTime, nullable=False),
+    Column("spend_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reward_points", BigInteger, nullable=False),
+    Column("progress_minor", BigInteger, nullable=False),
+    Column("completed_at", UTCDateTime),
 )

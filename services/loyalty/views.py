@@ -1,20 +1,26 @@
-"""Loyalty's read side."""
+"""Loyalty's read side: the account summary and the ledger, page by page."""
 
 from __future__ import annotations
 
+import base64
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.loyalty.tables import account, ledger_entry
+from services.loyalty.domain.ledger import Ledger
+from services.loyalty.store import _lot
+from services.loyalty.tables import account, ledger_entry, lot
 
 
 async def loyalty_summary(
     engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID
 ) -> dict[str, Any] | None:
-    """Tier, balance (the sum of the ledger) and qualifying spend, or None if no account."""
+    """Tier, balance (the sum of the ledger), pending points, the next expiry and the
+    qualifying spend, or None if the customer has no account."""
+    mine = (ledger_entry.c.tenant_id == tenant_id, ledger_entry.c.customer_id == customer_id)
     async with engine.connect() as conn:
         row = (
             await conn.execute(
@@ -26,14 +32,58 @@ async def loyalty_summary(
         if row is None:
             return None
         balance = await conn.scalar(
-            select(func.coalesce(func.sum(ledger_entry.c.points), 0)).where(
-                ledger_entry.c.tenant_id == tenant_id, ledger_entry.c.customer_id == customer_id
-            )
+            select(func.coalesce(func.sum(ledger_entry.c.points), 0)).where(*mine)
         )
+        lots = await conn.execute(
+            select(lot).where(lot.c.tenant_id == tenant_id, lot.c.customer_id == customer_id)
+        )
+        ledger = Ledger(int(balance or 0), [_lot(r) for r in lots])
+    expiry = ledger.next_expiry()
     return {
         "tier": row.tier,
-        "points_balance": int(balance or 0),
-        "points_pending": 0,
-        "next_expiry": None,
+        "points_balance": ledger.balance,
+        "points_pending": ledger.pending,
+        "next_expiry": {"points": expiry[0], "at": expiry[1].isoformat()} if expiry else None,
         "qualifying_spend_minor": row.qualifying_spend_minor,
     }
+
+
+async def ledger_page(
+    engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """Entries newest first; the cursor is the last entry's (at, entry_id), so pages stay
+    stable while new entries arrive."""
+    query = select(ledger_entry).where(
+        ledger_entry.c.tenant_id == tenant_id, ledger_entry.c.customer_id == customer_id
+    )
+    if cursor:
+        at, entry_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                ledger_entry.c.at < at,
+                and_(ledger_entry.c.at == at, ledger_entry.c.entry_id < entry_id),
+            )
+        )
+    query = query.order_by(ledger_entry.c.at.desc(), ledger_entry.c.entry_id.desc()).limit(
+        limit + 1
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    page = rows[:limit]
+    entries = [
+        {"entry_id": str(r.entry_id), "kind": r.kind, "points": r.points, "at": r.at,
+         "ref": r.ref, "rule": r.rule}
+        for r in page
+    ]  # fmt: skip
+    more = len(rows) > limit
+    return {"entries": entries, "next_cursor": encode_cursor(page[-1]) if more else None}
+
+
+def encode_cursor(row: Any) -> str:
+    return base64.urlsafe_b64encode(f"{row.at.isoformat()}|{row.entry_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """Raises ValueError for a cursor we did not give out."""
+    at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+    return datetime.fromisoformat(at), uuid.UUID(entry_id)

@@ -15,6 +15,11 @@ VIEW_TYPES = frozenset(
         "crm.lifecycle.churn_risk_changed.v1",
         "crm.loyalty.points_earned.v1",
         "crm.loyalty.tier_changed.v1",
+        "crm.loyalty.points_pending.v1",
+        "crm.loyalty.points_reversed.v1",
+        "crm.loyalty.points_redeemed.v1",
+        "crm.loyalty.points_expired.v1",
+        "crm.loyalty.points_adjusted.v1",
         "crm.feedback.complaint_opened.v1",
         "crm.feedback.survey_answered.v1",
     }

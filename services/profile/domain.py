@@ -11,7 +11,7 @@ from uuid import UUID
 from shared.events.activity import CustomerRef, OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, SurveyAnswered
 from shared.events.lifecycle import ChurnRiskChanged, StageChanged
-from shared.events.loyalty import PointsEarned, TierChanged
+from shared.events.loyalty import BalanceChange, TierChanged
 from shared.events.payload import Payload
 
 IdentityKey = tuple[str, str, str]  # tenant, kind, value
@@ -115,7 +115,7 @@ def fold(view: dict[str, Any], payload: Payload, at: datetime) -> bool:
         case ChurnRiskChanged(score=score, level=level, reasons=reasons):
             view["churn_score"], view["churn_level"] = score, level
             view["churn_reasons"] = [r.model_dump() for r in reasons]
-        case PointsEarned(balance_after=balance, pending_after=pending, tier=tier):
+        case BalanceChange(balance_after=balance, pending_after=pending, tier=tier):
             view["points_balance"], view["points_pending"], view["tier"] = balance, pending, tier
         case TierChanged(to_tier=tier):
             view["tier"] = tier

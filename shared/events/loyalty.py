@@ -1,22 +1,86 @@
-"""Events loyalty publishes on ``crm.loyalty``."""
+"""Events loyalty publishes on ``crm.loyalty``.
+
+Every event that moves a customer's points is a ``BalanceChange``: it carries the
+balance, the pending points and the tier right after it, so a read model (the
+customer 360) follows the account by keeping the latest event, never by adding.
+"""
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
 
 from shared.events.payload import Payload
 
 
-class PointsEarned(Payload):
+class BalanceChange(Payload):
+    """The account right after the change."""
+
+    balance_after: int = Field(description="Available points (the sum of the ledger)")
+    pending_after: int = Field(description="Points inside the return window, not yet available")
+    tier: str
+
+
+class PointsEarned(BalanceChange):
     """Points were credited to the customer's ledger."""
 
     entry_id: str
     points: int
     order_id: str | None
+    rule: str = Field(
+        description="Every rule that shaped the points, e.g. 'base:CNYx1 tier:goldx1.5'"
+    )
+    at: AwareDatetime
+
+
+class PointsPending(BalanceChange):
+    """A purchase earned points that become available when its return window closes."""
+
+    order_id: str
+    points: int
     rule: str
-    balance_after: int
-    pending_after: int
-    tier: str
+    available_at: AwareDatetime
+    at: AwareDatetime
+
+
+class PointsReversed(BalanceChange):
+    """A refund took back the share of points its order earned."""
+
+    entry_id: str | None = Field(description="None when the points were still pending")
+    order_id: str
+    points: int = Field(description="Points taken back (≤ 0)")
+    due: int = Field(description="Points the refunded share had earned")
+    unrecovered: int = Field(description="Points already spent and not taken back (policy)")
+    outcome: Literal["reversed", "partially_recovered", "negative_balance", "pending_reduced"]
+    at: AwareDatetime
+
+
+class PointsRedeemed(BalanceChange):
+    """The customer spent points."""
+
+    entry_id: str
+    points: int = Field(description="Points spent (< 0)")
+    reason: str
+    at: AwareDatetime
+
+
+class PointsExpired(BalanceChange):
+    """What was left of a lot expired (oldest lots first)."""
+
+    entry_id: str
+    points: int = Field(description="Points expired (< 0)")
+    earned_at: AwareDatetime
+    at: AwareDatetime
+
+
+class PointsAdjusted(BalanceChange):
+    """Points granted outside a purchase: goodwill for a complaint, an offer's reward."""
+
+    entry_id: str
+    points: int
+    rule: str
+    ref: str
     at: AwareDatetime
 
 
@@ -26,4 +90,15 @@ class TierChanged(Payload):
     from_tier: str | None
     to_tier: str
     cause: str
+    at: AwareDatetime
+
+
+class OfferGranted(Payload):
+    """The customer was offered a reward for spending within a window (once in a lifetime)."""
+
+    kind: Literal["reactivation"]
+    spend_minor: int
+    currency: str
+    reward_points: int
+    valid_until: AwareDatetime
     at: AwareDatetime

@@ -105,6 +105,12 @@ def _types() -> Iterable[EventType]:
     yield EventType(lifecycle.ChurnRiskChanged, "crm.lifecycle.churn_risk_changed.v1")
     yield EventType(loyalty.PointsEarned, "crm.loyalty.points_earned.v1")
     yield EventType(loyalty.TierChanged, "crm.loyalty.tier_changed.v1")
+    yield EventType(loyalty.PointsPending, "crm.loyalty.points_pending.v1")
+    yield EventType(loyalty.PointsReversed, "crm.loyalty.points_reversed.v1")
+    yield EventType(loyalty.PointsRedeemed, "crm.loyalty.points_redeemed.v1")
+    yield EventType(loyalty.PointsExpired, "crm.loyalty.points_expired.v1")
+    yield EventType(loyalty.PointsAdjusted, "crm.loyalty.points_adjusted.v1")
+    yield EventType(loyalty.OfferGranted, "crm.loyalty.offer_granted.v1")
     yield EventType(feedback.ComplaintOpened, "crm.feedback.complaint_opened.v1")
     yield EventType(feedback.SurveyAnswered, "crm.feedback.survey_answered.v1")
 

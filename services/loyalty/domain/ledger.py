@@ -36,6 +36,7 @@ class Lot:
     currency: str | None = None
     refunded_minor: int = 0
     reversed_points: int = 0
+    rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Ledger:
 
     def add_lot(self, lot: Lot, kind: str, rule: str, now: datetime) -> Entry | None:
         """Keep a new lot; credit it at once unless it is still inside the return window."""
+        lot.rule = rule
         self.lots.append(lot)
         self.changed.add(lot.lot_id)
         return self.credit(lot, kind, rule) if lot.available_at <= now else None
@@ -141,7 +143,7 @@ class Ledger:
     def release_due(self, now: datetime) -> list[tuple[Lot, Entry]]:
         """Credit the pending lots whose return window has closed."""
         due = [lot for lot in self.lots if not lot.credited and lot.available_at <= now]
-        return [(lot, self.credit(lot, "earn", "release:return_window_closed")) for lot in due]
+        return [(lot, self.credit(lot, "earn", f"{lot.rule} released")) for lot in due]
 
     def next_expiry(self) -> tuple[int, datetime] | None:
         """The points that expire next and when."""

@@ -1,0 +1,118 @@
+"""Redeeming points: idempotent by key, and never more than the balance.
+
+Why this cannot overdraw on PostgreSQL, however many requests race for one
+account: the transaction first takes the account row with ``SELECT … FOR
+UPDATE`` and only then sums the ledger. A second transaction asking for the
+same row waits until the first commits or rolls back; in READ COMMITTED every
+statement after the wait takes a new snapshot, so its sum includes the first
+redemption's entry. Balance check, entry and idempotency record are one
+transaction under that lock, so there is no window between "read the balance"
+and "append the debit" in which another writer (a redemption, a refund, the
+expiry sweep, all of which take the same lock) can spend the same points. The
+idempotency record commits with the entry: a retry after a crash either finds
+both or neither. On SQLite (embedded mode) ``FOR UPDATE`` is a no-op, but
+SQLite admits one writer at a time and fails a stale writer, so it cannot
+overdraw either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from services.loyalty import store
+from services.loyalty.announcements import announce
+from services.loyalty.domain.account import notice
+from services.loyalty.domain.ledger import InsufficientPoints
+from services.loyalty.domain.rules import Programme
+from services.loyalty.tables import account, ledger_entry, redemption
+from shared.uow import Database
+
+
+class UnknownAccount(Exception):
+    pass
+
+
+class KeyReused(Exception):
+    """The idempotency key was used before for a different redemption."""
+
+
+@dataclass(frozen=True)
+class Redeem:
+    tenant_id: str
+    customer_id: uuid.UUID
+    idempotency_key: str
+    points: int
+    reason: str
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(f"{self.points}\x00{self.reason}".encode()).hexdigest()
+
+
+async def redeem(db: Database, command: Redeem, programme: Programme) -> dict[str, Any]:
+    """Spend the points, or answer as the first request with this key did.
+
+    Raises ``UnknownAccount``, ``KeyReused`` or ``InsufficientPoints``; nothing is
+    written then."""
+    key = (command.tenant_id, command.customer_id)
+    async with db.unit_of_work() as uow:
+        found = await store.lock_accounts(uow.conn, [key])
+        if key not in found:
+            raise UnknownAccount(command.customer_id)
+        earlier = await _earlier(uow.conn, command)
+        if earlier is not None:
+            return earlier
+        acc, now = found[key], db.clock.now()
+        ref = f"redemption:{command.idempotency_key}"
+        entry = acc.ledger.redeem(command.points, ref, command.reason, now)
+        redeemed = notice(acc, "redeemed", entry=entry)
+        await store.save(uow.conn, [acc], [(acc, redeemed, None)], programme, now)
+        await uow.conn.execute(
+            redemption.insert().values(
+                tenant_id=command.tenant_id,
+                customer_id=command.customer_id,
+                idempotency_key=command.idempotency_key,
+                request_hash=command.fingerprint,
+                entry_id=store.entry_id(acc, entry),
+                created_at=now,
+            )
+        )
+        uow.publish(announce(acc, redeemed, None, now))
+        await uow.commit()
+    return _answer(store.entry_id(acc, entry), entry.points, ref, entry.at)
+
+
+async def _earlier(conn: Any, command: Redeem) -> dict[str, Any] | None:
+    query = (
+        select(redemption.c.request_hash, ledger_entry, account.c.tier)
+        .join(ledger_entry, ledger_entry.c.entry_id == redemption.c.entry_id)
+        .join(
+            account,
+            (account.c.tenant_id == redemption.c.tenant_id)
+            & (account.c.customer_id == redemption.c.customer_id),
+        )
+        .where(
+            redemption.c.tenant_id == command.tenant_id,
+            redemption.c.customer_id == command.customer_id,
+            redemption.c.idempotency_key == command.idempotency_key,
+        )
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    if row.request_hash != command.fingerprint:
+        raise KeyReused(command.idempotency_key)
+    return _answer(row.entry_id, row.points, row.ref, row.at)
+
+
+def _answer(entry_id: uuid.UUID, points: int, ref: str, at: Any) -> dict[str, Any]:
+    """The ledger entry, as the first answer gave it and every repeat gives it again."""
+    return {"entry_id": str(entry_id), "kind": "redeem", "points": points, "at": at, "ref": ref}
+
+
+__all__ = ["InsufficientPoints", "KeyReused", "Redeem", "UnknownAccount", "redeem"]

@@ -1,0 +1,31 @@
+"""Loyalty's settings: where the programme's rule file is, and how often to sweep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import PrivateAttr, model_validator
+
+from services.loyalty.domain.rules import Programme, load_programme
+from shared.settings import ServiceSettings
+
+SHIPPED_RULES = Path(__file__).resolve().parent / "rules.toml"
+
+
+class LoyaltySettings(ServiceSettings):
+    """``CRM_LOYALTY_RULES_FILE`` names the programme; it is read and validated when the
+    settings are built, so a bad file stops the service before it touches anything."""
+
+    loyalty_rules_file: Path = SHIPPED_RULES
+    loyalty_sweep_seconds: float = 5.0
+    loyalty_sweep_batch: int = 200
+    _programme: Programme = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _read_programme(self) -> LoyaltySettings:
+        self._programme = load_programme(self.loyalty_rules_file)
+        return self
+
+    @property
+    def programme(self) -> Programme:
+        return self._programme

@@ -1,0 +1,178 @@
+"""Loading and saving loyalty accounts, a batch at a time (flushes, never commits).
+
+Every writer of a ledger (the consumers, the redemption route, the sweep) first
+locks the account rows with ``SELECT … FOR UPDATE`` in key order, then reads the
+balance and lots: so two writers of one account run one after the other, and the
+second reads what the first committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.loyalty.domain import account as accounts
+from services.loyalty.domain.account import Account, Notice, Offer
+from services.loyalty.domain.ledger import Entry, Ledger, Lot
+from services.loyalty.domain.rules import Programme
+from services.loyalty.tables import account, ledger_entry, lot, offer
+from shared.db import insert_ignoring_conflicts, upsert
+
+Key = tuple[str, uuid.UUID]
+LOT_FIELDS = tuple(Lot.__dataclass_fields__)
+REACTIVATION = "reactivation"
+
+
+def entry_id(acc: Account, entry: Entry) -> uuid.UUID:
+    """An entry's id from its unique cause (kind, ref), so a replay writes the same id."""
+    return uuid.uuid5(acc.customer_id, f"{acc.tenant_id}/entry/{entry.kind}/{entry.ref}")
+
+
+async def open_accounts(
+    conn: AsyncConnection, keys: Iterable[Key], programme: Programme, now: datetime
+) -> None:
+    """Make sure these customers have an account (at the lowest tier)."""
+    rows = [
+        {
+            "tenant_id": t,
+            "customer_id": c,
+            "tier": programme.lowest_tier,
+            "qualifying_spend_minor": 0,
+            "currency": programme.tiers.currency,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for t, c in sorted(keys)
+    ]
+    await insert_ignoring_conflicts(conn, account, rows)
+
+
+async def lock_accounts(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key, Account]:
+    """Lock the accounts (in key order, so two writers never wait on each other in a
+    circle) and load their balances, lots and offers."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    where = tuple_(account.c.tenant_id, account.c.customer_id).in_(wanted)
+    query = select(account).where(where).order_by(account.c.tenant_id, account.c.customer_id)
+    found = {
+        (r.tenant_id, r.customer_id): Account(
+            r.tenant_id, r.customer_id, r.tier, Ledger(), r.tier_review_at
+        )
+        for r in await conn.execute(query.with_for_update())
+    }
+    for key, balance in (await _balances(conn, wanted)).items():
+        found[key].ledger.balance = balance
+    for row in await conn.execute(select(lot).where(_keyed(lot, wanted))):
+        found[(row.tenant_id, row.customer_id)].ledger.lots.append(_lot(row))
+    offers = select(offer).where(_keyed(offer, wanted), offer.c.kind == REACTIVATION)
+    for row in await conn.execute(offers):
+        found[(row.tenant_id, row.customer_id)].offer = _offer(row)
+    return found
+
+
+async def save(
+    conn: AsyncConnection,
+    changed: Iterable[Account],
+    noticed: Sequence[tuple[Account, Notice, uuid.UUID | None]],
+    programme: Programme,
+    now: datetime,
+) -> None:
+    """Append the new entries and write the lots, offers and accounts that changed."""
+    entries = [_entry_row(acc, n.entry, cause) for acc, n, cause in noticed if n.entry is not None]
+    if entries:
+        await conn.execute(ledger_entry.insert(), entries)
+    changed = list(changed)
+    lots = [
+        _lot_row(acc, x)
+        for acc in changed
+        for x in acc.ledger.lots
+        if x.lot_id in acc.ledger.changed
+    ]
+    await upsert(conn, lot, lots, key=("lot_id",))
+    offers = [_offer_row(acc) for acc in changed if acc.offer is not None and acc.offer_changed]
+    await upsert(conn, offer, offers, key=("tenant_id", "customer_id", "kind"))
+    await upsert(
+        conn,
+        account,
+        [_account_row(acc, programme, now) for acc in changed],
+        key=("tenant_id", "customer_id"),
+        update=("tier", "qualifying_spend_minor", "tier_review_at", "next_due_at", "updated_at"),
+    )
+
+
+async def _balances(conn: AsyncConnection, keys: Sequence[Key]) -> dict[Key, int]:
+    total = func.sum(ledger_entry.c.points)
+    query = (
+        select(ledger_entry.c.tenant_id, ledger_entry.c.customer_id, total)
+        .where(_keyed(ledger_entry, keys))
+        .group_by(ledger_entry.c.tenant_id, ledger_entry.c.customer_id)
+    )
+    return {(t, c): int(s) for t, c, s in await conn.execute(query)}
+
+
+def _keyed(table: Any, keys: Sequence[Key]) -> Any:
+    return tuple_(table.c.tenant_id, table.c.customer_id).in_(keys)
+
+
+def _lot(row: Any) -> Lot:
+    return Lot(**{name: getattr(row, name) for name in LOT_FIELDS})
+
+
+def _offer(row: Any) -> Offer:
+    return Offer(
+        row.granted_at,
+        row.valid_until,
+        row.spend_minor,
+        row.currency,
+        row.reward_points,
+        row.progress_minor,
+        row.completed_at,
+    )
+
+
+def _entry_row(acc: Account, entry: Entry, cause: uuid.UUID | None) -> dict[str, Any]:
+    return {
+        "entry_id": entry_id(acc, entry),
+        "tenant_id": acc.tenant_id,
+        "customer_id": acc.customer_id,
+        "kind": entry.kind,
+        "points": entry.points,
+        "ref": entry.ref[:200],
+        "rule": entry.rule[:300],
+        "cause_event_id": cause,
+        "at": entry.at,
+    }
+
+
+def _lot_row(acc: Account, x: Lot) -> dict[str, Any]:
+    return {"tenant_id": acc.tenant_id, "customer_id": acc.customer_id, **x.__dict__}
+
+
+def _offer_row(acc: Account) -> dict[str, Any]:
+    assert acc.offer is not None
+    return {
+        "tenant_id": acc.tenant_id,
+        "customer_id": acc.customer_id,
+        "kind": REACTIVATION,
+        **acc.offer.__dict__,
+    }
+
+
+def _account_row(acc: Account, programme: Programme, now: datetime) -> dict[str, Any]:
+    return {
+        "tenant_id": acc.tenant_id,
+        "customer_id": acc.customer_id,
+        "tier": acc.tier,
+        "qualifying_spend_minor": accounts.qualifying_spend(acc, programme, now),
+        "currency": programme.tiers.currency,
+        "tier_review_at": acc.tier_review_at,
+        "next_due_at": accounts.next_due(acc),
+        "created_at": now,
+        "updated_at": now,
+    }

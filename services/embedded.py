@@ -26,7 +26,6 @@ from services.gateway.settings import GatewaySettings
 from shared.app import create_service_app
 from shared.auth import new_api_key
 from shared.bus.memory import MemoryBus
-from shared.settings import ServiceSettings
 
 log = structlog.get_logger()
 
@@ -57,7 +56,7 @@ def create_embedded_app(data_dir: Path, seed: bool = True) -> Starlette:
     services: dict[str, FastAPI] = {
         name: create_service_app(
             definition(name),
-            ServiceSettings(service=name, bus="memory", database_url=database(name)),
+            definition(name).settings(service=name, bus="memory", database_url=database(name)),
             bus=bus,
         )
         for name in NAMES

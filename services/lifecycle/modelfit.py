@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.lifecycle import store
@@ -99,7 +99,7 @@ class Refitter:
         now = self._lc.clock.now()
         max_age = timedelta(hours=self._lc.config.model.refit_hours)
         async with self._db.engine.connect() as conn:
-            tenants = list(await conn.scalars(select(distinct(lifecycle_purchase.c.tenant_id))))
+            tenants = list(await conn.scalars(select(lifecycle_purchase.c.tenant_id).distinct()))
             latest = {t: await store.latest_model(conn, t) for t in tenants}
         for tenant in tenants:
             model = latest[tenant]

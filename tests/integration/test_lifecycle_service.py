@@ -136,6 +136,9 @@ async def test_a_sweep_moves_exactly_the_overdue_customers(
         ]
         funnel = (await lc.client.get("/v1/lifecycle/funnel")).json()["stages"]
         assert (funnel["silent"], funnel["churned"], funnel["new_customer"]) == (2, 1, 1)
+        past = (NOW - timedelta(days=200)).isoformat().replace("+00:00", "Z")
+        then = (await lc.client.get(f"/v1/lifecycle/funnel?as_of={past}")).json()["stages"]
+        assert {stage: n for stage, n in then.items() if n} == {"silent": 1}  # only "gone"
         page = (await lc.client.get("/v1/lifecycle/customers?stage=silent&limit=1")).json()
         assert len(page["items"]) == 1 and page["next_cursor"]
 

@@ -1,6 +1,6 @@
 """Benchmark of the loyalty consumer with batching, on real PostgreSQL and Kafka.
 
-    .venv/bin/python tests/perf/loyalty_consumer.py [--events 20000] [--customers 5000]
+    .venv/bin/python -m tests.perf.loyalty_consumer [--events 20000] [--customers 5000]
 
 Publishes N purchase events (spread over the customers, so accounts are read,
 locked and written again) to throwaway prefixed topics, then starts the loyalty

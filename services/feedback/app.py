@@ -15,7 +15,11 @@ def subscriptions(_: Runtime) -> list[Subscription]:
             group="feedback-activity",
             topics=(topics.ACTIVITY,),
             types=frozenset(
-                {"crm.activity.complaint_filed.v1", "crm.activity.survey_responded.v1"}
+                {
+                    "crm.activity.complaint_filed.v1",
+                    "crm.activity.complaint_resolved.v1",
+                    "crm.activity.survey_responded.v1",
+                }
             ),
             handler=handlers.record_feedback,
         )

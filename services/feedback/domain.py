@@ -1,4 +1,4 @@
-"""Feedback's rules: SLA targets per complaint severity, NPS buckets. Plain Python."""
+"""Feedback's rules: SLA targets per complaint severity, resolution, NPS buckets. Plain Python."""
 
 from __future__ import annotations
 
@@ -10,6 +10,18 @@ SLA_HOURS = {"critical": 4, "high": 24, "medium": 48, "low": 72}
 def sla_due(severity: str, opened_at: datetime) -> datetime:
     """When a complaint of this severity must be resolved."""
     return opened_at + timedelta(hours=SLA_HOURS[severity])
+
+
+def within_sla(due_at: datetime, resolved_at: datetime) -> bool:
+    """Resolved by the deadline counts as kept (the deadline instant itself included)."""
+    return resolved_at <= due_at
+
+
+def resolvable(status: str, opened_at: datetime, resolved_at: datetime) -> bool:
+    """Only an open complaint can be resolved, and only by a resolution dated after it
+    was opened: a second resolution changes nothing (partners retry), and one dated
+    earlier cannot be about it, whichever order the two arrived in."""
+    return status == "open" and resolved_at >= opened_at
 
 
 def nps_category(score: int) -> str:

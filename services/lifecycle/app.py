@@ -30,6 +30,7 @@ ACTIVITY_TYPES = frozenset(
 SIGNAL_TYPES = frozenset(
     {
         "crm.feedback.complaint_opened.v1",
+        "crm.feedback.complaint_resolved.v1",
         "crm.feedback.survey_answered.v1",
         "crm.loyalty.tier_changed.v1",
     }

@@ -28,7 +28,7 @@ from shared.events.activity import (
     PurchaseCompleted,
 )
 from shared.events.envelope import caused_event
-from shared.events.feedback import ComplaintOpened, SurveyAnswered
+from shared.events.feedback import ComplaintOpened, ComplaintResolved, SurveyAnswered
 from shared.events.lifecycle import ChurnRiskChanged, RiskReason, StageCause, StageChanged
 from shared.events.loyalty import TierChanged
 from shared.uow import UnitOfWork
@@ -141,6 +141,8 @@ def _fold(customer: Customer, received: Received, lc: Lifecycle) -> Transition |
             return _take(customer, folding.refunded(machine, state, orders, order, amount, at))
         case ComplaintOpened(severity=severity):
             return _take(customer, folding.complaint_opened(machine, state, orders, severity, at))
+        case ComplaintResolved(severity=severity):
+            customer.state = folding.complaint_resolved(state, severity)
         case SurveyAnswered(survey=survey, score=score):
             customer.state = folding.survey_answered(state, survey, score)
         case TierChanged(from_tier=before, to_tier=after):

@@ -17,7 +17,10 @@ CONSUMED = {
         topics.ACTIVITY,
         {"crm.activity.purchase_completed.v1", "crm.activity.order_refunded.v1"},
     ),
-    "loyalty-feedback": (topics.FEEDBACK, {"crm.feedback.complaint_opened.v1"}),
+    "loyalty-feedback": (
+        topics.FEEDBACK,
+        {"crm.feedback.complaint_opened.v1", "crm.feedback.complaint_resolved.v1"},
+    ),
     "loyalty-lifecycle": (topics.LIFECYCLE, {"crm.lifecycle.stage_changed.v1"}),
 }
 

@@ -1,5 +1,5 @@
-"""Loyalty's consumers: purchases and refunds, complaints, and lifecycle stages
-move the accounts they concern.
+"""Loyalty's consumers: purchases and refunds, complaints and their resolution, and
+lifecycle stages move the accounts they concern.
 
 Set-based over a batch: the touched accounts are opened, locked and loaded in
 one pass, every event is folded in Python in order, and the entries, lots,
@@ -22,7 +22,7 @@ from services.loyalty.domain.rules import Programme
 from shared.clock import Clock
 from shared.consumer import Received
 from shared.events.activity import OrderRefunded, PurchaseCompleted
-from shared.events.feedback import ComplaintOpened
+from shared.events.feedback import ComplaintOpened, ComplaintResolved
 from shared.events.lifecycle import StageChanged
 from shared.uow import UnitOfWork
 
@@ -61,6 +61,8 @@ def _apply(acc: Account, programme: Programme, received: Received) -> list[Notic
             return accounts.refund(acc, programme, order_id, amount, ref, at)
         case ComplaintOpened(complaint_id=complaint, severity=severity, opened_at=opened):
             return accounts.goodwill(acc, programme, complaint, severity, opened)
+        case ComplaintResolved(complaint_id=complaint, compensation_points=points, resolved_at=at):
+            return accounts.compensation(acc, programme, complaint, points, at)
         case StageChanged(to_stage="silent", at=silent_at):
             return accounts.went_silent(acc, programme, silent_at)
     return []
@@ -73,6 +75,8 @@ def _concerns_loyalty(received: Received, programme: Programme) -> bool:
             return True
         case ComplaintOpened(severity=severity):
             return programme.goodwill.complaint_opened.get(severity, 0) > 0
+        case ComplaintResolved(compensation_points=points):
+            return points > 0
         case StageChanged(to_stage="silent"):
             return programme.reactivation is not None
     return False

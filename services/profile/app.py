@@ -21,6 +21,7 @@ VIEW_TYPES = frozenset(
         "crm.loyalty.points_expired.v1",
         "crm.loyalty.points_adjusted.v1",
         "crm.feedback.complaint_opened.v1",
+        "crm.feedback.complaint_resolved.v1",
         "crm.feedback.survey_answered.v1",
     }
 )

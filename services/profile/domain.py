@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.events.activity import CustomerRef, OrderRefunded, PurchaseCompleted
-from shared.events.feedback import ComplaintOpened, SurveyAnswered
+from shared.events.feedback import ComplaintOpened, ComplaintResolved, SurveyAnswered
 from shared.events.lifecycle import ChurnRiskChanged, StageChanged
 from shared.events.loyalty import BalanceChange, TierChanged
 from shared.events.payload import Payload
@@ -119,7 +119,7 @@ def fold(view: dict[str, Any], payload: Payload, at: datetime) -> bool:
             view["points_balance"], view["points_pending"], view["tier"] = balance, pending, tier
         case TierChanged(to_tier=tier):
             view["tier"] = tier
-        case ComplaintOpened(open_complaints=count):
+        case ComplaintOpened(open_complaints=count) | ComplaintResolved(open_complaints=count):
             view["open_complaints"] = count
         case SurveyAnswered(survey="nps", score=score):
             view["last_nps"] = score

@@ -86,6 +86,18 @@ class ComplaintFiled(Payload):
     text: Annotated[str, Field(max_length=10_000)] = ""
 
 
+class ComplaintResolved(Payload):
+    """A partner's ticketing system closed a complaint it filed earlier."""
+
+    complaint_ref: Ref = Field(description="The ref the complaint was filed with")
+    resolution: Annotated[str, Field(min_length=1, max_length=10_000)] = Field(
+        examples=["Replacement shipped"]
+    )
+    compensation_points: Annotated[StrictInt, Field(ge=0, le=10_000_000)] = Field(
+        default=0, description="Goodwill points granted to the customer for the trouble"
+    )
+
+
 class SurveyResponded(Payload):
     """The customer answered a survey (NPS 0–10, CSAT 1–5, CES 1–7)."""
 
@@ -114,6 +126,7 @@ ACTIVITIES: dict[str, type[Payload]] = {
     "purchase.completed": PurchaseCompleted,
     "order.refunded": OrderRefunded,
     "complaint.filed": ComplaintFiled,
+    "complaint.resolved": ComplaintResolved,
     "survey.responded": SurveyResponded,
     "account.closed": AccountClosed,
 }

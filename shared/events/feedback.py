@@ -20,6 +20,19 @@ class ComplaintOpened(Payload):
     open_complaints: int
 
 
+class ComplaintResolved(Payload):
+    """A complaint was resolved; ``open_complaints`` is the customer's count after it."""
+
+    complaint_id: str
+    complaint_ref: str
+    severity: Severity
+    opened_at: AwareDatetime
+    resolved_at: AwareDatetime
+    within_sla: bool
+    compensation_points: int
+    open_complaints: int
+
+
 class SurveyAnswered(Payload):
     """A survey answer was recorded; ``category`` is the NPS bucket for NPS answers."""
 

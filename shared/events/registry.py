@@ -112,6 +112,7 @@ def _types() -> Iterable[EventType]:
     yield EventType(loyalty.PointsAdjusted, "crm.loyalty.points_adjusted.v1")
     yield EventType(loyalty.OfferGranted, "crm.loyalty.offer_granted.v1")
     yield EventType(feedback.ComplaintOpened, "crm.feedback.complaint_opened.v1")
+    yield EventType(feedback.ComplaintResolved, "crm.feedback.complaint_resolved.v1")
     yield EventType(feedback.SurveyAnswered, "crm.feedback.survey_answered.v1")
 
 

@@ -18,7 +18,7 @@ from shared.clock import FrozenClock
 from shared.events import CloudEvent
 from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.envelope import new_event
-from shared.events.feedback import ComplaintOpened
+from shared.events.feedback import ComplaintOpened, ComplaintResolved
 from shared.events.lifecycle import StageCause, StageChanged
 from shared.events.payload import Payload
 from tests.integration.conftest import eventually, publish_events
@@ -183,6 +183,24 @@ async def test_a_complaint_grants_goodwill_once(loyalty, bus, customer):
     await publish_events(bus, purchase(customer, "O-1", 100))
     await balance_becomes(loyalty, customer, 201)
     assert await entries(loyalty, customer) == [("adjust", 200), ("earn", 1)]
+
+
+async def test_compensation_on_resolution_is_granted_once_even_if_delivered_twice(
+    loyalty, bus, customer
+):
+    resolved = ComplaintResolved(
+        complaint_id="c-1", complaint_ref="T-1", severity="low", opened_at=T0,
+        resolved_at=T0 + timedelta(hours=2), within_sla=True, compensation_points=300,
+        open_complaints=0,
+    )  # fmt: skip
+    first = event(resolved, customer, T0 + timedelta(hours=2))
+    await publish_events(bus, first, first, event(resolved, customer, T0 + timedelta(hours=2)))
+    await balance_becomes(loyalty, customer, 300)
+    await publish_events(bus, purchase(customer, "O-1", 100))
+    await balance_becomes(loyalty, customer, 301)
+    assert sorted(await entries(loyalty, customer)) == [("adjust", 300), ("earn", 1)]
+    page = (await loyalty.client.get(f"/v1/customers/{customer}/loyalty/ledger")).json()
+    assert [e["ref"] for e in page["entries"] if e["kind"] == "adjust"] == ["compensation:c-1"]
 
 
 async def test_going_silent_offers_a_reactivation_once_and_spending_earns_its_reward(

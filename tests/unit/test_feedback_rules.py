@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.feedback.domain import nps_category, sla_due
+from services.feedback.domain import nps_category, resolvable, sla_due, within_sla
 
 OPENED = datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
 
@@ -51,3 +51,20 @@ def test_every_nps_score_falls_in_exactly_its_bucket(score):
     expected = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
 
     assert nps_category(score) == expected
+
+
+def test_a_complaint_resolved_by_its_deadline_kept_the_sla_and_one_after_did_not():
+    due = sla_due("high", OPENED)
+
+    assert within_sla(due, OPENED + timedelta(hours=3))
+    assert within_sla(due, due)
+    assert not within_sla(due, due + timedelta(seconds=1))
+
+
+def test_only_an_open_complaint_can_be_resolved_and_only_after_it_was_opened():
+    later = OPENED + timedelta(minutes=1)
+
+    assert resolvable("open", OPENED, later)
+    assert resolvable("open", OPENED, OPENED)
+    assert not resolvable("resolved", OPENED, later)
+    assert not resolvable("open", later, OPENED)

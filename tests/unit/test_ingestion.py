@@ -38,6 +38,11 @@ VALID_DATA = {
         "channel": "phone",
         "text": "Late.",
     },
+    "complaint.resolved": {
+        "complaint_ref": "T-1",
+        "resolution": "Refunded the delivery fee.",
+        "compensation_points": 100,
+    },
     "survey.responded": {"survey": "nps", "score": 9},
     "account.closed": {},
 }
@@ -231,3 +236,21 @@ def test_extra_top_level_fields_are_refused():
 @pytest.mark.parametrize("raw", [[POSTED], "purchase", None, 42])
 def test_a_body_that_is_not_an_object_is_refused(raw):
     assert _refusal(raw).slug == "validation-failed"
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"compensation_points": -1}, "data.compensation_points"),
+        ({"compensation_points": 1.5}, "data.compensation_points"),
+        ({"resolution": "x" * 10_001}, "data.resolution"),
+        ({"complaint_ref": ""}, "data.complaint_ref"),
+    ],
+    ids=["negative-points", "fractional-points", "long-resolution", "empty-ref"],
+)
+def test_an_invalid_resolution_is_refused_naming_the_field(data, field):
+    valid = VALID_DATA["complaint.resolved"]
+    invalid = _refusal(_posted(type="complaint.resolved", data={**valid, **data}))
+
+    assert invalid.slug == "validation-failed"
+    assert field in _fields(invalid)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from services.lifecycle.domain import folding
 from services.lifecycle.domain.bgnbd import Params
-from services.lifecycle.domain.config import Risk
+from services.lifecycle.domain.config import Risk, load_config
 from services.lifecycle.domain.rfm import Purchase, rfm_of
 from services.lifecycle.domain.risk import score, worth_announcing
-from services.lifecycle.domain.stages import CustomerState
+from services.lifecycle.domain.stages import CustomerState, StageMachine
+from services.lifecycle.settings import DEFAULT_CONFIG
 
 PARAMS = Params(r=0.243, alpha=30.9, a=0.793, b=2.426)
 WEIGHTS = Risk()
+MACHINE = StageMachine(load_config(DEFAULT_CONFIG))
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
 
@@ -98,3 +101,17 @@ def test_a_change_is_announced_on_a_new_level_or_a_big_enough_move():
     assert not worth_announcing((risk.score + 5, risk.level), risk, WEIGHTS)
     assert worth_announcing((risk.score + 10, risk.level), risk, WEIGHTS)
     assert worth_announcing((risk.score, "high"), risk, WEIGHTS)
+
+
+def test_resolving_the_open_complaint_drops_its_reason_and_lowers_the_score():
+    orders = _weekly(8)
+    at = orders[-1].at + timedelta(days=1)
+    unhappy = folding.complaint_opened(MACHINE, CustomerState(stage="active"), {}, "high", at)
+
+    before = _score(unhappy.state, orders, at)
+    after = _score(folding.complaint_resolved(unhappy.state, "high"), orders, at)
+
+    assert "open_complaint" in [r.code for r in before.reasons]
+    assert "open_complaint" not in [r.code for r in after.reasons]
+    assert before.score - after.score == WEIGHTS.complaint["high"]
+    assert worth_announcing((before.score, before.level), after, WEIGHTS)

@@ -289,3 +289,16 @@ def test_orders_arriving_in_any_order_give_the_same_statistics():
         backward = dict(_buy(_in("lead"), backward, at, order).purchases)
 
     assert forward == backward
+
+
+def test_resolving_a_complaint_takes_back_one_of_its_severity_and_never_goes_below_zero():
+    two = folding.complaint_opened(MACHINE, _in("active"), {}, "high", AT)
+    two = folding.complaint_opened(MACHINE, two.state, {}, "low", AT)
+
+    one = folding.complaint_resolved(two.state, "high")
+    none = folding.complaint_resolved(one, "low")
+    unknown = folding.complaint_resolved(none, "critical")
+
+    assert one.open_complaints == {"low": 1}
+    assert none.open_complaints == {} and unknown.open_complaints == {}
+    assert unknown.stage == "active"

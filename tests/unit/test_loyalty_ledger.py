@@ -169,3 +169,18 @@ def test_a_redemption_never_overdraws():
     with pytest.raises(InsufficientPoints):
         ledger.redeem(101, "redemption:k", "gift", T0)
     assert ledger.balance == 100 and len(ledger.entries) == 1
+
+
+def test_compensation_on_resolution_is_granted_once_per_complaint_beside_its_goodwill():
+    rules, acc = programme(), new_account()
+    accounts.goodwill(acc, rules, "c1", "high", T0)
+
+    [granted] = accounts.compensation(acc, rules, "c1", 150, T0 + DAY)
+    again = accounts.compensation(acc, rules, "c1", 150, T0 + DAY)
+    nothing = accounts.compensation(acc, rules, "c2", 0, T0 + DAY)
+
+    assert granted.kind == "credited" and granted.balance == 350
+    assert (granted.entry.kind, granted.entry.points) == ("adjust", 150)
+    assert granted.entry.ref == "compensation:c1" and granted.entry.rule == "compensation"
+    assert again == [] and nothing == []
+    assert acc.ledger.balance == 350

@@ -15,7 +15,7 @@ from shared.events.activity import (
     OrderRefunded,
     PurchaseCompleted,
 )
-from shared.events.feedback import ComplaintOpened, SurveyAnswered
+from shared.events.feedback import ComplaintOpened, ComplaintResolved, SurveyAnswered
 from shared.events.lifecycle import ChurnRiskChanged, RiskReason, StageCause, StageChanged
 from shared.events.loyalty import PointsEarned, TierChanged
 
@@ -265,3 +265,21 @@ def test_unrelated_payload_leaves_the_view_unchanged_and_says_so():
 
     assert not fold(view, CustomerRegistered(channel="web"), AT)
     assert view == _view()
+
+
+def test_complaint_resolved_sets_the_open_complaint_count_it_carries():
+    view = _view()
+    view["open_complaints"] = 2
+    resolved = ComplaintResolved(
+        complaint_id="c-1",
+        complaint_ref="T-1",
+        severity="high",
+        opened_at=AT,
+        resolved_at=LATER,
+        within_sla=False,
+        compensation_points=0,
+        open_complaints=1,
+    )
+
+    assert fold(view, resolved, LATER)
+    assert view["open_complaints"] == 1

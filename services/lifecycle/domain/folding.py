@@ -86,6 +86,14 @@ def complaint_opened(
     return Folded(moved, purchases, transition)
 
 
+def complaint_resolved(state: CustomerState, severity: str) -> CustomerState:
+    """One fewer open complaint of ``severity``, never below zero (a complaint opened
+    before this service kept counts has nothing to take back)."""
+    counts = dict(state.open_complaints)
+    counts[severity] = max(0, counts.get(severity, 0) - 1)
+    return replace(state, open_complaints={s: n for s, n in counts.items() if n > 0})
+
+
 def survey_answered(state: CustomerState, survey: str, score: int) -> CustomerState:
     """The latest NPS answer decides whether the customer is a detractor (0–6)."""
     if survey != "nps":

@@ -115,6 +115,14 @@ def goodwill(
     return _grant(account, programme, ref, points, rule, at)
 
 
+def compensation(
+    account: Account, programme: Programme, complaint_id: str, points: int, at: datetime
+) -> list[Notice]:
+    """The points a resolution promised the customer, once per complaint: the partner
+    decided the amount, so no severity table applies, and a replay grants nothing."""
+    return _grant(account, programme, f"compensation:{complaint_id}", points, "compensation", at)
+
+
 def went_silent(account: Account, programme: Programme, at: datetime) -> list[Notice]:
     """Offer a customer who went silent a way back, once in their life."""
     rules = programme.reactivation

@@ -1,15 +1,20 @@
-"""The feedback service: surveys and complaints."""
+"""The feedback service: surveys, invitations and complaints with SLA and escalation."""
 
 from __future__ import annotations
 
-from services.feedback import handlers
+from typing import cast
+
+from services.feedback import api, handlers
+from services.feedback.settings import FeedbackSettings
+from services.feedback.sweep import Sweeper
 from services.feedback.tables import inbox, outbox
 from shared import topics
-from shared.app import Runtime, ServiceDefinition
+from shared.app import Job, Runtime, ServiceDefinition
 from shared.consumer import Subscription
 
 
-def subscriptions(_: Runtime) -> list[Subscription]:
+def subscriptions(runtime: Runtime) -> list[Subscription]:
+    config = cast(FeedbackSettings, runtime.settings).config
     return [
         Subscription(
             group="feedback-activity",
@@ -19,9 +24,22 @@ def subscriptions(_: Runtime) -> list[Subscription]:
                     "crm.activity.complaint_filed.v1",
                     "crm.activity.complaint_resolved.v1",
                     "crm.activity.survey_responded.v1",
+                    "crm.activity.purchase_completed.v1",
                 }
             ),
-            handler=handlers.record_feedback,
+            handler=lambda uow, batch: handlers.record_feedback(uow, batch, config),
+        )
+    ]
+
+
+def jobs(runtime: Runtime) -> list[Job]:
+    settings = cast(FeedbackSettings, runtime.settings)
+    return [
+        Sweeper(
+            runtime.db,
+            settings.config,
+            settings.feedback_sweep_batch,
+            settings.feedback_sweep_seconds,
         )
     ]
 
@@ -31,5 +49,8 @@ SERVICE = ServiceDefinition(
     title="CRM feedback service",
     outbox=outbox,
     inbox=inbox,
+    routers=[api.router],
     subscriptions=subscriptions,
+    jobs=jobs,
+    settings=FeedbackSettings,
 )

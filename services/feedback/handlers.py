@@ -1,5 +1,5 @@
 """Feedback's application functions: record complaints, their resolution and survey
-answers from activity."""
+answers from activity, and schedule survey invitations after purchases."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import Any
 import structlog
 from sqlalchemy import bindparam, func, select, tuple_, update
 
-from services.feedback import domain
+from services.feedback import domain, invitations
+from services.feedback.domain.config import FeedbackConfig
 from services.feedback.tables import complaint, survey_response
 from shared.consumer import Received
 from shared.db import insert_ignoring_conflicts, insert_new
 from shared.events import CloudEvent, activity, feedback
-from shared.events.activity import ComplaintFiled, SurveyResponded
+from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
 from shared.events.envelope import caused_event, derived_id
 from shared.events.feedback import ComplaintOpened, SurveyAnswered
 from shared.uow import UnitOfWork
@@ -24,15 +25,17 @@ SOURCE = "/crm/feedback"
 log = structlog.get_logger()
 
 
-async def record_feedback(uow: UnitOfWork, batch: Sequence[Received]) -> None:
-    """Open a complaint (with its SLA), store a survey answer or resolve a complaint
-    for each event."""
+async def record_feedback(
+    uow: UnitOfWork, batch: Sequence[Received], config: FeedbackConfig
+) -> None:
+    """Open a complaint (with its SLA), store a survey answer, resolve a complaint or
+    schedule a survey invitation for each event."""
     causes = {
         derived_id(r.event.id, "complaint"): r.event
         for r in batch
         if isinstance(r.payload, ComplaintFiled)
     }
-    complaints = [_complaint_row(r) for r in batch if isinstance(r.payload, ComplaintFiled)]
+    complaints = [_complaint_row(r, config) for r in batch if isinstance(r.payload, ComplaintFiled)]
     answers = [r for r in batch if isinstance(r.payload, SurveyResponded)]
     if complaints:
         new_ids = await insert_new(uow.conn, complaint, complaints, returning="complaint_id")
@@ -47,7 +50,11 @@ async def record_feedback(uow: UnitOfWork, batch: Sequence[Received]) -> None:
             )
         )
     await insert_ignoring_conflicts(uow.conn, survey_response, [_response_row(r) for r in answers])
+    await invitations.link_answers(uow, answers)
     uow.publish(*(_survey_answered(r) for r in answers))
+    await invitations.schedule_invitations(
+        uow, [r for r in batch if isinstance(r.payload, PurchaseCompleted)], config.invitations
+    )
     # After the filings, so a complaint filed and resolved within one batch is found.
     await resolve_complaints(
         uow, [r for r in batch if isinstance(r.payload, activity.ComplaintResolved)]
@@ -81,7 +88,7 @@ async def resolve_complaints(uow: UnitOfWork, resolutions: Sequence[Received]) -
     await uow.conn.execute(
         update(complaint)
         .where(complaint.c.complaint_id == bindparam("id"))
-        .values(status="resolved", resolved_at=bindparam("at")),
+        .values(status="resolved", resolved_at=bindparam("at"), escalate_at=None),
         [{"id": row["complaint_id"], "at": row["resolved_at"]} for row, _ in closed],
     )
     counts = await _open_counts(uow, {(r["tenant_id"], r["customer_id"]) for r, _ in closed})
@@ -92,8 +99,9 @@ def _customer(received: Received) -> uuid.UUID:
     return uuid.UUID(received.event.subject or "")
 
 
-def _complaint_row(received: Received) -> dict[str, Any]:
+def _complaint_row(received: Received, config: FeedbackConfig) -> dict[str, Any]:
     filed: ComplaintFiled = received.payload  # type: ignore[assignment]
+    due_at = domain.sla_due(config.sla, filed.severity, received.event.time)
     return {
         "complaint_id": derived_id(received.event.id, "complaint"),
         "tenant_id": received.event.tenantid,
@@ -105,7 +113,9 @@ def _complaint_row(received: Received) -> dict[str, Any]:
         "text": filed.text,
         "status": "open",
         "opened_at": received.event.time,
-        "due_at": domain.sla_due(filed.severity, received.event.time),
+        "due_at": due_at,
+        "escalation_level": 0,
+        "escalate_at": domain.escalation_due(config.escalation, due_at, 1),
     }
 
 
@@ -114,7 +124,7 @@ async def _open_counts(uow: UnitOfWork, keys: set[tuple[str, uuid.UUID]]) -> dic
         select(complaint.c.tenant_id, complaint.c.customer_id, func.count())
         .where(
             tuple_(complaint.c.tenant_id, complaint.c.customer_id).in_(keys),
-            complaint.c.status == "open",
+            complaint.c.status.in_(domain.OPEN_STATUSES),
         )
         .group_by(complaint.c.tenant_id, complaint.c.customer_id)
     )

@@ -1,4 +1,4 @@
-"""Feedback's tables: complaints and survey responses."""
+"""Feedback's tables: complaints, survey invitations and survey responses."""
 
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, Uuid
 
@@ -23,9 +23,39 @@ complaint = Table(
     Column("opened_at", UTCDateTime, nullable=False),
     Column("due_at", UTCDateTime, nullable=False),
     Column("resolved_at", UTCDateTime),
+    Column("escalation_level", Integer, nullable=False, server_default="0"),
+    Column("escalated_at", UTCDateTime),
+    # The due-time row of the escalation sweep: the next escalation, NULL when none is due.
+    Column("escalate_at", UTCDateTime),
     UniqueConstraint("tenant_id", "complaint_ref", name="uq_complaint_ref"),
 )
 Index("ix_complaint_customer", complaint.c.tenant_id, complaint.c.customer_id, complaint.c.status)
+Index("ix_complaint_escalate_at", complaint.c.escalate_at)
+
+survey_invitation = Table(
+    "survey_invitation",
+    metadata,
+    Column("invitation_id", Uuid, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("survey", String(8), nullable=False),
+    Column("order_id", String(128)),
+    # scheduled → sent → answered | expired
+    Column("status", String(16), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("invited_at", UTCDateTime),
+    Column("expires_at", UTCDateTime),
+    Column("answered_at", UTCDateTime),
+    Column("response_id", Uuid),
+    comment="Survey invitations: due-time rows the sweep sends, then answered or expired.",
+)
+Index("ix_survey_invitation_due", survey_invitation.c.status, survey_invitation.c.due_at)
+Index(
+    "ix_survey_invitation_customer",
+    survey_invitation.c.tenant_id,
+    survey_invitation.c.customer_id,
+    survey_invitation.c.survey,
+)
 
 survey_response = Table(
     "survey_response",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime
+from datetime import timedelta
+
+from pydantic import AwareDatetime, Field
 
 from shared.events.activity import Severity, SurveyKind
 from shared.events.payload import Payload
@@ -40,3 +42,25 @@ class SurveyAnswered(Payload):
     score: int
     category: str | None
     at: AwareDatetime
+
+
+class SurveyInvited(Payload):
+    """The customer was invited to a survey; an answer before ``expires_at`` counts for it."""
+
+    invitation_id: str
+    survey: SurveyKind
+    order_id: str | None = Field(None, description="The purchase that occasioned it, if any")
+    invited_at: AwareDatetime
+    expires_at: AwareDatetime
+
+
+class ComplaintEscalated(Payload):
+    """A complaint passed its SLA deadline unresolved and was escalated to ``level``."""
+
+    complaint_id: str
+    complaint_ref: str
+    severity: Severity
+    level: int
+    due_at: AwareDatetime
+    escalated_at: AwareDatetime
+    overdue_by: timedelta = Field(description="How long past due_at, an ISO 8601 duration")

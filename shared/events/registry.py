@@ -114,6 +114,8 @@ def _types() -> Iterable[EventType]:
     yield EventType(feedback.ComplaintOpened, "crm.feedback.complaint_opened.v1")
     yield EventType(feedback.ComplaintResolved, "crm.feedback.complaint_resolved.v1")
     yield EventType(feedback.SurveyAnswered, "crm.feedback.survey_answered.v1")
+    yield EventType(feedback.SurveyInvited, "crm.feedback.survey_invited.v1")
+    yield EventType(feedback.ComplaintEscalated, "crm.feedback.complaint_escalated.v1")
 
 
 REGISTRY = Registry(_types())

@@ -1,6 +1,7 @@
 """The feedback service on real PostgreSQL and Kafka: a complaint filed then resolved
 announces the resolution with the customer's open count; a resolution for a ref it
-never saw (or one that arrives before its complaint) records and announces nothing."""
+never saw (or one that arrives before its complaint) records and announces nothing.
+The clock stands at the filing time, so no complaint breaches its SLA meanwhile."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from services.feedback.tables import complaint
 from shared import topics
+from shared.clock import FrozenClock
 from shared.events import CloudEvent, decode, new_event
 from shared.events.activity import ComplaintFiled, ComplaintResolved
 from shared.events.payload import Payload
@@ -24,7 +26,7 @@ T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 @pytest.fixture(scope="module")
 async def feedback(infra: Infra) -> AsyncIterator[RunningService]:
     await create_database(infra, "feedback")
-    async with run_service(infra, "feedback") as service:
+    async with run_service(infra, "feedback", clock=FrozenClock(T0)) as service:
         yield service
 
 

@@ -1,4 +1,5 @@
-"""Feedback rules: complaint SLAs per severity and NPS buckets."""
+"""Feedback rules: complaint SLAs per severity (from the shipped file), resolution and
+NPS buckets."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.feedback.domain import nps_category, resolvable, sla_due, within_sla
+from services.feedback.domain import nps_category, resolvable, within_sla
+from services.feedback.domain import sla_due as sla_due_in
+from services.feedback.domain.config import load_config
+from services.feedback.settings import SHIPPED_CONFIG
 
 OPENED = datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
+SLA = load_config(SHIPPED_CONFIG).sla
+
+
+def sla_due(severity, opened_at):
+    return sla_due_in(SLA, severity, opened_at)
 
 
 @pytest.mark.parametrize(
@@ -68,3 +77,7 @@ def test_only_an_open_complaint_can_be_resolved_and_only_after_it_was_opened():
     assert resolvable("open", OPENED, OPENED)
     assert not resolvable("resolved", OPENED, later)
     assert not resolvable("open", later, OPENED)
+
+
+def test_an_escalated_complaint_can_still_be_resolved():
+    assert resolvable("escalated", OPENED, OPENED + timedelta(days=3))

@@ -1,0 +1,112 @@
+"""Feedback's HTTP API (reached through the gateway, which authenticates)."""
+
+from __future__ import annotations
+
+import binascii
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, cast
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, Field
+
+from services.feedback import sweep, views
+from services.feedback.settings import FeedbackSettings
+from shared.app import RuntimeDep, TenantDep
+from shared.problems import Problem
+
+router = APIRouter(prefix="/v1", tags=["feedback"])
+DEFAULT_WINDOW = timedelta(days=30)
+
+
+class Complaint(BaseModel):
+    complaint_id: str
+    complaint_ref: str
+    severity: str
+    category: str
+    channel: str
+    status: str
+    opened_at: datetime
+    due_at: datetime
+    resolved_at: datetime | None
+    escalation_level: int
+    escalated_at: datetime | None
+
+
+class ComplaintPage(BaseModel):
+    complaints: list[Complaint]
+    next_cursor: str | None
+
+
+class Nps(BaseModel):
+    score: float | None
+    responses: int
+    promoters: int
+    passives: int
+    detractors: int
+
+
+class Csat(BaseModel):
+    average: float | None
+    satisfied_pct: float | None
+    responses: int
+
+
+class Ces(BaseModel):
+    average: float | None
+    responses: int
+
+
+class Scores(BaseModel):
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    nps: Nps
+    csat: Csat
+    ces: Ces
+
+
+class SweepResult(BaseModel):
+    invited: int
+    expired: int
+    escalated: int
+
+
+@router.get("/customers/{customer_id}/complaints")
+async def get_complaints(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    customer_id: uuid.UUID,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ComplaintPage:
+    """The customer's complaints, newest first, with status, SLA deadline and escalation."""
+    try:
+        page = await views.complaints_page(runtime.db.engine, tenant, customer_id, limit, cursor)
+    except (ValueError, binascii.Error) as error:
+        raise Problem(422, "invalid-cursor", "Pass back the next_cursor of a page.") from error
+    return ComplaintPage.model_validate(page)
+
+
+@router.get("/feedback/scores")
+async def get_scores(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+) -> Scores:
+    """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30
+    days); a survey nobody answered scores null."""
+    end = end or runtime.clock.now()
+    start = start or end - DEFAULT_WINDOW
+    if start > end:
+        raise Problem(422, "invalid-window", "'from' must not be after 'to'.")
+    found = await views.satisfaction(runtime.db.engine, tenant, start, end)
+    return Scores.model_validate({"from_": start, "to": end, **found})
+
+
+@router.post("/feedback/sweep")
+async def run_sweep(runtime: RuntimeDep) -> SweepResult:
+    """Send the invitations, lapse the invitations and escalate the complaints due now."""
+    settings = cast(FeedbackSettings, runtime.settings)
+    swept = await sweep.sweep_all(runtime.db, settings.config, settings.feedback_sweep_batch)
+    return SweepResult(invited=swept.invited, expired=swept.expired, escalated=swept.escalated)

@@ -1,0 +1,80 @@
+"""Feedback's reads: a customer's complaints, page by page, and the satisfaction scores
+of a window. Read-only queries on the service's own tables."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.feedback import domain
+from services.feedback.tables import complaint, survey_response
+
+
+async def complaints_page(
+    engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """Complaints newest first; the cursor is the last one's (opened_at, complaint_id), so
+    pages stay stable while new complaints arrive."""
+    c = complaint.c
+    query = select(complaint).where(c.tenant_id == tenant_id, c.customer_id == customer_id)
+    if cursor:
+        at, complaint_id = decode_cursor(cursor)
+        query = query.where(
+            or_(c.opened_at < at, and_(c.opened_at == at, c.complaint_id < complaint_id))
+        )
+    query = query.order_by(c.opened_at.desc(), c.complaint_id.desc()).limit(limit + 1)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    page = rows[:limit]
+    return {
+        "complaints": [_complaint(r) for r in page],
+        "next_cursor": encode_cursor(page[-1]) if len(rows) > limit else None,
+    }
+
+
+def _complaint(row: Any) -> dict[str, Any]:
+    return {
+        "complaint_id": str(row.complaint_id),
+        "complaint_ref": row.complaint_ref,
+        "severity": row.severity,
+        "category": row.category,
+        "channel": row.channel,
+        "status": row.status,
+        "opened_at": row.opened_at,
+        "due_at": row.due_at,
+        "resolved_at": row.resolved_at,
+        "escalation_level": row.escalation_level,
+        "escalated_at": row.escalated_at,
+    }
+
+
+def encode_cursor(row: Any) -> str:
+    return base64.urlsafe_b64encode(
+        f"{row.opened_at.isoformat()}|{row.complaint_id}".encode()
+    ).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """Raises ValueError for a cursor we did not give out."""
+    at, _, complaint_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+    return datetime.fromisoformat(at), uuid.UUID(complaint_id)
+
+
+async def satisfaction(
+    engine: AsyncEngine, tenant_id: str, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """The tenant's NPS, CSAT and CES over answers given in [start, end)."""
+    r = survey_response.c
+    query = (
+        select(r.survey, r.score, func.count())
+        .where(r.tenant_id == tenant_id, r.responded_at >= start, r.responded_at < end)
+        .group_by(r.survey, r.score)
+    )
+    async with engine.connect() as conn:
+        counts = {(survey, score): n for survey, score, n in await conn.execute(query)}
+    return domain.scores(counts)

@@ -93,7 +93,7 @@ async def _read_to_end(
 
 async def replay(servers: str, prefix: str, service: str) -> list[DeadLetter]:
     """Republish the dead letters of ``service`` not replayed before; returns them."""
-    group = f"crm-deadletter-replay-{service}"
+    group = f"{prefix}crm-deadletter-replay-{service}"
     seen = await read(servers, prefix, group=group)
     letters = [d for d in seen if d.service == service and d.origin]
     bus = KafkaBus(servers, client_id=group, topic_prefix=prefix)

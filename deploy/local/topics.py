@@ -27,11 +27,14 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType  # noqa: E402
 from aiokafka.errors import KafkaError, for_code  # noqa: E402
 
 from shared.topics import PARTITIONS  # noqa: E402
 
 TOPIC_ALREADY_EXISTS = 36
+# Events are kept forever: read models (the customer 360) are rebuilt from them.
+TOPIC_CONFIG = {"retention.ms": "-1"}
 
 
 def bootstrap() -> str:
@@ -77,7 +80,10 @@ async def create_missing(
         return
     print(f"[topics] creating {', '.join(missing)}")
     response = await admin.create_topics(
-        [NewTopic(name, wanted[name], replication_factor=1) for name in missing]
+        [
+            NewTopic(name, wanted[name], replication_factor=1, topic_configs=TOPIC_CONFIG)
+            for name in missing
+        ]
     )
     for result in response.to_object()["topic_errors"]:
         code = result["error_code"]
@@ -86,6 +92,15 @@ async def create_missing(
                 f"creating {result['topic']} failed: {for_code(code).__name__} "
                 f"{result.get('error_message') or ''}".rstrip()
             )
+
+
+async def keep_forever(admin: AIOKafkaAdminClient, wanted: dict[str, int]) -> None:
+    """Topics made before retention was set get it now (altering is idempotent)."""
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name, TOPIC_CONFIG) for name in wanted]
+    for response in await admin.alter_configs(resources):
+        for code, _message, _type, name in response.resources:
+            if code != 0:
+                fail(f"setting retention on {name} failed: {for_code(code).__name__}")
 
 
 async def verify(admin: AIOKafkaAdminClient, wanted: dict[str, int], deadline: float) -> None:
@@ -130,6 +145,7 @@ async def main(wait_s: float, prefix: str) -> None:
     try:
         await create_missing(admin, wanted, await partition_counts(admin, wanted))
         await verify(admin, wanted, max(deadline, time.monotonic() + 10))
+        await keep_forever(admin, wanted)
         await warm_group_coordinator(admin, max(deadline, time.monotonic() + 10))
     finally:
         await admin.close()

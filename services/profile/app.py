@@ -1,4 +1,10 @@
-"""The profile service: identities, the customer 360."""
+"""The profile service: identities, the customer 360.
+
+Two consumer groups: ``profile-inbound`` resolves partners' references to
+customers (owned state) and re-publishes the activity; ``profile-view`` alone
+folds the customer 360 from the topics, so the 360 is a read model that
+``python -m services.profile.rebuild`` can rebuild from them.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ from shared.events import REGISTRY
 
 VIEW_TYPES = frozenset(
     {
+        "crm.activity.purchase_completed.v1",
+        "crm.activity.order_refunded.v1",
         "crm.lifecycle.stage_changed.v1",
         "crm.lifecycle.churn_risk_changed.v1",
         "crm.loyalty.points_earned.v1",
@@ -27,6 +35,10 @@ VIEW_TYPES = frozenset(
 )
 
 
+VIEW_GROUP = "profile-view"
+VIEW_TOPICS = (topics.ACTIVITY, topics.LIFECYCLE, topics.LOYALTY, topics.FEEDBACK)
+
+
 def subscriptions(runtime: Runtime) -> list[Subscription]:
     inbound_types = frozenset(t.type for t in REGISTRY if t.topic == topics.INBOUND)
     clock = runtime.clock
@@ -38,8 +50,8 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
             handler=lambda uow, batch: handlers.resolve_inbound(uow, batch, clock),
         ),
         Subscription(
-            group="profile-view",
-            topics=(topics.LIFECYCLE, topics.LOYALTY, topics.FEEDBACK),
+            group=VIEW_GROUP,
+            topics=VIEW_TOPICS,
             types=VIEW_TYPES,
             handler=lambda uow, batch: handlers.fold_into_view(uow, batch, clock),
         ),

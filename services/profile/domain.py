@@ -16,24 +16,6 @@ from shared.events.payload import Payload
 
 IdentityKey = tuple[str, str, str]  # tenant, kind, value
 
-# The 360's purchase statistics come from inbound activity; every other column from
-# the other services' events. Each consumer writes only its own columns, so the two
-# never overwrite each other's news.
-STATS_COLUMNS = ("orders", "revenue_minor", "currency", "last_purchase_at", "updated_at")
-FOLDED_COLUMNS = (
-    "stage",
-    "stage_since",
-    "churn_score",
-    "churn_level",
-    "churn_reasons",
-    "tier",
-    "points_balance",
-    "points_pending",
-    "last_nps",
-    "open_complaints",
-    "updated_at",
-)
-
 
 def identity_keys(tenant_id: str, ref: CustomerRef) -> list[IdentityKey]:
     """The keys that may name this customer, strongest first: the partner's own

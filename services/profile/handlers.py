@@ -28,8 +28,8 @@ KEY = ("tenant_id", "customer_id")
 
 
 async def resolve_inbound(uow: UnitOfWork, batch: Sequence[Received], clock: Clock) -> None:
-    """Give every inbound event its customer (creating new ones), keep the 360's
-    purchase statistics, and re-publish each activity keyed by the customer."""
+    """Give every inbound event its customer (creating new ones) and re-publish each
+    activity keyed by the customer."""
     now = clock.now()
     per_event = [domain.identity_keys(r.event.tenantid, _inbound(r).customer) for r in batch]
     directory = domain.Directory(await _known(uow, [k for ks in per_event for k in ks]))
@@ -44,28 +44,13 @@ async def resolve_inbound(uow: UnitOfWork, batch: Sequence[Received], clock: Clo
         resolved.append(customer_id)
     await _save_customers(uow, created, directory, now)
     await _refresh_contact_details(uow, batch, resolved, {c for _, c in created}, now)
-    await _fold_statistics(uow, batch, resolved, now)
     uow.publish(*(_activity(r, c) for r, c in zip(batch, resolved, strict=True)))
     uow.publish(*(_created_event(r, c, now) for r, c in created))
 
 
-async def _fold_statistics(
-    uow: UnitOfWork, batch: Sequence[Received], resolved: list[uuid.UUID], now: datetime
-) -> None:
-    """The 360's purchase statistics, which profile keeps from the activity it resolves."""
-    views = await _views(uow, {(r.event.tenantid, c) for r, c in zip(batch, resolved, strict=True)})
-    for received, customer_id in zip(batch, resolved, strict=True):
-        view = views.setdefault(
-            (received.event.tenantid, customer_id),
-            domain.new_view(received.event.tenantid, customer_id, now),
-        )
-        if domain.fold(view, _inbound(received).activity, received.event.time):
-            view["updated_at"] = now
-    await upsert(uow.conn, customer_view, list(views.values()), KEY, update=domain.STATS_COLUMNS)
-
-
 async def fold_into_view(uow: UnitOfWork, batch: Sequence[Received], clock: Clock) -> None:
-    """Fold stage, risk, points, tier and feedback events into the customer 360."""
+    """Fold purchases, refunds, stage, risk, points, tier and feedback events into the
+    customer 360; this consumer is the 360's only writer."""
     now = clock.now()
     keys = {(r.event.tenantid, uuid.UUID(r.event.subject or "")) for r in batch}
     views = await _views(uow, keys)
@@ -76,7 +61,7 @@ async def fold_into_view(uow: UnitOfWork, batch: Sequence[Received], clock: Cloc
         if domain.fold(view, received.payload, received.event.time):
             view["updated_at"] = now
             changed[key] = view
-    await upsert(uow.conn, customer_view, list(changed.values()), KEY, update=domain.FOLDED_COLUMNS)
+    await upsert(uow.conn, customer_view, list(changed.values()), KEY)
 
 
 def _inbound(received: Received) -> Inbound[Any]:

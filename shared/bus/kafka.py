@@ -21,7 +21,7 @@ class KafkaSubscriber:
         self._consumer = AIOKafkaConsumer(
             *(prefix + t for t in topics),
             bootstrap_servers=servers,
-            group_id=group,
+            group_id=prefix + group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=50,
@@ -71,7 +71,8 @@ class KafkaSubscriber:
 
 
 class KafkaBus:
-    """``topic_prefix`` namespaces every topic (several installations on one cluster)."""
+    """``topic_prefix`` namespaces every topic and consumer group, so several
+    installations (or test runs) share one cluster without seeing each other."""
 
     def __init__(self, servers: str, client_id: str, topic_prefix: str = "") -> None:
         self._servers, self._prefix = servers, topic_prefix

@@ -73,7 +73,7 @@ async def test_malformed_messages_are_dead_lettered_and_the_consumer_carries_on(
     ours = await about(servers, prefix, topics.ACTIVITY, customer)
 
     async with running(consumers(counting(group))) as consumer:
-        await eventually(lambda: committed_past(servers, group, ours), watching=consumer)
+        await eventually(lambda: committed_past(servers, prefix + group, ours), watching=consumer)
 
     assert await counter_value(engine, customer) == 1
     assert await inbox_rows(engine, group, [good]) == 1

@@ -63,11 +63,13 @@ async def test_a_consumer_killed_after_its_database_commit_reprocesses_without_d
             helper.kill()
         await helper.wait()
     assert helper.returncode == -signal.SIGKILL
-    assert not await committed_past(servers, group, ours)
+    assert not await committed_past(servers, prefix + group, ours)
 
     # Kafka holds the killed member's partitions until its session times out (10 s).
     async with running(consumers(counting(group))) as consumer:
-        await eventually(lambda: committed_past(servers, group, ours), within=40, watching=consumer)
+        await eventually(
+            lambda: committed_past(servers, prefix + group, ours), within=40, watching=consumer
+        )
 
     assert await counter_value(engine, customer) == 3
     assert await inbox_rows(engine, group, events) == 3

@@ -56,15 +56,13 @@ def create_embedded_app(data_dir: Path, seed: bool = True) -> Starlette:
     services: dict[str, FastAPI] = {
         name: create_service_app(
             definition(name),
-            definition(name).settings(service=name, bus="memory", database_url=database(name)),
+            definition(name).settings(service=name, database_url=database(name)),
             bus=bus,
         )
         for name in NAMES
         if name != "gateway"
     }
-    gateway_settings = GatewaySettings(
-        service="gateway", bus="memory", database_url=database("gateway")
-    )
+    gateway_settings = GatewaySettings(service="gateway", database_url=database("gateway"))
     key = bootstrap_key(data_dir, gateway_settings.bootstrap_api_key)
     gateway_settings.bootstrap_api_key = SecretStr(key)
     transports = {name: httpx.ASGITransport(app=app) for name, app in services.items()}

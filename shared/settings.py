@@ -25,7 +25,6 @@ class ServiceSettings(BaseSettings):
     lifecycle_port: int = 8002
     feedback_port: int = 8003
     loyalty_port: int = 8004
-    bus: Literal["kafka", "memory"] = "kafka"
     database_url: str | None = None
     pg_host: str = "127.0.0.1"
     pg_port: int = 55432

@@ -17,7 +17,6 @@ from shared.bus.memory import MemoryBus
 async def test_a_key_over_its_rate_is_told_when_to_retry(tmp_path: Path) -> None:
     key = new_api_key()
     settings = GatewaySettings(
-        bus="memory",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
         bootstrap_api_key=SecretStr(key),
         rate_limit_per_second=0.5,

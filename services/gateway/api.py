@@ -36,12 +36,35 @@ class BatchResult(BaseModel):
     results: list[BatchItem]
 
 
-_EVENT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": ingestion.PartnerEvent.model_json_schema()}},
+def _inlined(schema: Any, definitions: dict[str, Any]) -> Any:
+    """The schema with its ``#/$defs/...`` references replaced by their definitions:
+    embedded in the OpenAPI document, such references would point at its root."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inlined(definitions[schema["$ref"].rsplit("/", 1)[-1]], definitions)
+        return {k: _inlined(v, definitions) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(item, definitions) for item in schema]
+    return schema
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_EVENT_SCHEMA = _inlined(
+    ingestion.PartnerEvent.model_json_schema(), ingestion.PartnerEvent.model_json_schema()["$defs"]
+)
+_EVENT_BODY = _body(_EVENT_SCHEMA)
+_BATCH_BODY = _body(
+    {
+        "type": "object",
+        "required": ["events"],
+        "properties": {
+            "events": {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": 500}
+        },
     }
-}
+)
 
 
 @router.post("/events", status_code=202, tags=["ingestion"], openapi_extra=_EVENT_BODY)
@@ -57,7 +80,7 @@ async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> E
     return EventAccepted(event_id=event.id, status="accepted" if event.id in fresh else "duplicate")
 
 
-@router.post("/events/batch", status_code=202, tags=["ingestion"])
+@router.post("/events/batch", status_code=202, tags=["ingestion"], openapi_extra=_BATCH_BODY)
 async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> BatchResult:
     """Accept up to 500 events; each is accepted, a duplicate, or rejected on its own."""
     body = await _json_body(request, runtime)

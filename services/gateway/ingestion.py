@@ -37,7 +37,10 @@ class PartnerEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.:/@#+-]+$")]
-    type: str = Field(examples=list(ACTIVITIES))
+    type: str = Field(
+        examples=list(ACTIVITIES),
+        description="One of the partner event types; GET /v1/events/catalogue has each one's data",
+    )
     occurred_at: Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)] = Field(
         examples=["2026-11-20T10:15:00Z"]
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from services.gateway import handlers, ingestion, keys
+from services.gateway import handlers, ingestion, keys, signing
 from services.gateway.auth import Admin, Writer
 from services.gateway.settings import GatewaySettings
 from shared.app import Runtime, RuntimeDep
@@ -70,7 +71,7 @@ _BATCH_BODY = _body(
 @router.post("/events", status_code=202, tags=["ingestion"], openapi_extra=_EVENT_BODY)
 async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> EventAccepted:
     """Accept one partner event; a repeat of its id is answered as a duplicate."""
-    body = await _json_body(request, runtime)
+    body = await _json_body(request, runtime, caller)
     sender = ingestion.Sender(caller.tenant_id, caller.partner)
     try:
         event = ingestion.to_inbound(body, sender, runtime.clock.now())
@@ -83,7 +84,7 @@ async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> E
 @router.post("/events/batch", status_code=202, tags=["ingestion"], openapi_extra=_BATCH_BODY)
 async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> BatchResult:
     """Accept up to 500 events; each is accepted, a duplicate, or rejected on its own."""
-    body = await _json_body(request, runtime)
+    body = await _json_body(request, runtime, caller)
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise Problem(422, "validation-failed", 'Send {"events": [...]} with 1 to 500 events.')
     posted: list[Any] = body["events"]
@@ -142,6 +143,11 @@ class NewApiKey(BaseModel):
     scopes: list[
         Literal["events:write", "customers:read", "loyalty:write", "feedback:write", "admin"]
     ] = Field(min_length=1)
+    signed: bool = Field(
+        default=False,
+        description="Require an HMAC signature on every post with this key "
+        "(needs CRM_SIGNING_MASTER_KEY); the signing secret is shown once",
+    )
     tenant_id: str | None = Field(
         default=None,
         min_length=1,
@@ -158,6 +164,9 @@ class CreatedApiKey(BaseModel):
     tenant_id: str
     partner: str
     scopes: list[str]
+    signing_secret: str | None = Field(
+        default=None, description="Shown once, for keys that sign their posts"
+    )
 
 
 @router.post("/admin/api-keys", status_code=201, tags=["admin"])
@@ -167,6 +176,11 @@ async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) ->
     tenant_id = body.tenant_id or caller.tenant_id
     if tenant_id != caller.tenant_id and caller.tenant_id != keys.DEFAULT_TENANT:
         raise Problem(403, "foreign-tenant", "Only the operator may create keys for other tenants.")
+    master = _settings(runtime).signing_master_key
+    if body.signed and master is None:
+        raise Problem(
+            422, "signing-not-configured", "Set CRM_SIGNING_MASTER_KEY to issue signing keys."
+        )
     scopes = frozenset(body.scopes) & SCOPES
     key_id, secret = await keys.create_key(
         runtime.db,
@@ -175,6 +189,7 @@ async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) ->
         name=body.name,
         scopes=scopes,
         now=runtime.clock.now(),
+        signed=body.signed,
     )
     return CreatedApiKey(
         key_id=key_id,
@@ -182,12 +197,22 @@ async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) ->
         tenant_id=tenant_id,
         partner=body.partner,
         scopes=sorted(scopes),
+        signing_secret=(
+            signing.signing_secret(master.get_secret_value(), key_id)
+            if body.signed and master
+            else None
+        ),
     )
 
 
-async def _json_body(request: Request, runtime: Runtime) -> Any:
-    """The request's JSON, read within the size limit (400 if unreadable)."""
-    settings: GatewaySettings = runtime.settings  # type: ignore[assignment]
+def _settings(runtime: Runtime) -> GatewaySettings:
+    return runtime.settings  # type: ignore[return-value]
+
+
+async def _json_body(request: Request, runtime: Runtime, caller: keys.Principal) -> Any:
+    """The request's JSON, read within the size limit (400 if unreadable), its signature
+    checked when the caller's key signs its posts (401 if it does not hold)."""
+    settings = _settings(runtime)
     if "json" not in request.headers.get("content-type", "application/json"):
         raise Problem(415, "unsupported-media-type", "Send the body as application/json.")
     declared = request.headers.get("content-length")
@@ -200,10 +225,29 @@ async def _json_body(request: Request, runtime: Runtime) -> Any:
             raise Problem(
                 413, "body-too-large", f"The body exceeds {settings.max_body_bytes} bytes."
             )
+    if caller.signed:
+        _check_signature(settings, caller, request, bytes(body), runtime.clock.now())
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise Problem(400, "malformed-json", f"The body is not valid JSON: {error}.") from error
+
+
+def _check_signature(
+    settings: GatewaySettings,
+    caller: keys.Principal,
+    request: Request,
+    body: bytes,
+    now: datetime,
+) -> None:
+    master = settings.signing_master_key
+    try:
+        if master is None:
+            raise signing.BadSignature("Signed keys cannot be verified: the master key is unset.")
+        secret = signing.signing_secret(master.get_secret_value(), caller.key_id)
+        signing.verify(secret, request.headers, body, now)
+    except signing.BadSignature as refused:
+        raise Problem(401, "invalid-signature", str(refused)) from refused
 
 
 def _problem(invalid: ingestion.InvalidEvent) -> Problem:

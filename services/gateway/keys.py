@@ -23,6 +23,7 @@ class Principal:
     tenant_id: str
     partner: str
     scopes: frozenset[str]
+    signed: bool = False
 
 
 async def authenticate(engine: AsyncEngine, presented: str) -> Principal | None:
@@ -37,18 +38,24 @@ async def authenticate(engine: AsyncEngine, presented: str) -> Principal | None:
         ).first()
     if row is None:
         return None
-    return Principal(row.key_id, row.tenant_id, row.partner, frozenset(row.scopes))
+    return Principal(row.key_id, row.tenant_id, row.partner, frozenset(row.scopes), row.signed)
 
 
 async def create_key(
-    db: Database, *, tenant_id: str, partner: str, name: str, scopes: frozenset[str], now: datetime
+    db: Database,
+    *,
+    tenant_id: str,
+    partner: str,
+    name: str,
+    scopes: frozenset[str],
+    now: datetime,
+    signed: bool = False,
 ) -> tuple[uuid.UUID, str]:
     """A new key for a tenant; returns its id and the key, which is never stored."""
     key_id, secret = uuid.uuid4(), new_api_key()
+    row = _row(key_id, tenant_id, partner, name, scopes, secret, now) | {"signed": signed}
     async with db.unit_of_work() as uow:
-        await uow.conn.execute(
-            api_key.insert(), [_row(key_id, tenant_id, partner, name, scopes, secret, now)]
-        )
+        await uow.conn.execute(api_key.insert(), [row])
         await uow.commit()
     return key_id, secret
 
@@ -80,4 +87,5 @@ def _row(
         "key_hash": hash_api_key(secret),
         "created_at": now,
         "revoked_at": None,
+        "signed": False,
     }

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from shared.settings import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
     bootstrap_api_key: SecretStr | None = None
+    signing_master_key: SecretStr | None = Field(
+        default=None,
+        description="Derives partners' signing secrets; without it no key can require signing",
+    )
     profile_url: str | None = None
     lifecycle_url: str | None = None
     feedback_url: str | None = None
@@ -22,3 +26,10 @@ class GatewaySettings(ServiceSettings):
         """Where the gateway reaches ``service``: ``CRM_<SERVICE>_URL``, else its local port."""
         explicit: str | None = getattr(self, f"{service}_url")
         return explicit or f"http://127.0.0.1:{self.port_of(service)}"
+
+    @field_validator("signing_master_key")
+    @classmethod
+    def _strong_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("CRM_SIGNING_MASTER_KEY must be at least 32 random characters")
+        return value

@@ -1,6 +1,6 @@
 """The gateway's tables: API keys and ingestion receipts."""
 
-from sqlalchemy import JSON, Column, MetaData, String, Table, Uuid
+from sqlalchemy import JSON, Boolean, Column, MetaData, String, Table, Uuid, false
 
 from shared.db import UTCDateTime
 from shared.tables import kernel_tables
@@ -16,6 +16,13 @@ api_key = Table(
     Column("partner", String(64), nullable=False, comment="whose events this key posts"),
     Column("name", String(200), nullable=False),
     Column("scopes", JSON, nullable=False),
+    Column(
+        "signed",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        comment="whether its posts must carry an HMAC signature",
+    ),
     Column("key_hash", String(64), nullable=False, unique=True, comment="SHA-256, never the key"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),

@@ -30,6 +30,7 @@ from shared.clock import Clock, clock_for
 from shared.consumer import Consumer, Subscription
 from shared.db import create_engine
 from shared.inbox import InboxPruner
+from shared.jobs import Periodic
 from shared.migrations import migrate
 from shared.outbox import OutboxRelay
 from shared.problems import Problem, install_problem_handlers
@@ -160,7 +161,8 @@ async def _running(
         pruner = InboxPruner(
             engine, service.inbox, clock, timedelta(days=settings.inbox_retention_days)
         )
-        runtime.jobs = [relay, pruner, *consumers, *service.jobs(runtime)]
+        pruning = Periodic("inbox-pruner", 3600, pruner.prune)
+        runtime.jobs = [relay, pruning, *consumers, *service.jobs(runtime)]
         runtime.tasks = [asyncio.create_task(_supervise(service.name, j)) for j in runtime.jobs]
         log.info("service started", service=service.name, jobs=[j.name for j in runtime.jobs])
         yield runtime

@@ -7,8 +7,6 @@ primary key decides, not a check-then-insert, so two replicas cannot both win.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -42,20 +40,8 @@ class InboxPruner:
     only grows the table. Deletes in small batches so it never holds long locks.
     """
 
-    name = "inbox-pruner"
-
     def __init__(self, engine: AsyncEngine, inbox: Table, clock: Clock, retention: timedelta):
         self._engine, self._inbox, self._clock, self._retention = engine, inbox, clock, retention
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            await self.prune()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=3600)
 
     async def prune(self, batch: int = 5000) -> int:
         """Delete ids applied before the retention horizon; returns how many."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import cast
 
 from services.feedback import api, handlers
 from services.feedback.settings import FeedbackSettings
-from services.feedback.sweep import Sweeper
+from services.feedback.sweep import sweep_and_report
 from services.feedback.tables import inbox, outbox
 from shared import topics
 from shared.app import Job, Runtime, ServiceDefinition
 from shared.consumer import Subscription
+from shared.jobs import Periodic
 
 
 def subscriptions(runtime: Runtime) -> list[Subscription]:
@@ -34,14 +36,8 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
 
 def jobs(runtime: Runtime) -> list[Job]:
     settings = cast(FeedbackSettings, runtime.settings)
-    return [
-        Sweeper(
-            runtime.db,
-            settings.config,
-            settings.feedback_sweep_batch,
-            settings.feedback_sweep_seconds,
-        )
-    ]
+    sweep = partial(sweep_and_report, runtime.db, settings.config, settings.feedback_sweep_batch)
+    return [Periodic("feedback-sweep", settings.feedback_sweep_seconds, sweep)]
 
 
 SERVICE = ServiceDefinition(

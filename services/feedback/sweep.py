@@ -10,8 +10,6 @@ restart loses nothing. The same code answers ``POST /v1/feedback/sweep``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -185,22 +183,8 @@ def _escalated(row: dict[str, Any], step: domain.Escalated, now: datetime) -> Cl
     )
 
 
-class Sweeper:
-    """The background job that polls for due rows every ``interval`` seconds."""
-
-    name = "feedback-sweep"
-
-    def __init__(self, db: Database, config: FeedbackConfig, limit: int, interval: float) -> None:
-        self._db, self._config, self._limit, self._interval = db, config, limit, interval
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            swept = await sweep_all(self._db, self._config, self._limit)
-            if swept != Swept():
-                log.info("feedback sweep", **swept.__dict__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._interval)
+async def sweep_and_report(db: Database, config: FeedbackConfig, limit: int) -> None:
+    """One pass of the background sweep, logged when it did something."""
+    swept = await sweep_all(db, config, limit)
+    if swept != Swept():
+        log.info("feedback sweep", **swept.__dict__)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import cast
 
 from services.lifecycle import api, handlers
 from services.lifecycle.domain.config import load_config
 from services.lifecycle.handlers import Lifecycle, lifecycle_of
-from services.lifecycle.modelfit import Refitter
+from services.lifecycle.modelfit import refit_stale
 from services.lifecycle.settings import LifecycleSettings
-from services.lifecycle.sweep import Sweeper
+from services.lifecycle.sweep import sweep_and_report
 from services.lifecycle.tables import inbox, outbox
 from shared import topics
 from shared.app import Job, Runtime, ServiceDefinition
 from shared.consumer import Subscription
+from shared.jobs import Periodic
 
 ACTIVITY_TYPES = frozenset(
     f"crm.activity.{name}.v1"
@@ -67,11 +69,11 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
 def jobs(runtime: Runtime) -> list[Job]:
     settings = cast(LifecycleSettings, runtime.settings)
     lc = lifecycle_of(runtime)
+    sweep = partial(sweep_and_report, runtime.db, lc, settings.lifecycle_sweep_batch_size)
+    refit = partial(refit_stale, runtime.db, lc)
     return [
-        Sweeper(
-            runtime.db, lc, settings.lifecycle_sweep_seconds, settings.lifecycle_sweep_batch_size
-        ),
-        Refitter(runtime.db, lc, settings.lifecycle_refit_check_seconds),
+        Periodic("lifecycle-sweeper", settings.lifecycle_sweep_seconds, sweep),
+        Periodic("lifecycle-model-refit", settings.lifecycle_refit_check_seconds, refit),
     ]
 
 

@@ -5,7 +5,6 @@ and the fitted parameters stored for scoring. Also the job that refits on a sche
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,37 +75,20 @@ async def _occasions(conn: AsyncConnection, tenant: str, as_of: datetime) -> dic
     return bgnbd.occasions_by_customer((r.customer_id, r.purchased_at.date()) for r in rows)
 
 
-class Refitter:
-    """Refits each tenant's model once its latest fit is older than ``refit_hours``."""
-
-    name = "lifecycle-model-refit"
-
-    def __init__(self, db: Database, lc: Lifecycle, check_every: float) -> None:
-        self._db, self._lc, self._every = db, lc, check_every
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            await self.refit_stale()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._every)
-
-    async def refit_stale(self) -> None:
-        """One pass: refit every tenant whose model is missing or too old."""
-        now = self._lc.clock.now()
-        max_age = timedelta(hours=self._lc.config.model.refit_hours)
-        async with self._db.engine.connect() as conn:
-            tenants = list(await conn.scalars(select(lifecycle_purchase.c.tenant_id).distinct()))
-            latest = {t: await store.latest_model(conn, t) for t in tenants}
-        for tenant in tenants:
-            model = latest[tenant]
-            if model is not None and now - model["fitted_at"] < max_age:
-                continue
-            try:
-                await fit_model(self._db, self._lc, tenant, now)
-                log.info("churn model refitted", tenant=tenant)
-            except FitRejected as error:
-                log.info("churn model not refitted", tenant=tenant, reason=str(error))
+async def refit_stale(db: Database, lc: Lifecycle) -> None:
+    """Refit every tenant whose model is missing or older than ``refit_hours`` (the
+    scheduled pass of the model fit)."""
+    now = lc.clock.now()
+    max_age = timedelta(hours=lc.config.model.refit_hours)
+    async with db.engine.connect() as conn:
+        tenants = list(await conn.scalars(select(lifecycle_purchase.c.tenant_id).distinct()))
+        latest = {t: await store.latest_model(conn, t) for t in tenants}
+    for tenant in tenants:
+        model = latest[tenant]
+        if model is not None and now - model["fitted_at"] < max_age:
+            continue
+        try:
+            await fit_model(db, lc, tenant, now)
+            log.info("churn model refitted", tenant=tenant)
+        except FitRejected as error:
+            log.info("churn model not refitted", tenant=tenant, reason=str(error))

@@ -9,8 +9,6 @@ apply one transition twice. The same code answers ``POST /v1/lifecycle/sweep``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -109,22 +107,8 @@ def _timer_event(key: Key, transition: Transition, timer: str) -> CloudEvent:
     )
 
 
-class Sweeper:
-    """The background job that runs due transitions every few seconds."""
-
-    name = "lifecycle-sweeper"
-
-    def __init__(self, db: Database, lc: Lifecycle, every: float, batch_size: int) -> None:
-        self._db, self._lc, self._every, self._batch = db, lc, every, batch_size
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            moved = await sweep_due(self._db, self._lc, self._batch)
-            if moved:
-                log.info("time-based transitions applied", customers=moved)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._every)
+async def sweep_and_report(db: Database, lc: Lifecycle, batch_size: int) -> None:
+    """One pass of the background sweep, logged when it moved anyone."""
+    moved = await sweep_due(db, lc, batch_size)
+    if moved:
+        log.info("time-based transitions applied", customers=moved)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import cast
 
 from services.loyalty import api, handlers
 from services.loyalty.settings import LoyaltySettings
-from services.loyalty.sweeper import Sweeper
+from services.loyalty.sweeper import sweep_and_report
 from services.loyalty.tables import inbox, outbox
 from shared import topics
 from shared.app import Job, Runtime, ServiceDefinition
 from shared.consumer import BatchHandler, Subscription
+from shared.jobs import Periodic
 
 CONSUMED = {
     "loyalty-activity": (
@@ -40,14 +42,8 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
 
 def jobs(runtime: Runtime) -> list[Job]:
     settings = cast(LoyaltySettings, runtime.settings)
-    return [
-        Sweeper(
-            runtime.db,
-            settings.programme,
-            settings.loyalty_sweep_batch,
-            settings.loyalty_sweep_seconds,
-        )
-    ]
+    sweep = partial(sweep_and_report, runtime.db, settings.programme, settings.loyalty_sweep_batch)
+    return [Periodic("loyalty-sweep", settings.loyalty_sweep_seconds, sweep)]
 
 
 SERVICE = ServiceDefinition(

@@ -10,8 +10,6 @@ decides what is due, so tests move time and a restart loses nothing.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 
 import structlog
@@ -65,22 +63,8 @@ async def sweep_all(db: Database, programme: Programme, limit: int) -> Swept:
             return total
 
 
-class Sweeper:
-    """The background job that polls for due accounts every ``interval`` seconds."""
-
-    name = "loyalty-sweep"
-
-    def __init__(self, db: Database, programme: Programme, limit: int, interval: float) -> None:
-        self._db, self._programme, self._limit, self._interval = db, programme, limit, interval
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            swept = await sweep_all(self._db, self._programme, self._limit)
-            if swept.accounts:
-                log.info("loyalty sweep", accounts=swept.accounts, events=swept.events)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._interval)
+async def sweep_and_report(db: Database, programme: Programme, limit: int) -> None:
+    """One pass of the background sweep, logged when it did something."""
+    swept = await sweep_all(db, programme, limit)
+    if swept.accounts:
+        log.info("loyalty sweep", accounts=swept.accounts, events=swept.events)

@@ -8,13 +8,13 @@ problem, before anything is written.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.config import load_toml
 from shared.events.activity import Severity
 
 SEVERITIES: tuple[str, ...] = get_args(Severity)
@@ -75,15 +75,4 @@ class FeedbackConfig(Section):
 
 def load_config(path: Path) -> FeedbackConfig:
     """Read and validate a feedback file (``ConfigError`` names the file and the problem)."""
-    try:
-        with path.open("rb") as file:
-            raw = tomllib.load(file)
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"feedback config {path}: {error}") from error
-    try:
-        return FeedbackConfig.model_validate(raw)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in error.errors()
-        )
-        raise ConfigError(f"feedback config {path}: {problems}") from error
+    return load_toml(path, FeedbackConfig, "feedback config", ConfigError)

@@ -8,14 +8,14 @@ naming the problem, before anything is written.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from shared.config import load_toml
 from shared.money import Currency
 
 Multiplier = Annotated[Decimal, Field(ge=0, le=100)]
@@ -157,15 +157,4 @@ class RulesError(ValueError):
 
 def load_programme(path: Path) -> Programme:
     """Read and validate a rule file (``RulesError`` names the file and the problem)."""
-    try:
-        with path.open("rb") as file:
-            raw = tomllib.load(file)
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise RulesError(f"loyalty rules {path}: {error}") from error
-    try:
-        return Programme.model_validate(raw)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in error.errors()
-        )
-        raise RulesError(f"loyalty rules {path}: {problems}") from error
+    return load_toml(path, Programme, "loyalty rules", RulesError)

@@ -106,6 +106,7 @@ def to_inbound(raw: Any, sender: Sender, now: datetime) -> CloudEvent:
         time=posted.occurred_at,
         event_id=identifier,
         correlation_id=str(identifier),
+        partner=sender.partner,
     )
 
 

@@ -2,7 +2,9 @@
 
 Extensions: ``tenantid`` (every event belongs to one tenant), ``correlationid``
 (the partner's original request), ``causationid`` (the event that caused this
-one) and ``partitionkey`` (the customer the event is about, also the Kafka key).
+one), ``partitionkey`` (the customer the event is about, also the Kafka key)
+and ``partner`` (the partner whose post started the chain, so a service can
+tell whose complaint or order a later event may touch).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class CloudEvent(BaseModel):
     partitionkey: str = Field(min_length=1)
     correlationid: str | None = None
     causationid: str | None = None
+    partner: str | None = Field(default=None, max_length=64)
     data: dict[str, Any]
 
     @property
@@ -57,6 +60,7 @@ def new_event(
     event_id: uuid.UUID | None = None,
     correlation_id: str | None = None,
     causation_id: uuid.UUID | None = None,
+    partner: str | None = None,
 ) -> CloudEvent:
     """Wrap a registered payload in its envelope."""
     if time.tzinfo is None:
@@ -71,6 +75,7 @@ def new_event(
         partitionkey=key,
         correlationid=correlation_id,
         causationid=str(causation_id) if causation_id else None,
+        partner=partner,
         data=payload.model_dump(mode="json", by_alias=True),
     )
 
@@ -84,8 +89,9 @@ def caused_event(
     subject: str | None = None,
     time: datetime | None = None,
 ) -> CloudEvent:
-    """An event published because of ``cause``: same tenant, customer and correlation,
-    and an id derived from the cause, so re-processing the cause emits the same event."""
+    """An event published because of ``cause``: same tenant, customer, correlation and
+    partner, and an id derived from the cause, so re-processing the cause emits the same
+    event."""
     subject = subject or cause.subject
     return new_event(
         payload,
@@ -97,6 +103,7 @@ def caused_event(
         event_id=derived_id(cause.id, purpose),
         correlation_id=cause.correlationid,
         causation_id=cause.id,
+        partner=cause.partner,
     )
 
 

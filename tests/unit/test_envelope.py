@@ -178,8 +178,8 @@ def test_caused_event_id_differs_by_purpose_and_by_cause():
     assert cause.id not in ids
 
 
-def test_caused_event_carries_tenant_correlation_and_causation():
-    cause = _event(subject=None, key="pos:C-1001")
+def test_caused_event_carries_tenant_correlation_causation_and_partner():
+    cause = _event(subject=None, key="pos:C-1001", partner="pos-system")
 
     effect = caused_event(
         _purchase(), cause, source="/crm/profile", purpose="activity", subject="c-9"
@@ -188,6 +188,8 @@ def test_caused_event_carries_tenant_correlation_and_causation():
     assert effect.tenantid == cause.tenantid
     assert effect.correlationid == cause.correlationid
     assert effect.causationid == str(cause.id)
+    assert effect.partner == "pos-system"
+    assert decode(encode(effect)).partner == "pos-system"
     assert effect.subject == "c-9"
     assert effect.partitionkey == "c-9"
     assert effect.time == cause.time

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install infra dev up down test lint format
+.PHONY: install infra dev up down test lint format bench
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ down:
 test: infra
 	deploy/local/services.sh start
 	status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; deploy/local/services.sh stop; exit $$status
+
+## The replay benchmark against the local topology (run `make up` first): ~70,000 events.
+bench: install
+	$(PY) -m tests.perf.replay $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import httpx
 
-from services.gateway import api, customers, feedback, keys, lifecycle, loyalty
+from services.gateway import api, customers, feedback, keys, lifecycle, loyalty, profile
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.settings import GatewaySettings
 from services.gateway.tables import inbox, outbox
@@ -39,7 +39,14 @@ def definition(
         title="CRM lifecycle platform API",
         outbox=outbox,
         inbox=inbox,
-        routers=[api.router, customers.router, lifecycle.router, loyalty.router, feedback.router],
+        routers=[
+            api.router,
+            customers.router,
+            lifecycle.router,
+            loyalty.router,
+            feedback.router,
+            profile.router,
+        ],
         resources=resources,
         settings=GatewaySettings,
     )

@@ -86,7 +86,8 @@ async def lookup(
     source: Annotated[str, Query(min_length=1, max_length=64)],
     external_id: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> CustomerRefFound:
-    """Find the customer a partner system knows by its own id."""
+    """Find the customer a partner system knows by its own id (only a reference that
+    source holds answers; a merged customer's answers with the survivor)."""
     found = await views.find_by_reference(runtime.db.engine, tenant, source, external_id)
     if found is None:
         raise Problem(404, "customer-not-found", f"No customer is known as {source}/{external_id}.")
@@ -97,7 +98,8 @@ async def lookup(
 async def get_customer(
     runtime: RuntimeDep, tenant: TenantDep, customer_id: uuid.UUID
 ) -> Customer360:
-    """The customer 360: identity, stage, churn risk, loyalty, feedback and purchase statistics."""
+    """The customer 360: identity, stage, churn risk, loyalty, feedback and purchase
+    statistics; a merged customer answers with its survivor's 360."""
     row = await views.customer_360(runtime.db.engine, tenant, customer_id)
     if row is None:
         raise Problem(404, "customer-not-found", f"No customer {customer_id} exists.")

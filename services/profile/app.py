@@ -1,14 +1,15 @@
-"""The profile service: identities, the customer 360.
+"""The profile service: identities, merge candidates and merges, the customer 360.
 
 Two consumer groups: ``profile-inbound`` resolves partners' references to
 customers (owned state) and re-publishes the activity; ``profile-view`` alone
-folds the customer 360 from the topics, so the 360 is a read model that
-``python -m services.profile.rebuild`` can rebuild from them.
+folds the customer 360 from the topics (merges included, from crm.profile), so
+the 360 is a read model that ``python -m services.profile.rebuild`` can rebuild
+from them. Operators decide merge candidates over HTTP (``merge_api``).
 """
 
 from __future__ import annotations
 
-from services.profile import api, handlers
+from services.profile import api, handlers, merge_api
 from services.profile.tables import inbox, outbox
 from shared import topics
 from shared.app import Runtime, ServiceDefinition
@@ -31,12 +32,13 @@ VIEW_TYPES = frozenset(
         "crm.feedback.complaint_opened.v1",
         "crm.feedback.complaint_resolved.v1",
         "crm.feedback.survey_answered.v1",
+        "crm.profile.customers_merged.v1",
     }
 )
 
 
 VIEW_GROUP = "profile-view"
-VIEW_TOPICS = (topics.ACTIVITY, topics.LIFECYCLE, topics.LOYALTY, topics.FEEDBACK)
+VIEW_TOPICS = (topics.ACTIVITY, topics.PROFILE, topics.LIFECYCLE, topics.LOYALTY, topics.FEEDBACK)
 
 
 def subscriptions(runtime: Runtime) -> list[Subscription]:
@@ -63,6 +65,6 @@ SERVICE = ServiceDefinition(
     title="CRM profile service",
     outbox=outbox,
     inbox=inbox,
-    routers=[api.router],
+    routers=[api.router, merge_api.router],
     subscriptions=subscriptions,
 )

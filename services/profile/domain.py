@@ -1,59 +1,19 @@
-"""Profile's rules: how a partner's reference becomes one customer, and how the
-customer 360 folds the other services' events. Plain Python, no I/O."""
+"""Profile's read-model rules: how the customer 360 folds the other services' events,
+and how a survivor's 360 counts the customers merged into it. Plain Python, no I/O.
+
+(How a partner's reference becomes a customer: ``services.profile.resolution``.)"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from shared.events.activity import CustomerRef, OrderRefunded, PurchaseCompleted
+from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, ComplaintResolved, SurveyAnswered
 from shared.events.lifecycle import ChurnRiskChanged, StageChanged
 from shared.events.loyalty import BalanceChange, TierChanged
 from shared.events.payload import Payload
-
-IdentityKey = tuple[str, str, str]  # tenant, kind, value
-
-
-def identity_keys(tenant_id: str, ref: CustomerRef) -> list[IdentityKey]:
-    """The keys that may name this customer, strongest first: the partner's own
-    reference, then email, then phone."""
-    keys = [(tenant_id, f"ref:{ref.source}", ref.external_id)]
-    if ref.email:
-        keys.append((tenant_id, "email", ref.email.lower()))
-    if ref.phone:
-        keys.append((tenant_id, "phone", ref.phone))
-    return keys
-
-
-@dataclass
-class Directory:
-    """The identities known so far in a batch: a key → customer map that grows as
-    new customers are met, so two events about one new person make one customer."""
-
-    known: dict[IdentityKey, UUID]
-    new_identities: dict[IdentityKey, UUID] = field(default_factory=dict)
-
-    def resolve(self, keys: list[IdentityKey]) -> UUID | None:
-        return next((self.known[k] for k in keys if k in self.known), None)
-
-    def link(self, keys: list[IdentityKey], customer_id: UUID) -> None:
-        """Attach the keys nobody owns yet to the customer (a key never changes hands
-        here: moving one is a merge, a decision for an operator)."""
-        for key in keys:
-            if key not in self.known:
-                self.known[key] = customer_id
-                self.new_identities[key] = customer_id
-
-
-CONTACT_FIELDS = ("name", "email", "phone")
-
-
-def contact_details(ref: CustomerRef) -> dict[str, str | None]:
-    """How to reach the customer, as the partner knows them (emails compared lowercased)."""
-    return {"name": ref.name, "email": ref.email.lower() if ref.email else None, "phone": ref.phone}
 
 
 def new_view(tenant_id: str, customer_id: UUID, now: datetime) -> dict[str, Any]:
@@ -108,3 +68,26 @@ def fold(view: dict[str, Any], payload: Payload, at: datetime) -> bool:
         case _:
             return False
     return True
+
+
+def combine(survivor: dict[str, Any], merged: list[dict[str, Any]]) -> dict[str, Any]:
+    """The survivor's 360 with the purchases of the customers merged into it.
+
+    Only the purchase statistics add up: profile folds them from the activity alone.
+    Stage, risk, points, tier and feedback stay the survivor's: the services that own
+    them announce the survivor's own (and will announce the joined ones once they
+    apply merges). Summed at read time, so the result does not depend on the order in
+    which the fold met the purchases and the merge. Revenue counts in the survivor's
+    currency (or, if it has none yet, the first merged customer's)."""
+    if not merged:
+        return survivor
+    views = [survivor, *sorted(merged, key=lambda v: str(v["customer_id"]))]
+    currency = next((v["currency"] for v in views if v["currency"]), None)
+    last = [v["last_purchase_at"] for v in views if v["last_purchase_at"]]
+    return {
+        **survivor,
+        "orders": sum(v["orders"] for v in views),
+        "currency": currency,
+        "revenue_minor": sum(v["revenue_minor"] for v in views if v["currency"] == currency),
+        "last_purchase_at": max(last, default=None),
+    }

@@ -2,7 +2,7 @@
 
     python -m services.profile.rebuild          (with the profile service stopped)
 
-The 360 is a read model: ``profile-view`` folds it from crm.activity,
+The 360 is a read model: ``profile-view`` folds it from crm.activity, crm.profile (merges),
 crm.lifecycle, crm.loyalty and crm.feedback, and nothing else writes it. So it
 can be thrown away and folded again: the group's offsets go back to the start
 of those topics, then its rows and its inbox entries are deleted in one

@@ -1,6 +1,18 @@
-"""Profile's tables: customers, their identities, and the customer-360 read model."""
+"""Profile's tables: customers, their identities, merge candidates and merges, and the
+customer-360 read model."""
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    text,
+)
 
 from shared.db import UTCDateTime
 from shared.tables import kernel_tables
@@ -9,6 +21,7 @@ metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
 
 TenantId = String(64)
+REFERENCE = text("kind LIKE 'ref:%'")
 
 customer = Table(
     "customer",
@@ -18,8 +31,16 @@ customer = Table(
     Column("name", String(200)),
     Column("email", String(254)),
     Column("phone", String(20)),
+    Column(
+        "owner_source",
+        String(64),
+        comment="The source whose events set name, e-mail and phone (its first reference's)",
+    ),
+    Column("merged_into", Uuid, comment="The survivor, once an operator merged this customer"),
+    Column("merged_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_customer_merged_into", "tenant_id", "merged_into"),
 )
 
 identity = Table(
@@ -28,8 +49,57 @@ identity = Table(
     Column("tenant_id", TenantId, primary_key=True),
     Column("kind", String(80), primary_key=True, comment="'ref:<source>', 'email' or 'phone'"),
     Column("value", String(254), primary_key=True),
-    Column("customer_id", Uuid, nullable=False, index=True),
+    Column("customer_id", Uuid, primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_identity_customer_id", "customer_id"),
+    # A partner reference names one customer; an e-mail or phone may be shared by
+    # several until an operator merges them.
+    Index(
+        "uq_identity_reference",
+        "tenant_id",
+        "kind",
+        "value",
+        unique=True,
+        postgresql_where=REFERENCE,
+        sqlite_where=REFERENCE,
+    ),
+    comment="What names a customer: partner references (unique), and the e-mail and phone "
+    "of the customer's record (always equal to them).",
+)
+
+merge_candidate = Table(
+    "merge_candidate",
+    metadata,
+    Column("candidate_id", Uuid, primary_key=True, comment="Derived from the pair: one per pair"),
+    Column("tenant_id", TenantId, nullable=False),
+    Column("survivor_id", Uuid, nullable=False, comment="The older customer"),
+    Column("merged_id", Uuid, nullable=False, comment="The newer customer"),
+    Column("matched", JSON, nullable=False, comment="['email'], ['phone'] or both"),
+    Column("status", String(16), nullable=False, comment="open, confirmed or dismissed"),
+    Column("found_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime),
+    Column("decided_by", String(200)),
+    Column("reason", String(500)),
+    Column("merge_id", Uuid),
+    Index("ix_merge_candidate_page", "tenant_id", "status", "found_at", "candidate_id"),
+    Index("ix_merge_candidate_found", "tenant_id", "found_at", "candidate_id"),
+    comment="Customers that share an e-mail or phone, for an operator to merge or keep apart.",
+)
+
+customer_merge = Table(
+    "customer_merge",
+    metadata,
+    Column("merge_id", Uuid, primary_key=True),
+    Column("tenant_id", TenantId, nullable=False),
+    Column("survivor_id", Uuid, nullable=False),
+    Column("merged_id", Uuid, nullable=False),
+    Column("candidate_id", Uuid),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(200)),
+    Column("reason", String(500), nullable=False),
+    Column("moved", JSON, nullable=False, comment="Identities moved, released, details filled"),
+    Index("ix_customer_merge_survivor", "tenant_id", "survivor_id"),
+    comment="Every merge: who decided, when, why, and what moved (so it can be undone).",
 )
 
 customer_view = Table(
@@ -52,5 +122,7 @@ customer_view = Table(
     Column("currency", String(3)),
     Column("last_purchase_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("merged_into", Uuid, comment="Folded from customers_merged: always the final survivor"),
+    Index("ix_customer_view_merged_into", "tenant_id", "merged_into"),
     comment="The customer 360, folded from every service's events; rebuildable from the topics.",
 )

@@ -1,30 +1,55 @@
-"""Profile's read side: the queries behind the customer endpoints."""
+"""Profile's read side: the queries behind the customer and merge-candidate endpoints."""
 
 from __future__ import annotations
 
+import base64
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.profile import domain
-from services.profile.tables import customer, identity
+from services.profile.store import MAX_MERGE_HOPS
+from services.profile.tables import customer, identity, merge_candidate
 from services.profile.tables import customer_view as view
 
 
 async def find_by_reference(
     engine: AsyncEngine, tenant_id: str, source: str, external_id: str
 ) -> uuid.UUID | None:
-    """The customer a partner system knows as ``external_id``, if any."""
+    """The customer a partner system knows as ``external_id``, if any: only a partner
+    reference answers (never an e-mail or phone), and a merged customer's references
+    answer with the survivor."""
     async with engine.connect() as conn:
-        return await conn.scalar(
+        found = await conn.scalar(
             select(identity.c.customer_id).where(
                 identity.c.tenant_id == tenant_id,
                 identity.c.kind == f"ref:{source}",
                 identity.c.value == external_id,
             )
         )
+        if found is None:
+            return None
+        row = await _live_customer(conn, tenant_id, found)
+    return row.customer_id if row is not None else None
+
+
+async def _live_customer(conn: AsyncConnection, tenant_id: str, customer_id: uuid.UUID) -> Any:
+    """The customer, or the survivor it was merged into."""
+    for _ in range(MAX_MERGE_HOPS):
+        row = (
+            await conn.execute(
+                select(customer).where(
+                    customer.c.tenant_id == tenant_id, customer.c.customer_id == customer_id
+                )
+            )
+        ).first()
+        if row is None or row.merged_into is None:
+            return row
+        customer_id = row.merged_into
+    return None
 
 
 async def customer_360(
@@ -32,30 +57,72 @@ async def customer_360(
 ) -> dict[str, Any] | None:
     """The customer and their 360 row, or None (also for another tenant's customer).
 
-    A customer whose first events have not been folded yet (or whose 360 is being
-    rebuilt) reads as a 360 nobody has said anything about."""
-    query = (
-        select(
-            customer.c.name,
-            customer.c.email,
-            customer.c.phone,
-            customer.c.created_at.label("customer_created_at"),
-            view,
-        )
-        .outerjoin(
-            view,
-            (view.c.tenant_id == customer.c.tenant_id)
-            & (view.c.customer_id == customer.c.customer_id),
-        )
-        .where(customer.c.tenant_id == tenant_id, customer.c.customer_id == customer_id)
-    )
+    A merged customer answers with its survivor's 360 (whose ``customer_id`` says
+    so). A customer whose first events have not been folded yet (or whose 360 is
+    being rebuilt) reads as a 360 nobody has said anything about."""
     async with engine.connect() as conn:
-        row = (await conn.execute(query)).first()
-    if row is None:
-        return None
-    found = dict(row._mapping)
-    contact = {k: found.pop(k) for k in ("name", "email", "phone")}
-    created_at = found.pop("customer_created_at")
-    if found["customer_id"] is None:  # no 360 row yet
-        found = domain.new_view(tenant_id, customer_id, created_at)
-    return {**found, **contact}
+        record = await _live_customer(conn, tenant_id, customer_id)
+        if record is None:
+            return None
+        live = record.customer_id
+        rows = await conn.execute(
+            select(view).where(
+                view.c.tenant_id == tenant_id,
+                or_(view.c.customer_id == live, view.c.merged_into == live),
+            )
+        )
+        views = [dict(r._mapping) for r in rows]
+    own = next(
+        (v for v in views if v["customer_id"] == live),
+        domain.new_view(tenant_id, live, record.created_at),
+    )
+    found = domain.combine(own, [v for v in views if v["customer_id"] != live])
+    return {**found, "name": record.name, "email": record.email, "phone": record.phone}
+
+
+async def candidates_page(
+    engine: AsyncEngine, tenant_id: str, status: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """Merge candidates oldest first (a work queue); the cursor is the last one's
+    (found_at, candidate_id), so pages stay stable while new candidates arrive."""
+    m = merge_candidate.c
+    query = select(merge_candidate).where(m.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(m.status == status)
+    if cursor:
+        at, candidate_id = decode_cursor(cursor)
+        query = query.where(
+            or_(m.found_at > at, and_(m.found_at == at, m.candidate_id > candidate_id))
+        )
+    query = query.order_by(m.found_at, m.candidate_id).limit(limit + 1)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    page = rows[:limit]
+    return {
+        "candidates": [dict(r._mapping) for r in page],
+        "next_cursor": encode_cursor(page[-1]) if len(rows) > limit else None,
+    }
+
+
+async def candidate(engine: AsyncEngine, tenant_id: str, candidate_id: uuid.UUID) -> Any:
+    m = merge_candidate.c
+    async with engine.connect() as conn:
+        query = select(merge_candidate).where(
+            m.tenant_id == tenant_id, m.candidate_id == candidate_id
+        )
+        return (await conn.execute(query)).first()
+
+
+def encode_cursor(row: Any) -> str:
+    return base64.urlsafe_b64encode(
+        f"{row.found_at.isoformat()}|{row.candidate_id}".encode()
+    ).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """Raises ValueError for a cursor we did not give out."""
+    at, _, candidate_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+    found_at = datetime.fromisoformat(at)
+    if found_at.tzinfo is None:
+        raise ValueError("a cursor's time carries its offset")
+    return found_at, uuid.UUID(candidate_id)

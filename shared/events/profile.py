@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
 
 from shared.events.payload import Payload
+
+MatchKind = Literal["email", "phone"]
 
 
 class CustomerCreated(Payload):
@@ -14,3 +18,40 @@ class CustomerCreated(Payload):
     source: str
     external_id: str
     created_at: AwareDatetime
+
+
+class MergeCandidateFound(Payload):
+    """Two customers share an e-mail or phone: they may be one person. Profile does not
+    link them on its own; an operator confirms or dismisses the candidate."""
+
+    candidate_id: str
+    survivor_id: str = Field(description="The older customer, who would stay")
+    merged_id: str = Field(description="The newer customer, who would be merged into the other")
+    matched: list[MatchKind] = Field(description="What the two share")
+    found_at: AwareDatetime
+
+
+class MergeCandidateDismissed(Payload):
+    """An operator decided that the two customers of a candidate are different people."""
+
+    candidate_id: str
+    survivor_id: str
+    merged_id: str
+    decided_at: AwareDatetime
+    decided_by: str | None = None
+    reason: str | None = None
+
+
+class CustomersMerged(Payload):
+    """Two customers are one person: ``merged_id`` now lives on as ``survivor_id``.
+
+    Profile has moved the merged customer's identities, so its references resolve to
+    the survivor; every service may move the merged customer's facts to the survivor."""
+
+    merge_id: str
+    survivor_id: str
+    merged_id: str
+    candidate_id: str | None = None
+    decided_at: AwareDatetime
+    decided_by: str | None = None
+    reason: str

@@ -99,12 +99,12 @@ async def test_a_batch_flows_through_like_single_events(
         assert view["loyalty"]["points_balance"] == 10
 
 
-async def test_a_known_customer_takes_the_newest_contact_details(
+async def test_a_known_customer_takes_the_newest_contact_details_from_its_own_source(
     gateway: httpx.AsyncClient, run_id: str
 ) -> None:
     customer = f"C-{run_id}"
     first = purchase(f"p1-{run_id}", customer, f"O1-{run_id}")
-    phone = f"+45{int(run_id, 16) % 10**8:08d}"  # unique: a known phone resolves to its owner
+    phone = f"+45{int(run_id, 16) % 10**8:08d}"  # unique, so no merge candidate is opened
     first["customer"] |= {"email": f"old-{run_id}@example.com", "phone": phone}
     await gateway.post("/v1/events", json=first)
     await eventually(lambda: customer_360(gateway, customer), lambda v: v is not None)

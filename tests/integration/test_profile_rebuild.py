@@ -1,4 +1,5 @@
-"""The customer 360 is a read model: thrown away, it is folded again from the topics."""
+"""The customer 360 is a read model: thrown away, it is folded again from the topics,
+merges included."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
@@ -14,7 +16,7 @@ from services.profile.tables import customer_view
 from shared.bus.kafka import KafkaBus
 from shared.db import create_engine
 from shared.events import CloudEvent, new_event
-from shared.events.activity import OrderRefunded, PurchaseCompleted
+from shared.events.activity import CustomerRef, Inbound, OrderRefunded, PurchaseCompleted
 from shared.events.lifecycle import StageCause, StageChanged
 from shared.events.loyalty import PointsEarned
 from shared.events.payload import Payload
@@ -129,3 +131,77 @@ async def _folded(infra: Infra, customer: str) -> bool:
         and (view["orders"], view["revenue_minor"], view["stage"]) == (2, 17500, "active")
         and view["points_balance"] == 100
     )
+
+
+async def test_a_merge_survives_a_rebuild(infra: Infra, bus: KafkaBus) -> None:
+    """The fold learns merges from crm.profile: folded again from the topics, the
+    survivor's 360 still counts the merged customer's purchases."""
+    await create_database(infra, "profile")
+    settings = ServiceSettings(
+        service="profile",
+        database_url=infra.database_url("profile"),
+        topic_prefix=infra.prefix,
+        kafka_bootstrap=infra.settings.kafka_servers,
+    )
+    tenant = f"t-{uuid.uuid4().hex[:10]}"
+    try:
+        async with run_service(infra, "profile", tenant=tenant) as profile:
+            await publish_events(bus, inbound(tenant, "pos", "C-1"), inbound(tenant, "shop", "S-1"))
+            candidate = await _candidate(profile.client)
+            answer = await profile.client.post(
+                f"/v1/profile/merge-candidates/{candidate['candidate_id']}/confirm"
+            )
+            assert answer.status_code == 200, answer.text
+            survivor = candidate["survivor_id"]
+            live = await _360_with_orders(profile.client, survivor, 2)
+
+        await rebuild(settings)
+
+        async with run_service(infra, "profile", tenant=tenant) as profile:
+            rebuilt = await _360_with_orders(profile.client, survivor, 2)
+            merged = await profile.client.get(f"/v1/customers/{candidate['merged_id']}")
+    finally:
+        await drop_database(infra, "profile")
+
+    assert {**rebuilt, "updated_at": None} == {**live, "updated_at": None}
+    assert merged.json()["customer_id"] == survivor
+
+
+def inbound(tenant: str, source: str, external_id: str) -> CloudEvent:
+    """A purchase by a customer whose e-mail another source's customer shares."""
+    ref = CustomerRef(source=source, external_id=external_id, email="li@example.com")
+    activity = PurchaseCompleted(
+        order_id=f"O-{external_id}", amount_minor=1000, currency="EUR", channel="web"
+    )
+    return new_event(
+        Inbound[PurchaseCompleted](
+            partner=source, partner_event_id=external_id, customer=ref, activity=activity
+        ),
+        source=f"/partners/{source}",
+        tenant_id=tenant,
+        key=f"{source}:{external_id}",
+        time=T0,
+        partner=source,
+    )
+
+
+async def _candidate(client: httpx.AsyncClient) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+
+    async def one() -> bool:
+        found[:] = (await client.get("/v1/profile/merge-candidates")).json()["candidates"]
+        return len(found) == 1
+
+    await eventually(one)
+    return found[0]
+
+
+async def _360_with_orders(client: httpx.AsyncClient, customer: str, orders: int) -> dict[str, Any]:
+    seen: list[dict[str, Any]] = []
+
+    async def folded() -> bool:
+        seen[:] = [(await client.get(f"/v1/customers/{customer}")).json()]
+        return bool(seen[0]["stats"]["orders"] == orders)
+
+    await eventually(folded)
+    return seen[0]

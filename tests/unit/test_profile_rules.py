@@ -1,4 +1,5 @@
-"""Profile rules: identity resolution and how events fold into the customer 360."""
+"""Profile rules: how events fold into the customer 360, and how a survivor's 360 counts
+the customers merged into it. (Identity resolution: test_profile_resolution.py.)"""
 
 from __future__ import annotations
 
@@ -8,13 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.profile.domain import Directory, fold, identity_keys, new_view
-from shared.events.activity import (
-    CustomerRef,
-    CustomerRegistered,
-    OrderRefunded,
-    PurchaseCompleted,
-)
+from services.profile.domain import combine, fold, new_view
+from shared.events.activity import CustomerRegistered, OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, ComplaintResolved, SurveyAnswered
 from shared.events.lifecycle import ChurnRiskChanged, RiskReason, StageCause, StageChanged
 from shared.events.loyalty import PointsEarned, TierChanged
@@ -26,10 +22,6 @@ ALICE = uuid.UUID("00000000-0000-0000-0000-00000000000a")
 BOB = uuid.UUID("00000000-0000-0000-0000-00000000000b")
 
 
-def _ref(external_id: str = "C-1001", **changes: Any) -> CustomerRef:
-    return CustomerRef(source="pos", external_id=external_id, **changes)
-
-
 def _view() -> dict[str, Any]:
     return new_view(TENANT, ALICE, AT)
 
@@ -38,90 +30,6 @@ def _purchase(amount_minor: int = 10000, currency: str = "EUR") -> PurchaseCompl
     return PurchaseCompleted(
         order_id="O-1", amount_minor=amount_minor, currency=currency, channel="web"
     )
-
-
-def _resolve_batch(directory: Directory, refs: list[CustomerRef]) -> list[uuid.UUID]:
-    """How profile resolves a batch: the strongest known key, or a new customer."""
-    resolved = []
-    for ref in refs:
-        keys = identity_keys(TENANT, ref)
-        customer_id = directory.resolve(keys) or uuid.uuid4()
-        directory.link(keys, customer_id)
-        resolved.append(customer_id)
-    return resolved
-
-
-def test_identity_keys_are_ref_then_lowercased_email_then_phone():
-    ref = _ref(email="Li.Wei@Example.COM", phone="+8613800000000")
-
-    assert identity_keys(TENANT, ref) == [
-        (TENANT, "ref:pos", "C-1001"),
-        (TENANT, "email", "li.wei@example.com"),
-        (TENANT, "phone", "+8613800000000"),
-    ]
-
-
-def test_identity_keys_without_contact_details_is_the_ref_alone():
-    assert identity_keys(TENANT, _ref()) == [(TENANT, "ref:pos", "C-1001")]
-
-
-def test_identity_keys_belong_to_their_tenant():
-    assert identity_keys("tenant-1", _ref()) != identity_keys("tenant-2", _ref())
-
-
-def test_directory_resolves_by_the_strongest_known_key():
-    keys = identity_keys(TENANT, _ref(email="li@example.com"))
-    directory = Directory({keys[1]: BOB, keys[0]: ALICE})
-
-    assert directory.resolve(keys) == ALICE
-
-
-def test_directory_falls_back_to_email_when_the_ref_is_new():
-    keys = identity_keys(TENANT, _ref("C-NEW", email="li@example.com"))
-    directory = Directory({(TENANT, "email", "li@example.com"): BOB})
-
-    assert directory.resolve(keys) == BOB
-
-
-def test_directory_resolves_nobody_for_unknown_keys():
-    assert Directory({}).resolve(identity_keys(TENANT, _ref())) is None
-
-
-def test_link_attaches_only_keys_nobody_owns():
-    ref_key, email_key, phone_key = identity_keys(
-        TENANT, _ref(email="li@example.com", phone="+8613800000000")
-    )
-    directory = Directory({email_key: BOB})
-
-    directory.link([ref_key, email_key, phone_key], ALICE)
-
-    assert directory.known == {ref_key: ALICE, email_key: BOB, phone_key: ALICE}
-    assert directory.new_identities == {ref_key: ALICE, phone_key: ALICE}
-
-
-def test_two_events_about_one_new_person_in_a_batch_make_one_customer():
-    first, second = _resolve_batch(
-        Directory({}), [_ref(), _ref(email="li@example.com", phone="+8613800000000")]
-    )
-
-    assert first == second
-
-
-def test_a_new_ref_with_a_known_email_joins_that_customer():
-    directory = Directory({})
-
-    pos, shop = _resolve_batch(
-        directory, [_ref(email="Li@Example.com"), _ref("S-9", email="li@example.com")]
-    )
-
-    assert pos == shop
-    assert len(set(directory.new_identities.values())) == 1
-
-
-def test_different_people_in_a_batch_stay_different_customers():
-    alice, bob = _resolve_batch(Directory({}), [_ref("C-1"), _ref("C-2")])
-
-    assert alice != bob
 
 
 def test_new_view_is_a_member_with_nothing_yet():
@@ -283,3 +191,40 @@ def test_complaint_resolved_sets_the_open_complaint_count_it_carries():
 
     assert fold(view, resolved, LATER)
     assert view["open_complaints"] == 1
+
+
+def _bought(customer_id: uuid.UUID, amount_minor: int, at: datetime, currency: str = "EUR"):
+    view = new_view(TENANT, customer_id, AT)
+    fold(view, _purchase(amount_minor, currency), at)
+    return view
+
+
+def test_a_survivor_counts_the_purchases_of_the_customers_merged_into_it():
+    survivor = _bought(ALICE, 10000, AT)
+    survivor["stage"], survivor["tier"] = "active", "gold"
+    merged = _bought(BOB, 2500, LATER)
+    merged["stage"], merged["tier"] = "new_customer", "member"
+
+    joined = combine(survivor, [merged])
+
+    assert (joined["orders"], joined["revenue_minor"], joined["currency"]) == (2, 12500, "EUR")
+    assert joined["last_purchase_at"] == LATER
+    assert (joined["customer_id"], joined["stage"], joined["tier"]) == (ALICE, "active", "gold")
+
+
+def test_a_survivor_without_purchases_takes_the_merged_currency():
+    joined = combine(new_view(TENANT, ALICE, AT), [_bought(BOB, 2500, LATER, "CNY")])
+
+    assert (joined["orders"], joined["revenue_minor"], joined["currency"]) == (1, 2500, "CNY")
+
+
+def test_revenue_in_another_currency_than_the_survivors_is_not_added():
+    joined = combine(_bought(ALICE, 10000, AT), [_bought(BOB, 99999, LATER, "JPY")])
+
+    assert (joined["orders"], joined["revenue_minor"], joined["currency"]) == (2, 10000, "EUR")
+
+
+def test_a_customer_nobody_merged_into_is_its_own_360():
+    view = _bought(ALICE, 10000, AT)
+
+    assert combine(view, []) == view

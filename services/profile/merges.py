@@ -1,0 +1,116 @@
+"""An operator's decision on a merge candidate, in one unit of work: the decision is
+recorded, the merge (if confirmed) applied to profile's own state, and the event that
+tells the other services published, together or not at all."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from services.profile import merging, store
+from services.profile.merging import AlreadyDecided, CandidateNotFound, Decision
+from shared.events import CloudEvent, new_event
+from shared.events.envelope import derived_id
+from shared.events.profile import CustomersMerged, MergeCandidateDismissed
+from shared.uow import Database, UnitOfWork
+
+SOURCE = "/crm/profile"
+
+
+async def decide(
+    db: Database,
+    tenant_id: str,
+    candidate_id: uuid.UUID,
+    decision: Decision,
+    *,
+    decided_by: str | None,
+    reason: str | None,
+) -> None:
+    """Confirm or dismiss a candidate; repeating the decision taken changes nothing.
+
+    Raises ``CandidateNotFound`` and ``AlreadyDecided`` (decided the other way)."""
+    async with db.unit_of_work() as uow:
+        candidate = await store.candidate(uow.conn, tenant_id, candidate_id)
+        if candidate is None:
+            raise CandidateNotFound(candidate_id)
+        verdict = merging.judge(candidate.status, decision)
+        if verdict == "conflict":
+            raise AlreadyDecided(candidate.status)
+        if verdict == "repeat":
+            return
+        decided = {"decided_at": db.clock.now(), "decided_by": decided_by, "reason": reason}
+        merge_id = None
+        if decision == "confirm":
+            merge_id = await _merge(uow, candidate, decided)
+        else:
+            uow.publish(_dismissed(candidate, decided))
+        await store.decide(
+            uow.conn, candidate_id, merging.STATUS_AFTER[decision], decided, merge_id
+        )
+        await uow.commit()
+
+
+async def _merge(uow: UnitOfWork, candidate: Any, decided: dict[str, Any]) -> uuid.UUID | None:
+    """Merge the candidate's customers as they are now (either may have been merged
+    into a third since: then its survivor stands in); None when they already are one."""
+    tenant = candidate.tenant_id
+    wanted = [(tenant, candidate.survivor_id), (tenant, candidate.merged_id)]
+    records, moved = await store.live_records(uow.conn, wanted)
+    survivor, merged = (records[moved.get(k, k)] for k in wanted)
+    if survivor.key == merged.key:
+        return None
+    identities = await store.identities_of(uow.conn, merged.key)
+    plan = merging.plan_merge(survivor.contact, merged.contact, identities)
+    merge_id = derived_id(candidate.candidate_id, "merge")
+    reason = merging.merge_reason(candidate.matched, decided["reason"])
+    row = {
+        "merge_id": merge_id,
+        "tenant_id": tenant,
+        "survivor_id": survivor.key[1],
+        "merged_id": merged.key[1],
+        "candidate_id": candidate.candidate_id,
+        **decided,
+        "reason": reason,
+    }
+    await store.merge(uow.conn, survivor, merged, plan, row)
+    uow.publish(_merged(row))
+    return merge_id
+
+
+def _merged(row: dict[str, Any]) -> CloudEvent:
+    survivor = str(row["survivor_id"])
+    return new_event(
+        CustomersMerged(
+            merge_id=str(row["merge_id"]),
+            survivor_id=survivor,
+            merged_id=str(row["merged_id"]),
+            candidate_id=str(row["candidate_id"]),
+            decided_at=row["decided_at"],
+            decided_by=row["decided_by"],
+            reason=row["reason"],
+        ),
+        source=SOURCE,
+        tenant_id=row["tenant_id"],
+        key=survivor,
+        subject=survivor,
+        time=row["decided_at"],
+        event_id=derived_id(row["merge_id"], "customers_merged"),
+    )
+
+
+def _dismissed(candidate: Any, decided: dict[str, Any]) -> CloudEvent:
+    merged = str(candidate.merged_id)
+    return new_event(
+        MergeCandidateDismissed(
+            candidate_id=str(candidate.candidate_id),
+            survivor_id=str(candidate.survivor_id),
+            merged_id=merged,
+            **decided,
+        ),
+        source=SOURCE,
+        tenant_id=candidate.tenant_id,
+        key=merged,
+        subject=merged,
+        time=decided["decided_at"],
+        event_id=derived_id(candidate.candidate_id, "merge_candidate_dismissed"),
+    )

@@ -1,0 +1,286 @@
+"""Profile's owned state in SQL: customers, identities, merge candidates and merges.
+
+Reads and writes for a whole batch at once (one statement each); nothing here
+commits: the unit of work does. Customer rows are read ``FOR UPDATE`` (in key
+order) so that resolving a batch and merging two customers take turns on them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.profile.merging import OPEN, Identity, MergePlan
+from services.profile.resolution import (
+    Candidate,
+    Contact,
+    ContactKey,
+    CustomerKey,
+    Holder,
+    Record,
+    ReferenceKey,
+)
+from services.profile.tables import customer, customer_merge, identity, merge_candidate
+from shared.db import insert_ignoring_conflicts, insert_new
+
+MAX_MERGE_HOPS = 8  # profile flattens merges, so one hop is all it ever sees
+
+
+async def references(
+    conn: AsyncConnection, keys: Iterable[ReferenceKey]
+) -> dict[ReferenceKey, CustomerKey]:
+    """The customers these partner references name."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    i = identity.c
+    rows = await conn.execute(
+        select(i.tenant_id, i.kind, i.value, i.customer_id).where(
+            tuple_(i.tenant_id, i.kind, i.value).in_(keys)
+        )
+    )
+    return {(r.tenant_id, r.kind, r.value): (r.tenant_id, r.customer_id) for r in rows}
+
+
+async def live_records(
+    conn: AsyncConnection, keys: Iterable[CustomerKey]
+) -> tuple[dict[CustomerKey, Record], dict[CustomerKey, CustomerKey]]:
+    """The records of these customers, locked; a merged customer's is its survivor's.
+    Returns the live records and where each merged customer went."""
+    records: dict[CustomerKey, Record] = {}
+    moved: dict[CustomerKey, CustomerKey] = {}
+    pending = set(keys)
+    for _ in range(MAX_MERGE_HOPS):
+        if not pending:
+            break
+        for row in await _customers(conn, pending):
+            key = (row.tenant_id, row.customer_id)
+            if row.merged_into is None:
+                records[key] = _record(row)
+            else:
+                moved[key] = (row.tenant_id, row.merged_into)
+        pending = {s for s in moved.values() if s not in records and s not in moved}
+    return records, {k: _final(k, moved) for k in moved}
+
+
+def _final(key: CustomerKey, moved: dict[CustomerKey, CustomerKey]) -> CustomerKey:
+    for _ in range(MAX_MERGE_HOPS):
+        if key not in moved:
+            break
+        key = moved[key]
+    return key
+
+
+async def _customers(conn: AsyncConnection, keys: set[CustomerKey]) -> Sequence[Any]:
+    c = customer.c
+    query = (
+        select(customer)
+        .where(tuple_(c.tenant_id, c.customer_id).in_(keys))
+        .order_by(c.tenant_id, c.customer_id)
+        .with_for_update()
+    )
+    return (await conn.execute(query)).all()
+
+
+def _record(row: Any) -> Record:
+    return Record(
+        (row.tenant_id, row.customer_id),
+        row.owner_source,
+        Contact(row.name, row.email, row.phone),
+        row.created_at,
+    )
+
+
+async def holders(
+    conn: AsyncConnection, contacts: Iterable[ContactKey]
+) -> list[tuple[ContactKey, Holder]]:
+    """The customers that hold these e-mails and phones (identities never name a
+    merged customer)."""
+    contacts = set(contacts)
+    if not contacts:
+        return []
+    i, c = identity.c, customer.c
+    rows = await conn.execute(
+        select(i.tenant_id, i.kind, i.value, i.customer_id, c.created_at)
+        .join(customer, and_(c.tenant_id == i.tenant_id, c.customer_id == i.customer_id))
+        .where(tuple_(i.tenant_id, i.kind, i.value).in_(contacts))
+    )
+    return [
+        ((r.tenant_id, r.kind, r.value), Holder((r.tenant_id, r.customer_id), r.created_at))
+        for r in rows
+    ]
+
+
+async def insert_customers(conn: AsyncConnection, records: list[Record], now: datetime) -> None:
+    if records:
+        await conn.execute(
+            customer.insert(),
+            [{**_contact_row(r), "created_at": now, "updated_at": now} for r in records],
+        )
+
+
+async def update_customers(conn: AsyncConnection, records: list[Record], now: datetime) -> None:
+    """Write the records' owner and details (one UPDATE over many parameter sets)."""
+    if not records:
+        return
+    c = customer.c
+    await conn.execute(
+        update(customer)
+        .where(c.tenant_id == bindparam("t"), c.customer_id == bindparam("c"))
+        .values(
+            owner_source=bindparam("o"),
+            name=bindparam("n"),
+            email=bindparam("e"),
+            phone=bindparam("p"),
+            updated_at=bindparam("now"),
+        ),
+        [_update_params(r, now) for r in records],
+    )
+
+
+def _update_params(record: Record, now: datetime) -> dict[str, Any]:
+    (tenant_id, customer_id), contact = record.key, record.contact
+    return {
+        "t": tenant_id,
+        "c": customer_id,
+        "o": record.owner_source,
+        "n": contact.name,
+        "e": contact.email,
+        "p": contact.phone,
+        "now": now,
+    }
+
+
+def _contact_row(record: Record) -> dict[str, Any]:
+    return {
+        "tenant_id": record.key[0],
+        "customer_id": record.key[1],
+        "owner_source": record.owner_source,
+        "name": record.contact.name,
+        "email": record.contact.email,
+        "phone": record.contact.phone,
+    }
+
+
+async def record_identities(
+    conn: AsyncConnection, rows: Iterable[tuple[tuple[str, str, str], CustomerKey]], now: datetime
+) -> None:
+    await insert_ignoring_conflicts(
+        conn,
+        identity,
+        [
+            {"tenant_id": t, "kind": k, "value": v, "customer_id": c, "created_at": now}
+            for (t, k, v), (_, c) in rows
+        ],
+    )
+
+
+async def release_identities(
+    conn: AsyncConnection, rows: Iterable[tuple[tuple[str, str, str], CustomerKey]]
+) -> None:
+    keys = {(t, k, v, c) for (t, k, v), (_, c) in rows}
+    if keys:
+        i = identity.c
+        await conn.execute(
+            delete(identity).where(tuple_(i.tenant_id, i.kind, i.value, i.customer_id).in_(keys))
+        )
+
+
+async def insert_candidates(
+    conn: AsyncConnection, candidates: list[Candidate], now: datetime
+) -> set[uuid.UUID]:
+    """Open the candidates no pair has had before; returns the ids of the new ones."""
+    return await insert_new(
+        conn,
+        merge_candidate,
+        [
+            {
+                "candidate_id": c.candidate_id,
+                "tenant_id": c.tenant_id,
+                "survivor_id": c.survivor_id,
+                "merged_id": c.merged_id,
+                "matched": list(c.matched),
+                "status": OPEN,
+                "found_at": now,
+            }
+            for c in candidates
+        ],
+        returning="candidate_id",
+    )
+
+
+async def candidate(conn: AsyncConnection, tenant_id: str, candidate_id: uuid.UUID) -> Any:
+    """The candidate, locked for a decision, or None (also for another tenant's)."""
+    m = merge_candidate.c
+    query = select(merge_candidate).where(m.tenant_id == tenant_id, m.candidate_id == candidate_id)
+    return (await conn.execute(query.with_for_update())).first()
+
+
+async def decide(
+    conn: AsyncConnection,
+    candidate_id: uuid.UUID,
+    status: str,
+    decided: dict[str, Any],
+    merge_id: uuid.UUID | None,
+) -> None:
+    """Record the decision (``decided``: decided_at, decided_by, reason)."""
+    await conn.execute(
+        update(merge_candidate)
+        .where(merge_candidate.c.candidate_id == candidate_id)
+        .values(status=status, merge_id=merge_id, **decided)
+    )
+
+
+async def identities_of(conn: AsyncConnection, key: CustomerKey) -> list[Identity]:
+    i = identity.c
+    rows = await conn.execute(
+        select(i.kind, i.value).where(i.tenant_id == key[0], i.customer_id == key[1])
+    )
+    return [(r.kind, r.value) for r in rows]
+
+
+async def merge(
+    conn: AsyncConnection,
+    survivor: Record,
+    merged: Record,
+    plan: MergePlan,
+    record: dict[str, Any],
+) -> None:
+    """Apply a merge plan: identities move or go, the survivor's record takes the
+    filled details, the merged customer (and any merged into it) points at the
+    survivor, and the merge is recorded (``record``: its row but what moved)."""
+    tenant, i, c = survivor.key[0], identity.c, customer.c
+    of_merged = and_(i.tenant_id == tenant, i.customer_id == merged.key[1])
+    if plan.moved:
+        await conn.execute(
+            update(identity)
+            .where(of_merged, tuple_(i.kind, i.value).in_(plan.moved))
+            .values(customer_id=survivor.key[1])
+        )
+    if plan.released:
+        await conn.execute(
+            delete(identity).where(of_merged, tuple_(i.kind, i.value).in_(plan.released))
+        )
+    now = record["decided_at"]
+    if plan.filled:
+        await conn.execute(
+            update(customer)
+            .where(c.tenant_id == tenant, c.customer_id == survivor.key[1])
+            .values(updated_at=now, **plan.filled)
+        )
+    await conn.execute(
+        update(customer)
+        .where(c.tenant_id == tenant, c.customer_id == merged.key[1])
+        .values(merged_into=survivor.key[1], merged_at=now, updated_at=now)
+    )
+    await conn.execute(  # keep merges one hop deep
+        update(customer)
+        .where(c.tenant_id == tenant, c.merged_into == merged.key[1])
+        .values(merged_into=survivor.key[1])
+    )
+    await conn.execute(customer_merge.insert(), [{**record, "moved": plan.record()}])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime
 
+from shared.events.bounds import Id, Name
 from shared.events.payload import Payload
 
 
 class CustomerCreated(Payload):
     """Profile met a customer it did not know and gave them a canonical id."""
 
-    customer_id: str
-    source: str
-    external_id: str
+    customer_id: Id
+    source: Name
+    external_id: Name
     created_at: AwareDatetime

@@ -9,6 +9,7 @@ gateway to the services).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -44,14 +45,31 @@ def bootstrap_key(data_dir: Path, configured: SecretStr | None) -> str:
     return key
 
 
+def private_folder(folder: Path) -> Path:
+    """A folder only its owner may enter (0700): it holds every customer's data."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder
+
+
+def private_file(path: Path) -> Path:
+    """A database file only its owner may read or write (0600), created so before SQLite
+    opens it; SQLite gives its -wal and -shm files the same permissions."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    path.chmod(0o600)
+    for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if companion.exists():
+            companion.chmod(0o600)
+    return path
+
+
 def create_embedded_app(data_dir: Path, seed: bool = True) -> Starlette:
     """All five services in one ASGI app; the gateway answers at the root."""
-    folder = data_dir / "embedded"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(data_dir / "embedded")
     bus = MemoryBus()
 
     def database(name: str) -> str:
-        return f"sqlite+aiosqlite:///{folder / name}.db"
+        return f"sqlite+aiosqlite:///{private_file(folder / f'{name}.db')}"
 
     services: dict[str, FastAPI] = {
         name: create_service_app(

@@ -3,8 +3,8 @@
 ``create_service_app`` gives a service its lifespan (engine, migrations, bus,
 outbox relay, consumers, background jobs, all created at start and disposed at
 stop, nothing at import), ``/healthz``, ``/readyz``, ``/metrics``, HTTP
-metrics and problem+json errors. The service brings its routers, its tables
-and its subscriptions.
+metrics, a bounded body reader and problem+json errors. The service brings its
+routers, its tables and its subscriptions.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any, Protocol
@@ -24,6 +24,7 @@ from sqlalchemy import Table, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
+from shared.body_limit import BodyLimit
 from shared.bus import Bus
 from shared.bus.kafka import KafkaBus
 from shared.clock import Clock, clock_for
@@ -115,6 +116,7 @@ def create_service_app(
 
     app = FastAPI(title=service.title, version="0.1.0", lifespan=lifespan)
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(HttpMetrics, service=service.name)
     app.include_router(_operations_router())
     for router in service.routers:
@@ -211,12 +213,8 @@ def _operations_router() -> APIRouter:
     @router.get("/readyz")
     async def readyz(runtime: RuntimeDep) -> dict[str, str]:
         """Ready: the service's database and the bus answer, and its jobs run."""
-        try:
-            async with runtime.db.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-            await runtime.bus.ping()
-        except Exception as error:
-            raise Problem(503, "not-ready", f"A dependency does not answer: {error}") from error
+        await _answers("database", lambda: _select_one(runtime))
+        await _answers("bus", runtime.bus.ping)
         if any(task.done() for task in runtime.tasks):
             raise Problem(503, "not-ready", "A background job has stopped.")
         return {"status": "ready"}
@@ -227,6 +225,27 @@ def _operations_router() -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+async def _select_one(runtime: Runtime) -> None:
+    async with runtime.db.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def _answers(dependency: str, probe: Callable[[], Awaitable[None]]) -> None:
+    """Run ``probe``; if it fails, answer 503 naming the dependency. The error's text
+    (which may hold a host, a user or a password) is never shown, and only its class is
+    logged."""
+    try:
+        await probe()
+    except Exception as error:
+        log.warning("not ready", dependency=dependency, error=type(error).__name__)
+        raise Problem(
+            503,
+            "not-ready",
+            f"The {dependency} does not answer; the service's log says why.",
+            dependency=dependency,
+        ) from None
 
 
 class HttpMetrics:

@@ -36,21 +36,46 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An engine tuned for its backend; create it in a lifespan, never at import."""
+SQLITE_BUSY_SECONDS = 30.0
+
+
+def create_engine(url: str, *, sqlite_busy_seconds: float = SQLITE_BUSY_SECONDS) -> AsyncEngine:
+    """An engine tuned for its backend; create it in a lifespan, never at import.
+
+    SQL parameters are never rendered into errors or logs (``hide_parameters``): they
+    hold names, e-mails and complaint texts.
+    """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        engine = create_async_engine(
+            url, connect_args={"timeout": sqlite_busy_seconds}, hide_parameters=True
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_connected)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+    )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connected(dbapi_connection: Any, _record: Any) -> None:
+    """Take transaction control from the driver (SQLAlchemy's documented recipe for
+    pysqlite and aiosqlite): left alone, the driver sends ``BEGIN`` only before the first
+    write, so the reads a transaction makes before it (a balance, an idempotency record)
+    run outside it and can be stale by the time it writes."""
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Every transaction takes SQLite's write lock when it begins, as ``SELECT … FOR
+    UPDATE`` would on PostgreSQL: transactions of one database run one after another
+    (waiting up to the busy timeout, then failing with "database is locked", which the
+    routes answer with 503), and none can read a balance another is about to change."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_postgres(conn: AsyncConnection) -> bool:

@@ -2,6 +2,12 @@
 
 ``type`` is a stable URN a client can switch on; ``detail`` tells a person
 what to change. Unexpected errors become a bare 500 that leaks nothing.
+
+Database errors get answers of their own, and are logged by class and SQLSTATE
+only (their text may quote the values of a row: names, e-mails, complaint
+texts): a busy or unreachable database (SQLite's "database is locked", a
+PostgreSQL connection lost) is a 503 with ``Retry-After``; a value the database
+refuses (class 22: out of range, a NUL character) is a 422.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger()
 
 MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_SECONDS = 1
 
 _TITLES = {
     400: "Bad request",
@@ -71,6 +79,20 @@ class Problem(Exception):
         )
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """The request body passed the limit (raised while reading it). An HTTPException, so
+    FastAPI's body parsing lets it through instead of calling it unreadable JSON."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413)
+        self.problem = Problem(
+            413,
+            "body-too-large",
+            f"The body exceeds {limit} bytes; send less (split a batch into several).",
+            limit=limit,
+        )
+
+
 def validation_problem(errors: list[Any], what: str = "the request") -> Problem:
     """A 422 (or a 400 for unreadable JSON) listing each invalid field."""
     if any(e.get("type") == "json_invalid" for e in errors):
@@ -98,9 +120,52 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = str(error.detail) if error.detail else _TITLES.get(error.status_code, "Error")
         return Problem(error.status_code, slug, detail, headers=error.headers).response()
 
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_: Request, error: BodyTooLarge) -> JSONResponse:
+        return error.problem.response()
+
+    @app.exception_handler(sa.DBAPIError)
+    async def _database(request: Request, error: sa.DBAPIError) -> JSONResponse:
+        return database_problem(request.url.path, error).response()
+
+    @app.exception_handler(sa.TimeoutError)
+    async def _pool_exhausted(request: Request, error: sa.TimeoutError) -> JSONResponse:
+        log.warning("database pool exhausted", path=request.url.path)
+        return _busy().response()
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
+        return _internal().response()
+
+
+def database_problem(path: str, error: sa.DBAPIError) -> Problem:
+    """The answer to a database error, logged without its text (see the module's doc)."""
+    sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+    kind = type(error.orig).__name__
+    if isinstance(error, sa.OperationalError | sa.InterfaceError) or error.connection_invalidated:
+        log.warning("database busy or unreachable", path=path, error=kind, sqlstate=sqlstate)
+        return _busy()
+    if sqlstate.startswith("22"):
+        log.warning("database refused a value", path=path, error=kind, sqlstate=sqlstate)
         return Problem(
-            500, "internal-error", "Something went wrong on our side; try again later."
-        ).response()
+            422,
+            "value-not-storable",
+            "A value in the request cannot be stored (out of range, or holding a NUL "
+            "character); check the values you sent.",
+        )
+    log.error("database error", path=path, error=kind, sqlstate=sqlstate, statement=error.statement)
+    return _internal()
+
+
+def _busy() -> Problem:
+    return Problem(
+        503,
+        "database-busy",
+        f"The database is busy or unreachable; retry in {RETRY_AFTER_SECONDS} second(s).",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _internal() -> Problem:
+    return Problem(500, "internal-error", "Something went wrong on our side; try again later.")

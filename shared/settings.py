@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL
 
@@ -42,6 +42,9 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.2
     inbox_retention_days: int = 14
+    # Every route of every service reads at most this much body (413 above it); the
+    # gateway, which takes batches of events, raises it in its own settings.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     def port_of(self, service: str) -> int:
         """Where ``service`` listens (``CRM_<SERVICE>_PORT``)."""

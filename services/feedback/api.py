@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import binascii
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from services.feedback import sweep, views
 from services.feedback.settings import FeedbackSettings
 from shared.app import RuntimeDep, TenantDep
+from shared.cursors import InvalidCursor, decode_keyset, invalid_cursor
+from shared.instants import Instant
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -81,9 +82,10 @@ async def get_complaints(
 ) -> ComplaintPage:
     """The customer's complaints, newest first, with status, SLA deadline and escalation."""
     try:
-        page = await views.complaints_page(runtime.db.engine, tenant, customer_id, limit, cursor)
-    except (ValueError, binascii.Error) as error:
-        raise Problem(422, "invalid-cursor", "Pass back the next_cursor of a page.") from error
+        after = decode_keyset(cursor) if cursor else None
+    except InvalidCursor as error:
+        raise invalid_cursor() from error
+    page = await views.complaints_page(runtime.db.engine, tenant, customer_id, limit, after)
     return ComplaintPage.model_validate(page)
 
 
@@ -91,8 +93,8 @@ async def get_complaints(
 async def get_scores(
     runtime: RuntimeDep,
     tenant: TenantDep,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    start: Annotated[Instant | None, Query(alias="from")] = None,
+    end: Annotated[Instant | None, Query(alias="to")] = None,
 ) -> Scores:
     """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30
     days); a survey nobody answered scores null."""

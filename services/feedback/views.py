@@ -3,7 +3,6 @@ of a window. Read-only queries on the service's own tables."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Any
@@ -13,17 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.feedback import domain
 from services.feedback.tables import complaint, survey_response
+from shared.cursors import encode_keyset
 
 
 async def complaints_page(
-    engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID, limit: int, cursor: str | None
+    engine: AsyncEngine,
+    tenant_id: str,
+    customer_id: uuid.UUID,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
 ) -> dict[str, Any]:
-    """Complaints newest first; the cursor is the last one's (opened_at, complaint_id), so
-    pages stay stable while new complaints arrive."""
+    """Complaints newest first, after the (opened_at, complaint_id) of a cursor; the cursor
+    is the last one's, so pages stay stable while new complaints arrive."""
     c = complaint.c
     query = select(complaint).where(c.tenant_id == tenant_id, c.customer_id == customer_id)
-    if cursor:
-        at, complaint_id = decode_cursor(cursor)
+    if after:
+        at, complaint_id = after
         query = query.where(
             or_(c.opened_at < at, and_(c.opened_at == at, c.complaint_id < complaint_id))
         )
@@ -33,7 +37,9 @@ async def complaints_page(
     page = rows[:limit]
     return {
         "complaints": [_complaint(r) for r in page],
-        "next_cursor": encode_cursor(page[-1]) if len(rows) > limit else None,
+        "next_cursor": (
+            encode_keyset(page[-1].opened_at, page[-1].complaint_id) if len(rows) > limit else None
+        ),
     }
 
 
@@ -51,18 +57,6 @@ def _complaint(row: Any) -> dict[str, Any]:
         "escalation_level": row.escalation_level,
         "escalated_at": row.escalated_at,
     }
-
-
-def encode_cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(
-        f"{row.opened_at.isoformat()}|{row.complaint_id}".encode()
-    ).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Raises ValueError for a cursor we did not give out."""
-    at, _, complaint_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-    return datetime.fromisoformat(at), uuid.UUID(complaint_id)
 
 
 async def satisfaction(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import orjson
+import structlog
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
@@ -15,9 +17,10 @@ from services.gateway.auth import Admin, Writer
 from services.gateway.settings import GatewaySettings
 from shared.app import Runtime, RuntimeDep
 from shared.auth import SCOPES
-from shared.events import REGISTRY
+from shared.events import REGISTRY, CloudEvent
 from shared.problems import Problem
 
+log = structlog.get_logger()
 router = APIRouter(prefix="/v1")
 
 
@@ -73,8 +76,9 @@ async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> E
     """Accept one partner event; a repeat of its id is answered as a duplicate."""
     body = await _json_body(request, runtime, caller)
     sender = ingestion.Sender(caller.tenant_id, caller.partner)
+    max_age = timedelta(days=_settings(runtime).max_event_age_days)
     try:
-        event = ingestion.to_inbound(body, sender, runtime.clock.now())
+        event = ingestion.to_inbound(body, sender, runtime.clock.now(), max_age=max_age)
     except ingestion.InvalidEvent as invalid:
         raise _problem(invalid) from invalid
     fresh = await handlers.accept_events(runtime.db, sender, [event])
@@ -96,19 +100,32 @@ async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> 
             f"A batch holds 1 to {ingestion.MAX_BATCH} events; this one has {size}. Split it.",
         )
     sender = ingestion.Sender(caller.tenant_id, caller.partner)
-    now = runtime.clock.now()
-    outcomes: list[Any] = []
-    for raw in posted:
-        try:
-            outcomes.append(ingestion.to_inbound(raw, sender, now))
-        except ingestion.InvalidEvent as invalid:
-            outcomes.append(invalid)
+    now, max_age = runtime.clock.now(), timedelta(days=_settings(runtime).max_event_age_days)
+    outcomes = [_batch_outcome(raw, sender, now, max_age) for raw in posted]
     events = [o for o in outcomes if not isinstance(o, ingestion.InvalidEvent)]
     fresh = await handlers.accept_events(runtime.db, sender, events)
     return BatchResult(results=_batch_items(outcomes, fresh))
 
 
-def _batch_items(outcomes: list[Any], fresh: set[uuid.UUID]) -> list[BatchItem]:
+def _batch_outcome(
+    raw: Any, sender: ingestion.Sender, now: datetime, max_age: timedelta
+) -> CloudEvent | ingestion.InvalidEvent:
+    """One item of a batch, or why it is refused: whatever goes wrong building one item
+    is that item's rejection, never the batch's 500."""
+    try:
+        return ingestion.to_inbound(raw, sender, now, max_age=max_age)
+    except ingestion.InvalidEvent as invalid:
+        return invalid
+    except Exception as error:
+        log.exception("batch item could not be built", error=type(error).__name__)
+        return ingestion.InvalidEvent(
+            "invalid-event", "This event could not be read; check it against the catalogue."
+        )
+
+
+def _batch_items(
+    outcomes: Sequence[CloudEvent | ingestion.InvalidEvent], fresh: set[uuid.UUID]
+) -> list[BatchItem]:
     items, claimed = [], set()
     for index, outcome in enumerate(outcomes):
         if isinstance(outcome, ingestion.InvalidEvent):
@@ -213,18 +230,13 @@ async def _json_body(request: Request, runtime: Runtime, caller: keys.Principal)
     """The request's JSON, read within the size limit (400 if unreadable), its signature
     checked when the caller's key signs its posts (401 if it does not hold)."""
     settings = _settings(runtime)
-    if "json" not in request.headers.get("content-type", "application/json"):
-        raise Problem(415, "unsupported-media-type", "Send the body as application/json.")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
-        raise Problem(413, "body-too-large", f"The body exceeds {settings.max_body_bytes} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > settings.max_body_bytes:
-            raise Problem(
-                413, "body-too-large", f"The body exceeds {settings.max_body_bytes} bytes."
-            )
+    if not ingestion.is_json(request.headers.get("content-type")):
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Send the body as application/json (or an application/*+json type), in UTF-8.",
+        )
+    body = await request.body()  # bounded by the app's body limit (CRM_MAX_BODY_BYTES)
     if caller.signed:
         _check_signature(settings, caller, request, bytes(body), runtime.clock.now())
     try:
@@ -252,5 +264,5 @@ def _check_signature(
 
 def _problem(invalid: ingestion.InvalidEvent) -> Problem:
     if invalid.errors:
-        return Problem(422, invalid.slug, invalid.detail, errors=invalid.errors)
-    return Problem(422, invalid.slug, invalid.detail)
+        return Problem(invalid.status, invalid.slug, invalid.detail, errors=invalid.errors)
+    return Problem(invalid.status, invalid.slug, invalid.detail)

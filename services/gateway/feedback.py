@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from services.gateway.auth import Admin, Reader, UpstreamsDep
+from shared.instants import Instant
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
@@ -33,8 +33,8 @@ async def get_scores(
     request: Request,
     caller: Reader,
     upstreams: UpstreamsDep,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[Instant | None, Query(alias="from")] = None,
+    end: Annotated[Instant | None, Query(alias="to")] = None,
 ) -> Response:
     """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30 days)."""
     return await upstreams.forward("feedback", "/v1/feedback/scores", caller.tenant_id, request)

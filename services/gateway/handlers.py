@@ -17,11 +17,17 @@ async def accept_events(
 ) -> set[uuid.UUID]:
     """Record receipts and outbox rows in one transaction; return the ids that are new.
 
+    Of several events with one id (a partner's id repeated inside a batch), the first is
+    the one stored and published; the batch answer calls the others duplicates.
+
     The receipt and the event commit together, so a ``202`` means the event is
     durable, and a crash before the commit leaves no receipt to turn the
     partner's retry into a false "duplicate".
     """
-    unique = list({e.id: e for e in events}.values())
+    first: dict[uuid.UUID, CloudEvent] = {}
+    for event in events:  # the first event of an id wins, in the order they came
+        first.setdefault(event.id, event)
+    unique = list(first.values())
     if not unique:
         return set()
     now = db.clock.now()

@@ -4,6 +4,14 @@ Validation happens here, at the edge, against the event registry, so nothing
 malformed reaches Kafka. The event id is derived from (tenant, partner,
 partner's event id): a retried post carries the same id, and every inbox
 downstream drops it even if it slipped past the receipt table.
+
+The edge is stricter than the bus. Payload models ignore unknown fields, so a
+newer service's event never makes an older consumer dead-letter it; a partner's
+post, though, is validated with ``extra="forbid"`` (recursively, through
+``customer``, ``data`` and line items), so a misspelt field is a 422 naming it
+rather than a value silently dropped. NUL characters, which PostgreSQL cannot
+store, are refused here with the field named, and the wrapped event must fit
+``MAX_ENVELOPE_BYTES``, so whatever is accepted can be published.
 """
 
 from __future__ import annotations
@@ -13,13 +21,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from shared.events import CloudEvent, new_event
+from shared.events import CloudEvent, encode, new_event
 from shared.events.activity import ACTIVITIES, CustomerRef, Inbound
+from shared.events.bounds import NUL
+from shared.events.envelope import MAX_ENVELOPE_BYTES
+from shared.instants import Instant
 
 INGESTION_NAMESPACE = uuid.UUID("6f1c3c52-8d5e-4a0c-9a51-2b7f4c1e0d11")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+MAX_EVENT_AGE = timedelta(days=3650)
 MAX_BATCH = 500
 
 
@@ -38,10 +50,11 @@ class PartnerEvent(BaseModel):
 
     id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.:/@#+-]+$")]
     type: str = Field(
+        max_length=64,
         examples=list(ACTIVITIES),
         description="One of the partner event types; GET /v1/events/catalogue has each one's data",
     )
-    occurred_at: Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)] = Field(
+    occurred_at: Annotated[Instant, BeforeValidator(_rfc3339_text)] = Field(
         examples=["2026-11-20T10:15:00Z"]
     )
     customer: CustomerRef
@@ -55,6 +68,7 @@ class InvalidEvent(Exception):
     slug: str
     detail: str
     errors: list[dict[str, str]] = field(default_factory=list)
+    status: int = 422
 
 
 @dataclass(frozen=True)
@@ -69,12 +83,16 @@ def event_id(sender: Sender, partner_event_id: str) -> uuid.UUID:
     )
 
 
-def to_inbound(raw: Any, sender: Sender, now: datetime) -> CloudEvent:
-    """Validate a posted event and wrap it for ``crm.inbound`` (raises ``InvalidEvent``)."""
+def to_inbound(
+    raw: Any, sender: Sender, now: datetime, *, max_age: timedelta = MAX_EVENT_AGE
+) -> CloudEvent:
+    """Validate a posted event and wrap it for ``crm.inbound`` (raises ``InvalidEvent``);
+    ``occurred_at`` may lie up to ``max_age`` in the past."""
     if not isinstance(raw, dict):
         raise InvalidEvent("validation-failed", "An event is a JSON object.")
+    _refuse_nul(raw)
     try:
-        posted = PartnerEvent.model_validate(raw)
+        posted = PartnerEvent.model_validate(raw, extra="forbid")
     except ValidationError as error:
         raise _invalid(error, "") from error
     payload_type = ACTIVITIES.get(posted.type)
@@ -83,12 +101,9 @@ def to_inbound(raw: Any, sender: Sender, now: datetime) -> CloudEvent:
         raise InvalidEvent(
             "unknown-event-type", f"Unknown type '{posted.type}'; use one of: {known}."
         )
-    if posted.occurred_at > now + MAX_CLOCK_SKEW:
-        raise InvalidEvent(
-            "validation-failed", "occurred_at lies in the future; send UTC RFC 3339."
-        )
+    _check_occurred_at(posted.occurred_at, now, max_age)
     try:
-        activity = payload_type.model_validate(posted.data)
+        activity = payload_type.model_validate(posted.data, extra="forbid")
     except ValidationError as error:
         raise _invalid(error, "data.") from error
     inbound = Inbound[payload_type](  # type: ignore[valid-type]
@@ -98,7 +113,7 @@ def to_inbound(raw: Any, sender: Sender, now: datetime) -> CloudEvent:
         activity=activity,
     )
     identifier = event_id(sender, posted.id)
-    return new_event(
+    event = new_event(
         inbound,
         source=f"/partners/{sender.partner}",
         tenant_id=sender.tenant_id,
@@ -108,6 +123,84 @@ def to_inbound(raw: Any, sender: Sender, now: datetime) -> CloudEvent:
         correlation_id=str(identifier),
         partner=sender.partner,
     )
+    _check_size(event)
+    return event
+
+
+def _check_occurred_at(occurred_at: datetime, now: datetime, max_age: timedelta) -> None:
+    if occurred_at > now + MAX_CLOCK_SKEW:
+        message = "lies in the future; send UTC RFC 3339"
+    elif occurred_at < now - max_age:
+        message = f"lies more than {max_age.days} days in the past, beyond what is accepted"
+    else:
+        return
+    raise InvalidEvent(
+        "validation-failed",
+        f"occurred_at {message}.",
+        [{"field": "occurred_at", "message": message}],
+    )
+
+
+def _check_size(event: CloudEvent) -> None:
+    size = len(encode(event))
+    if size > MAX_ENVELOPE_BYTES:
+        raise InvalidEvent(
+            "event-too-large",
+            f"The event takes {size} bytes once wrapped; at most {MAX_ENVELOPE_BYTES} bytes "
+            f"({MAX_ENVELOPE_BYTES // 1024} KiB) are accepted. Shorten its texts or split "
+            "its items across events.",
+            status=413,
+        )
+
+
+def _refuse_nul(raw: dict[str, Any]) -> None:
+    fields = _nul_fields(raw)
+    if fields:
+        message = "must not contain NUL characters (\\u0000)"
+        raise InvalidEvent(
+            "validation-failed",
+            f"Fix the event: {', '.join(f[:200] for f in fields[:5])} {message}.",
+            [{"field": f[:200], "message": message} for f in fields],
+        )
+
+
+def _nul_fields(raw: dict[str, Any]) -> list[str]:
+    """The path of every string (or key) holding a NUL character; iterative, since a
+    partner's JSON may nest deeper than Python's recursion limit."""
+    found: list[str] = []
+    pending: list[tuple[str, Any]] = [("", raw)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str) and NUL in value:
+            found.append(path)
+        elif isinstance(value, dict):
+            for key, inner in value.items():
+                label = str(key).replace(NUL, "\\u0000")
+                where = f"{path}.{label}" if path else label
+                found += [where] if NUL in str(key) else []
+                pending.append((where, inner))
+        elif isinstance(value, list):
+            pending.extend((f"{path}.{index}", inner) for index, inner in enumerate(value))
+    return sorted(found)
+
+
+def is_json(content_type: str | None) -> bool:
+    """``application/json`` or ``application/<name>+json``, parameters allowed, a charset
+    only if UTF-8; no content type at all is read as JSON."""
+    if content_type is None:
+        return True
+    media, *parameters = content_type.split(";")
+    kind, _, subtype = media.strip().lower().partition("/")
+    if kind != "application" or not (
+        subtype == "json" or (subtype[:-5] and subtype.endswith("+json"))
+    ):
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            return False
+    return True
 
 
 def _invalid(error: ValidationError, prefix: str) -> InvalidEvent:

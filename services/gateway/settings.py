@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
+from shared.events.envelope import MAX_ENVELOPE_BYTES
 from shared.settings import ServiceSettings
 
 
@@ -17,7 +18,15 @@ class GatewaySettings(ServiceSettings):
     lifecycle_url: str | None = None
     feedback_url: str | None = None
     loyalty_url: str | None = None
-    max_body_bytes: int = 8 * 1024 * 1024
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=2 * MAX_ENVELOPE_BYTES,
+        description="The largest request body the gateway reads (a batch above it is refused "
+        "whole, before parsing); the services' limit is smaller",
+    )
+    max_event_age_days: int = Field(
+        default=3650, ge=1, description="How far in the past an event's occurred_at may lie"
+    )
     upstream_timeout_seconds: float = 5.0
     rate_limit_per_second: float = 500.0
     rate_limit_burst: int = 1000

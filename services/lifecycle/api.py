@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from services.lifecycle import modelfit, sweep, views
 from services.lifecycle.handlers import lifecycle_of
 from shared.app import RuntimeDep, TenantDep
+from shared.cursors import InvalidCursor, decode_id, invalid_cursor
 from shared.events.lifecycle import RiskLevel, Stage
+from shared.instants import Instant
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
@@ -88,7 +90,7 @@ class SweepResult(BaseModel):
 
 
 class FitRequest(BaseModel):
-    as_of: AwareDatetime
+    as_of: Instant
 
 
 class ChurnModel(BaseModel):
@@ -146,7 +148,7 @@ async def get_churn_risk(
 
 @router.get("/lifecycle/funnel")
 async def get_funnel(
-    runtime: RuntimeDep, tenant: TenantDep, as_of: AwareDatetime | None = None
+    runtime: RuntimeDep, tenant: TenantDep, as_of: Instant | None = None
 ) -> Funnel:
     """How many customers stand in each lifecycle stage, now or as of an instant."""
     stages = await views.funnel(runtime.db.engine, tenant, as_of)
@@ -160,11 +162,15 @@ async def list_customers(
     stage: Stage | None = None,
     risk_level: RiskLevel | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: uuid.UUID | None = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> CustomerPage:
     """A page of customers by stage and/or risk level, for the service desk."""
+    try:
+        after = decode_id(cursor) if cursor else None
+    except InvalidCursor as error:
+        raise invalid_cursor() from error
     rows = await views.customers(
-        runtime.db.engine, tenant, stage=stage, risk_level=risk_level, limit=limit, after=cursor
+        runtime.db.engine, tenant, stage=stage, risk_level=risk_level, limit=limit, after=after
     )
     items = [CustomerListItem(**r, since=r["stage_since"]) for r in rows]
     next_cursor = str(items[-1].customer_id) if len(items) == limit else None

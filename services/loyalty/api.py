@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal, cast
@@ -13,6 +12,8 @@ from pydantic import BaseModel, Field
 from services.loyalty import redemptions, sweeper, views
 from services.loyalty.settings import LoyaltySettings
 from shared.app import Runtime, RuntimeDep, TenantDep
+from shared.cursors import InvalidCursor, decode_keyset, invalid_cursor
+from shared.events.bounds import Text
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["loyalty"])
@@ -47,7 +48,7 @@ class LedgerPage(BaseModel):
 
 class RedemptionRequest(BaseModel):
     points: int = Field(gt=0, le=10**9, description="Points to spend (> 0)")
-    reason: str = Field(min_length=1, max_length=200, examples=["voucher:50CNY"])
+    reason: Text = Field(min_length=1, max_length=200, examples=["voucher:50CNY"])
 
 
 class SweepResult(BaseModel):
@@ -89,9 +90,10 @@ async def get_ledger(
 ) -> LedgerPage:
     """The customer's ledger entries, newest first, with the rule behind each."""
     try:
-        page = await views.ledger_page(runtime.db.engine, tenant, customer_id, limit, cursor)
-    except (ValueError, binascii.Error) as error:
-        raise Problem(422, "invalid-cursor", "Pass back the next_cursor of a page.") from error
+        after = decode_keyset(cursor) if cursor else None
+    except InvalidCursor as error:
+        raise invalid_cursor() from error
+    page = await views.ledger_page(runtime.db.engine, tenant, customer_id, limit, after)
     engine = runtime.db.engine
     if not page["entries"] and await views.loyalty_summary(engine, tenant, customer_id) is None:
         raise _no_account(customer_id)

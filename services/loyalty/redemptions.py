@@ -10,9 +10,12 @@ transaction under that lock, so there is no window between "read the balance"
 and "append the debit" in which another writer (a redemption, a refund, the
 expiry sweep, all of which take the same lock) can spend the same points. The
 idempotency record commits with the entry: a retry after a crash either finds
-both or neither. On SQLite (embedded mode) ``FOR UPDATE`` is a no-op, but
-SQLite admits one writer at a time and fails a stale writer, so it cannot
-overdraw either.
+both or neither. On SQLite (embedded mode) ``FOR UPDATE`` is a no-op; there
+every transaction begins with ``BEGIN IMMEDIATE`` (``shared.db``), which takes
+the database's one write lock before the first read, so the lock, the
+idempotency lookup and the sum are just as serialised. (Without that, the
+driver's deferred ``BEGIN`` left those reads outside the transaction, and 50
+parallel redemptions overdrew one account.)
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Any
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.loyalty.domain.ledger import Ledger
 from services.loyalty.store import _lot
 from services.loyalty.tables import account, ledger_entry, lot
+from shared.cursors import encode_keyset
 
 
 async def loyalty_summary(
@@ -49,15 +49,19 @@ async def loyalty_summary(
 
 
 async def ledger_page(
-    engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID, limit: int, cursor: str | None
+    engine: AsyncEngine,
+    tenant_id: str,
+    customer_id: uuid.UUID,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
 ) -> dict[str, Any]:
-    """Entries newest first; the cursor is the last entry's (at, entry_id), so pages stay
-    stable while new entries arrive."""
+    """Entries newest first, after the (at, entry_id) of a cursor; the cursor is the last
+    entry's (at, entry_id), so pages stay stable while new entries arrive."""
     query = select(ledger_entry).where(
         ledger_entry.c.tenant_id == tenant_id, ledger_entry.c.customer_id == customer_id
     )
-    if cursor:
-        at, entry_id = decode_cursor(cursor)
+    if after:
+        at, entry_id = after
         query = query.where(
             or_(
                 ledger_entry.c.at < at,
@@ -76,14 +80,8 @@ async def ledger_page(
         for r in page
     ]  # fmt: skip
     more = len(rows) > limit
-    return {"entries": entries, "next_cursor": encode_cursor(page[-1]) if more else None}
-
-
-def encode_cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(f"{row.at.isoformat()}|{row.entry_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Raises ValueError for a cursor we did not give out."""
-    at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-    return datetime.fromisoformat(at), uuid.UUID(entry_id)
+    last = page[-1] if more else None
+    return {
+        "entries": entries,
+        "next_cursor": encode_keyset(last.at, last.entry_id) if last else None,
+    }

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from services.profile import views
 from shared.app import RuntimeDep, TenantDep
+from shared.events.bounds import Text
 from shared.events.lifecycle import RiskReason
 from shared.problems import Problem
 
@@ -83,8 +84,8 @@ class Customer360(BaseModel):
 async def lookup(
     runtime: RuntimeDep,
     tenant: TenantDep,
-    source: Annotated[str, Query(min_length=1, max_length=64)],
-    external_id: Annotated[str, Query(min_length=1, max_length=128)],
+    source: Annotated[Text, Query(min_length=1, max_length=64)],
+    external_id: Annotated[Text, Query(min_length=1, max_length=128)],
 ) -> CustomerRefFound:
     """Find the customer a partner system knows by its own id (only a reference that
     source holds answers; a merged customer's answers with the survivor)."""

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import Field, StrictInt, ValidationInfo, field_validator
 
+from shared.events.bounds import (
+    AttributeName,
+    AttributeValue,
+    Label,
+    LongText,
+    Ref,
+    SourceName,
+)
 from shared.events.payload import Payload
 from shared.money import AmountMinor, Currency
 
-Ref = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.:/@#+-]+$")]
-Label = Annotated[str, Field(min_length=1, max_length=64)]
 Severity = Literal["low", "medium", "high", "critical"]
 SurveyKind = Literal["nps", "csat", "ces"]
 SURVEY_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
@@ -24,7 +30,7 @@ SURVEY_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ce
 class CustomerRef(Payload):
     """Who the partner says the event is about; profile resolves it to one customer."""
 
-    source: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")] = Field(
+    source: SourceName = Field(
         description="The partner system that knows the customer by external_id", examples=["pos"]
     )
     external_id: Ref = Field(examples=["C-1001"])
@@ -41,7 +47,7 @@ class CustomerRegistered(Payload):
     """The customer signed up or was created in a partner system."""
 
     channel: Label
-    attributes: dict[str, str | int | bool] = Field(default_factory=dict, max_length=50)
+    attributes: dict[AttributeName, AttributeValue] = Field(default_factory=dict, max_length=50)
 
 
 class EngagementRecorded(Payload):
@@ -83,7 +89,7 @@ class ComplaintFiled(Payload):
     severity: Severity
     category: Label
     channel: Label
-    text: Annotated[str, Field(max_length=10_000)] = ""
+    text: LongText = ""
 
 
 class ComplaintResolved(Payload):
@@ -103,14 +109,19 @@ class SurveyResponded(Payload):
 
     survey: SurveyKind
     score: StrictInt
-    comment: Annotated[str, Field(max_length=10_000)] | None = None
+    comment: LongText | None = None
 
-    @model_validator(mode="after")
-    def _score_on_scale(self) -> SurveyResponded:
-        low, high = SURVEY_SCALES[self.survey]
-        if not low <= self.score <= high:
-            raise ValueError(f"a {self.survey} score is between {low} and {high}, not {self.score}")
-        return self
+    @field_validator("score")
+    @classmethod
+    def _score_on_scale(cls, score: int, info: ValidationInfo) -> int:
+        """Checked on the field (``survey`` comes first), so the error names ``score``."""
+        survey = info.data.get("survey")
+        if survey is None:
+            return score
+        low, high = SURVEY_SCALES[survey]
+        if not low <= score <= high:
+            raise ValueError(f"a {survey} score is between {low} and {high}, not {score}")
+        return score
 
 
 class AccountClosed(Payload):
@@ -137,7 +148,7 @@ A = TypeVar("A", bound=Payload)
 class Inbound(Payload, Generic[A]):
     """An activity as a partner posted it, before the customer is resolved."""
 
-    partner: str
-    partner_event_id: str
+    partner: Annotated[str, Field(max_length=64)]
+    partner_event_id: Ref
     customer: CustomerRef
     activity: A

@@ -20,6 +20,10 @@ from shared.events.payload import DecodeError, Payload
 from shared.events.registry import REGISTRY
 
 CONTENT_TYPE = "application/cloudevents+json"
+# What one encoded event may weigh: well under the broker's 1 MiB per message, so
+# whatever the gateway accepts can always be published (and re-published downstream,
+# where a service's event carries no more than the partner's did).
+MAX_ENVELOPE_BYTES = 64 * 1024
 
 
 class CloudEvent(BaseModel):
@@ -27,15 +31,15 @@ class CloudEvent(BaseModel):
 
     specversion: Literal["1.0"] = "1.0"
     id: uuid.UUID
-    source: str = Field(min_length=1)
-    type: str = Field(pattern=r"^crm\.[a-z]+\.[a-z_]+\.v[0-9]+$")
+    source: str = Field(min_length=1, max_length=256)
+    type: str = Field(max_length=128, pattern=r"^crm\.[a-z]+\.[a-z_]+\.v[0-9]+$")
     time: AwareDatetime
-    subject: str | None = None
+    subject: str | None = Field(default=None, max_length=256)
     datacontenttype: Literal["application/json"] = "application/json"
-    tenantid: str = Field(min_length=1)
-    partitionkey: str = Field(min_length=1)
-    correlationid: str | None = None
-    causationid: str | None = None
+    tenantid: str = Field(min_length=1, max_length=64)
+    partitionkey: str = Field(min_length=1, max_length=256)
+    correlationid: str | None = Field(default=None, max_length=64)
+    causationid: str | None = Field(default=None, max_length=64)
     partner: str | None = Field(default=None, max_length=64)
     data: dict[str, Any]
 

@@ -7,16 +7,17 @@ from datetime import timedelta
 from pydantic import AwareDatetime, Field
 
 from shared.events.activity import Severity, SurveyKind
+from shared.events.bounds import Id, Name
 from shared.events.payload import Payload
 
 
 class ComplaintOpened(Payload):
     """A complaint was recorded and its SLA clock started."""
 
-    complaint_id: str
-    complaint_ref: str
+    complaint_id: Id
+    complaint_ref: Name
     severity: Severity
-    category: str
+    category: Name
     opened_at: AwareDatetime
     due_at: AwareDatetime
     open_complaints: int
@@ -25,8 +26,8 @@ class ComplaintOpened(Payload):
 class ComplaintResolved(Payload):
     """A complaint was resolved; ``open_complaints`` is the customer's count after it."""
 
-    complaint_id: str
-    complaint_ref: str
+    complaint_id: Id
+    complaint_ref: Name
     severity: Severity
     opened_at: AwareDatetime
     resolved_at: AwareDatetime
@@ -40,16 +41,16 @@ class SurveyAnswered(Payload):
 
     survey: SurveyKind
     score: int
-    category: str | None
+    category: Name | None
     at: AwareDatetime
 
 
 class SurveyInvited(Payload):
     """The customer was invited to a survey; an answer before ``expires_at`` counts for it."""
 
-    invitation_id: str
+    invitation_id: Id
     survey: SurveyKind
-    order_id: str | None = Field(None, description="The purchase that occasioned it, if any")
+    order_id: Name | None = Field(None, description="The purchase that occasioned it, if any")
     invited_at: AwareDatetime
     expires_at: AwareDatetime
 
@@ -57,8 +58,8 @@ class SurveyInvited(Payload):
 class ComplaintEscalated(Payload):
     """A complaint passed its SLA deadline unresolved and was escalated to ``level``."""
 
-    complaint_id: str
-    complaint_ref: str
+    complaint_id: Id
+    complaint_ref: Name
     severity: Severity
     level: int
     due_at: AwareDatetime

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
+from shared.events.bounds import Name, Note
 from shared.events.payload import Payload
 
 Stage = Literal["prospect", "lead", "new_customer", "active", "loyal", "silent", "churned"]
@@ -14,7 +15,7 @@ RiskLevel = Literal["low", "medium", "high"]
 
 class StageCause(Payload):
     kind: Literal["event", "timer"]
-    ref: str = Field(description="The event id that moved the stage, or the timer's name")
+    ref: Name = Field(description="The event id that moved the stage, or the timer's name")
 
 
 class StageChanged(Payload):
@@ -28,9 +29,9 @@ class StageChanged(Payload):
 
 
 class RiskReason(Payload):
-    code: str
+    code: Name
     weight: float
-    detail: str
+    detail: Note
 
 
 class ChurnRiskChanged(Payload):
@@ -38,5 +39,5 @@ class ChurnRiskChanged(Payload):
 
     score: int = Field(ge=0, le=100)
     level: RiskLevel
-    reasons: list[RiskReason]
+    reasons: list[RiskReason] = Field(max_length=32)
     at: AwareDatetime

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
+from shared.events.bounds import EntryRef, Id, Name, Note
 from shared.events.payload import Payload
 
 
@@ -19,16 +20,16 @@ class BalanceChange(Payload):
 
     balance_after: int = Field(description="Available points (the sum of the ledger)")
     pending_after: int = Field(description="Points inside the return window, not yet available")
-    tier: str
+    tier: Name
 
 
 class PointsEarned(BalanceChange):
     """Points were credited to the customer's ledger."""
 
-    entry_id: str
+    entry_id: Id
     points: int
-    order_id: str | None
-    rule: str = Field(
+    order_id: Name | None
+    rule: Note = Field(
         description="Every rule that shaped the points, e.g. 'base:CNYx1 tier:goldx1.5'"
     )
     at: AwareDatetime
@@ -37,9 +38,9 @@ class PointsEarned(BalanceChange):
 class PointsPending(BalanceChange):
     """A purchase earned points that become available when its return window closes."""
 
-    order_id: str
+    order_id: Name
     points: int
-    rule: str
+    rule: Note
     available_at: AwareDatetime
     at: AwareDatetime
 
@@ -47,8 +48,8 @@ class PointsPending(BalanceChange):
 class PointsReversed(BalanceChange):
     """A refund took back the share of points its order earned."""
 
-    entry_id: str | None = Field(description="None when the points were still pending")
-    order_id: str
+    entry_id: Id | None = Field(description="None when the points were still pending")
+    order_id: Name
     points: int = Field(description="Points taken back (≤ 0)")
     due: int = Field(description="Points the refunded share had earned")
     unrecovered: int = Field(description="Points already spent and not taken back (policy)")
@@ -59,16 +60,16 @@ class PointsReversed(BalanceChange):
 class PointsRedeemed(BalanceChange):
     """The customer spent points."""
 
-    entry_id: str
+    entry_id: Id
     points: int = Field(description="Points spent (< 0)")
-    reason: str
+    reason: Note
     at: AwareDatetime
 
 
 class PointsExpired(BalanceChange):
     """What was left of a lot expired (oldest lots first)."""
 
-    entry_id: str
+    entry_id: Id
     points: int = Field(description="Points expired (< 0)")
     earned_at: AwareDatetime
     at: AwareDatetime
@@ -77,19 +78,19 @@ class PointsExpired(BalanceChange):
 class PointsAdjusted(BalanceChange):
     """Points granted outside a purchase: goodwill for a complaint, an offer's reward."""
 
-    entry_id: str
+    entry_id: Id
     points: int
-    rule: str
-    ref: str
+    rule: Note
+    ref: EntryRef
     at: AwareDatetime
 
 
 class TierChanged(Payload):
     """The customer moved to another tier."""
 
-    from_tier: str | None
-    to_tier: str
-    cause: str
+    from_tier: Name | None
+    to_tier: Name
+    cause: Name
     at: AwareDatetime
 
 
@@ -98,7 +99,7 @@ class OfferGranted(Payload):
 
     kind: Literal["reactivation"]
     spend_minor: int
-    currency: str
+    currency: Name
     reward_points: int
     valid_until: AwareDatetime
     at: AwareDatetime

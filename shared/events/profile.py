@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
+from shared.events.bounds import Id, Name
 from shared.events.payload import Payload
 
 MatchKind = Literal["email", "phone"]
@@ -14,9 +15,9 @@ MatchKind = Literal["email", "phone"]
 class CustomerCreated(Payload):
     """Profile met a customer it did not know and gave them a canonical id."""
 
-    customer_id: str
-    source: str
-    external_id: str
+    customer_id: Id
+    source: Name
+    external_id: Name
     created_at: AwareDatetime
 
 

@@ -38,8 +38,9 @@ async def test_complaints_and_scores_are_read_through_the_gateway(
         "/v1/events", json=_event(f"cf-{run_id}", customer, "complaint.filed", now, filing)
     )
     assert posted.status_code == 202
-    # A window of this test's own, long past, so other runs' answers stay out of it.
-    start = datetime(2001, 1, 1, tzinfo=UTC) + timedelta(minutes=int(run_id, 16) % 5_000_000)
+    # A window of this test's own, long past (yet within the ten years the gateway takes),
+    # so other runs' answers stay out of it.
+    start = now - timedelta(days=3000) + timedelta(minutes=int(run_id, 16) % 2_000_000)
     for n, (survey, score) in enumerate([("nps", 10), ("nps", 2), ("csat", 4), ("ces", 2)]):
         data, at = {"survey": survey, "score": score}, start + timedelta(seconds=n)
         answer = _event(f"s{n}-{run_id}", customer, "survey.responded", at, data)

@@ -7,8 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.gateway.ingestion import MAX_CLOCK_SKEW, InvalidEvent, Sender, event_id, to_inbound
+from services.gateway.ingestion import (
+    MAX_CLOCK_SKEW,
+    InvalidEvent,
+    Sender,
+    event_id,
+    is_json,
+    to_inbound,
+)
+from shared.events import encode
 from shared.events.activity import ACTIVITIES, Inbound, PurchaseCompleted
+from shared.events.envelope import MAX_ENVELOPE_BYTES
 from shared.events.registry import inbound_type
 
 NOW = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
@@ -254,3 +263,156 @@ def test_an_invalid_resolution_is_refused_naming_the_field(data, field):
 
     assert invalid.slug == "validation-failed"
     assert field in _fields(invalid)
+
+
+# Strict at the edge: unknown fields, NUL characters, old events, the size budget
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (_with_data(colour="red"), "data.colour"),
+        (_posted(customer={**POSTED["customer"], "colour": "red"}), "customer.colour"),
+        (
+            _with_data(items=[{"sku": "S-1", "amount_minor": 100, "colour": "red"}]),
+            "data.items.0.colour",
+        ),
+    ],
+    ids=["in-data", "in-customer", "in-a-line-item"],
+)
+def test_an_unknown_field_is_refused_naming_it(raw, field):
+    invalid = _refusal(raw)
+
+    assert invalid.slug == "validation-failed"
+    assert _fields(invalid) == {field}
+    assert field in invalid.detail
+
+
+def test_the_bus_keeps_ignoring_unknown_fields_for_forward_compatibility():
+    newer = {**POSTED["data"], "colour": "red"}
+
+    assert PurchaseCompleted.model_validate(newer) == PurchaseCompleted.model_validate(
+        POSTED["data"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (_with_data(channel="st\x00re"), "data.channel"),
+        (_posted(customer={**POSTED["customer"], "name": "Li\x00Wei"}), "customer.name"),
+        (
+            _posted(
+                type="customer.registered", data={"channel": "web", "attributes": {"k\x00": 1}}
+            ),
+            "data.attributes.k\\u0000",
+        ),
+        (
+            _posted(type="complaint.filed", data={**VALID_DATA["complaint.filed"], "text": "\x00"}),
+            "data.text",
+        ),
+        (_posted(id="pos\x00"), "id"),
+    ],
+    ids=["data", "customer", "attribute-key", "complaint-text", "id"],
+)
+def test_a_nul_character_anywhere_is_refused_naming_the_field(raw, field):
+    invalid = _refusal(raw)
+
+    assert invalid.slug == "validation-failed"
+    assert field in _fields(invalid)
+    assert "NUL" in invalid.detail
+
+
+def test_a_survey_score_off_its_scale_names_data_score():
+    invalid = _refusal(_posted(type="survey.responded", data={"survey": "nps", "score": 11}))
+
+    assert _fields(invalid) == {"data.score"}
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"note": "x" * 1_001},
+        {"k" * 65: "v"},
+        {"big": 2**53},
+        {f"k{i}": i for i in range(51)},
+    ],
+    ids=["long-value", "long-key", "huge-int", "too-many"],
+)
+def test_customer_attributes_are_bounded(attributes):
+    raw = _posted(type="customer.registered", data={"channel": "web", "attributes": attributes})
+
+    assert {f.split(".")[1] for f in _fields(_refusal(raw))} == {"attributes"}
+
+
+def test_an_event_older_than_the_maximum_age_is_refused():
+    invalid = _refusal(_posted(occurred_at="1900-01-01T00:00:00Z"))
+
+    assert _fields(invalid) == {"occurred_at"}
+    assert "past" in invalid.detail
+
+
+def test_the_maximum_age_is_configurable_and_18_months_of_history_pass():
+    eighteen_months_ago = (NOW - timedelta(days=548)).isoformat()
+
+    assert to_inbound(_posted(occurred_at=eighteen_months_ago), POS, NOW).time < NOW
+    with pytest.raises(InvalidEvent):
+        to_inbound(_posted(occurred_at=eighteen_months_ago), POS, NOW, max_age=timedelta(days=365))
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2101-01-01T00:00:00Z"],
+)
+def test_an_occurred_at_beyond_the_years_1900_to_2100_is_refused_not_a_crash(occurred_at):
+    assert _fields(_refusal(_posted(occurred_at=occurred_at))) == {"occurred_at"}
+
+
+def test_an_event_past_the_envelope_budget_is_refused_as_too_large():
+    items = [
+        {"sku": f"S-{i}-" + "x" * 120, "amount_minor": 1, "category": "c" * 64} for i in range(300)
+    ]
+    invalid = _refusal(_with_data(items=items))
+
+    assert (invalid.status, invalid.slug) == (413, "event-too-large")
+    assert str(MAX_ENVELOPE_BYTES) in invalid.detail
+
+
+def test_the_largest_ascii_customer_registration_fits_the_budget():
+    attributes = {f"{i:02d}" + "k" * 62: "v" * 1_000 for i in range(50)}
+    raw = _posted(type="customer.registered", data={"channel": "web", "attributes": attributes})
+
+    assert len(encode(to_inbound(raw, POS, NOW))) <= MAX_ENVELOPE_BYTES
+
+
+@pytest.mark.parametrize(
+    ("content_type", "accepted"),
+    [
+        (None, True),
+        ("application/json", True),
+        ("Application/JSON; charset=utf-8", True),
+        ('application/cloudevents+json; charset="UTF-8"', True),
+        ("application/json; charset=latin-1", False),
+        ("text/plain; note=json", False),
+        ("application/jsonp", False),
+        ("application/+json", False),
+        ("text/json", False),
+        ("multipart/form-data; boundary=json", False),
+    ],
+)
+def test_only_json_media_types_are_read(content_type, accepted):
+    assert is_json(content_type) is accepted
+
+
+def test_data_nested_deeper_than_pythons_recursion_limit_is_refused_not_a_crash():
+    nested: dict[str, object] = {"text": "\x00"}
+    for _ in range(1_100):
+        nested = {"inner": nested}
+
+    raw = _posted()
+    raw["data"]["extra"] = nested  # type: ignore[index]
+
+    invalid = _refusal(raw)
+
+    assert invalid.slug == "validation-failed"
+    assert all(len(f) <= 200 for f in _fields(invalid))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL
 
@@ -42,6 +42,18 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.2
     inbox_retention_days: int = 14
+    internal_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared by the gateway and every service: the gateway signs each call "
+        "with it, and a service answers no call without that signature (32+ characters)",
+    )
+
+    @field_validator("internal_secret")
+    @classmethod
+    def _internal_secret_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("CRM_INTERNAL_SECRET must be at least 32 random characters")
+        return value
 
     def port_of(self, service: str) -> int:
         """Where ``service`` listens (``CRM_<SERVICE>_PORT``)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -37,11 +38,13 @@ def bootstrap_key(data_dir: Path, configured: SecretStr | None) -> str:
         return configured.get_secret_value()
     path = data_dir / "bootstrap-api-key"
     if path.exists():
+        path.chmod(0o600)
         return path.read_text().strip()
     key = new_api_key()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(key + "\n")
-    path.chmod(0o600)
+    # Created private: a write followed by a chmod leaves a moment when anyone can read it.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(key + "\n")
     return key
 
 
@@ -61,12 +64,21 @@ def private_file(path: Path) -> Path:
         if companion.exists():
             companion.chmod(0o600)
     return path
+def _where_kept(data_dir: Path, configured: bool) -> str:
+    """Where the operator finds the key: never the key itself, which would end up in
+    terminal scrollback and captured logs."""
+    if configured:
+        return "the one set in CRM_BOOTSTRAP_API_KEY"
+    return f"in {(data_dir / 'bootstrap-api-key').resolve()} (mode 600; cat it)"
 
 
 def create_embedded_app(data_dir: Path, seed: bool = True) -> Starlette:
     """All five services in one ASGI app; the gateway answers at the root."""
     folder = private_folder(data_dir / "embedded")
     bus = MemoryBus()
+    # One process: the gateway's calls to the services never leave it, so a fresh
+    # secret per start is enough, and none is kept on disk.
+    internal_secret = SecretStr(secrets.token_urlsafe(32))
 
     def database(name: str) -> str:
         return f"sqlite+aiosqlite:///{private_file(folder / f'{name}.db')}"
@@ -74,13 +86,18 @@ def create_embedded_app(data_dir: Path, seed: bool = True) -> Starlette:
     services: dict[str, FastAPI] = {
         name: create_service_app(
             definition(name),
-            definition(name).settings(service=name, database_url=database(name)),
+            definition(name).settings(
+                service=name, database_url=database(name), internal_secret=internal_secret
+            ),
             bus=bus,
         )
         for name in NAMES
         if name != "gateway"
     }
-    gateway_settings = GatewaySettings(service="gateway", database_url=database("gateway"))
+    gateway_settings = GatewaySettings(
+        service="gateway", database_url=database("gateway"), internal_secret=internal_secret
+    )
+    configured = gateway_settings.bootstrap_api_key is not None
     key = bootstrap_key(data_dir, gateway_settings.bootstrap_api_key)
     gateway_settings.bootstrap_api_key = SecretStr(key)
     transports = {name: httpx.ASGITransport(app=app) for name, app in services.items()}
@@ -94,7 +111,7 @@ def create_embedded_app(data_dir: Path, seed: bool = True) -> Starlette:
             if seed:
                 await seed_demo_data(gateway, key)
             print(f"\n  CRM embedded mode: http://127.0.0.1:{gateway_settings.gateway_port}/docs")
-            print(f"  bootstrap API key: {key}  (also in {data_dir / 'bootstrap-api-key'})\n")
+            print(f"  bootstrap API key: {_where_kept(data_dir, configured)}\n")
             yield
 
     return Starlette(routes=[Mount("/", app=gateway)], lifespan=lifespan)

@@ -18,12 +18,12 @@ from datetime import timedelta
 from typing import Annotated, Any, Protocol
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Table, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import metrics
+from shared import internal, metrics
 from shared.body_limit import BodyLimit
 from shared.bus import Bus
 from shared.bus.kafka import KafkaBus
@@ -90,9 +90,26 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def tenant_header(x_crm_tenant: Annotated[str, Header(min_length=1, max_length=64)]) -> str:
-    """The tenant the gateway authenticated; services trust it from the internal network only."""
-    return x_crm_tenant
+async def tenant_header(request: Request, runtime: RuntimeDep) -> str:
+    """The tenant the gateway authenticated, believed only when the call carries the
+    gateway's signature (``shared.internal``); anything else is a 401."""
+    secret = runtime.settings.internal_secret
+    if secret is None:
+        raise Problem(
+            401,
+            "internal-auth-unconfigured",
+            "This service has no CRM_INTERNAL_SECRET, so it can tell no call from the "
+            "gateway's: set the same secret in the gateway and every service.",
+        )
+    path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    target = (path + (b"?" + query if query else b"")).decode("latin-1")
+    try:
+        return internal.verify(
+            secret.get_secret_value(), request.headers, request.method, target, await request.body()
+        )
+    except internal.Unauthenticated as refused:
+        raise Problem(401, "internal-auth-failed", str(refused)) from refused
 
 
 TenantDep = Annotated[str, Depends(tenant_header)]

@@ -11,8 +11,21 @@ import secrets
 from typing import Final
 
 SCOPES: Final = frozenset(
-    {"events:write", "customers:read", "loyalty:write", "feedback:write", "admin"}
+    {
+        "events:write",
+        "customers:read",
+        "loyalty:write",
+        "feedback:write",
+        "admin",
+        "complaints:resolve",
+        "loyalty:compensate",
+        "operator",
+    }
 )
+# Cross-tenant work (other tenants' keys, all-tenant sweeps): held by the bootstrap key
+# alone, so no key an admin creates can ever reach beyond its tenant.
+OPERATOR: Final = "operator"
+GRANTABLE: Final = SCOPES - {OPERATOR}
 KEY_PREFIX: Final = "crm_"
 
 

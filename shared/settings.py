@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL
 
@@ -45,6 +45,18 @@ class ServiceSettings(BaseSettings):
     # Every route of every service reads at most this much body (413 above it); the
     # gateway, which takes batches of events, raises it in its own settings.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    internal_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared by the gateway and every service: the gateway signs each call "
+        "with it, and a service answers no call without that signature (32+ characters)",
+    )
+
+    @field_validator("internal_secret")
+    @classmethod
+    def _internal_secret_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("CRM_INTERNAL_SECRET must be at least 32 random characters")
+        return value
 
     def port_of(self, service: str) -> int:
         """Where ``service`` listens (``CRM_<SERVICE>_PORT``)."""

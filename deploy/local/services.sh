@@ -12,6 +12,7 @@ SERVICES=(profile lifecycle feedback loyalty gateway)
 RUN_DIR="$CRM_DATA_DIR/run"
 LOG_DIR="$CRM_DATA_DIR/logs"
 KEY_FILE="$CRM_DATA_DIR/bootstrap-api-key"
+SECRET_FILE="$CRM_DATA_DIR/internal-secret"
 READY_TIMEOUT="${CRM_SERVICES_READY_TIMEOUT:-90}"
 
 port_of() {
@@ -28,13 +29,24 @@ pid_alive() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(<"$RUN_DIR/$1.pid")" 2>/d
 
 ready() { curl -fsS -o /dev/null "http://127.0.0.1:$(port_of "$1")/readyz" 2>/dev/null; }
 
+# A secret kept in a file only its owner reads (mode 600), made on first use by $2 (Python).
+kept_secret() {
+  local file="$1" make="$2"
+  if [[ ! -s "$file" ]]; then (umask 077; "$CRM_PYTHON" -c "$make" >"$file"); fi
+  chmod 600 "$file"
+  cat "$file"
+}
+
 # The operator's admin key: CRM_BOOTSTRAP_API_KEY, else the one kept in .data, else a new one.
 bootstrap_key() {
   if [[ -n "${CRM_BOOTSTRAP_API_KEY:-}" ]]; then echo "$CRM_BOOTSTRAP_API_KEY"; return; fi
-  if [[ ! -s "$KEY_FILE" ]]; then
-    (umask 077; "$CRM_PYTHON" -c 'from shared.auth import new_api_key; print(new_api_key())' >"$KEY_FILE")
-  fi
-  cat "$KEY_FILE"
+  kept_secret "$KEY_FILE" 'from shared.auth import new_api_key; print(new_api_key())'
+}
+
+# What the gateway signs its calls to the services with: CRM_INTERNAL_SECRET, else kept in .data.
+internal_secret() {
+  if [[ -n "${CRM_INTERNAL_SECRET:-}" ]]; then echo "$CRM_INTERNAL_SECRET"; return; fi
+  kept_secret "$SECRET_FILE" 'import secrets; print(secrets.token_urlsafe(32))'
 }
 
 start_one() {
@@ -62,12 +74,16 @@ cmd_start() {
   [[ -x "$CRM_PYTHON" ]] || die "$CRM_PYTHON not found: run 'make install' first"
   command -v curl >/dev/null || die "curl not found (apt-get install curl)"
   mkdir -p "$RUN_DIR" "$LOG_DIR"
+  local where="in $KEY_FILE (mode 600)"
+  [[ -n "${CRM_BOOTSTRAP_API_KEY:-}" ]] && where="the one set in CRM_BOOTSTRAP_API_KEY"
   CRM_BOOTSTRAP_API_KEY="$(bootstrap_key)"
-  export CRM_BOOTSTRAP_API_KEY
+  CRM_INTERNAL_SECRET="$(internal_secret)"
+  export CRM_BOOTSTRAP_API_KEY CRM_INTERNAL_SECRET
   for name in "${SERVICES[@]}"; do start_one "$name"; done
   for name in "${SERVICES[@]}"; do wait_ready "$name"; done
   log "all services ready; gateway on http://127.0.0.1:$(port_of gateway) (docs at /docs)"
-  if [[ -s "$KEY_FILE" && -z "${CRM_QUIET_KEY:-}" ]]; then log "bootstrap API key: $(<"$KEY_FILE") (in $KEY_FILE)"; fi
+  # Where the key is, never the key: a printed key ends up in scrollback and CI logs.
+  log "bootstrap API key: $where"
 }
 
 stop_one() {

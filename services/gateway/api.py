@@ -1,4 +1,4 @@
-"""The gateway's own API: ingestion of partner events, the event catalogue, API keys."""
+"""The gateway's own API: ingestion of partner events and the event catalogue."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from typing import Any, Literal
 import orjson
 import structlog
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from services.gateway import handlers, ingestion, keys, signing
-from services.gateway.auth import Admin, Writer
+from services.gateway import handlers, ingestion, keys
+from services.gateway.auth import Writer, authorize_event
 from services.gateway.settings import GatewaySettings
 from shared.app import Runtime, RuntimeDep
-from shared.auth import SCOPES
 from shared.events import REGISTRY, CloudEvent
 from shared.problems import Problem
 
@@ -79,6 +78,7 @@ async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> E
     max_age = timedelta(days=_settings(runtime).max_event_age_days)
     try:
         event = ingestion.to_inbound(body, sender, runtime.clock.now(), max_age=max_age)
+        authorize_event(caller, event)
     except ingestion.InvalidEvent as invalid:
         raise _problem(invalid) from invalid
     fresh = await handlers.accept_events(runtime.db, sender, [event])
@@ -101,19 +101,21 @@ async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> 
         )
     sender = ingestion.Sender(caller.tenant_id, caller.partner)
     now, max_age = runtime.clock.now(), timedelta(days=_settings(runtime).max_event_age_days)
-    outcomes = [_batch_outcome(raw, sender, now, max_age) for raw in posted]
+    outcomes = [_batch_outcome(raw, caller, sender, now, max_age) for raw in posted]
     events = [o for o in outcomes if not isinstance(o, ingestion.InvalidEvent)]
     fresh = await handlers.accept_events(runtime.db, sender, events)
     return BatchResult(results=_batch_items(outcomes, fresh))
 
 
 def _batch_outcome(
-    raw: Any, sender: ingestion.Sender, now: datetime, max_age: timedelta
+    raw: Any, caller: keys.Principal, sender: ingestion.Sender, now: datetime, max_age: timedelta
 ) -> CloudEvent | ingestion.InvalidEvent:
     """One item of a batch, or why it is refused: whatever goes wrong building one item
     is that item's rejection, never the batch's 500."""
     try:
-        return ingestion.to_inbound(raw, sender, now, max_age=max_age)
+        event = ingestion.to_inbound(raw, sender, now, max_age=max_age)
+        authorize_event(caller, event)
+        return event
     except ingestion.InvalidEvent as invalid:
         return invalid
     except Exception as error:
@@ -154,74 +156,6 @@ async def event_catalogue() -> dict[str, Any]:
     return REGISTRY.catalogue()
 
 
-class NewApiKey(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    partner: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
-    scopes: list[
-        Literal["events:write", "customers:read", "loyalty:write", "feedback:write", "admin"]
-    ] = Field(min_length=1)
-    signed: bool = Field(
-        default=False,
-        description="Require an HMAC signature on every post with this key "
-        "(needs CRM_SIGNING_MASTER_KEY); the signing secret is shown once",
-    )
-    tenant_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=64,
-        pattern=r"^[a-z0-9_-]+$",
-        description="Another tenant (a new business or brand): only the installation's "
-        "operator, an admin of the default tenant, may name one; default: the caller's",
-    )
-
-
-class CreatedApiKey(BaseModel):
-    key_id: uuid.UUID
-    api_key: str = Field(description="Shown once; only its hash is kept")
-    tenant_id: str
-    partner: str
-    scopes: list[str]
-    signing_secret: str | None = Field(
-        default=None, description="Shown once, for keys that sign their posts"
-    )
-
-
-@router.post("/admin/api-keys", status_code=201, tags=["admin"])
-async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) -> CreatedApiKey:
-    """Create an API key for the caller's tenant (or, for the operator, another tenant);
-    the key is shown once, in this answer."""
-    tenant_id = body.tenant_id or caller.tenant_id
-    if tenant_id != caller.tenant_id and caller.tenant_id != keys.DEFAULT_TENANT:
-        raise Problem(403, "foreign-tenant", "Only the operator may create keys for other tenants.")
-    master = _settings(runtime).signing_master_key
-    if body.signed and master is None:
-        raise Problem(
-            422, "signing-not-configured", "Set CRM_SIGNING_MASTER_KEY to issue signing keys."
-        )
-    scopes = frozenset(body.scopes) & SCOPES
-    key_id, secret = await keys.create_key(
-        runtime.db,
-        tenant_id=tenant_id,
-        partner=body.partner,
-        name=body.name,
-        scopes=scopes,
-        now=runtime.clock.now(),
-        signed=body.signed,
-    )
-    return CreatedApiKey(
-        key_id=key_id,
-        api_key=secret,
-        tenant_id=tenant_id,
-        partner=body.partner,
-        scopes=sorted(scopes),
-        signing_secret=(
-            signing.signing_secret(master.get_secret_value(), key_id)
-            if body.signed and master
-            else None
-        ),
-    )
-
-
 def _settings(runtime: Runtime) -> GatewaySettings:
     return runtime.settings  # type: ignore[return-value]
 
@@ -237,29 +171,10 @@ async def _json_body(request: Request, runtime: Runtime, caller: keys.Principal)
             "Send the body as application/json (or an application/*+json type), in UTF-8.",
         )
     body = await request.body()  # bounded by the app's body limit (CRM_MAX_BODY_BYTES)
-    if caller.signed:
-        _check_signature(settings, caller, request, bytes(body), runtime.clock.now())
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise Problem(400, "malformed-json", f"The body is not valid JSON: {error}.") from error
-
-
-def _check_signature(
-    settings: GatewaySettings,
-    caller: keys.Principal,
-    request: Request,
-    body: bytes,
-    now: datetime,
-) -> None:
-    master = settings.signing_master_key
-    try:
-        if master is None:
-            raise signing.BadSignature("Signed keys cannot be verified: the master key is unset.")
-        secret = signing.signing_secret(master.get_secret_value(), caller.key_id)
-        signing.verify(secret, request.headers, body, now)
-    except signing.BadSignature as refused:
-        raise Problem(401, "invalid-signature", str(refused)) from refused
 
 
 def _problem(invalid: ingestion.InvalidEvent) -> Problem:

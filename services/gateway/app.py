@@ -7,7 +7,17 @@ from collections.abc import AsyncIterator, Mapping
 
 import httpx
 
-from services.gateway import api, customers, feedback, keys, lifecycle, loyalty, profile
+from services.gateway import (
+    admin,
+    api,
+    complaints,
+    customers,
+    feedback,
+    keys,
+    lifecycle,
+    loyalty,
+    profile,
+)
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.settings import GatewaySettings
 from services.gateway.tables import inbox, outbox
@@ -23,14 +33,28 @@ def definition(
     @contextlib.asynccontextmanager
     async def resources(runtime: Runtime) -> AsyncIterator[None]:
         settings: GatewaySettings = runtime.settings  # type: ignore[assignment]
+        if settings.internal_secret is None:
+            raise RuntimeError(
+                "Set CRM_INTERNAL_SECRET (32+ random characters, the same in every service): "
+                "the services answer no call the gateway has not signed with it."
+            )
         if settings.bootstrap_api_key:
             secret = settings.bootstrap_api_key.get_secret_value()
             await keys.ensure_bootstrap_key(runtime.db, secret, runtime.clock.now())
         runtime.resources["rate_limiter"] = RateLimiter(
             settings.rate_limit_per_second, settings.rate_limit_burst
         )
+        runtime.resources["auth_failures"] = RateLimiter(
+            settings.auth_failures_per_second, settings.auth_failure_burst
+        )
+        runtime.resources["key_usage"] = keys.UsageClock()
         urls = {name: settings.url_of(name) for name in UPSTREAMS}
-        async with upstreams(urls, transports, settings.upstream_timeout_seconds) as clients:
+        async with upstreams(
+            urls,
+            transports,
+            settings.upstream_timeout_seconds,
+            settings.internal_secret.get_secret_value(),
+        ) as clients:
             runtime.resources["upstreams"] = clients
             yield
 
@@ -41,11 +65,13 @@ def definition(
         inbox=inbox,
         routers=[
             api.router,
+            admin.router,
             customers.router,
             lifecycle.router,
             loyalty.router,
             feedback.router,
             profile.router,
+            complaints.router,
         ],
         resources=resources,
         settings=GatewaySettings,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.gateway.auth import Admin, Reader, UpstreamsDep
+from services.gateway.auth import Admin, Reader, UpstreamsDep, refuse_all_tenants_unless_operator
 from shared.instants import Instant
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -41,6 +41,15 @@ async def get_scores(
 
 
 @router.post("/feedback/sweep", tags=["admin"])
-async def sweep(request: Request, caller: Admin, upstreams: UpstreamsDep) -> Response:
-    """Send the survey invitations, lapse the invitations and escalate the complaints due now."""
+async def sweep(
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    all_tenants: Annotated[
+        bool, Query(description="Sweep every tenant (needs the operator scope)")
+    ] = False,
+) -> Response:
+    """Send the tenant's survey invitations, lapse its invitations and escalate its
+    complaints due now (every tenant's with ``?all_tenants=true``, operator only)."""
+    refuse_all_tenants_unless_operator(caller, all_tenants)
     return await upstreams.forward("feedback", "/v1/feedback/sweep", caller.tenant_id, request)

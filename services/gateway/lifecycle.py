@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from services.gateway.auth import Admin, Reader, UpstreamsDep
+from services.gateway.auth import Admin, Reader, UpstreamsDep, refuse_all_tenants_unless_operator
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
 
@@ -56,6 +57,15 @@ async def fit_model(request: Request, caller: Admin, upstreams: UpstreamsDep) ->
 
 
 @router.post("/lifecycle/sweep")
-async def sweep(request: Request, caller: Admin, upstreams: UpstreamsDep) -> Response:
-    """Run the time-based transitions due now (admin); how many customers moved."""
+async def sweep(
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    all_tenants: Annotated[
+        bool, Query(description="Sweep every tenant (needs the operator scope)")
+    ] = False,
+) -> Response:
+    """Run the caller's tenant's time-based transitions due now (every tenant's with
+    ``?all_tenants=true``, operator only); how many customers moved."""
+    refuse_all_tenants_unless_operator(caller, all_tenants)
     return await upstreams.forward("lifecycle", "/v1/lifecycle/sweep", caller.tenant_id, request)

@@ -7,7 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from services.gateway.auth import Admin, LoyaltyWriter, Reader, UpstreamsDep
+from services.gateway.auth import (
+    Admin,
+    LoyaltyWriter,
+    Reader,
+    UpstreamsDep,
+    refuse_all_tenants_unless_operator,
+)
 
 router = APIRouter(prefix="/v1", tags=["loyalty"])
 
@@ -50,6 +56,15 @@ async def redeem_points(
 
 
 @router.post("/loyalty/sweep", tags=["admin"])
-async def sweep(request: Request, caller: Admin, upstreams: UpstreamsDep) -> Response:
-    """Run the loyalty expiries, releases and tier reviews due now."""
+async def sweep(
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    all_tenants: Annotated[
+        bool, Query(description="Sweep every tenant (needs the operator scope)")
+    ] = False,
+) -> Response:
+    """Run the caller's tenant's loyalty expiries, releases and tier reviews due now
+    (every tenant's with ``?all_tenants=true``, operator only)."""
+    refuse_all_tenants_unless_operator(caller, all_tenants)
     return await upstreams.forward("loyalty", "/v1/loyalty/sweep", caller.tenant_id, request)

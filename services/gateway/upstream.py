@@ -1,18 +1,46 @@
 """Reads are served by the service that owns the data; the gateway forwards them
-with the caller's tenant, and passes the answer (or its problem) back unchanged."""
+with the caller's tenant, signed with the internal secret (``shared.internal``), and
+passes the answer (or its problem) back unchanged."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Mapping
 
 import httpx
 from fastapi import Request, Response
 
+from shared.internal import TENANT_HEADER, InternalAuth
 from shared.problems import Problem
 
 UPSTREAMS = ("profile", "lifecycle", "feedback", "loyalty")
-FORWARDED_HEADERS = ("content-type", "idempotency-key")
+# What a forwarded header may hold: printable ASCII of a bounded length (HTTP allows
+# no more, and the client library refuses anything else with an exception).
+FORWARDED_HEADERS = {
+    "content-type": re.compile(r"^[\x20-\x7e]{1,200}$"),
+    "idempotency-key": re.compile(r"^[\x21-\x7e]{1,100}$"),
+}
+
+
+def forwarded_headers(request: Request) -> dict[str, str]:
+    """The caller's headers the service needs, each checked (422 naming a bad one)."""
+    headers = {}
+    for name, allowed in FORWARDED_HEADERS.items():
+        value = request.headers.get(name)
+        if value is None:
+            continue
+        if not allowed.match(value):
+            limit = 200 if name == "content-type" else 100
+            message = f"printable ASCII of at most {limit} characters"
+            raise Problem(
+                422,
+                "validation-failed",
+                f"Fix the {name} header: it must be {message}.",
+                errors=[{"field": f"header.{name}", "message": message}],
+            )
+        headers[name] = value
+    return headers
 
 
 class Upstreams:
@@ -22,10 +50,7 @@ class Upstreams:
     async def forward(self, service: str, path: str, tenant_id: str, request: Request) -> Response:
         """Forward the request (method, query, body, idempotency key) to ``service`` with
         the caller's tenant, and relay its answer."""
-        headers = {"X-CRM-Tenant": tenant_id}
-        for name in FORWARDED_HEADERS:
-            if name in request.headers:
-                headers[name] = request.headers[name]
+        headers = {TENANT_HEADER: tenant_id, **forwarded_headers(request)}
         try:
             answer = await self._clients[service].request(
                 request.method,
@@ -50,9 +75,10 @@ async def upstreams(
     urls: Mapping[str, str],
     transports: Mapping[str, httpx.AsyncBaseTransport] | None,
     timeout_seconds: float,
+    internal_secret: str,
 ) -> AsyncIterator[Upstreams]:
-    """HTTP clients to every service, open for the gateway's lifetime; in embedded
-    mode ``transports`` reach the services' apps in-process."""
+    """HTTP clients to every service, open for the gateway's lifetime, signing each
+    call; in embedded mode ``transports`` reach the services' apps in-process."""
     async with contextlib.AsyncExitStack() as stack:
         clients = {
             name: await stack.enter_async_context(
@@ -60,6 +86,7 @@ async def upstreams(
                     base_url=urls[name],
                     transport=(transports or {}).get(name),
                     timeout=timeout_seconds,
+                    auth=InternalAuth(internal_secret),
                 )
             )
             for name in UPSTREAMS

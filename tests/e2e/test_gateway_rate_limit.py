@@ -19,6 +19,7 @@ async def test_a_key_over_its_rate_is_told_when_to_retry(tmp_path: Path) -> None
     settings = GatewaySettings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
         bootstrap_api_key=SecretStr(key),
+        internal_secret=SecretStr("i" * 32),
         rate_limit_per_second=0.5,
         rate_limit_burst=2,
     )

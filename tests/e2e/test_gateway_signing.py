@@ -24,6 +24,7 @@ def _gateway(tmp_path: Path, admin: str, master: str | None) -> Any:
     settings = GatewaySettings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
         bootstrap_api_key=SecretStr(admin),
+        internal_secret=SecretStr("i" * 32),
         signing_master_key=SecretStr(master) if master else None,
     )
     return create_service_app(definition(), settings, bus=MemoryBus())

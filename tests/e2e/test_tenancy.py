@@ -14,6 +14,7 @@ async def _key_for(gateway: httpx.AsyncClient, tenant: str) -> str:
             "name": f"{tenant} shop",
             "partner": "shop",
             "scopes": ["events:write", "customers:read", "admin"],
+            "sources": ["pos"],
             "tenant_id": tenant,
         },
     )

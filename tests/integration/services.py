@@ -10,17 +10,23 @@ consumer groups, as they would in production.
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from services import definition
 from shared.app import Runtime, create_service_app
 from shared.clock import Clock
+from shared.internal import InternalAuth
 from shared.settings import ServiceSettings
+
+# What the gateway and the services of one test session share, as CRM_INTERNAL_SECRET.
+INTERNAL_SECRET = secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,7 @@ async def run_service(
     """Start service ``name`` (migrations, relay, consumers, jobs) and stop it after.
 
     ``settings`` overrides fields of the service's settings class; the HTTP client
-    sends ``X-CRM-Tenant: tenant`` as the gateway would.
+    sends ``X-CRM-Tenant: tenant`` signed with the internal secret, as the gateway would.
     """
     service = definition(name)
     config = service.settings(
@@ -96,12 +102,16 @@ async def run_service(
         database_url=infra.database_url(name),
         topic_prefix=infra.prefix,
         kafka_bootstrap=infra.settings.kafka_servers,
-        **settings,
+        **({"internal_secret": SecretStr(INTERNAL_SECRET)} | settings),
     )
+    secret = config.internal_secret.get_secret_value() if config.internal_secret else ""
     app = create_service_app(service, config, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
-            transport=transport, base_url=f"http://{name}", headers={"X-CRM-Tenant": tenant}
+            transport=transport,
+            base_url=f"http://{name}",
+            headers={"X-CRM-Tenant": tenant},
+            auth=InternalAuth(secret),
         ) as client:
             yield RunningService(app, client, app.state.runtime)

@@ -59,3 +59,38 @@ def test_a_short_master_key_stops_the_gateway_at_start() -> None:
 
     with pytest.raises(ValidationError, match="at least 32"):
         GatewaySettings(signing_master_key="too-short")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["²³", "1" * 5000, "9" * 30, "-1763812500", " 1763812500", "1763812500.5", "0x69", ""],
+    ids=[
+        "superscript digits",
+        "huge",
+        "overflowing",
+        "negative",
+        "space",
+        "decimal",
+        "hex",
+        "empty",
+    ],
+)
+def test_an_odd_timestamp_is_refused_not_crashed(stamp: str) -> None:
+    secret = signing_secret(MASTER, uuid.uuid4())
+    sent = {"x-crm-timestamp": stamp, "x-crm-signature": signature(secret, stamp, b"{}")}
+    with pytest.raises(BadSignature):
+        verify(secret, sent, b"{}", NOW)
+
+
+def test_a_non_ascii_signature_is_refused_not_crashed() -> None:
+    secret = signing_secret(MASTER, uuid.uuid4())
+    stamp = str(int(NOW.timestamp()))
+    with pytest.raises(BadSignature, match="does not match"):
+        verify(secret, {"x-crm-timestamp": stamp, "x-crm-signature": "v1=é" * 20}, b"{}", NOW)
+
+
+def test_a_rotation_derives_a_new_secret_and_keeps_the_first() -> None:
+    key = uuid.uuid4()
+    assert signing_secret(MASTER, key, 0) == signing_secret(MASTER, key)
+    assert signing_secret(MASTER, key, 1) != signing_secret(MASTER, key, 0)
+    assert signing_secret(MASTER, key, 2) != signing_secret(MASTER, key, 1)

@@ -1,0 +1,323 @@
+"""API-key administration: create, list, rotate and revoke the keys of a tenant.
+
+An admin acts on its own tenant's keys only and grants no scope it lacks; work
+across tenants needs the ``operator`` scope, which the bootstrap key alone
+holds and no key can be given. Secrets are shown once, in the answer that
+creates them, and never listed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
+
+from services.gateway import keys, signing
+from services.gateway.auth import Admin
+from services.gateway.settings import GatewaySettings
+from shared.app import Runtime, RuntimeDep
+from shared.auth import GRANTABLE, OPERATOR, SCOPES
+from shared.events.activity import ACTIVITIES
+from shared.problems import Problem
+
+router = APIRouter(prefix="/v1/admin/api-keys", tags=["admin"])
+
+MAX_LIFETIME = timedelta(days=3653)
+MAX_OVERLAP_SECONDS = 7 * 24 * 3600
+
+Source = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")]
+TenantId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")]
+
+
+def _member_of(what: str, allowed: Sequence[str]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"unknown {what}; use one of: {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+# Checked against the registries (shared.auth, the event catalogue), never a stale copy.
+ScopeName = Annotated[
+    str,
+    AfterValidator(_member_of("scope", sorted(SCOPES))),
+    WithJsonSchema({"type": "string", "enum": sorted(SCOPES)}),
+]
+PartnerType = Annotated[
+    str,
+    AfterValidator(_member_of("event type", list(ACTIVITIES))),
+    WithJsonSchema({"type": "string", "enum": list(ACTIVITIES)}),
+]
+
+
+class NewApiKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    partner: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
+    scopes: list[ScopeName] = Field(min_length=1, max_length=len(GRANTABLE) + 1)
+    sources: list[Source] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="The customer.source values it may post for; default: [partner]",
+    )
+    event_types: list[PartnerType] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=len(ACTIVITIES),
+        description="The partner event types it may post; default: all",
+    )
+    signed: StrictBool = Field(
+        default=False,
+        description="Require an HMAC signature on every write with this key "
+        "(needs CRM_SIGNING_MASTER_KEY); the signing secret is shown once",
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="Refused from this instant on (at most ten years ahead)"
+    )
+    tenant_id: TenantId | None = Field(
+        default=None,
+        description="Another tenant (a new business or brand): needs the operator scope, "
+        "which only the bootstrap key holds; default: the caller's",
+    )
+
+
+class CreatedApiKey(BaseModel):
+    key_id: uuid.UUID
+    api_key: str = Field(description="Shown once; only its hash is kept")
+    tenant_id: str
+    partner: str
+    scopes: list[str]
+    sources: list[str]
+    event_types: list[str] | None
+    expires_at: datetime | None
+    signing_secret: str | None = Field(
+        default=None, description="Shown once, for keys that sign their writes"
+    )
+
+
+class ApiKeyInfo(BaseModel):
+    key_id: uuid.UUID
+    name: str
+    tenant_id: str
+    partner: str
+    scopes: list[str]
+    sources: list[str]
+    event_types: list[str] | None
+    signed: bool
+    bootstrap: bool
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="At most about a minute stale")
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    rotated_at: datetime | None
+    previous_valid_until: datetime | None = Field(
+        description="Until when the secret before the last rotation is still accepted"
+    )
+
+
+class ApiKeyPage(BaseModel):
+    keys: list[ApiKeyInfo]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
+
+
+class Rotation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    overlap_seconds: StrictInt = Field(
+        default=86_400,
+        ge=0,
+        le=MAX_OVERLAP_SECONDS,
+        description="How long the current secret keeps working beside the new one",
+    )
+
+
+class RotatedApiKey(BaseModel):
+    key_id: uuid.UUID
+    api_key: str = Field(description="The new secret, shown once")
+    previous_valid_until: datetime
+    signing_secret: str | None = Field(
+        default=None, description="The new signing secret, for keys that sign their writes"
+    )
+
+
+@router.post("", status_code=201)
+async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) -> CreatedApiKey:
+    """Create an API key for the caller's tenant (or, for the operator, another tenant);
+    the key is shown once, in this answer."""
+    tenant_id = _tenant(caller, body.tenant_id, "create keys for")
+    _grantable(caller, frozenset(body.scopes))
+    now = runtime.clock.now()
+    if body.expires_at is not None and not now < body.expires_at <= now + MAX_LIFETIME:
+        raise Problem(
+            422, "validation-failed", "expires_at must lie in the future, at most ten years ahead."
+        )
+    master = _settings(runtime).signing_master_key
+    if body.signed and master is None:
+        raise Problem(
+            422, "signing-not-configured", "Set CRM_SIGNING_MASTER_KEY to issue signing keys."
+        )
+    spec = keys.KeySpec(
+        tenant_id=tenant_id,
+        partner=body.partner,
+        name=body.name,
+        scopes=frozenset(body.scopes),
+        sources=tuple(body.sources or [body.partner]),
+        event_types=None if body.event_types is None else tuple(body.event_types),
+        signed=body.signed,
+        expires_at=body.expires_at,
+    )
+    key_id, secret = await keys.create_key(runtime.db, spec, now)
+    return CreatedApiKey(
+        key_id=key_id,
+        api_key=secret,
+        tenant_id=tenant_id,
+        partner=body.partner,
+        scopes=sorted(spec.scopes),
+        sources=sorted(set(spec.sources)),
+        event_types=None if spec.event_types is None else sorted(set(spec.event_types)),
+        expires_at=body.expires_at,
+        signing_secret=_signing_secret(runtime, key_id, 0) if body.signed else None,
+    )
+
+
+@router.get("")
+async def list_api_keys(
+    runtime: RuntimeDep,
+    caller: Admin,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    tenant_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> ApiKeyPage:
+    """The tenant's keys, oldest first, revoked ones included; never a secret or a hash."""
+    tenant = _tenant(caller, tenant_id, "list the keys of")
+    rows = await keys.list_keys(runtime.db.engine, tenant, limit + 1, _after(cursor))
+    page = [ApiKeyInfo.model_validate(row, from_attributes=True) for row in rows[:limit]]
+    last = page[-1] if len(rows) > limit else None
+    following = keys.encode_cursor(last.created_at, last.key_id) if last else None
+    return ApiKeyPage(keys=page, next_cursor=following)
+
+
+@router.delete("/{key_id}", status_code=204)
+async def revoke_api_key(key_id: uuid.UUID, runtime: RuntimeDep, caller: Admin) -> Response:
+    """Revoke a key: every gateway refuses it from the next request on."""
+    try:
+        await keys.revoke(runtime.db, key_id, _scope_of(caller), runtime.clock.now())
+    except keys.NoSuchKey:
+        raise _no_such_key(key_id) from None
+    except keys.BootstrapKey:
+        raise _bootstrap_problem() from None
+    return Response(status_code=204)
+
+
+@router.post("/{key_id}/rotate")
+async def rotate_api_key(
+    key_id: uuid.UUID,
+    runtime: RuntimeDep,
+    caller: Admin,
+    body: Annotated[Rotation | None, Body()] = None,
+) -> RotatedApiKey:
+    """Give a key a new secret; the current one keeps working for ``overlap_seconds``
+    (default a day, at most a week) so the holder can switch without a gap."""
+    overlap = timedelta(seconds=(body or Rotation()).overlap_seconds)
+    try:
+        rotated = await keys.rotate(
+            runtime.db, key_id, _scope_of(caller), runtime.clock.now(), overlap
+        )
+    except keys.NoSuchKey:
+        raise _no_such_key(key_id) from None
+    except keys.BootstrapKey:
+        raise _bootstrap_problem() from None
+    except keys.RevokedKey:
+        raise Problem(
+            409, "key-revoked", "A revoked key cannot be rotated; create a new one."
+        ) from None
+    return RotatedApiKey(
+        key_id=key_id,
+        api_key=rotated.secret,
+        previous_valid_until=rotated.previous_valid_until,
+        signing_secret=(
+            _signing_secret(runtime, key_id, rotated.generation) if rotated.signed else None
+        ),
+    )
+
+
+def _tenant(caller: keys.Principal, requested: str | None, action: str) -> str:
+    if requested is None or requested == caller.tenant_id:
+        return caller.tenant_id
+    if not caller.operator:
+        raise Problem(403, "foreign-tenant", f"Only the operator may {action} other tenants.")
+    return requested
+
+
+def _scope_of(caller: keys.Principal) -> str | None:
+    """The tenant whose keys the caller may change: its own, or any for the operator."""
+    return None if caller.operator else caller.tenant_id
+
+
+def _grantable(caller: keys.Principal, scopes: frozenset[str]) -> None:
+    if OPERATOR in scopes:
+        raise Problem(
+            403, "scope-not-grantable", "Only the bootstrap key holds 'operator'; no key gets it."
+        )
+    lacking = sorted(scopes - caller.scopes)
+    if lacking:
+        raise Problem(
+            403,
+            "scope-not-grantable",
+            f"A key can only grant scopes it holds; this one lacks {', '.join(lacking)}.",
+        )
+
+
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        return keys.decode_cursor(cursor)
+    except ValueError:
+        message = "not a cursor this API gave; start again without one"
+        raise Problem(
+            422,
+            "validation-failed",
+            f"Fix the cursor: {message}.",
+            errors=[{"field": "query.cursor", "message": message}],
+        ) from None
+
+
+def _no_such_key(key_id: uuid.UUID) -> Problem:
+    return Problem(404, "api-key-not-found", f"No API key {key_id} in your tenant.")
+
+
+def _bootstrap_problem() -> Problem:
+    return Problem(
+        409,
+        "bootstrap-key",
+        "The bootstrap key follows CRM_BOOTSTRAP_API_KEY: set a new value and restart the "
+        "gateway, which revokes the old key.",
+    )
+
+
+def _signing_secret(runtime: Runtime, key_id: uuid.UUID, generation: int) -> str | None:
+    master = _settings(runtime).signing_master_key
+    if master is None:
+        return None
+    return signing.signing_secret(master.get_secret_value(), key_id, generation)
+
+
+def _settings(runtime: Runtime) -> GatewaySettings:
+    return runtime.settings  # type: ignore[return-value]

@@ -246,3 +246,62 @@ async def test_a_bad_configuration_stops_the_service(infra: Infra, tmp_path: Pat
     with pytest.raises(ConfigError, match="unknown stage 'vip'"):
         async with run_service(infra, "lifecycle", lifecycle_config_file=config):
             pass
+
+
+async def test_a_pass_that_silences_then_churns_records_each_cause(
+    infra: Infra, bus: KafkaBus, tenant: str, customer: str
+) -> None:
+    await create_database(infra, "lifecycle")
+    async with run_service(
+        infra, "lifecycle", clock=FrozenClock(NOW), tenant=tenant, **QUIET
+    ) as lc:
+        await publish_events(bus, _purchase(tenant, customer, NOW - timedelta(days=400)))
+        await _until_known(lc, tenant, 1)
+
+        assert (await lc.client.post("/v1/lifecycle/sweep")).json()["moved"] == 1
+
+        history = (await lc.client.get(f"/v1/customers/{customer}/lifecycle")).json()["history"]
+
+        async def announced() -> list[CloudEvent]:
+            found = await about(
+                infra.settings.kafka_servers, infra.prefix, topics.LIFECYCLE, customer
+            )
+            return [decode(r.value) for r in found]
+
+        await eventually(lambda: _has_stage(announced, "churned"), within=30)
+        changes = [e.data for e in await announced() if e.type.endswith("stage_changed.v1")]
+    assert [(h["to"], h["cause"]) for h in history[1:]] == [
+        ("silent", {"kind": "timer", "ref": "silence"}),
+        ("churned", {"kind": "timer", "ref": "churn"}),
+    ]
+    assert [(c["to"], c["cause"]) for c in changes[1:]] == [
+        ("silent", {"kind": "timer", "ref": "silence"}),
+        ("churned", {"kind": "timer", "ref": "churn"}),
+    ]
+
+
+async def test_a_sweep_moves_the_callers_tenant_only_unless_all_tenants_are_asked(
+    infra: Infra, bus: KafkaBus, tenant: str
+) -> None:
+    await create_database(infra, "lifecycle")
+    other = f"t-{uuid.uuid4().hex[:10]}"
+    mine, theirs = str(uuid.uuid4()), str(uuid.uuid4())
+    async with run_service(
+        infra, "lifecycle", clock=FrozenClock(NOW), tenant=tenant, **QUIET
+    ) as lc:
+        await publish_events(
+            bus,
+            _purchase(tenant, mine, NOW - timedelta(days=100)),
+            _purchase(other, theirs, NOW - timedelta(days=100)),
+        )
+        await _until_known(lc, tenant, 1)
+        await _until_known(lc, other, 1)
+
+        swept = (await lc.client.post("/v1/lifecycle/sweep")).json()
+        assert swept["moved"] == 1
+        assert await _stages(lc, tenant) == {mine: "silent"}
+        assert await _stages(lc, other) == {theirs: "new_customer"}
+
+        everyone = await lc.client.post("/v1/lifecycle/sweep", params={"all_tenants": "true"})
+        assert everyone.json()["moved"] == 1
+        assert await _stages(lc, other) == {theirs: "silent"}

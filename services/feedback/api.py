@@ -105,8 +105,20 @@ async def get_scores(
 
 
 @router.post("/feedback/sweep")
-async def run_sweep(runtime: RuntimeDep) -> SweepResult:
-    """Send the invitations, lapse the invitations and escalate the complaints due now."""
+async def run_sweep(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    all_tenants: Annotated[
+        bool, Query(description="Every tenant's work, not only the caller's (operators)")
+    ] = False,
+) -> SweepResult:
+    """Send the invitations, lapse the invitations and escalate the complaints due now,
+    of the caller's tenant (of every tenant with ``all_tenants=true``); their counts."""
     settings = cast(FeedbackSettings, runtime.settings)
-    swept = await sweep.sweep_all(runtime.db, settings.config, settings.feedback_sweep_batch)
+    swept = await sweep.sweep_all(
+        runtime.db,
+        settings.config,
+        settings.feedback_sweep_batch,
+        None if all_tenants else tenant,
+    )
     return SweepResult(invited=swept.invited, expired=swept.expired, escalated=swept.escalated)

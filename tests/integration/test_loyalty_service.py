@@ -250,3 +250,44 @@ async def test_a_rule_file_with_an_unknown_tier_stops_the_service_before_it_writ
         await conn.close()
         await drop_database(elsewhere, "loyalty")
     assert tables == 0
+
+
+async def test_a_sweep_does_the_callers_tenant_only_unless_all_tenants_are_asked(loyalty, bus):
+    tenants = [f"t-{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    customers = [str(uuid.uuid4()) for _ in range(2)]
+    bought = [
+        new_event(
+            PurchaseCompleted(order_id="O-1", amount_minor=10000, currency="CNY", channel="web"),
+            source="/test", tenant_id=t, key=c, subject=c, time=T0,
+        )
+        for t, c in zip(tenants, customers, strict=True)
+    ]  # fmt: skip
+    await publish_events(bus, *bought)
+
+    async def balance(tenant: str, customer: str) -> int | None:
+        answer = await loyalty.client.get(
+            f"/v1/customers/{customer}/loyalty", headers={"X-CRM-Tenant": tenant}
+        )
+        return answer.json()["points_balance"] if answer.status_code == 200 else None
+
+    for t, c in zip(tenants, customers, strict=True):
+        await eventually(lambda t=t, c=c: _equals(balance(t, c), 100))
+    mine, theirs = tenants
+    clock = loyalty.runtime.clock
+    try:
+        clock.move_to(T0 + timedelta(days=730))
+        swept = await loyalty.client.post("/v1/loyalty/sweep", headers={"X-CRM-Tenant": mine})
+        assert swept.json() == {"accounts": 1, "events": 1}
+        assert (await balance(mine, customers[0]), await balance(theirs, customers[1])) == (0, 100)
+
+        everyone = await loyalty.client.post(
+            "/v1/loyalty/sweep", headers={"X-CRM-Tenant": mine}, params={"all_tenants": "true"}
+        )
+        assert everyone.json()["accounts"] >= 1  # theirs, and what other tests left due
+        assert await balance(theirs, customers[1]) == 0
+    finally:
+        clock.move_to(T0)
+
+
+async def _equals(value, expected) -> bool:  # type: ignore[no-untyped-def]
+    return await value == expected

@@ -184,3 +184,24 @@ def test_compensation_on_resolution_is_granted_once_per_complaint_beside_its_goo
     assert granted.entry.ref == "compensation:c1" and granted.entry.rule == "compensation"
     assert again == [] and nothing == []
     assert acc.ledger.balance == 350
+
+
+def test_a_free_order_is_a_purchase_the_earning_rules_price_and_the_next_is_not_the_first():
+    rules = programme(earning={"first_purchase_bonus": 50})
+    acc = new_account()
+
+    [free] = buy(acc, rules, "FREE", 0)
+    [paid] = buy(acc, rules, "O2", 10000, T0 + DAY)
+
+    assert (free.entry.points, free.entry.rule) == (50, "base:CNYx1 first_purchase:+50")
+    assert (paid.entry.points, paid.entry.rule) == (100, "base:CNYx1")
+    assert acc.ledger.balance == 150
+
+
+def test_a_free_order_without_a_bonus_earns_nothing_but_is_still_an_order():
+    rules, acc = programme(), new_account()
+
+    [free] = buy(acc, rules, "FREE", 0)
+
+    assert free.kind == "credited" and free.entry.points == 0
+    assert acc.ledger.lot_for("order:FREE") is not None

@@ -15,6 +15,7 @@ from services.loyalty.domain.earning import Purchase, points_for_purchase
 from services.loyalty.domain.ledger import Entry, Ledger, Lot, Reversal
 from services.loyalty.domain.rules import Programme
 
+ORDER = "order:"  # the ref prefix of a purchase's lot
 
 @dataclass
 class Offer:
@@ -69,11 +70,13 @@ def purchase(
     account: Account, programme: Programme, order_id: str, bought: Purchase
 ) -> list[Notice]:
     """Earn the purchase's points (held while returnable), count its spend toward the
-    tier and the reactivation offer. A known order is not rewarded twice."""
-    ref = f"order:{order_id}"
+    tier and the reactivation offer. A known order is not rewarded twice. A free order
+    is a purchase too: the earning rules decide its points (a first-purchase bonus, say),
+    and the order after it is no longer the first."""
+    ref = f"{ORDER}{order_id}"
     if account.ledger.lot_for(ref) is not None:
         return []
-    first = not any(lot.amount_minor for lot in account.ledger.lots)
+    first = not any(lot.ref.startswith(ORDER) for lot in account.ledger.lots)
     earning = points_for_purchase(programme.earning, bought, account.tier, first)
     available_at = bought.at + timedelta(days=programme.lots.return_window_days)
     lot = Lot(
@@ -89,7 +92,7 @@ def purchase(
     )
     entry = account.ledger.add_lot(lot, "earn", earning.rule, bought.at)
     notices = [notice(account, "credited" if entry else "pending", entry=entry, lot=lot)]
-    notices += _upgrade(account, programme, bought.at, f"order:{order_id}")
+    notices += _upgrade(account, programme, bought.at, f"{ORDER}{order_id}")
     notices += _offer_progress(account, programme, bought)
     return notices
 
@@ -98,7 +101,7 @@ def refund(
     account: Account, programme: Programme, order_id: str, amount_minor: int, ref: str, at: datetime
 ) -> list[Notice]:
     """Reverse the refunded share of the order's points, as the refund policy says."""
-    lot = account.ledger.lot_for(f"order:{order_id}")
+    lot = account.ledger.lot_for(f"{ORDER}{order_id}")
     if lot is None:
         return []
     negative_ok = programme.refunds.allow_negative_balance

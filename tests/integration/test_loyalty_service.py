@@ -14,14 +14,15 @@ from sqlalchemy import func, select
 
 from services.loyalty.settings import SHIPPED_RULES
 from services.loyalty.tables import ledger_entry, redemption
+from shared import topics
 from shared.clock import FrozenClock
-from shared.events import CloudEvent
+from shared.events import CloudEvent, decode
 from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.envelope import new_event
 from shared.events.feedback import ComplaintOpened, ComplaintResolved
 from shared.events.lifecycle import StageCause, StageChanged
 from shared.events.payload import Payload
-from tests.integration.conftest import eventually, publish_events
+from tests.integration.conftest import about, eventually, publish_events
 from tests.integration.services import (
     Infra,
     RunningService,
@@ -291,3 +292,26 @@ async def test_a_sweep_does_the_callers_tenant_only_unless_all_tenants_are_asked
 
 async def _equals(value, expected) -> bool:  # type: ignore[no-untyped-def]
     return await value == expected
+
+
+async def test_a_full_refund_takes_back_the_tier_and_the_next_order_earns_at_the_lower_one(
+    loyalty, bus, infra, customer
+):
+    await publish_events(bus, purchase(customer, "O-1", 2500000))  # earned as a member
+    await balance_becomes(loyalty, customer, 25000)
+    assert (await summary(loyalty, customer))["tier"] == "gold"
+    refund = OrderRefunded(order_id="O-1", amount_minor=2500000)
+    await publish_events(bus, event(refund, customer, T0 + timedelta(hours=1)))
+    await balance_becomes(loyalty, customer, 0)
+
+    later = PurchaseCompleted(order_id="O-2", amount_minor=10000, currency="CNY", channel="store")
+    await publish_events(bus, event(later, customer, T0 + timedelta(hours=2)))
+    await balance_becomes(loyalty, customer, 100)  # the member rate, not gold's 150
+
+    assert (await summary(loyalty, customer))["tier"] == "member"
+    records = await about(infra.settings.kafka_servers, infra.prefix, topics.LOYALTY, customer)
+    moves = [decode(r.value).data for r in records]
+    assert [(m["from_tier"], m["to_tier"], m["cause"]) for m in moves if "to_tier" in m] == [
+        ("member", "gold", "order:O-1"),
+        ("gold", "member", "refund:O-1"),
+    ]

@@ -93,3 +93,52 @@ def test_successful_redemptions_never_exceed_what_was_credited(ops):
     credited = sum(e.points for e in acc.ledger.entries if e.points > 0)
     spent = -sum(e.points for e in acc.ledger.entries if e.kind == "redeem")
     assert spent <= credited
+
+
+def tiered() -> Programme:
+    return Programme.model_validate(
+        {
+            "tiers": {
+                "currency": "CNY",
+                "levels": [
+                    {"name": "member", "min_spend_minor": 0},
+                    {"name": "silver", "min_spend_minor": 200000},
+                    {"name": "gold", "min_spend_minor": 800000},
+                ],
+            },
+        }
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    before=st.lists(st.tuples(st.integers(0, 500000), st.integers(0, 60)), max_size=8),
+    amount=st.integers(0, 1000000),
+)
+def test_an_order_refunded_in_full_leaves_the_tier_it_found(before, amount):
+    rules, acc, now = tiered(), Account("t", uuid.uuid4(), "member"), T0
+    for n, (spent, days) in enumerate(before):
+        now += timedelta(days=days)
+        accounts.purchase(acc, rules, f"O{n}", Purchase(spent, "CNY", "web", now))
+    found = acc.tier
+
+    accounts.purchase(acc, rules, "X", Purchase(amount, "CNY", "web", now + timedelta(hours=1)))
+    accounts.refund(acc, rules, "X", amount, "r", now + timedelta(hours=2))
+
+    assert acc.tier == found
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops=operations)
+def test_a_refund_never_raises_the_tier(ops):
+    rules, acc, now = tiered(), Account("t", uuid.uuid4(), "member"), T0
+    for step, (kind, order, amount) in enumerate(ops):
+        if kind == "buy":
+            accounts.purchase(acc, rules, f"O{order}", Purchase(amount, "CNY", "web", now))
+        elif kind == "refund":
+            rank = rules.tiers.names.index(acc.tier)
+            accounts.refund(acc, rules, f"O{order}", amount, f"r{step}", now)
+            assert rules.tiers.names.index(acc.tier) <= rank
+        elif kind == "wait":
+            now += timedelta(days=amount)
+            accounts.sweep(acc, rules, now)

@@ -17,6 +17,7 @@ from services.loyalty.domain.rules import Programme
 
 ORDER = "order:"  # the ref prefix of a purchase's lot
 
+
 @dataclass
 class Offer:
     """The one-time reactivation offer: spend ``spend_minor`` before ``valid_until``."""
@@ -39,6 +40,10 @@ class Account:
     tier_review_at: datetime | None = None
     offer: Offer | None = None
     offer_changed: bool = False
+    # What the last period-end review left (None: never reviewed, the lowest tier):
+    # a refund re-qualifies from there.
+    reviewed_tier: str | None = None
+    reviewed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -100,13 +105,17 @@ def purchase(
 def refund(
     account: Account, programme: Programme, order_id: str, amount_minor: int, ref: str, at: datetime
 ) -> list[Notice]:
-    """Reverse the refunded share of the order's points, as the refund policy says."""
+    """Reverse the refunded share of the order's points, as the refund policy says, and
+    (``reevaluate_tier``) take back the tier the refunded spend bought."""
     lot = account.ledger.lot_for(f"{ORDER}{order_id}")
     if lot is None:
         return []
     negative_ok = programme.refunds.allow_negative_balance
     reversal = account.ledger.reverse(lot, amount_minor, ref, at, negative_ok=negative_ok)
-    return [notice(account, "reversed", entry=reversal.entry, lot=lot, reversal=reversal)]
+    notices = [notice(account, "reversed", entry=reversal.entry, lot=lot, reversal=reversal)]
+    if programme.refunds.reevaluate_tier:
+        notices += _requalify(account, programme, f"refund:{order_id}")
+    return notices
 
 
 def goodwill(
@@ -174,9 +183,22 @@ def _review(account: Account, programme: Programme, now: datetime) -> list[Notic
     if moved is not None:
         account.tier = moved
     account.tier_review_at = tiers.next_review(programme.tiers, account.tier, now)
+    account.reviewed_tier, account.reviewed_at = account.tier, now
     if moved is None:
         return []
     return [notice(account, "tier_changed", from_tier=before, cause="qualification_period_end")]
+
+
+def _requalify(account: Account, programme: Programme, cause: str) -> list[Notice]:
+    """Down to the tier the spend still earns, never below what the last review left,
+    never up (a refund only takes away)."""
+    rules = programme.tiers
+    floor = account.reviewed_tier or programme.lowest_tier
+    tier, review_at = tiers.requalify(rules, floor, account.reviewed_at, account.ledger.lots)
+    if tiers.rank(rules, tier) >= tiers.rank(rules, account.tier):
+        return []
+    before, account.tier, account.tier_review_at = account.tier, tier, review_at
+    return [notice(account, "tier_changed", from_tier=before, cause=cause)]
 
 
 def _upgrade(account: Account, programme: Programme, at: datetime, cause: str) -> list[Notice]:

@@ -93,9 +93,12 @@ class Lots(Rules):
 
 class Refunds(Rules):
     """When a refunded order's points were already spent: let the balance go negative
-    (the debt is repaid by the next credits) or recover only what is left."""
+    (the debt is repaid by the next credits) or recover only what is left. With
+    ``reevaluate_tier`` a refund also takes back the tier its order bought at once,
+    rather than leaving it (and its multiplier) until the period-end review."""
 
     allow_negative_balance: bool = False
+    reevaluate_tier: bool = True
 
 
 class Goodwill(Rules):

@@ -315,3 +315,47 @@ async def test_a_full_refund_takes_back_the_tier_and_the_next_order_earns_at_the
         ("member", "gold", "order:O-1"),
         ("gold", "member", "refund:O-1"),
     ]
+
+
+async def test_compensation_and_goodwill_are_cut_to_their_caps_and_announced_as_granted(
+    loyalty, bus, infra, customer
+):
+    def opened(complaint: str, at: datetime) -> CloudEvent:
+        return event(ComplaintOpened(
+            complaint_id=complaint, complaint_ref=complaint, severity="critical",
+            category="fraud", opened_at=at, due_at=at + timedelta(hours=4), open_complaints=1,
+        ), customer, at)  # fmt: skip
+
+    def resolved(complaint: str, at: datetime) -> CloudEvent:
+        return event(ComplaintResolved(
+            complaint_id=complaint, complaint_ref=complaint, severity="critical", opened_at=at,
+            resolved_at=at, within_sla=True, compensation_points=10_000_000, open_complaints=0,
+        ), customer, at)  # fmt: skip
+
+    hour = timedelta(hours=1)
+    await publish_events(bus, opened("c-1", T0), resolved("c-1", T0 + hour))
+    await balance_becomes(loyalty, customer, 500 + 5000)  # rules.toml: 5000 per complaint
+    await publish_events(
+        bus,
+        opened("c-2", T0 + 2 * hour),
+        resolved("c-2", T0 + 3 * hour),
+        opened("c-3", T0 + 4 * hour),
+    )
+    await balance_becomes(loyalty, customer, 10000)  # rules.toml: 10000 per customer a year
+
+    page = (await loyalty.client.get(f"/v1/customers/{customer}/loyalty/ledger")).json()
+    adjusted = sorted((e["ref"], e["points"], e["rule"]) for e in page["entries"])
+    assert adjusted == [
+        ("compensation:c-1", 5000, "compensation cap:per_complaint:5000 asked:10000000"),
+        (
+            "compensation:c-2",
+            4000,
+            "compensation cap:per_complaint:5000 cap:per_customer:10000/365d asked:10000000",
+        ),
+        ("complaint:c-1", 500, "goodwill:critical"),
+        ("complaint:c-2", 500, "goodwill:critical"),
+    ]
+    records = await about(infra.settings.kafka_servers, infra.prefix, topics.LOYALTY, customer)
+    announced = [decode(r.value).data for r in records]
+    compensated = [a for a in announced if a.get("ref", "").startswith("compensation:")]
+    assert sorted(a["points"] for a in compensated) == [4000, 5000]

@@ -251,3 +251,49 @@ def test_a_refund_never_takes_away_the_tier_the_last_review_kept():
 
     assert [n.kind for n in notices] == ["reversed"]
     assert (acc.tier, acc.tier_review_at) == ("gold", T0 + 730 * DAY)
+
+
+def capped_programme() -> Programme:
+    return programme(
+        goodwill={
+            "complaint_opened": {"critical": 500},
+            "max_compensation_per_complaint": 2000,
+            "max_goodwill_per_customer": 3000,
+            "goodwill_period_days": 30,
+        }
+    )
+
+
+def test_compensation_above_the_per_complaint_cap_is_cut_to_it_and_the_entry_says_so():
+    rules, acc = capped_programme(), new_account()
+
+    [granted] = accounts.compensation(acc, rules, "c1", 10_000_000, T0)
+
+    assert granted.entry.points == 2000
+    assert granted.entry.rule == "compensation cap:per_complaint:2000 asked:10000000"
+    assert accounts.compensation(acc, rules, "c1", 10_000_000, T0) == []
+
+
+def test_goodwill_and_compensation_together_stop_at_the_per_customer_cap_for_the_period():
+    rules, acc = capped_programme(), new_account()
+    accounts.goodwill(acc, rules, "c1", "critical", T0)  # 500
+    accounts.compensation(acc, rules, "c1", 2000, T0 + DAY)  # 2500
+
+    [cut] = accounts.compensation(acc, rules, "c2", 2000, T0 + 2 * DAY)
+    nothing = accounts.goodwill(acc, rules, "c3", "critical", T0 + 3 * DAY)
+    [again] = accounts.goodwill(acc, rules, "c4", "critical", T0 + 31 * DAY)
+
+    assert (cut.entry.points, cut.entry.rule) == (
+        500, "compensation cap:per_customer:3000/30d asked:2000",
+    )  # fmt: skip
+    assert nothing == []
+    assert (again.entry.points, again.entry.rule) == (500, "goodwill:critical")
+    assert acc.ledger.balance == 3500
+
+
+def test_a_grant_dated_earlier_than_one_already_given_counts_it_too():
+    rules, acc = capped_programme(), new_account()
+    accounts.compensation(acc, rules, "c1", 2000, T0 + 10 * DAY)
+    accounts.compensation(acc, rules, "c2", 2000, T0 + 5 * DAY)  # arrived later: 1000
+
+    assert sorted(e.points for e in acc.ledger.entries) == [1000, 2000]

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from services.loyalty.domain import tiers
 from services.loyalty.domain.earning import Purchase, points_for_purchase
+from services.loyalty.domain.goodwill import capped
 from services.loyalty.domain.ledger import Entry, Ledger, Lot, Reversal
 from services.loyalty.domain.rules import Programme
 
@@ -121,18 +122,36 @@ def refund(
 def goodwill(
     account: Account, programme: Programme, complaint_id: str, severity: str, at: datetime
 ) -> list[Notice]:
-    """Service recovery: points for a complaint of a configured severity, once each."""
-    points = programme.goodwill.complaint_opened.get(severity, 0)
-    ref, rule = f"complaint:{complaint_id}", f"goodwill:{severity}"
-    return _grant(account, programme, ref, points, rule, at)
+    """Service recovery: points for a complaint of a configured severity, once each,
+    within the customer's goodwill cap."""
+    ref = f"complaint:{complaint_id}"
+    asked = programme.goodwill.complaint_opened.get(severity, 0)
+    if asked <= 0 or account.ledger.lot_for(ref) is not None:
+        return []
+    lots = account.ledger.lots
+    grant = capped(programme.goodwill, lots, asked, f"goodwill:{severity}", at)
+    return _grant(account, programme, ref, grant.points, grant.rule, at)
 
 
 def compensation(
     account: Account, programme: Programme, complaint_id: str, points: int, at: datetime
 ) -> list[Notice]:
-    """The points a resolution promised the customer, once per complaint: the partner
-    decided the amount, so no severity table applies, and a replay grants nothing."""
-    return _grant(account, programme, f"compensation:{complaint_id}", points, "compensation", at)
+    """The points a resolution promised the customer, once per complaint: the resolver
+    decided the amount, cut to the per-complaint and per-customer caps; a replay grants
+    nothing."""
+    ref = f"compensation:{complaint_id}"
+    if points <= 0 or account.ledger.lot_for(ref) is not None:
+        return []
+    rules = programme.goodwill
+    grant = capped(
+        rules,
+        account.ledger.lots,
+        points,
+        "compensation",
+        at,
+        per_complaint=rules.max_compensation_per_complaint,
+    )
+    return _grant(account, programme, ref, grant.points, grant.rule, at)
 
 
 def went_silent(account: Account, programme: Programme, at: datetime) -> list[Notice]:

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
-from services.feedback import sweep, views
+from services.feedback import resolutions, sweep, views
 from services.feedback.settings import FeedbackSettings
 from shared.app import RuntimeDep, TenantDep
 from shared.problems import Problem
@@ -31,6 +31,9 @@ class Complaint(BaseModel):
     resolved_at: datetime | None
     escalation_level: int
     escalated_at: datetime | None
+    resolved_by: str | None = Field(
+        None, description="'desk', or 'partner:<name>' for the filing partner's event"
+    )
 
 
 class ComplaintPage(BaseModel):
@@ -65,6 +68,18 @@ class Scores(BaseModel):
     ces: Ces
 
 
+class ResolutionRequest(BaseModel):
+    """How the service desk resolved a complaint, and the points it grants for it (loyalty
+    cuts them to its caps)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: str = Field(
+        min_length=1, max_length=10_000, pattern=r"^[^\x00]*$", examples=["Replacement shipped"]
+    )
+    compensation_points: Annotated[StrictInt, Field(ge=0, le=1_000_000_000)] = 0
+
+
 class SweepResult(BaseModel):
     invited: int
     expired: int
@@ -85,6 +100,36 @@ async def get_complaints(
     except (ValueError, binascii.Error) as error:
         raise Problem(422, "invalid-cursor", "Pass back the next_cursor of a page.") from error
     return ComplaintPage.model_validate(page)
+
+
+@router.post("/customers/{customer_id}/complaints/{complaint_id}/resolution")
+async def resolve_complaint(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    customer_id: uuid.UUID,
+    complaint_id: uuid.UUID,
+    body: ResolutionRequest,
+) -> Complaint:
+    """Resolve an open complaint at the service desk (announced like a partner's
+    resolution, ``resolved_by`` "desk"); 404 for an unknown one, 409 once resolved."""
+    command = resolutions.ResolveAtDesk(
+        tenant, customer_id, complaint_id, body.resolution, body.compensation_points
+    )
+    try:
+        row = await resolutions.resolve_at_desk(runtime.db, command)
+    except resolutions.UnknownComplaint:
+        raise Problem(
+            404, "complaint-not-found",
+            f"Customer {customer_id} has no complaint {complaint_id}; list them at "
+            f"/v1/customers/{customer_id}/complaints.",
+        ) from None  # fmt: skip
+    except resolutions.AlreadyResolved as done:
+        when = done.resolved_at.isoformat() if done.resolved_at else "earlier"
+        raise Problem(
+            409, "complaint-already-resolved",
+            f"Complaint {complaint_id} was resolved at {when}; a resolution is final.",
+        ) from None  # fmt: skip
+    return Complaint.model_validate(views._complaint(row))
 
 
 @router.get("/feedback/scores")

@@ -64,6 +64,8 @@ def private_file(path: Path) -> Path:
         if companion.exists():
             companion.chmod(0o600)
     return path
+
+
 def _where_kept(data_dir: Path, configured: bool) -> str:
     """Where the operator finds the key: never the key itself, which would end up in
     terminal scrollback and captured logs."""

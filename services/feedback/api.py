@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from services.feedback import sweep, views
+from services.feedback import resolutions, sweep, views
 from services.feedback.settings import FeedbackSettings
 from shared.app import RuntimeDep, TenantDep
 from shared.cursors import InvalidCursor, decode_keyset, invalid_cursor
@@ -32,6 +32,9 @@ class Complaint(BaseModel):
     resolved_at: datetime | None
     escalation_level: int
     escalated_at: datetime | None
+    resolved_by: str | None = Field(
+        None, description="'desk', or 'partner:<name>' for the filing partner's event"
+    )
 
 
 class ComplaintPage(BaseModel):
@@ -66,6 +69,18 @@ class Scores(BaseModel):
     ces: Ces
 
 
+class ResolutionRequest(BaseModel):
+    """How the service desk resolved a complaint, and the points it grants for it (loyalty
+    cuts them to its caps)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: str = Field(
+        min_length=1, max_length=10_000, pattern=r"^[^\x00]*$", examples=["Replacement shipped"]
+    )
+    compensation_points: Annotated[StrictInt, Field(ge=0, le=1_000_000_000)] = 0
+
+
 class SweepResult(BaseModel):
     invited: int
     expired: int
@@ -89,6 +104,36 @@ async def get_complaints(
     return ComplaintPage.model_validate(page)
 
 
+@router.post("/customers/{customer_id}/complaints/{complaint_id}/resolution")
+async def resolve_complaint(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    customer_id: uuid.UUID,
+    complaint_id: uuid.UUID,
+    body: ResolutionRequest,
+) -> Complaint:
+    """Resolve an open complaint at the service desk (announced like a partner's
+    resolution, ``resolved_by`` "desk"); 404 for an unknown one, 409 once resolved."""
+    command = resolutions.ResolveAtDesk(
+        tenant, customer_id, complaint_id, body.resolution, body.compensation_points
+    )
+    try:
+        row = await resolutions.resolve_at_desk(runtime.db, command)
+    except resolutions.UnknownComplaint:
+        raise Problem(
+            404, "complaint-not-found",
+            f"Customer {customer_id} has no complaint {complaint_id}; list them at "
+            f"/v1/customers/{customer_id}/complaints.",
+        ) from None  # fmt: skip
+    except resolutions.AlreadyResolved as done:
+        when = done.resolved_at.isoformat() if done.resolved_at else "earlier"
+        raise Problem(
+            409, "complaint-already-resolved",
+            f"Complaint {complaint_id} was resolved at {when}; a resolution is final.",
+        ) from None  # fmt: skip
+    return Complaint.model_validate(views._complaint(row))
+
+
 @router.get("/feedback/scores")
 async def get_scores(
     runtime: RuntimeDep,
@@ -107,8 +152,20 @@ async def get_scores(
 
 
 @router.post("/feedback/sweep")
-async def run_sweep(runtime: RuntimeDep) -> SweepResult:
-    """Send the invitations, lapse the invitations and escalate the complaints due now."""
+async def run_sweep(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    all_tenants: Annotated[
+        bool, Query(description="Every tenant's work, not only the caller's (operators)")
+    ] = False,
+) -> SweepResult:
+    """Send the invitations, lapse the invitations and escalate the complaints due now,
+    of the caller's tenant (of every tenant with ``all_tenants=true``); their counts."""
     settings = cast(FeedbackSettings, runtime.settings)
-    swept = await sweep.sweep_all(runtime.db, settings.config, settings.feedback_sweep_batch)
+    swept = await sweep.sweep_all(
+        runtime.db,
+        settings.config,
+        settings.feedback_sweep_batch,
+        None if all_tenants else tenant,
+    )
     return SweepResult(invited=swept.invited, expired=swept.expired, escalated=swept.escalated)

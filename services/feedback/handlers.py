@@ -7,22 +7,18 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import structlog
-from sqlalchemy import bindparam, func, select, tuple_, update
-
-from services.feedback import domain, invitations
+from services.feedback import domain, invitations, resolutions
 from services.feedback.domain.config import FeedbackConfig
 from services.feedback.tables import complaint, survey_response
 from shared.consumer import Received
 from shared.db import insert_ignoring_conflicts, insert_new
-from shared.events import CloudEvent, activity, feedback
+from shared.events import CloudEvent, activity
 from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
 from shared.events.envelope import caused_event, derived_id
 from shared.events.feedback import ComplaintOpened, SurveyAnswered
 from shared.uow import UnitOfWork
 
 SOURCE = "/crm/feedback"
-log = structlog.get_logger()
 
 
 async def record_feedback(
@@ -40,7 +36,9 @@ async def record_feedback(
     if complaints:
         new_ids = await insert_new(uow.conn, complaint, complaints, returning="complaint_id")
         rows = [c for c in complaints if c["complaint_id"] in new_ids]
-        counts = await _open_counts(uow, {(c["tenant_id"], c["customer_id"]) for c in rows})
+        counts = await resolutions.open_counts(
+            uow, {(c["tenant_id"], c["customer_id"]) for c in rows}
+        )
         uow.publish(
             *(
                 _complaint_opened(
@@ -56,43 +54,9 @@ async def record_feedback(
         uow, [r for r in batch if isinstance(r.payload, PurchaseCompleted)], config.invitations
     )
     # After the filings, so a complaint filed and resolved within one batch is found.
-    await resolve_complaints(
+    await resolutions.resolve_from_events(
         uow, [r for r in batch if isinstance(r.payload, activity.ComplaintResolved)]
     )
-
-
-async def resolve_complaints(uow: UnitOfWork, resolutions: Sequence[Received]) -> None:
-    """Close the open complaints these events resolve and announce each with the
-    customer's open count after it; one locked read and one update for the batch.
-
-    A resolution whose complaint is unknown (never filed, filed for another customer,
-    or not arrived yet: partner systems are not ordered with each other), already
-    resolved, or opened after the resolution's date is logged and dropped, never
-    retried: retrying would stall the consumer behind an event that may never apply."""
-    if not resolutions:
-        return
-    ordered = sorted(resolutions, key=lambda r: r.event.time)
-    found = await _complaints_by_ref(uow, {_ref_key(r) for r in ordered})
-    closed: list[tuple[dict[str, Any], Received]] = []
-    for received in ordered:
-        row = found.get(_ref_key(received))
-        if row is None or row["customer_id"] != _customer(received):
-            log.warning("resolution of an unknown complaint dropped", **_about(received))
-        elif not domain.resolvable(row["status"], row["opened_at"], received.event.time):
-            log.info("resolution of a resolved or later complaint dropped", **_about(received))
-        else:
-            row.update(status="resolved", resolved_at=received.event.time)
-            closed.append((row, received))
-    if not closed:
-        return
-    await uow.conn.execute(
-        update(complaint)
-        .where(complaint.c.complaint_id == bindparam("id"))
-        .values(status="resolved", resolved_at=bindparam("at"), escalate_at=None),
-        [{"id": row["complaint_id"], "at": row["resolved_at"]} for row, _ in closed],
-    )
-    counts = await _open_counts(uow, {(r["tenant_id"], r["customer_id"]) for r, _ in closed})
-    uow.publish(*(_complaint_resolved(row, counts.get(_owner(row), 0), r) for row, r in closed))
 
 
 def _customer(received: Received) -> uuid.UUID:
@@ -116,19 +80,8 @@ def _complaint_row(received: Received, config: FeedbackConfig) -> dict[str, Any]
         "due_at": due_at,
         "escalation_level": 0,
         "escalate_at": domain.escalation_due(config.escalation, due_at, 1),
+        "partner": received.event.partner,
     }
-
-
-async def _open_counts(uow: UnitOfWork, keys: set[tuple[str, uuid.UUID]]) -> dict[Any, int]:
-    rows = await uow.conn.execute(
-        select(complaint.c.tenant_id, complaint.c.customer_id, func.count())
-        .where(
-            tuple_(complaint.c.tenant_id, complaint.c.customer_id).in_(keys),
-            complaint.c.status.in_(domain.OPEN_STATUSES),
-        )
-        .group_by(complaint.c.tenant_id, complaint.c.customer_id)
-    )
-    return {(t, c): n for t, c, n in rows}
 
 
 def _complaint_opened(row: dict[str, Any], open_count: int, cause: CloudEvent) -> CloudEvent:
@@ -145,51 +98,6 @@ def _complaint_opened(row: dict[str, Any], open_count: int, cause: CloudEvent) -
         cause,
         source=SOURCE,
         purpose="complaint_opened",
-    )
-
-
-def _ref_key(received: Received) -> tuple[str, str]:
-    resolved: activity.ComplaintResolved = received.payload  # type: ignore[assignment]
-    return received.event.tenantid, resolved.complaint_ref
-
-
-def _owner(row: dict[str, Any]) -> tuple[str, uuid.UUID]:
-    return row["tenant_id"], row["customer_id"]
-
-
-def _about(received: Received) -> dict[str, str]:
-    tenant, ref = _ref_key(received)
-    return {"tenant_id": tenant, "complaint_ref": ref, "event_id": str(received.event.id)}
-
-
-async def _complaints_by_ref(
-    uow: UnitOfWork, keys: set[tuple[str, str]]
-) -> dict[tuple[str, str], dict[str, Any]]:
-    """The complaints filed under these refs, locked until the batch commits."""
-    rows = await uow.conn.execute(
-        select(complaint)
-        .where(tuple_(complaint.c.tenant_id, complaint.c.complaint_ref).in_(keys))
-        .with_for_update()
-    )
-    return {(r.tenant_id, r.complaint_ref): dict(r._mapping) for r in rows}
-
-
-def _complaint_resolved(row: dict[str, Any], open_count: int, cause: Received) -> CloudEvent:
-    resolved: activity.ComplaintResolved = cause.payload  # type: ignore[assignment]
-    return caused_event(
-        feedback.ComplaintResolved(
-            complaint_id=str(row["complaint_id"]),
-            complaint_ref=row["complaint_ref"],
-            severity=row["severity"],
-            opened_at=row["opened_at"],
-            resolved_at=row["resolved_at"],
-            within_sla=domain.within_sla(row["due_at"], row["resolved_at"]),
-            compensation_points=resolved.compensation_points,
-            open_complaints=open_count,
-        ),
-        cause.event,
-        source=SOURCE,
-        purpose="complaint_resolved",
     )
 
 

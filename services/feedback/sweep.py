@@ -43,33 +43,43 @@ class Swept:
         )
 
 
-async def sweep_all(db: Database, config: FeedbackConfig, limit: int) -> Swept:
-    """Everything due at the clock's now, batch after batch."""
+async def sweep_all(
+    db: Database, config: FeedbackConfig, limit: int, tenant: str | None = None
+) -> Swept:
+    """Everything due at the clock's now, batch after batch: of one tenant (a tenant's
+    admin sweeps their own work and sees their own counts) or of all (``None``: the
+    background pass and an operator's)."""
     total = Swept()
     while True:
-        swept = await _sweep_batch(db, config, limit)
+        swept = await _sweep_batch(db, config, limit, tenant)
         total += swept
         if max(swept.invited, swept.expired, swept.escalated) < limit:
             return total
 
 
-async def _sweep_batch(db: Database, config: FeedbackConfig, limit: int) -> Swept:
+async def _sweep_batch(
+    db: Database, config: FeedbackConfig, limit: int, tenant: str | None
+) -> Swept:
     now = db.clock.now()
     async with db.unit_of_work() as uow:
-        invited = await _send_invitations(uow.conn, now, config, limit)
-        expired = await _expire_invitations(uow.conn, now, limit)
-        escalated = await _escalate_complaints(uow.conn, now, config, limit)
+        invited = await _send_invitations(uow.conn, now, config, limit, tenant)
+        expired = await _expire_invitations(uow.conn, now, limit, tenant)
+        escalated = await _escalate_complaints(uow.conn, now, config, limit, tenant)
         uow.publish(*invited, *escalated)
         await uow.commit()
     return Swept(len(invited), expired, len(escalated))
 
 
-async def _due(conn: Any, query: Any) -> list[dict[str, Any]]:
+async def _due(conn: Any, query: Any, table: Any, tenant: str | None) -> list[dict[str, Any]]:
+    """The due rows of ``query`` (of ``tenant`` only, when named), locked; rows another
+    replica holds are skipped, not waited for."""
+    if tenant is not None:
+        query = query.where(table.c.tenant_id == tenant)
     return [dict(r._mapping) for r in await conn.execute(query.with_for_update(skip_locked=True))]
 
 
 async def _send_invitations(
-    conn: Any, now: datetime, config: FeedbackConfig, limit: int
+    conn: Any, now: datetime, config: FeedbackConfig, limit: int, tenant: str | None
 ) -> list[CloudEvent]:
     inv = survey_invitation.c
     due = await _due(
@@ -78,6 +88,8 @@ async def _send_invitations(
         .where(inv.status == "scheduled", inv.due_at <= now)
         .order_by(inv.due_at)
         .limit(limit),
+        survey_invitation,
+        tenant,
     )
     if not due:
         return []
@@ -91,12 +103,14 @@ async def _send_invitations(
     return [_invited(row, now, expires_at) for row in due]
 
 
-async def _expire_invitations(conn: Any, now: datetime, limit: int) -> int:
+async def _expire_invitations(conn: Any, now: datetime, limit: int, tenant: str | None) -> int:
     """Lapse sent invitations nobody answered in time (no event: nothing else cares)."""
     inv = survey_invitation.c
     due = await _due(
         conn,
         select(inv.invitation_id).where(inv.status == "sent", inv.expires_at <= now).limit(limit),
+        survey_invitation,
+        tenant,
     )
     if due:
         await conn.execute(
@@ -108,7 +122,7 @@ async def _expire_invitations(conn: Any, now: datetime, limit: int) -> int:
 
 
 async def _escalate_complaints(
-    conn: Any, now: datetime, config: FeedbackConfig, limit: int
+    conn: Any, now: datetime, config: FeedbackConfig, limit: int, tenant: str | None
 ) -> list[CloudEvent]:
     c = complaint.c
     due = await _due(
@@ -117,6 +131,8 @@ async def _escalate_complaints(
         .where(c.status.in_(domain.OPEN_STATUSES), c.escalate_at <= now)
         .order_by(c.escalate_at)
         .limit(limit),
+        complaint,
+        tenant,
     )
     changes, events = [], []
     for row in due:

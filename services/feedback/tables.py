@@ -27,6 +27,11 @@ complaint = Table(
     Column("escalated_at", UTCDateTime),
     # The due-time row of the escalation sweep: the next escalation, NULL when none is due.
     Column("escalate_at", UTCDateTime),
+    # Only this partner's complaint.resolved may close it; NULL (filed before partners
+    # were recorded): only the service desk may.
+    Column("partner", String(64), comment="the partner that filed it"),
+    Column("resolved_by", String(80), comment="desk, or partner:<name>"),
+    Column("resolution", Text),
     UniqueConstraint("tenant_id", "complaint_ref", name="uq_complaint_ref"),
 )
 Index("ix_complaint_customer", complaint.c.tenant_id, complaint.c.customer_id, complaint.c.status)

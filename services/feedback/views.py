@@ -56,6 +56,7 @@ def _complaint(row: Any) -> dict[str, Any]:
         "resolved_at": row.resolved_at,
         "escalation_level": row.escalation_level,
         "escalated_at": row.escalated_at,
+        "resolved_by": row.resolved_by,
     }
 
 

@@ -73,7 +73,7 @@ _BATCH_BODY = _body(
 @router.post("/events", status_code=202, tags=["ingestion"], openapi_extra=_EVENT_BODY)
 async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> EventAccepted:
     """Accept one partner event; a repeat of its id is answered as a duplicate."""
-    body = await _json_body(request, runtime, caller)
+    body = await _json_body(request)
     sender = ingestion.Sender(caller.tenant_id, caller.partner)
     max_age = timedelta(days=_settings(runtime).max_event_age_days)
     try:
@@ -88,7 +88,7 @@ async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> E
 @router.post("/events/batch", status_code=202, tags=["ingestion"], openapi_extra=_BATCH_BODY)
 async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> BatchResult:
     """Accept up to 500 events; each is accepted, a duplicate, or rejected on its own."""
-    body = await _json_body(request, runtime, caller)
+    body = await _json_body(request)
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise Problem(422, "validation-failed", 'Send {"events": [...]} with 1 to 500 events.')
     posted: list[Any] = body["events"]
@@ -160,10 +160,9 @@ def _settings(runtime: Runtime) -> GatewaySettings:
     return runtime.settings  # type: ignore[return-value]
 
 
-async def _json_body(request: Request, runtime: Runtime, caller: keys.Principal) -> Any:
-    """The request's JSON, read within the size limit (400 if unreadable), its signature
-    checked when the caller's key signs its posts (401 if it does not hold)."""
-    settings = _settings(runtime)
+async def _json_body(request: Request) -> Any:
+    """The request's JSON (400 if unreadable), read within the app's body limit; a signed
+    key's signature was checked over these bytes by the authentication dependency."""
     if not ingestion.is_json(request.headers.get("content-type")):
         raise Problem(
             415,

@@ -177,11 +177,20 @@ async def list_customers(
     return CustomerPage(items=items, next_cursor=next_cursor)
 
 
+AllTenants = Annotated[
+    bool,
+    Query(description="Sweep every tenant, not only the caller's (the gateway asks `operator`)"),
+]
+
+
 @router.post("/lifecycle/sweep")
-async def run_sweep(runtime: RuntimeDep, tenant: TenantDep) -> SweepResult:
-    """Run the tenant's time-based transitions due at the service's now; how many moved."""
+async def run_sweep(
+    runtime: RuntimeDep, tenant: TenantDep, all_tenants: AllTenants = False
+) -> SweepResult:
+    """Run the tenant's time-based transitions due at the service's now (every tenant's
+    with ``all_tenants=true``); how many customers moved."""
     lc = lifecycle_of(runtime)
-    moved = await sweep.sweep_due(runtime.db, lc, tenant=tenant)
+    moved = await sweep.sweep_due(runtime.db, lc, tenant=None if all_tenants else tenant)
     return SweepResult(moved=moved, as_of=lc.clock.now())
 
 

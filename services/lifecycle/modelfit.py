@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.lifecycle import store
-from services.lifecycle.domain import bgnbd
+from services.lifecycle.domain import bgnbd, rfm
 from services.lifecycle.handlers import Lifecycle
 from services.lifecycle.tables import lifecycle_model, lifecycle_purchase
 from shared.uow import Database
@@ -31,7 +31,7 @@ class FitRejected(ValueError):
 
 
 async def fit_model(db: Database, lc: Lifecycle, tenant: str, as_of: datetime) -> Mapping[str, Any]:
-    """Fit BG/NBD on the tenant's paid purchase occasions up to ``as_of`` and store it."""
+    """Fit BG/NBD on the tenant's purchase occasions up to ``as_of`` and store it."""
     now = lc.clock.now()
     if as_of > now:
         raise FitRejected(
@@ -69,7 +69,10 @@ async def _occasions(conn: AsyncConnection, tenant: str, as_of: datetime) -> dic
     p = lifecycle_purchase.c
     rows = await conn.execute(
         select(p.customer_id, p.purchased_at).where(
-            p.tenant_id == tenant, p.purchased_at <= as_of, p.refunded_minor < p.amount_minor
+            # every order that stands, free ones included; not those refunded in full
+            p.tenant_id == tenant,
+            p.purchased_at <= as_of,
+            p.state == rfm.BOUGHT,
         )
     )
     return bgnbd.occasions_by_customer((r.customer_id, r.purchased_at.date()) for r in rows)

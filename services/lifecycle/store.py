@@ -72,7 +72,7 @@ async def _purchases(conn: AsyncConnection, keys: Collection[Key]) -> list[tuple
     return [
         (
             (r.tenant_id, r.customer_id),
-            Purchase(r.order_id, r.purchased_at, r.amount_minor, r.refunded_minor),
+            Purchase(r.order_id, r.purchased_at, r.amount_minor, r.refunded_minor, r.state),
         )
         for r in rows
     ]
@@ -141,6 +141,7 @@ async def save(
             "purchased_at": p.at,
             "amount_minor": p.amount_minor,
             "refunded_minor": p.refunded_minor,
+            "state": p.state,
         }
         for key, customer in customers.items()
         for order_id, p in customer.purchases.items()

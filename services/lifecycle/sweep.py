@@ -60,9 +60,9 @@ async def _sweep_batch(
         causes: dict[Key, CloudEvent] = {}
         for row in due:
             key = (row.tenant_id, row.customer_id)
-            for transition in _fire(customers[key], (row.kind, row.due_at), lc, now):
-                history.append(handlers.history_row(key, transition, "timer", row.kind))
-                causes[key] = _timer_event(key, transition, row.kind)
+            for transition, timer in _fire(customers[key], (row.kind, row.due_at), lc, now):
+                history.append(handlers.history_row(key, transition, "timer", timer))
+                causes[key] = _timer_event(key, transition, timer)
                 uow.publish(causes[key])
         locked = {k: c for k, c in customers.items() if c.state.stage is not None}
         await handlers.settle(uow, locked, causes, lc, history, timers_due_by=now)
@@ -72,9 +72,11 @@ async def _sweep_batch(
 
 def _fire(
     customer: Customer, timer: tuple[str, datetime] | None, lc: Lifecycle, now: datetime
-) -> list[Transition]:
-    """Fire the customer's due timers in order; a customer long gone goes silent, then churned."""
-    made: list[Transition] = []
+) -> list[tuple[Transition, str]]:
+    """Fire the customer's due timers in order; a customer long gone goes silent, then
+    churned. Each transition comes with the timer that fired it (silence, then churn), so
+    its history row and event name their own cause, not the first timer of the pass."""
+    made: list[tuple[Transition, str]] = []
     facts = Facts(tuple(customer.purchases.values()))
     while timer and timer[1] <= now and len(made) < _MAX_MOVES_PER_PASS:
         state = customer.state
@@ -84,7 +86,7 @@ def _fire(
         customer.state, transition = lc.machine.move(state, TRIGGER_OF[timer[0]], at, facts)
         if transition is None:
             break
-        made.append(transition)
+        made.append((transition, timer[0]))
         timer = handlers.next_timer(customer.state, facts.rfm, lc.config)
     return made
 

@@ -79,6 +79,14 @@ lifecycle_purchase = Table(
     Column("purchased_at", UTCDateTime, nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
     Column("refunded_minor", BigInteger, nullable=False),
+    # Whether the order counts, whatever its amount (a free order is a purchase).
+    Column(
+        "state",
+        String(16),
+        nullable=False,
+        server_default="bought",
+        comment="bought, refunded (in full), awaiting (a refund came before its order)",
+    ),
     comment="Each order once: RFM and the churn model are recomputed from these, "
     "so late, repeated or refunded orders land in the same numbers.",
 )

@@ -129,8 +129,20 @@ async def redeem_points(
 
 
 @router.post("/loyalty/sweep")
-async def sweep(runtime: RuntimeDep) -> SweepResult:
-    """Run the expiries, releases and tier reviews due at the service's now."""
+async def sweep(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    all_tenants: Annotated[
+        bool, Query(description="Every tenant's accounts, not only the caller's (operators)")
+    ] = False,
+) -> SweepResult:
+    """Run the expiries, releases and tier reviews due at the service's now, of the
+    caller's tenant (of every tenant with ``all_tenants=true``); their counts."""
     settings = _settings(runtime)
-    swept = await sweeper.sweep_all(runtime.db, settings.programme, settings.loyalty_sweep_batch)
+    swept = await sweeper.sweep_all(
+        runtime.db,
+        settings.programme,
+        settings.loyalty_sweep_batch,
+        None if all_tenants else tenant,
+    )
     return SweepResult(accounts=swept.accounts, events=swept.events)

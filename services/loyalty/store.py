@@ -62,7 +62,13 @@ async def lock_accounts(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key,
     query = select(account).where(where).order_by(account.c.tenant_id, account.c.customer_id)
     found = {
         (r.tenant_id, r.customer_id): Account(
-            r.tenant_id, r.customer_id, r.tier, Ledger(), r.tier_review_at
+            r.tenant_id,
+            r.customer_id,
+            r.tier,
+            Ledger(),
+            r.tier_review_at,
+            reviewed_tier=r.reviewed_tier,
+            reviewed_at=r.reviewed_at,
         )
         for r in await conn.execute(query.with_for_update())
     }
@@ -102,7 +108,15 @@ async def save(
         account,
         [_account_row(acc, programme, now) for acc in changed],
         key=("tenant_id", "customer_id"),
-        update=("tier", "qualifying_spend_minor", "tier_review_at", "next_due_at", "updated_at"),
+        update=(
+            "tier",
+            "qualifying_spend_minor",
+            "tier_review_at",
+            "reviewed_tier",
+            "reviewed_at",
+            "next_due_at",
+            "updated_at",
+        ),
     )
 
 
@@ -172,6 +186,8 @@ def _account_row(acc: Account, programme: Programme, now: datetime) -> dict[str,
         "qualifying_spend_minor": accounts.qualifying_spend(acc, programme, now),
         "currency": programme.tiers.currency,
         "tier_review_at": acc.tier_review_at,
+        "reviewed_tier": acc.reviewed_tier,
+        "reviewed_at": acc.reviewed_at,
         "next_due_at": accounts.next_due(acc),
         "created_at": now,
         "updated_at": now,

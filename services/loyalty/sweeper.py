@@ -31,17 +31,17 @@ class Swept:
     events: int
 
 
-async def sweep_once(db: Database, programme: Programme, limit: int) -> Swept:
-    """Apply what is due to one batch of due accounts, in one transaction."""
+async def sweep_once(
+    db: Database, programme: Programme, limit: int, tenant: str | None = None
+) -> Swept:
+    """Apply what is due to one batch of due accounts (of ``tenant``, or of every tenant
+    for ``None``), in one transaction."""
     now = db.clock.now()
     async with db.unit_of_work() as uow:
-        due = (
-            select(account.c.tenant_id, account.c.customer_id)
-            .where(account.c.next_due_at <= now)
-            .order_by(account.c.next_due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+        due = select(account.c.tenant_id, account.c.customer_id).where(account.c.next_due_at <= now)
+        if tenant is not None:
+            due = due.where(account.c.tenant_id == tenant)
+        due = due.order_by(account.c.next_due_at).limit(limit).with_for_update(skip_locked=True)
         keys = [(r.tenant_id, r.customer_id) for r in await uow.conn.execute(due)]
         found = await store.lock_accounts(uow.conn, keys)
         noticed = [(acc, n) for acc in found.values() for n in accounts.sweep(acc, programme, now)]
@@ -53,11 +53,15 @@ async def sweep_once(db: Database, programme: Programme, limit: int) -> Swept:
     return Swept(len(keys), len(noticed))
 
 
-async def sweep_all(db: Database, programme: Programme, limit: int) -> Swept:
-    """Everything due at the clock's now, batch after batch."""
+async def sweep_all(
+    db: Database, programme: Programme, limit: int, tenant: str | None = None
+) -> Swept:
+    """Everything due at the clock's now, batch after batch: of one tenant (a tenant's
+    admin sweeps their own accounts and sees their own counts) or of all (``None``: the
+    background pass and an operator's)."""
     total = Swept(0, 0)
     while True:
-        swept = await sweep_once(db, programme, limit)
+        swept = await sweep_once(db, programme, limit, tenant)
         total = Swept(total.accounts + swept.accounts, total.events + swept.events)
         if swept.accounts < limit:
             return total

@@ -28,6 +28,8 @@ account = Table(
     Column("qualifying_spend_minor", BigInteger, nullable=False),
     Column("currency", String(3)),
     Column("tier_review_at", UTCDateTime, comment="when the tier may go down"),
+    Column("reviewed_tier", String(32), comment="what the last review left; NULL: never"),
+    Column("reviewed_at", UTCDateTime, comment="when the last period-end review ran"),
     Column("next_due_at", UTCDateTime, comment="the next expiry, release or tier review"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

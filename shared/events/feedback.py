@@ -32,8 +32,13 @@ class ComplaintResolved(Payload):
     opened_at: AwareDatetime
     resolved_at: AwareDatetime
     within_sla: bool
-    compensation_points: int
+    compensation_points: int = Field(description="Points the resolver asked for (loyalty caps)")
     open_complaints: int
+    resolved_by: str | None = Field(
+        default=None,
+        description="'desk' (the service desk route) or 'partner:<name>' (the filing "
+        "partner's complaint.resolved); absent on resolutions announced before it existed",
+    )
 
 
 class SurveyAnswered(Payload):

@@ -74,8 +74,11 @@ async def until_rows(service: RunningService, table, count: int, **where) -> lis
     return found
 
 
-async def sweep(service: RunningService) -> dict[str, int]:
-    answer = await service.client.post("/v1/feedback/sweep")
+async def sweep(service: RunningService, tenant: str, **params: str) -> dict[str, int]:
+    """A sweep as the gateway forwards it for an admin of ``tenant``."""
+    answer = await service.client.post(
+        "/v1/feedback/sweep", headers={"X-CRM-Tenant": tenant}, params=params
+    )
     assert answer.status_code == 200
     return answer.json()
 
@@ -101,12 +104,12 @@ async def test_a_purchase_invites_to_csat_once_at_its_due_time_and_an_answer_clo
     assert (scheduled["status"], scheduled["due_at"]) == ("scheduled", T0 + timedelta(hours=24))
 
     clock.move_to(T0 + timedelta(hours=23, minutes=59))
-    await sweep(first)
+    await sweep(first, tenant)
     assert (await rows(first, survey_invitation, tenant_id=tenant))[0]["status"] == "scheduled"
 
     clock.move_to(T0 + timedelta(hours=24))
-    await asyncio.gather(sweep(first), sweep(second))
-    await sweep(second)
+    await asyncio.gather(sweep(first, tenant), sweep(second, tenant))
+    await sweep(second, tenant)
     [invited] = await of_type(infra, customer, INVITED, 1)
     assert invited.payload().model_dump(mode="json") == {
         "invitation_id": str(scheduled["invitation_id"]),
@@ -162,10 +165,12 @@ async def test_an_overdue_complaint_is_escalated_exactly_once_by_two_replicas(
     await publish_events(bus, *filings)
     await until_rows(first, complaint, 5, tenant_id=tenant)
     clock.move_to(T0 + timedelta(hours=23))
-    assert (await sweep(first))["escalated"] == 0
+    assert (await sweep(first, tenant))["escalated"] == 0
 
     clock.move_to(T0 + timedelta(hours=25))
-    answers = await asyncio.gather(sweep(first), sweep(second), sweep(first), sweep(second))
+    answers = await asyncio.gather(
+        sweep(first, tenant), sweep(second, tenant), sweep(first, tenant), sweep(second, tenant)
+    )
 
     assert sum(a["escalated"] for a in answers) == 5
     events = await of_type(infra, customer, ESCALATED, 5)
@@ -232,3 +237,39 @@ async def test_scores_cover_the_tenants_answers_in_the_window(replicas, bus, ten
         "/v1/feedback/scores", params=window, headers={"X-CRM-Tenant": "t-nobody"}
     )
     assert empty.json()["nps"]["score"] is None
+
+
+async def test_a_sweep_does_the_callers_tenant_only_unless_all_tenants_are_asked(
+    replicas, clock, bus, tenant, customer
+):
+    first, _ = replicas
+    other, theirs = f"t-{uuid.uuid4().hex[:10]}", str(uuid.uuid4())
+    clock.move_to(T0)
+    high = ComplaintFiled(complaint_ref="T-1", severity="high", category="delivery",
+                          channel="phone")  # fmt: skip
+    await publish_events(
+        bus,
+        purchase(tenant, customer, "O-1", T0),
+        activity(high, tenant, customer, T0),
+        purchase(other, theirs, "O-1", T0),
+        activity(high, other, theirs, T0),
+    )
+    for who in (tenant, other):
+        await until_rows(first, survey_invitation, 1, tenant_id=who)
+        await until_rows(first, complaint, 1, tenant_id=who)
+    clock.move_to(T0 + timedelta(hours=25))
+
+    mine = await sweep(first, tenant)
+
+    assert mine == {"invited": 1, "expired": 0, "escalated": 1}
+    [untouched] = await rows(first, survey_invitation, tenant_id=other)
+    [waiting] = await rows(first, complaint, tenant_id=other)
+    assert (untouched["status"], waiting["status"]) == ("scheduled", "open")
+
+    everyone = await sweep(first, tenant, all_tenants="true")
+
+    # every tenant's: this one's, and what the module's other tests left due
+    assert everyone["invited"] >= 1 and everyone["escalated"] >= 1
+    [sent] = await rows(first, survey_invitation, tenant_id=other)
+    [escalated] = await rows(first, complaint, tenant_id=other)
+    assert (sent["status"], escalated["status"]) == ("sent", "escalated")

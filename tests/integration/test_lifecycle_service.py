@@ -18,7 +18,7 @@ from shared import topics
 from shared.bus.kafka import KafkaBus
 from shared.clock import FrozenClock
 from shared.events import CloudEvent, decode, new_event
-from shared.events.activity import CustomerRegistered, PurchaseCompleted
+from shared.events.activity import CustomerRegistered, OrderRefunded, PurchaseCompleted
 from shared.events.payload import Payload
 from tests.integration.conftest import about, eventually, publish_events
 from tests.integration.services import Infra, RunningService, create_database, run_service
@@ -33,10 +33,12 @@ def _activity(payload: Payload, tenant: str, customer: str, at: datetime) -> Clo
     )
 
 
-def _purchase(tenant: str, customer: str, at: datetime, order: str | None = None) -> CloudEvent:
+def _purchase(
+    tenant: str, customer: str, at: datetime, order: str | None = None, amount_minor: int = 1000
+) -> CloudEvent:
     data = PurchaseCompleted(
         order_id=order or f"O-{uuid.uuid4().hex[:8]}",
-        amount_minor=1000,
+        amount_minor=amount_minor,
         currency="CNY",
         channel="store",
     )
@@ -246,3 +248,98 @@ async def test_a_bad_configuration_stops_the_service(infra: Infra, tmp_path: Pat
     with pytest.raises(ConfigError, match="unknown stage 'vip'"):
         async with run_service(infra, "lifecycle", lifecycle_config_file=config):
             pass
+
+
+async def test_a_pass_that_silences_then_churns_records_each_cause(
+    infra: Infra, bus: KafkaBus, tenant: str, customer: str
+) -> None:
+    await create_database(infra, "lifecycle")
+    async with run_service(
+        infra, "lifecycle", clock=FrozenClock(NOW), tenant=tenant, **QUIET
+    ) as lc:
+        await publish_events(bus, _purchase(tenant, customer, NOW - timedelta(days=400)))
+        await _until_known(lc, tenant, 1)
+
+        assert (await lc.client.post("/v1/lifecycle/sweep")).json()["moved"] == 1
+
+        history = (await lc.client.get(f"/v1/customers/{customer}/lifecycle")).json()["history"]
+
+        async def announced() -> list[CloudEvent]:
+            found = await about(
+                infra.settings.kafka_servers, infra.prefix, topics.LIFECYCLE, customer
+            )
+            return [decode(r.value) for r in found]
+
+        await eventually(lambda: _has_stage(announced, "churned"), within=30)
+        changes = [e.data for e in await announced() if e.type.endswith("stage_changed.v1")]
+    assert [(h["to"], h["cause"]) for h in history[1:]] == [
+        ("silent", {"kind": "timer", "ref": "silence"}),
+        ("churned", {"kind": "timer", "ref": "churn"}),
+    ]
+    assert [(c["to"], c["cause"]) for c in changes[1:]] == [
+        ("silent", {"kind": "timer", "ref": "silence"}),
+        ("churned", {"kind": "timer", "ref": "churn"}),
+    ]
+
+
+async def test_a_sweep_moves_the_callers_tenant_only_unless_all_tenants_are_asked(
+    infra: Infra, bus: KafkaBus, tenant: str
+) -> None:
+    await create_database(infra, "lifecycle")
+    other = f"t-{uuid.uuid4().hex[:10]}"
+    mine, theirs = str(uuid.uuid4()), str(uuid.uuid4())
+    async with run_service(
+        infra, "lifecycle", clock=FrozenClock(NOW), tenant=tenant, **QUIET
+    ) as lc:
+        await publish_events(
+            bus,
+            _purchase(tenant, mine, NOW - timedelta(days=100)),
+            _purchase(other, theirs, NOW - timedelta(days=100)),
+        )
+        await _until_known(lc, tenant, 1)
+        await _until_known(lc, other, 1)
+
+        swept = (await lc.client.post("/v1/lifecycle/sweep")).json()
+        assert swept["moved"] == 1
+        assert await _stages(lc, tenant) == {mine: "silent"}
+        assert await _stages(lc, other) == {theirs: "new_customer"}
+
+        everyone = await lc.client.post("/v1/lifecycle/sweep", params={"all_tenants": "true"})
+        assert everyone.json()["moved"] == 1
+        assert await _stages(lc, other) == {theirs: "silent"}
+
+
+async def test_customers_whose_orders_were_free_are_in_the_funnel_and_the_model(
+    infra: Infra, bus: KafkaBus, tenant: str
+) -> None:
+    await create_database(infra, "lifecycle")
+    customers = [str(uuid.uuid4()) for _ in range(12)]
+    events = [
+        _purchase(tenant, c, NOW - timedelta(days=60 - 9 * k * (1 + i % 2)), amount_minor=0)
+        for i, c in enumerate(customers)
+        for k in range(1 + i % 3)
+    ]
+    refunded = str(uuid.uuid4())  # a paid order refunded in full is still no purchase
+    events += [
+        _purchase(tenant, refunded, NOW - timedelta(days=30), order="O-R"),
+        _activity(OrderRefunded(order_id="O-R", amount_minor=1000), tenant, refunded, NOW),
+    ]
+    async with run_service(
+        infra, "lifecycle", clock=FrozenClock(NOW), tenant=tenant, **QUIET
+    ) as lc:
+        await publish_events(bus, *events)
+        await _until_known(lc, tenant, len(customers) + 1)
+        await eventually(lambda: _stage_is(lc, tenant, refunded, "lead"), within=30)
+        funnel = (await lc.client.get("/v1/lifecycle/funnel")).json()["stages"]
+        fitted = await lc.client.post("/v1/lifecycle/model/fit", json={"as_of": NOW.isoformat()})
+        risk = (await lc.client.get(f"/v1/customers/{customers[2]}/churn-risk")).json()
+
+    assert funnel["new_customer"] + funnel["active"] == len(customers)
+    assert funnel["lead"] == 1
+    assert fitted.status_code == 200, fitted.text
+    assert fitted.json()["customers"] == len(customers)
+    assert (risk["rfm"]["orders"], risk["rfm"]["revenue_minor"]) == (3, 0)
+
+
+async def _stage_is(lc: RunningService, tenant: str, customer: str, stage: str) -> bool:
+    return (await _stages(lc, tenant)).get(customer) == stage

@@ -14,14 +14,15 @@ from sqlalchemy import func, select
 
 from services.loyalty.settings import SHIPPED_RULES
 from services.loyalty.tables import ledger_entry, redemption
+from shared import topics
 from shared.clock import FrozenClock
-from shared.events import CloudEvent
+from shared.events import CloudEvent, decode
 from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.envelope import new_event
 from shared.events.feedback import ComplaintOpened, ComplaintResolved
 from shared.events.lifecycle import StageCause, StageChanged
 from shared.events.payload import Payload
-from tests.integration.conftest import eventually, publish_events
+from tests.integration.conftest import about, eventually, publish_events
 from tests.integration.services import (
     Infra,
     RunningService,
@@ -250,3 +251,111 @@ async def test_a_rule_file_with_an_unknown_tier_stops_the_service_before_it_writ
         await conn.close()
         await drop_database(elsewhere, "loyalty")
     assert tables == 0
+
+
+async def test_a_sweep_does_the_callers_tenant_only_unless_all_tenants_are_asked(loyalty, bus):
+    tenants = [f"t-{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    customers = [str(uuid.uuid4()) for _ in range(2)]
+    bought = [
+        new_event(
+            PurchaseCompleted(order_id="O-1", amount_minor=10000, currency="CNY", channel="web"),
+            source="/test", tenant_id=t, key=c, subject=c, time=T0,
+        )
+        for t, c in zip(tenants, customers, strict=True)
+    ]  # fmt: skip
+    await publish_events(bus, *bought)
+
+    async def balance(tenant: str, customer: str) -> int | None:
+        answer = await loyalty.client.get(
+            f"/v1/customers/{customer}/loyalty", headers={"X-CRM-Tenant": tenant}
+        )
+        return answer.json()["points_balance"] if answer.status_code == 200 else None
+
+    for t, c in zip(tenants, customers, strict=True):
+        await eventually(lambda t=t, c=c: _equals(balance(t, c), 100))
+    mine, theirs = tenants
+    clock = loyalty.runtime.clock
+    try:
+        clock.move_to(T0 + timedelta(days=730))
+        swept = await loyalty.client.post("/v1/loyalty/sweep", headers={"X-CRM-Tenant": mine})
+        assert swept.json() == {"accounts": 1, "events": 1}
+        assert (await balance(mine, customers[0]), await balance(theirs, customers[1])) == (0, 100)
+
+        everyone = await loyalty.client.post(
+            "/v1/loyalty/sweep", headers={"X-CRM-Tenant": mine}, params={"all_tenants": "true"}
+        )
+        assert everyone.json()["accounts"] >= 1  # theirs, and what other tests left due
+        assert await balance(theirs, customers[1]) == 0
+    finally:
+        clock.move_to(T0)
+
+
+async def _equals(value, expected) -> bool:  # type: ignore[no-untyped-def]
+    return await value == expected
+
+
+async def test_a_full_refund_takes_back_the_tier_and_the_next_order_earns_at_the_lower_one(
+    loyalty, bus, infra, customer
+):
+    await publish_events(bus, purchase(customer, "O-1", 2500000))  # earned as a member
+    await balance_becomes(loyalty, customer, 25000)
+    assert (await summary(loyalty, customer))["tier"] == "gold"
+    refund = OrderRefunded(order_id="O-1", amount_minor=2500000)
+    await publish_events(bus, event(refund, customer, T0 + timedelta(hours=1)))
+    await balance_becomes(loyalty, customer, 0)
+
+    later = PurchaseCompleted(order_id="O-2", amount_minor=10000, currency="CNY", channel="store")
+    await publish_events(bus, event(later, customer, T0 + timedelta(hours=2)))
+    await balance_becomes(loyalty, customer, 100)  # the member rate, not gold's 150
+
+    assert (await summary(loyalty, customer))["tier"] == "member"
+    records = await about(infra.settings.kafka_servers, infra.prefix, topics.LOYALTY, customer)
+    moves = [decode(r.value).data for r in records]
+    assert [(m["from_tier"], m["to_tier"], m["cause"]) for m in moves if "to_tier" in m] == [
+        ("member", "gold", "order:O-1"),
+        ("gold", "member", "refund:O-1"),
+    ]
+
+
+async def test_compensation_and_goodwill_are_cut_to_their_caps_and_announced_as_granted(
+    loyalty, bus, infra, customer
+):
+    def opened(complaint: str, at: datetime) -> CloudEvent:
+        return event(ComplaintOpened(
+            complaint_id=complaint, complaint_ref=complaint, severity="critical",
+            category="fraud", opened_at=at, due_at=at + timedelta(hours=4), open_complaints=1,
+        ), customer, at)  # fmt: skip
+
+    def resolved(complaint: str, at: datetime) -> CloudEvent:
+        return event(ComplaintResolved(
+            complaint_id=complaint, complaint_ref=complaint, severity="critical", opened_at=at,
+            resolved_at=at, within_sla=True, compensation_points=10_000_000, open_complaints=0,
+        ), customer, at)  # fmt: skip
+
+    hour = timedelta(hours=1)
+    await publish_events(bus, opened("c-1", T0), resolved("c-1", T0 + hour))
+    await balance_becomes(loyalty, customer, 500 + 5000)  # rules.toml: 5000 per complaint
+    await publish_events(
+        bus,
+        opened("c-2", T0 + 2 * hour),
+        resolved("c-2", T0 + 3 * hour),
+        opened("c-3", T0 + 4 * hour),
+    )
+    await balance_becomes(loyalty, customer, 10000)  # rules.toml: 10000 per customer a year
+
+    page = (await loyalty.client.get(f"/v1/customers/{customer}/loyalty/ledger")).json()
+    adjusted = sorted((e["ref"], e["points"], e["rule"]) for e in page["entries"])
+    assert adjusted == [
+        ("compensation:c-1", 5000, "compensation cap:per_complaint:5000 asked:10000000"),
+        (
+            "compensation:c-2",
+            4000,
+            "compensation cap:per_complaint:5000 cap:per_customer:10000/365d asked:10000000",
+        ),
+        ("complaint:c-1", 500, "goodwill:critical"),
+        ("complaint:c-2", 500, "goodwill:critical"),
+    ]
+    records = await about(infra.settings.kafka_servers, infra.prefix, topics.LOYALTY, customer)
+    announced = [decode(r.value).data for r in records]
+    compensated = [a for a in announced if a.get("ref", "").startswith("compensation:")]
+    assert sorted(a["points"] for a in compensated) == [4000, 5000]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.feedback.domain import nps_category, resolvable, within_sla
+from services.feedback.domain import may_resolve, nps_category, resolvable, within_sla
 from services.feedback.domain import sla_due as sla_due_in
 from services.feedback.domain.config import load_config
 from services.feedback.settings import SHIPPED_CONFIG
@@ -81,3 +81,17 @@ def test_only_an_open_complaint_can_be_resolved_and_only_after_it_was_opened():
 
 def test_an_escalated_complaint_can_still_be_resolved():
     assert resolvable("escalated", OPENED, OPENED + timedelta(days=3))
+
+
+@pytest.mark.parametrize(
+    ("filed_by", "resolver", "allowed"),
+    [
+        ("pos", "pos", True),
+        ("pos", "web", False),
+        ("pos", None, False),
+        (None, "pos", False),  # filed before partners were recorded: the desk only
+        (None, None, False),
+    ],
+)
+def test_only_the_filing_partner_may_resolve_a_complaint_by_event(filed_by, resolver, allowed):
+    assert may_resolve(filed_by, resolver) is allowed

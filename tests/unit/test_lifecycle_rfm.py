@@ -76,3 +76,33 @@ def test_a_gap_well_over_the_earlier_rhythm_is_frequency_declining():
 
     assert not frequency_declining(rfm_of(steady))
     assert frequency_declining(rfm_of(slowing))
+
+
+def test_a_free_order_counts_for_frequency_and_recency_but_adds_no_revenue():
+    orders = [Purchase("A", START, 1000), Purchase("FREE", START + timedelta(days=7), 0)]
+
+    rfm = rfm_of(orders)
+
+    assert (rfm.orders, rfm.occasions, rfm.revenue_minor) == (2, 2, 1000)
+    assert rfm.last_purchase_at == START + timedelta(days=7)
+    assert silence_due(rfm, SILENCE) == START + timedelta(days=97)
+
+
+def test_a_customer_whose_only_orders_were_free_has_statistics_and_timers():
+    rfm = rfm_of([Purchase("F1", START, 0), Purchase("F2", START + timedelta(days=3), 0)])
+
+    assert (rfm.orders, rfm.first_purchase_at) == (2, START)
+    assert churn_due(rfm, SILENCE) == START + timedelta(days=3 + 365)
+
+
+def test_a_refunded_order_does_not_count_and_a_refund_waiting_for_its_order_is_no_order():
+    orders = [
+        Purchase("PAID", START, 1000).refund(1000),
+        Purchase("FREE", START, 0).refund(0),
+        Purchase("EARLY", START, 0, 500, state="awaiting"),
+    ]
+
+    rfm = rfm_of(orders)
+
+    assert [p.state for p in orders] == ["refunded", "refunded", "awaiting"]
+    assert (rfm.orders, rfm.refunds, rfm.revenue_minor, rfm.last_purchase_at) == (0, 2, 0, None)

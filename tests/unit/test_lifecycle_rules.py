@@ -302,3 +302,53 @@ def test_resolving_a_complaint_takes_back_one_of_its_severity_and_never_goes_bel
     assert one.open_complaints == {"low": 1}
     assert none.open_complaints == {} and unknown.open_complaints == {}
     assert unknown.stage == "active"
+
+
+def test_a_free_order_is_a_purchase_that_makes_a_new_customer():
+    folded = folding.purchased(MACHINE, _in("lead"), {}, "FREE", 0, AT)
+
+    assert folded.state.stage == "new_customer"
+    assert folded.purchases["FREE"].paid
+
+
+def test_a_second_free_order_is_a_repeat_purchase():
+    first = folding.purchased(MACHINE, _in("lead"), {}, "F1", 0, AT)
+
+    second = folding.purchased(MACHINE, first.state, first.purchases, "F2", 0, LATER)
+
+    assert second.state.stage == "active"
+
+
+def test_a_free_order_delivered_twice_counts_once():
+    first = folding.purchased(MACHINE, _in("lead"), {}, "F1", 0, AT)
+
+    again = folding.purchased(MACHINE, first.state, first.purchases, "F1", 0, LATER)
+
+    assert again.transition is None and again.purchases == first.purchases
+
+
+def test_a_refunded_free_order_is_refunded_and_no_longer_a_purchase():
+    bought = folding.purchased(MACHINE, _in("lead"), {}, "F1", 0, AT)
+
+    refunded = folding.refunded(MACHINE, bought.state, bought.purchases, "F1", 0, LATER)
+
+    assert refunded.purchases["F1"].state == "refunded"
+    assert refunded.state.stage == "lead"
+
+
+def test_a_refund_before_its_free_order_is_kept_for_it():
+    refunded = folding.refunded(MACHINE, _in("lead"), {}, "F1", 0, AT)
+
+    bought = folding.purchased(MACHINE, refunded.state, refunded.purchases, "F1", 0, LATER)
+
+    assert bought.state.stage == "lead"
+    assert bought.purchases["F1"].state == "refunded"
+
+
+def test_a_partial_refund_before_its_order_leaves_the_order_a_purchase():
+    refunded = folding.refunded(MACHINE, _in("lead"), {}, "O-1", 400, AT)
+
+    bought = _buy(refunded.state, refunded.purchases, LATER, order="O-1")
+
+    assert bought.state.stage == "new_customer"
+    assert bought.purchases["O-1"].refunded_minor == 400 and bought.purchases["O-1"].paid

@@ -90,7 +90,7 @@ def test_refund_after_redemption_without_negative_balances_recovers_what_is_left
     rules, acc = programme(), new_account()
     buy(acc, rules, "O1", 100000)
     acc.ledger.redeem(800, "redemption:k", "gift", T0)
-    [reversed_] = accounts.refund(acc, rules, "O1", 100000, "r1", T0)
+    reversed_ = accounts.refund(acc, rules, "O1", 100000, "r1", T0)[0]  # then the tier
     assert reversed_.reversal.outcome == "partially_recovered"
     assert (reversed_.reversal.due, reversed_.reversal.recovered) == (1000, 200)
     assert acc.ledger.balance == 0
@@ -101,7 +101,7 @@ def test_refund_after_redemption_with_negative_balances_leaves_a_debt_the_next_c
     rules, acc = programme(refunds={"allow_negative_balance": True}), new_account()
     buy(acc, rules, "O1", 100000)
     acc.ledger.redeem(800, "redemption:k", "gift", T0)
-    [reversed_] = accounts.refund(acc, rules, "O1", 100000, "r1", T0)
+    reversed_ = accounts.refund(acc, rules, "O1", 100000, "r1", T0)[0]  # then the tier
     assert reversed_.reversal.outcome == "negative_balance"
     assert acc.ledger.balance == -800
     buy(acc, rules, "O2", 50000, T0 + DAY)
@@ -122,7 +122,9 @@ def test_points_wait_out_the_return_window_then_become_available():
 
 
 def test_tier_upgrades_at_once_and_downgrades_only_at_the_period_end():
-    rules, acc = programme(lots={"valid_days": 1000}), new_account()
+    # with refunds left out of the tier until the review (the switch off)
+    rules = programme(lots={"valid_days": 1000}, refunds={"reevaluate_tier": False})
+    acc = new_account()
     notices = buy(acc, rules, "O1", 300000)
     upgraded = notices[-1]
     assert (upgraded.kind, upgraded.from_tier, upgraded.tier) == ("tier_changed", "member", "gold")
@@ -184,3 +186,114 @@ def test_compensation_on_resolution_is_granted_once_per_complaint_beside_its_goo
     assert granted.entry.ref == "compensation:c1" and granted.entry.rule == "compensation"
     assert again == [] and nothing == []
     assert acc.ledger.balance == 350
+
+
+def test_a_free_order_is_a_purchase_the_earning_rules_price_and_the_next_is_not_the_first():
+    rules = programme(earning={"first_purchase_bonus": 50})
+    acc = new_account()
+
+    [free] = buy(acc, rules, "FREE", 0)
+    [paid] = buy(acc, rules, "O2", 10000, T0 + DAY)
+
+    assert (free.entry.points, free.entry.rule) == (50, "base:CNYx1 first_purchase:+50")
+    assert (paid.entry.points, paid.entry.rule) == (100, "base:CNYx1")
+    assert acc.ledger.balance == 150
+
+
+def test_a_free_order_without_a_bonus_earns_nothing_but_is_still_an_order():
+    rules, acc = programme(), new_account()
+
+    [free] = buy(acc, rules, "FREE", 0)
+
+    assert free.kind == "credited" and free.entry.points == 0
+    assert acc.ledger.lot_for("order:FREE") is not None
+
+
+def test_a_full_refund_takes_back_the_tier_its_order_bought_and_later_orders_earn_at_it():
+    rules = programme(earning={"tier_multipliers": {"gold": 1.5}})
+    acc = new_account()
+    buy(acc, rules, "O1", 300000)
+    assert acc.tier == "gold"
+
+    notices = accounts.refund(acc, rules, "O1", 300000, "r1", T0 + DAY)
+    later = buy(acc, rules, "O2", 10000, T0 + 2 * DAY)
+
+    down = notices[-1]
+    assert (down.kind, down.from_tier, down.tier, down.cause) == (
+        "tier_changed", "gold", "member", "refund:O1",
+    )  # fmt: skip
+    assert (acc.tier, acc.tier_review_at) == ("member", None)
+    assert (later[0].entry.points, later[0].entry.rule) == (100, "base:CNYx1")
+
+
+def test_a_refund_takes_back_only_what_the_refunded_spend_bought():
+    rules, acc = programme(), new_account()
+    buy(acc, rules, "O1", 150000)  # silver
+    buy(acc, rules, "O2", 200000, T0 + 10 * DAY)  # gold
+
+    partial = accounts.refund(acc, rules, "O2", 40000, "r1", T0 + 20 * DAY)  # 310000 left
+    full = accounts.refund(acc, rules, "O2", 160000, "r2", T0 + 21 * DAY)
+
+    assert [n.kind for n in partial] == ["reversed"] and acc.tier == "silver"
+    assert (full[-1].from_tier, full[-1].tier) == ("gold", "silver")
+    assert acc.tier_review_at == T0 + 365 * DAY  # silver since O1
+
+
+def test_a_refund_never_takes_away_the_tier_the_last_review_kept():
+    rules, acc = programme(lots={"valid_days": 1000}), new_account()
+    buy(acc, rules, "O1", 300000)
+    buy(acc, rules, "O2", 300000, T0 + 200 * DAY)
+    accounts.sweep(acc, rules, T0 + 365 * DAY)  # O2 in the window at its end: gold kept
+    assert (acc.tier, acc.reviewed_tier) == ("gold", "gold")
+
+    buy(acc, rules, "O3", 50000, T0 + 600 * DAY)  # O2 has left the window: spend is 50000
+    notices = accounts.refund(acc, rules, "O3", 50000, "r1", T0 + 601 * DAY)
+
+    assert [n.kind for n in notices] == ["reversed"]
+    assert (acc.tier, acc.tier_review_at) == ("gold", T0 + 730 * DAY)
+
+
+def capped_programme() -> Programme:
+    return programme(
+        goodwill={
+            "complaint_opened": {"critical": 500},
+            "max_compensation_per_complaint": 2000,
+            "max_goodwill_per_customer": 3000,
+            "goodwill_period_days": 30,
+        }
+    )
+
+
+def test_compensation_above_the_per_complaint_cap_is_cut_to_it_and_the_entry_says_so():
+    rules, acc = capped_programme(), new_account()
+
+    [granted] = accounts.compensation(acc, rules, "c1", 10_000_000, T0)
+
+    assert granted.entry.points == 2000
+    assert granted.entry.rule == "compensation cap:per_complaint:2000 asked:10000000"
+    assert accounts.compensation(acc, rules, "c1", 10_000_000, T0) == []
+
+
+def test_goodwill_and_compensation_together_stop_at_the_per_customer_cap_for_the_period():
+    rules, acc = capped_programme(), new_account()
+    accounts.goodwill(acc, rules, "c1", "critical", T0)  # 500
+    accounts.compensation(acc, rules, "c1", 2000, T0 + DAY)  # 2500
+
+    [cut] = accounts.compensation(acc, rules, "c2", 2000, T0 + 2 * DAY)
+    nothing = accounts.goodwill(acc, rules, "c3", "critical", T0 + 3 * DAY)
+    [again] = accounts.goodwill(acc, rules, "c4", "critical", T0 + 31 * DAY)
+
+    assert (cut.entry.points, cut.entry.rule) == (
+        500, "compensation cap:per_customer:3000/30d asked:2000",
+    )  # fmt: skip
+    assert nothing == []
+    assert (again.entry.points, again.entry.rule) == (500, "goodwill:critical")
+    assert acc.ledger.balance == 3500
+
+
+def test_a_grant_dated_earlier_than_one_already_given_counts_it_too():
+    rules, acc = capped_programme(), new_account()
+    accounts.compensation(acc, rules, "c1", 2000, T0 + 10 * DAY)
+    accounts.compensation(acc, rules, "c2", 2000, T0 + 5 * DAY)  # arrived later: 1000
+
+    assert sorted(e.points for e in acc.ledger.entries) == [1000, 2000]

@@ -157,3 +157,37 @@ def test_a_broken_rule_file_says_what_is_wrong(tmp_path, text, problem):
     bad.write_text(text)
     with pytest.raises(RulesError, match=problem):
         load_programme(bad)
+
+
+def test_the_shipped_rule_file_caps_goodwill_and_compensation():
+    goodwill = load_programme(SHIPPED).goodwill
+    assert (goodwill.max_compensation_per_complaint, goodwill.max_goodwill_per_customer) == (
+        5000,
+        10000,
+    )
+    assert goodwill.goodwill_period_days == 365
+
+
+def test_a_rule_file_without_caps_is_still_capped():
+    rules = Programme.model_validate(
+        {"tiers": {"currency": "CNY", "levels": [{"name": "member", "min_spend_minor": 0}]}}
+    )
+    assert rules.goodwill.max_compensation_per_complaint <= 10**9
+    assert rules.goodwill.max_goodwill_per_customer == 10000
+
+
+@pytest.mark.parametrize(
+    ("goodwill", "problem"),
+    [
+        ("complaint_opened = { critical = 20000 }", "above max_goodwill_per_customer"),
+        ("goodwill_period_days = 0", "goodwill_period_days"),
+        ("max_compensation_per_complaint = -1", "max_compensation_per_complaint"),
+        ("max_goodwill_per_customer = 'lots'", "max_goodwill_per_customer"),
+    ],
+)
+def test_a_broken_goodwill_cap_says_what_is_wrong(tmp_path, goodwill, problem):
+    bad = tmp_path / "rules.toml"
+    tiers = "[tiers]\ncurrency='CNY'\nlevels=[{name='a', min_spend_minor=0}]\n"
+    bad.write_text(f"{tiers}[goodwill]\n{goodwill}\n")
+    with pytest.raises(RulesError, match=problem):
+        load_programme(bad)

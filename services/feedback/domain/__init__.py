@@ -2,11 +2,14 @@
 escalation) and surveys (NPS buckets, invitations, scores)."""
 
 from services.feedback.domain.complaints import (
+    DESK,
     OPEN_STATUSES,
     Escalated,
     escalate,
     escalation_due,
+    may_resolve,
     resolvable,
+    resolved_by_partner,
     sla_due,
     within_sla,
 )
@@ -20,6 +23,7 @@ from services.feedback.domain.surveys import (
 )
 
 __all__ = [
+    "DESK",
     "OPEN_STATUSES",
     "ConfigError",
     "Escalated",
@@ -29,9 +33,11 @@ __all__ = [
     "escalate",
     "escalation_due",
     "load_config",
+    "may_resolve",
     "nps_category",
     "plan_invitations",
     "resolvable",
+    "resolved_by_partner",
     "scores",
     "sla_due",
     "within_sla",

@@ -8,6 +8,20 @@ from datetime import datetime, timedelta
 from services.feedback.domain.config import Escalation, Sla
 
 OPEN_STATUSES = ("open", "escalated")
+DESK = "desk"  # who resolved a complaint through the service desk route
+
+
+def may_resolve(filed_by: str | None, resolving_partner: str | None) -> bool:
+    """Only the partner that filed a complaint may resolve it by event: a resolution
+    can grant points, so no other partner may close (or compensate) someone else's
+    complaint. A complaint filed before partners were recorded (``filed_by`` None) is
+    resolved at the service desk only, never by an event."""
+    return filed_by is not None and filed_by == resolving_partner
+
+
+def resolved_by_partner(partner: str) -> str:
+    """How a resolution by a partner's event names its resolver (beside ``DESK``)."""
+    return f"partner:{partner}"
 
 
 def sla_due(sla: Sla, severity: str, opened_at: datetime) -> datetime:

@@ -36,15 +36,18 @@ def purchased(
     amount_minor: int,
     at: datetime,
 ) -> Folded:
-    """A paid order: count it once (a replay under another event id changes nothing),
-    keep a refund that arrived before it, then fire first or repeat purchase."""
+    """An order, paid or free: count it once (a replay under another event id changes
+    nothing), apply a refund that arrived before it, then fire first or repeat purchase
+    unless that refund took all of it."""
     known = purchases.get(order_id)
-    if known is not None and known.amount_minor > 0:
+    if known is not None and known.known:
         return Folded(state, purchases)
-    refunded = min(known.refunded_minor, amount_minor) if known else 0
+    order = Purchase(order_id, at, amount_minor)
+    if known is not None:
+        order = order.refund(known.refunded_minor)
     before = rfm_of(purchases.values())
-    after = {**purchases, order_id: Purchase(order_id, at, amount_minor, refunded)}
-    if refunded >= amount_minor:
+    after = {**purchases, order_id: order}
+    if not order.paid:
         return Folded(state, after, None, order_id)
     facts = Facts(tuple(after.values()))
     moved, transition = machine.move(state, purchase_trigger(before), at, facts)
@@ -60,11 +63,8 @@ def refunded(
     at: datetime,
 ) -> Folded:
     """Part or all of an order refunded; an order not seen yet keeps the refund for later."""
-    order = purchases.get(order_id) or Purchase(order_id, at, 0)
-    total = order.refunded_minor + amount_minor
-    if order.amount_minor > 0:
-        total = min(total, order.amount_minor)
-    after = {**purchases, order_id: replace(order, refunded_minor=total)}
+    order = purchases.get(order_id) or Purchase(order_id, at, 0, state="awaiting")
+    after = {**purchases, order_id: order.refund(amount_minor)}
     moved, transition = machine.move(state, "refunded", at, Facts(tuple(after.values())))
     return Folded(moved, after, transition, order_id)
 

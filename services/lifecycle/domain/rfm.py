@@ -5,6 +5,9 @@ Statistics are recomputed from the purchases themselves rather than incremented,
 so a late or repeated event, or a refund, lands in the same numbers whatever the
 order it arrives in. As the literature does, purchases on one (UTC) day are one
 purchase occasion, and an order refunded in full does not count.
+
+Whether an order counts is its state, never its amount: a free order (amount 0) is
+a purchase like any other, and a refund that arrived before its order is no order.
 """
 
 from __future__ import annotations
@@ -14,8 +17,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from statistics import fmean
+from typing import Literal
 
 from services.lifecycle.domain.config import Silence
+
+# bought: the order stands (whatever its amount, partly refunded or not);
+# refunded: refunded in full; awaiting: only a refund has arrived, not the order yet.
+OrderState = Literal["bought", "refunded", "awaiting"]
+BOUGHT: OrderState = "bought"
 
 
 @dataclass(frozen=True)
@@ -24,11 +33,34 @@ class Purchase:
     at: datetime
     amount_minor: int
     refunded_minor: int = 0
+    state: OrderState = "bought"
+
+    def __post_init__(self) -> None:
+        # A paid order whose refunds reach its amount is refunded in full; a free order
+        # has nothing to reach, so only a refund event (``refund``) marks it refunded.
+        if self.state == "bought" and 0 < self.amount_minor <= self.refunded_minor:
+            object.__setattr__(self, "state", "refunded")
 
     @property
     def paid(self) -> bool:
-        """Not refunded in full: it still counts as an order."""
-        return self.refunded_minor < self.amount_minor
+        """The order stands (bought, not refunded in full), free or not: it counts."""
+        return self.state == "bought"
+
+    @property
+    def known(self) -> bool:
+        """The order itself has arrived (not only a refund of it)."""
+        return self.state != "awaiting"
+
+    def refund(self, amount_minor: int) -> Purchase:
+        """This order after a refund of ``amount_minor``: never more than it cost, and a
+        refund of a free order refunds it in full. A refund of an order not seen yet is
+        kept whole for when it arrives."""
+        total = self.refunded_minor + amount_minor
+        if not self.known:
+            return Purchase(self.order_id, self.at, 0, total, "awaiting")
+        total = min(total, self.amount_minor)
+        state: OrderState = "refunded" if total >= self.amount_minor else self.state
+        return Purchase(self.order_id, self.at, self.amount_minor, total, state)
 
 
 @dataclass(frozen=True)
@@ -51,8 +83,9 @@ def occasion_days(purchases: Iterable[Purchase]) -> list[date]:
 
 
 def rfm_of(purchases: Iterable[Purchase]) -> Rfm:
-    """The statistics of these purchases (each order once)."""
-    all_orders = list(purchases)
+    """The statistics of these purchases (each order once; a refund waiting for its
+    order is not one yet)."""
+    all_orders = [p for p in purchases if p.known]
     paid = [p for p in all_orders if p.paid]
     days = occasion_days(paid)
     gaps = [(later - earlier).days for earlier, later in pairwise(days)]
@@ -60,7 +93,7 @@ def rfm_of(purchases: Iterable[Purchase]) -> Rfm:
         orders=len(paid),
         revenue_minor=sum(p.amount_minor - p.refunded_minor for p in all_orders),
         refunded_minor=sum(p.refunded_minor for p in all_orders),
-        refunds=sum(1 for p in all_orders if p.refunded_minor > 0),
+        refunds=sum(1 for p in all_orders if p.refunded_minor > 0 or p.state == "refunded"),
         first_purchase_at=min((p.at for p in paid), default=None),
         last_purchase_at=max((p.at for p in paid), default=None),
         occasions=len(days),

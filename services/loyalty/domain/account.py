@@ -12,8 +12,11 @@ from datetime import datetime, timedelta
 
 from services.loyalty.domain import tiers
 from services.loyalty.domain.earning import Purchase, points_for_purchase
+from services.loyalty.domain.goodwill import capped
 from services.loyalty.domain.ledger import Entry, Ledger, Lot, Reversal
 from services.loyalty.domain.rules import Programme
+
+ORDER = "order:"  # the ref prefix of a purchase's lot
 
 
 @dataclass
@@ -38,6 +41,10 @@ class Account:
     tier_review_at: datetime | None = None
     offer: Offer | None = None
     offer_changed: bool = False
+    # What the last period-end review left (None: never reviewed, the lowest tier):
+    # a refund re-qualifies from there.
+    reviewed_tier: str | None = None
+    reviewed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -69,11 +76,13 @@ def purchase(
     account: Account, programme: Programme, order_id: str, bought: Purchase
 ) -> list[Notice]:
     """Earn the purchase's points (held while returnable), count its spend toward the
-    tier and the reactivation offer. A known order is not rewarded twice."""
-    ref = f"order:{order_id}"
+    tier and the reactivation offer. A known order is not rewarded twice. A free order
+    is a purchase too: the earning rules decide its points (a first-purchase bonus, say),
+    and the order after it is no longer the first."""
+    ref = f"{ORDER}{order_id}"
     if account.ledger.lot_for(ref) is not None:
         return []
-    first = not any(lot.amount_minor for lot in account.ledger.lots)
+    first = not any(lot.ref.startswith(ORDER) for lot in account.ledger.lots)
     earning = points_for_purchase(programme.earning, bought, account.tier, first)
     available_at = bought.at + timedelta(days=programme.lots.return_window_days)
     lot = Lot(
@@ -89,7 +98,7 @@ def purchase(
     )
     entry = account.ledger.add_lot(lot, "earn", earning.rule, bought.at)
     notices = [notice(account, "credited" if entry else "pending", entry=entry, lot=lot)]
-    notices += _upgrade(account, programme, bought.at, f"order:{order_id}")
+    notices += _upgrade(account, programme, bought.at, f"{ORDER}{order_id}")
     notices += _offer_progress(account, programme, bought)
     return notices
 
@@ -97,30 +106,52 @@ def purchase(
 def refund(
     account: Account, programme: Programme, order_id: str, amount_minor: int, ref: str, at: datetime
 ) -> list[Notice]:
-    """Reverse the refunded share of the order's points, as the refund policy says."""
-    lot = account.ledger.lot_for(f"order:{order_id}")
+    """Reverse the refunded share of the order's points, as the refund policy says, and
+    (``reevaluate_tier``) take back the tier the refunded spend bought."""
+    lot = account.ledger.lot_for(f"{ORDER}{order_id}")
     if lot is None:
         return []
     negative_ok = programme.refunds.allow_negative_balance
     reversal = account.ledger.reverse(lot, amount_minor, ref, at, negative_ok=negative_ok)
-    return [notice(account, "reversed", entry=reversal.entry, lot=lot, reversal=reversal)]
+    notices = [notice(account, "reversed", entry=reversal.entry, lot=lot, reversal=reversal)]
+    if programme.refunds.reevaluate_tier:
+        notices += _requalify(account, programme, f"refund:{order_id}")
+    return notices
 
 
 def goodwill(
     account: Account, programme: Programme, complaint_id: str, severity: str, at: datetime
 ) -> list[Notice]:
-    """Service recovery: points for a complaint of a configured severity, once each."""
-    points = programme.goodwill.complaint_opened.get(severity, 0)
-    ref, rule = f"complaint:{complaint_id}", f"goodwill:{severity}"
-    return _grant(account, programme, ref, points, rule, at)
+    """Service recovery: points for a complaint of a configured severity, once each,
+    within the customer's goodwill cap."""
+    ref = f"complaint:{complaint_id}"
+    asked = programme.goodwill.complaint_opened.get(severity, 0)
+    if asked <= 0 or account.ledger.lot_for(ref) is not None:
+        return []
+    lots = account.ledger.lots
+    grant = capped(programme.goodwill, lots, asked, f"goodwill:{severity}", at)
+    return _grant(account, programme, ref, grant.points, grant.rule, at)
 
 
 def compensation(
     account: Account, programme: Programme, complaint_id: str, points: int, at: datetime
 ) -> list[Notice]:
-    """The points a resolution promised the customer, once per complaint: the partner
-    decided the amount, so no severity table applies, and a replay grants nothing."""
-    return _grant(account, programme, f"compensation:{complaint_id}", points, "compensation", at)
+    """The points a resolution promised the customer, once per complaint: the resolver
+    decided the amount, cut to the per-complaint and per-customer caps; a replay grants
+    nothing."""
+    ref = f"compensation:{complaint_id}"
+    if points <= 0 or account.ledger.lot_for(ref) is not None:
+        return []
+    rules = programme.goodwill
+    grant = capped(
+        rules,
+        account.ledger.lots,
+        points,
+        "compensation",
+        at,
+        per_complaint=rules.max_compensation_per_complaint,
+    )
+    return _grant(account, programme, ref, grant.points, grant.rule, at)
 
 
 def went_silent(account: Account, programme: Programme, at: datetime) -> list[Notice]:
@@ -171,9 +202,22 @@ def _review(account: Account, programme: Programme, now: datetime) -> list[Notic
     if moved is not None:
         account.tier = moved
     account.tier_review_at = tiers.next_review(programme.tiers, account.tier, now)
+    account.reviewed_tier, account.reviewed_at = account.tier, now
     if moved is None:
         return []
     return [notice(account, "tier_changed", from_tier=before, cause="qualification_period_end")]
+
+
+def _requalify(account: Account, programme: Programme, cause: str) -> list[Notice]:
+    """Down to the tier the spend still earns, never below what the last review left,
+    never up (a refund only takes away)."""
+    rules = programme.tiers
+    floor = account.reviewed_tier or programme.lowest_tier
+    tier, review_at = tiers.requalify(rules, floor, account.reviewed_at, account.ledger.lots)
+    if tiers.rank(rules, tier) >= tiers.rank(rules, account.tier):
+        return []
+    before, account.tier, account.tier_review_at = account.tier, tier, review_at
+    return [notice(account, "tier_changed", from_tier=before, cause=cause)]
 
 
 def _upgrade(account: Account, programme: Programme, at: datetime, cause: str) -> list[Notice]:

@@ -93,21 +93,40 @@ class Lots(Rules):
 
 class Refunds(Rules):
     """When a refunded order's points were already spent: let the balance go negative
-    (the debt is repaid by the next credits) or recover only what is left."""
+    (the debt is repaid by the next credits) or recover only what is left. With
+    ``reevaluate_tier`` a refund also takes back the tier its order bought at once,
+    rather than leaving it (and its multiplier) until the period-end review."""
 
     allow_negative_balance: bool = False
+    reevaluate_tier: bool = True
 
 
 class Goodwill(Rules):
+    """Points for the trouble: on opening a complaint (by severity) and on resolving it
+    (what the resolver grants, at most ``max_compensation_per_complaint``). Both kinds
+    together never pass ``max_goodwill_per_customer`` within ``goodwill_period_days``:
+    what is above a cap is cut to it, and the ledger entry says so."""
+
     complaint_opened: dict[str, Points] = Field(
         default_factory=dict, description="points by complaint severity"
     )
+    max_compensation_per_complaint: Points = 5000
+    max_goodwill_per_customer: Points = 10000
+    goodwill_period_days: Annotated[int, Field(ge=1, le=3660)] = 365
 
     @model_validator(mode="after")
     def _known_severities(self) -> Goodwill:
         unknown = set(self.complaint_opened) - {"low", "medium", "high", "critical"}
         if unknown:
             raise ValueError(f"unknown complaint severity {sorted(unknown)}")
+        over = sorted(
+            s for s, p in self.complaint_opened.items() if p > self.max_goodwill_per_customer
+        )
+        if over:
+            raise ValueError(
+                f"goodwill for {', '.join(over)} complaints is above max_goodwill_per_customer "
+                f"({self.max_goodwill_per_customer}) and could never be granted in full"
+            )
         return self
 
 

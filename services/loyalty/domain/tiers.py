@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from services.loyalty.domain.ledger import Lot
@@ -46,3 +46,25 @@ def next_review(rules: Tiers, tier: str, from_at: datetime) -> datetime | None:
     if rank(rules, tier) == 0:
         return None
     return from_at + timedelta(days=rules.qualification_days)
+
+
+def requalify(
+    rules: Tiers, floor: str, since: datetime | None, lots: Sequence[Lot]
+) -> tuple[str, datetime | None]:
+    """The tier and its review time as the purchases since the last review earned them,
+    counted as they stand now (net of refunds): from the tier that review left
+    (``floor``; the lowest tier and ``since=None`` for an account never reviewed), each
+    purchase raises it when the rolling spend at its time reaches a higher tier. So what
+    a refund took back no longer raises it, and nothing the review granted is lost."""
+    tier = floor
+    review_at = next_review(rules, floor, since) if since is not None else None
+    bought = [
+        lot
+        for lot in lots
+        if lot.currency == rules.currency and (since is None or lot.earned_at > since)
+    ]
+    for lot in sorted(bought, key=lambda lot: lot.earned_at):
+        moved = upgrade(rules, tier, qualifying_spend(rules, lots, lot.earned_at))
+        if moved is not None:
+            tier, review_at = moved, next_review(rules, moved, lot.earned_at)
+    return tier, review_at

@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, SecretStr
+from pydantic import AwareDatetime, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL
+
+from shared.bus import security as kafka_security
 
 
 class ServiceSettings(BaseSettings):
@@ -42,6 +44,21 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.2
     inbox_retention_days: int = 14
+    # Kafka credentials (shared.bus.security turns them into client options).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _kafka_security_is_complete(self) -> ServiceSettings:
+        """Refuse at start what would only fail at the first connection, and say why."""
+        kafka_security.check(self)
+        return self
 
     def port_of(self, service: str) -> int:
         """Where ``service`` listens (``CRM_<SERVICE>_PORT``)."""

@@ -32,7 +32,7 @@ from shared import metrics
 from shared.bus import Bus, Message, Record
 from shared.events import CloudEvent, DecodeError, decode
 from shared.events.payload import Payload
-from shared.failures import TRANSIENT, Kind, cause_name, classify, describe
+from shared.failures import TRANSIENT, Kind, cause_name, classify, describe, is_conflict
 from shared.inbox import claim
 from shared.letters import dead_letter
 from shared.uow import Database, UnitOfWork
@@ -154,12 +154,16 @@ class Consumer:
         """Apply ``batch``, or find the events that poison it and dead-letter them.
 
         Only the whole batch and single events are retried (and only for an error of
-        unknown kind): the halves of a bisection are tried once each."""
+        unknown kind): the halves of a bisection are tried once each. A lone event that
+        violates a constraint gets one second look, as the race it may have lost is over
+        by then (in a larger batch, its isolation is that second look)."""
         if not batch:
             return
         error = await self._attempt(batch)
         if error is not None and classify(error) is Kind.UNKNOWN and (whole or len(batch) == 1):
             error = await self._retry(batch, error)
+        elif error is not None and whole and len(batch) == 1 and is_conflict(error):
+            error = await self._attempt(batch)
         if error is None:
             return
         if len(batch) == 1:

@@ -4,8 +4,9 @@ A consumer treats an error by its kind (``classify``):
 
 - **transient**: the database or the bus is away (a lost connection, a timeout,
   PostgreSQL shutting down or out of resources, a deadlock or serialization
-  failure between replicas). Not the message's fault: the batch waits, in hand,
-  until it can be applied; it is never dead-lettered.
+  failure between replicas, a Kafka error aiokafka calls retriable). Not the
+  message's fault: the batch waits, in hand, until it can be applied; it is
+  never dead-lettered.
 - **poison**: deterministic and caused by the message. The same event fails the
   same way on every attempt, so retrying only delays every event behind it (one
   tenant's overflowing sums once held another's events for minutes). It is
@@ -16,8 +17,8 @@ A consumer treats an error by its kind (``classify``):
   ``OverflowError`` (a sum past BIGINT); any ``ArithmeticError`` or
   ``ValueError`` from the domain, pydantic's ``ValidationError`` among them: the
   domain raises those on values it cannot accept. An integrity violation may
-  also come from a race between two replicas, which is why isolation applies the
-  suspect once more on its own before it is dead-lettered.
+  also come from a race between two replicas (``is_conflict``), which is why
+  the suspect is always applied once more on its own before it is dead-lettered.
 - **unknown**: anything else, a bug most often: retried a few times, then
   isolated and dead-lettered.
 
@@ -61,7 +62,18 @@ def classify(error: BaseException) -> Kind:
         return Kind.POISON
     if any(c.startswith(_TRANSIENT_SQLSTATE) for c in codes) or isinstance(error, TRANSIENT):
         return Kind.TRANSIENT
+    if getattr(error, "retriable", False) is True:  # the bus says so (aiokafka's errors)
+        return Kind.TRANSIENT
     return Kind.UNKNOWN
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether ``error`` violates a constraint (SQLSTATE class 23): the message's doing,
+    or a race with another replica that a second attempt would not lose."""
+    chain = list(_chain(error))
+    return any(isinstance(e, IntegrityError | sqlite3.IntegrityError) for e in chain) or any(
+        (_sqlstate(e) or "").startswith("23") for e in chain
+    )
 
 
 def _poison(error: BaseException) -> bool:

@@ -3,12 +3,14 @@ the event is dead-lettered at once and the rest of the batch applies."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, select
 from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import topics
@@ -94,3 +96,27 @@ async def test_an_overflowing_sum_on_sqlite_is_dead_lettered_at_once(engine):
         "handler failed: OverflowError: Python int too large to convert to SQLite INTEGER"
     )
     assert calls.count(1) == 1  # the whale alone, once: no retries
+
+
+async def test_a_lone_event_that_lost_a_race_gets_a_second_look(engine):
+    bus = MemoryBus()
+    event = bought("a")
+    await bus.publish([Message(topics.ACTIVITY, b"a", encode(event))])
+    subscriber = bus.subscriber("reader", [topics.ACTIVITY])
+    await subscriber.start()
+    races = [IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed"))]
+
+    async def handler(uow: UnitOfWork, batch: Sequence[Received]) -> None:
+        if races:
+            raise races.pop()  # another replica inserted the same row a moment earlier
+        await add_revenue(uow, batch)
+
+    subscription = Subscription("revenue", (topics.ACTIVITY,), frozenset({PURCHASE}), handler)
+    db = Database(engine, OUTBOX, SystemClock())
+    consumer = Consumer(subscription, service="unit", bus=bus, db=db, inbox=INBOX)
+
+    await consumer.process(await subscriber.fetch(10, 0.1))
+
+    assert bus.logs[topics.DEADLETTER] == []
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(REVENUE.c.total_minor).where(REVENUE.c.customer == "a"))

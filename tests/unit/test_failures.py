@@ -6,11 +6,12 @@ import decimal
 import sqlite3
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from shared.events import DecodeError
-from shared.failures import Kind, cause_name, classify, describe
+from shared.failures import Kind, cause_name, classify, describe, is_conflict
 
 SQL = "INSERT INTO customer (email, name) VALUES ($1, $2)"
 PARAMS = ("alice@example.com", "Alice Martin")
@@ -99,8 +100,17 @@ def test_errors_the_message_causes_are_poison(error):
         wrapped(DBAPIError, _DriverError("deadlock detected", "40P01")),
         ConnectionRefusedError(),
         TimeoutError(),
+        KafkaConnectionError(),
     ],
-    ids=["sqlite-locked", "connection-closed", "admin-shutdown", "deadlock", "refused", "timeout"],
+    ids=[
+        "sqlite-locked",
+        "connection-closed",
+        "admin-shutdown",
+        "deadlock",
+        "refused",
+        "timeout",
+        "kafka-away",
+    ],
 )
 def test_errors_of_the_infrastructure_are_transient(error):
     assert classify(error) is Kind.TRANSIENT
@@ -158,3 +168,10 @@ def test_other_errors_keep_a_short_first_line():
         "RuntimeError: a bug in the handler"
     )
     assert len(describe(RuntimeError("x" * 1000))) < 200
+
+
+def test_only_constraint_violations_are_conflicts_a_second_look_may_clear():
+    assert is_conflict(UNIQUE)
+    assert is_conflict(wrapped(IntegrityError, sqlite3.IntegrityError("UNIQUE constraint failed")))
+    assert not is_conflict(OVERFLOW)
+    assert not is_conflict(OverflowError())

@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared import topics
+from shared import deadletter, topics
 from shared.bus import MAX_MESSAGE_BYTES, Message, RecordRejected
 from shared.bus.kafka import KafkaBus
 from shared.events import encode
@@ -111,6 +111,9 @@ async def test_an_oversized_row_is_parked_and_the_rows_around_it_are_published_i
     assert letter.value is not None and big.startswith(letter.value)
     assert len(letter.value) < MAX_MESSAGE_BYTES
     assert parked("MessageSizeTooLargeError") == before + 1
+    [listed] = [d for d in await deadletter.read(servers, prefix) if d.record.key == letter.key]
+    assert listed.origin == topics.ACTIVITY and not listed.replayable
+    assert "outbox#" in listed.describe() and "not replayable" in listed.describe()
 
 
 async def test_rows_written_after_a_parked_row_keep_flowing(

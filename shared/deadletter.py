@@ -4,11 +4,14 @@
     python -m shared.deadletter replay --service S
 
 A dead letter keeps the original bytes and key, with headers naming the
-service, the consumer group, the topic and offset it came from, and the error.
-``replay`` republishes a service's dead letters to the topics they came from,
-each once (a consumer group remembers where the last replay stopped). Every
-consumer of that topic sees the message again; those that had applied it drop
-it by their inbox, so a replay is safe for everyone.
+service, where it failed (a consumer group and the topic and offset it came
+from, or the outbox and the topic it was going to) and the error (see
+``shared.letters``). ``replay`` republishes a service's dead letters to their
+topics, each once (a consumer group remembers where the last replay stopped).
+Every consumer of that topic sees the message again; those that had applied it
+drop it by their inbox, so a replay is safe for everyone. A letter whose value
+was cut to fit (``crm-value-truncated``) cannot be replayed and is skipped, as is
+one the bus still refuses (too large for its topic): both are reported.
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared import topics
-from shared.bus import Message, Record
-from shared.bus.kafka import KafkaBus
+from shared.bus import Message, Record, RecordRejected
+from shared.bus.kafka import ClientOptions, KafkaBus, environment_options
+from shared.bus.security import client_options
 from shared.settings import ServiceSettings
+
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True)
@@ -42,9 +49,23 @@ class DeadLetter:
     def error(self) -> str | None:
         return self.record.header("crm-error")
 
+    @property
+    def position(self) -> str:
+        return f"{self.record.partition}:{self.record.offset}"
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the letter holds the whole original value (see ``shared.letters``)."""
+        return bool(self.origin) and self.record.header("crm-value-truncated") is None
+
     def describe(self) -> str:
         r = self.record
-        where = f"{self.origin}[{r.header('crm-partition')}]@{r.header('crm-offset')}"
+        if r.header("crm-origin") == "outbox":
+            where = f"outbox#{r.header('crm-outbox-id')} → {self.origin}"
+        else:
+            where = f"{self.origin}[{r.header('crm-partition')}]@{r.header('crm-offset')}"
+        if not self.replayable:
+            where += f" (value cut: {r.header('crm-value-bytes')} bytes, not replayable)"
         return (
             f"{r.partition}:{r.offset}  {r.header('crm-failed-at')}  {self.service}  "
             f"{where}  key={(r.key or b'').decode(errors='replace')}\n    {self.error}"
@@ -52,7 +73,12 @@ class DeadLetter:
 
 
 async def read(
-    servers: str, prefix: str, *, group: str | None = None, limit: int | None = None
+    servers: str,
+    prefix: str,
+    *,
+    group: str | None = None,
+    limit: int | None = None,
+    options: ClientOptions | None = None,
 ) -> list[DeadLetter]:
     """Dead letters up to the topic's current end: all of them, or (with ``group``)
     those after the group's last committed position."""
@@ -61,6 +87,7 @@ async def read(
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **(environment_options() if options is None else options),
     )
     await consumer.start()
     try:
@@ -91,33 +118,61 @@ async def _read_to_end(
     return found
 
 
-async def replay(servers: str, prefix: str, service: str) -> list[DeadLetter]:
-    """Republish the dead letters of ``service`` not replayed before; returns them."""
+async def replay(
+    servers: str, prefix: str, service: str, *, options: ClientOptions | None = None
+) -> list[DeadLetter]:
+    """Republish the dead letters of ``service`` not replayed before; returns those
+    republished (those that cannot be are logged)."""
+    options = environment_options() if options is None else options
     group = f"{prefix}crm-deadletter-replay-{service}"
-    seen = await read(servers, prefix, group=group)
-    letters = [d for d in seen if d.service == service and d.origin]
-    bus = KafkaBus(servers, client_id=group, topic_prefix=prefix)
+    seen = await read(servers, prefix, group=group, options=options)
+    mine = [d for d in seen if d.service == service]
+    for letter in (d for d in mine if not d.replayable):
+        log.warning("dead letter not replayable: its value was cut", letter=letter.position)
+    bus = KafkaBus(servers, client_id=group, topic_prefix=prefix, options=options)
     await bus.start()
     try:
-        await bus.publish([_back_to_origin(d) for d in letters])
+        replayed = await _republish(bus, [d for d in mine if d.replayable])
     finally:
         await bus.stop()
-    await _remember(servers, prefix, group, seen)
-    return letters
+    await _remember(servers, prefix, group, seen, options)
+    return replayed
+
+
+async def _republish(bus: KafkaBus, letters: list[DeadLetter]) -> list[DeadLetter]:
+    """Send ``letters`` back in order, skipping (and logging) any the bus refuses for good."""
+    replayed: list[DeadLetter] = []
+    while letters:
+        outcomes = await bus.publish_each([_back_to_origin(d) for d in letters])
+        replayed += [d for d, o in zip(letters, outcomes, strict=True) if o is None]
+        failed = [(d, o) for d, o in zip(letters, outcomes, strict=True) if o is not None]
+        if not failed:
+            break
+        letter, error = failed[0]
+        if not isinstance(error, RecordRejected):
+            raise error
+        log.warning("dead letter refused by its topic", letter=letter.position, reason=error.reason)
+        letters = [d for d, _ in failed[1:]]
+    return replayed
 
 
 def _back_to_origin(letter: DeadLetter) -> Message:
     r = letter.record
     origin = letter.origin or ""
     replayed_from = f"{r.partition}:{r.offset}".encode()
-    return Message(origin, r.key, r.value or b"", (("crm-replayed-from", replayed_from),))
+    own = tuple((k, v) for k, v in r.headers if not k.startswith("crm-"))
+    return Message(origin, r.key, r.value or b"", (*own, ("crm-replayed-from", replayed_from)))
 
 
-async def _remember(servers: str, prefix: str, group: str, seen: Sequence[DeadLetter]) -> None:
+async def _remember(
+    servers: str, prefix: str, group: str, seen: Sequence[DeadLetter], options: ClientOptions
+) -> None:
     """Commit the replay group past everything it has seen (replayed or another service's)."""
     if not seen:
         return
-    consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=servers, group_id=group, enable_auto_commit=False, **options
+    )
     await consumer.start()
     try:
         ends: dict[TopicPartition, int] = {}
@@ -133,13 +188,14 @@ async def _remember(servers: str, prefix: str, group: str, seen: Sequence[DeadLe
 async def _main(arguments: argparse.Namespace) -> None:
     settings = ServiceSettings()
     servers, prefix = settings.kafka_servers, settings.topic_prefix
+    options = client_options(settings)
     if arguments.command == "list":
-        letters = await read(servers, prefix, limit=arguments.limit)
+        letters = await read(servers, prefix, limit=arguments.limit, options=options)
         for letter in letters:
             if arguments.service in (None, letter.service):
                 print(letter.describe())
     else:
-        replayed = await replay(servers, prefix, arguments.service)
+        replayed = await replay(servers, prefix, arguments.service, options=options)
         print(f"replayed {len(replayed)} dead letters of {arguments.service}")
 
 

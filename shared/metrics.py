@@ -24,3 +24,18 @@ CONSUMER_LAG = Gauge(
     "Messages on the consumer's partitions not yet consumed (as of its last fetch)",
     ["service", "consumer"],
 )
+OUTBOX_PARKED = Counter(
+    "crm_outbox_parked_total",
+    "Outbox rows the bus refused for good, put on crm.deadletter instead, by reason",
+    ["service", "reason"],
+)
+DEAD_LETTERS = Counter(
+    "crm_dead_letters_total",
+    "Events a consumer dead-lettered, by reason (the error's class)",
+    ["service", "consumer", "reason"],
+)
+CONSUMER_RETRIES = Counter(
+    "crm_consumer_retries_total",
+    "Batches or events applied again after a handler error that was not the message's fault",
+    ["service", "consumer"],
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 import pycountry
 from pydantic import AfterValidator, Field, StrictInt
@@ -55,7 +55,18 @@ Currency = Annotated[
     Field(examples=["EUR", "CNY"], description="ISO 4217 code"),
     AfterValidator(_check_currency),
 ]
+# The largest amount of one order or refund: 10^12 minor units (ten billion euros), beyond
+# any real order. It keeps every running sum far from BIGINT (about 9.2 × 10^18): over
+# nine million such orders per customer before one could overflow, and then the
+# database refuses the write (a deterministic error: the event is dead-lettered at once).
+MAX_AMOUNT_MINOR: Final = 10**12
+
 AmountMinor = Annotated[
     StrictInt,
-    Field(ge=0, le=10**15, examples=[129900], description="Amount in minor units (cents)"),
+    Field(
+        ge=0,
+        le=MAX_AMOUNT_MINOR,
+        examples=[129900],
+        description="Amount in minor units (cents), at most 10^12",
+    ),
 ]

@@ -6,26 +6,48 @@ stand by and take over within a poll): relaying in parallel would let two
 replicas publish one customer's events out of order. A row is deleted only
 after the bus acknowledged it, so a crash in between publishes it again, and
 the consumers' inboxes drop the copy.
+
+A row the bus refuses for good (too large for any topic, a topic that does not
+exist or may not be written: ``RecordRejected``) would hold every row behind it
+forever, every tenant's. So it is *parked*: put on ``crm.deadletter`` with the
+reason (``crm-origin: outbox``; see ``shared.letters``), deleted, counted in
+``crm_outbox_parked_total`` and logged without its content; the rows behind it
+carry on. Any other failure (the broker away) keeps the rows for the next try.
+
+Finding the refused row never re-sends half a batch blindly. The bus says what
+became of each message, and for each key what it acknowledged is a prefix of
+that key's messages, so the acknowledged rows are done. The failed ones are then
+sent one at a time, in order, until one is refused on its own: it is parked and
+the rows after it go as a batch again. A row is therefore never published
+before an earlier row of its key has been delivered or parked (good rows may be
+published twice on the way: the consumers' inboxes drop the copies).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID
 
 import structlog
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import metrics
-from shared.bus import Bus, Message
+from shared.bus import Bus, Message, RecordRejected
 from shared.events.envelope import CONTENT_TYPE
+from shared.letters import dead_letter
 
 log = structlog.get_logger()
 
 _RELAY_LOCK = 0x0C2B_0001  # any constant: each service has its own database
 # CloudEvents Kafka protocol binding, structured mode: the header says so.
 _STRUCTURED = (("content-type", CONTENT_TYPE.encode()),)
+# A dead letter small enough for any topic, should the dead-letter topic refuse a larger one.
+_SMALL_LETTER_BYTES = 128 * 1024
 
 
 class OutboxRelay:
@@ -67,26 +89,126 @@ class OutboxRelay:
                     await asyncio.wait_for(self._wake.wait(), self._poll)
 
     async def relay_once(self) -> int:
-        """Publish one batch of unsent rows; returns how many were sent."""
+        """Publish one batch of unsent rows, parking those the bus refuses for good;
+        returns how many rows left the outbox. Raises, once the rows delivered so far
+        are deleted, if the bus failed otherwise (the rest stays for the next try)."""
         table = self._outbox
         async with self._engine.connect() as conn, conn.begin():
             if conn.dialect.name == "postgresql":
                 locked = await conn.scalar(select(func.pg_try_advisory_xact_lock(_RELAY_LOCK)))
                 if not locked:
                     return 0
-            rows = (
-                await conn.execute(
-                    select(table.c.id, table.c.topic, table.c.key, table.c.value)
+            rows = [
+                _Row(*row)
+                for row in await conn.execute(
+                    select(table.c.id, table.c.event_id, table.c.topic, table.c.key, table.c.value)
                     .order_by(table.c.id)
                     .limit(self._batch_size)
                     .with_for_update(skip_locked=True)
                 )
-            ).all()
+            ]
             if not rows:
                 return 0
-            await self._bus.publish(
-                [Message(r.topic, r.key.encode(), r.value, _STRUCTURED) for r in rows]
+            delivery = await self._deliver(rows)
+            if delivery.done:
+                await conn.execute(delete(table).where(table.c.id.in_(delivery.done)))
+        metrics.OUTBOX_PUBLISHED.labels(self._service).inc(delivery.published)
+        for kind in delivery.parked:
+            metrics.OUTBOX_PARKED.labels(self._service, kind).inc()
+        if delivery.stalled is not None:
+            raise delivery.stalled
+        return len(delivery.done)
+
+    async def _deliver(self, rows: Sequence[_Row]) -> _Delivery:
+        delivery = _Delivery()
+        pending = list(rows)
+        while pending and delivery.stalled is None:
+            outcomes = await self._bus.publish_each([_message(r) for r in pending])
+            delivery.sent([r for r, o in zip(pending, outcomes, strict=True) if o is None])
+            failed = [(r, o) for r, o in zip(pending, outcomes, strict=True) if o is not None]
+            if not failed:
+                break
+            if not any(isinstance(o, RecordRejected) for _, o in failed):
+                delivery.stalled = failed[0][1]
+                break
+            log.warning("the bus refused a record; sending one at a time", service=self._service)
+            pending = await self._isolate([r for r, _ in failed], delivery)
+        return delivery
+
+    async def _isolate(self, rows: list[_Row], delivery: _Delivery) -> list[_Row]:
+        """Send ``rows`` one at a time, in order, until the bus refuses one on its own: park
+        it and return the rows after it. (A row refused within a batch may be innocent:
+        Kafka refuses a whole record batch for one record too large.)"""
+        for i, row in enumerate(rows):
+            [outcome] = await self._bus.publish_each([_message(row)])
+            if outcome is None:
+                delivery.sent([row])
+            elif isinstance(outcome, RecordRejected):
+                await self._park(row, outcome, delivery)
+                return rows[i + 1 :]
+            else:
+                delivery.stalled = outcome
+                return []
+        return []
+
+    async def _park(self, row: _Row, refused: RecordRejected, delivery: _Delivery) -> None:
+        """Put ``row`` on the dead-letter topic. Should that topic take less than the bus
+        allows (a smaller ``max.message.bytes``), the letter is cut further to fit."""
+        position = (
+            ("crm-outbox-id", str(row.id).encode()),
+            ("crm-event-id", str(row.event_id).encode()),
+        )
+        for limit in (self._bus.max_message_bytes, _SMALL_LETTER_BYTES):
+            letter = dead_letter(
+                _message(row),
+                reason=refused.reason,
+                service=self._service,
+                origin="outbox",
+                position=position,
+                failed_at=datetime.now(UTC),
+                limit=limit,
             )
-            await conn.execute(delete(table).where(table.c.id.in_([r.id for r in rows])))
-        metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
-        return len(rows)
+            [outcome] = await self._bus.publish_each([letter])
+            if not isinstance(outcome, RecordRejected):
+                break
+        if outcome is not None:
+            delivery.stalled = outcome
+            return
+        delivery.done.append(row.id)
+        delivery.parked.append(refused.kind)
+        log.warning(
+            "outbox row parked on the dead-letter topic",
+            service=self._service,
+            outbox_id=row.id,
+            event_id=str(row.event_id),
+            topic=row.topic,
+            size=len(row.value),
+            reason=refused.reason,
+        )
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    event_id: UUID
+    topic: str
+    key: str
+    value: bytes
+
+
+def _message(row: _Row) -> Message:
+    return Message(row.topic, row.key.encode(), row.value, _STRUCTURED)
+
+
+@dataclass
+class _Delivery:
+    """What became of one batch of rows."""
+
+    done: list[int] = field(default_factory=list)  # published or parked: to delete
+    published: int = 0
+    parked: list[str] = field(default_factory=list)  # why, one per parked row
+    stalled: BaseException | None = None  # why the rows not done wait for the next try
+
+    def sent(self, rows: Sequence[_Row]) -> None:
+        self.done.extend(r.id for r in rows)
+        self.published += len(rows)

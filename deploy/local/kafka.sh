@@ -65,6 +65,8 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.cleaner.dedupe.buffer.size=2097152
+# 1 MiB, as every topic's max.message.bytes and the producers' max_request_size (shared/bus).
+message.max.bytes=1048576
 EOF
 }
 

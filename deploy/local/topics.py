@@ -4,10 +4,13 @@ Run from the repo root with the repo's virtualenv:
 
     .venv/bin/python deploy/local/topics.py [--timeout SECONDS]
 
-Bootstraps from CRM_KAFKA_BOOTSTRAP, else 127.0.0.1:${CRM_KAFKA_PORT:-59092}.
-Waits (bounded) until the broker answers metadata, creates every topic of
-shared.topics.PARTITIONS that is missing (replication factor 1: one broker),
-then checks each topic's partition count. Exit status 0 only if all match.
+Bootstraps from CRM_KAFKA_BOOTSTRAP, else 127.0.0.1:${CRM_KAFKA_PORT:-59092}, with
+the CRM_KAFKA_* security settings (shared.bus.security). Waits (bounded) until the
+broker answers metadata, creates every topic of shared.topics.PARTITIONS that is
+missing (replication factor 1: one broker) with TOPIC_CONFIG, checks each
+topic's partition count, then brings existing topics' TOPIC_CONFIG in line with
+an incremental alter (only those keys: an operator's other settings stay).
+Exit status 0 only if all match.
 """
 
 from __future__ import annotations
@@ -27,14 +30,24 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType  # noqa: E402
+from aiokafka.admin.config_resource import ConfigResourceType  # noqa: E402
 from aiokafka.errors import KafkaError, for_code  # noqa: E402
+from aiokafka.protocol.api import Request, RequestStruct, Response  # noqa: E402
+from aiokafka.protocol.types import Array, Boolean, Int8, Int16, Int32, Schema, String  # noqa: E402
 
+from shared.bus import MAX_MESSAGE_BYTES  # noqa: E402
+from shared.bus.security import client_options  # noqa: E402
+from shared.settings import ServiceSettings  # noqa: E402
 from shared.topics import PARTITIONS  # noqa: E402
 
 TOPIC_ALREADY_EXISTS = 36
-# Events are kept forever: read models (the customer 360) are rebuilt from them.
-TOPIC_CONFIG = {"retention.ms": "-1"}
+TOPIC_CONFIG = {
+    # Events are kept forever: read models (the customer 360) are rebuilt from them.
+    "retention.ms": "-1",
+    # The largest record batch a topic takes, said explicitly (not the broker's default):
+    # the producers' max_request_size is the same number (see shared.bus on sizes).
+    "max.message.bytes": str(MAX_MESSAGE_BYTES),
+}
 
 
 def bootstrap() -> str:
@@ -51,7 +64,8 @@ async def connect(servers: str, deadline: float) -> AIOKafkaAdminClient:
     """Start an admin client, retrying until the broker answers metadata."""
     last_error: Exception | None = None
     while time.monotonic() < deadline:
-        admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=10_000)
+        options = client_options(ServiceSettings())
+        admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=10_000, **options)
         try:
             await admin.start()
             await admin.describe_cluster()
@@ -94,13 +108,76 @@ async def create_missing(
             )
 
 
-async def keep_forever(admin: AIOKafkaAdminClient, wanted: dict[str, int]) -> None:
-    """Topics made before retention was set get it now (altering is idempotent)."""
-    resources = [ConfigResource(ConfigResourceType.TOPIC, name, TOPIC_CONFIG) for name in wanted]
-    for response in await admin.alter_configs(resources):
-        for code, _message, _type, name in response.resources:
-            if code != 0:
-                fail(f"setting retention on {name} failed: {for_code(code).__name__}")
+async def align_config(admin: AIOKafkaAdminClient, wanted: dict[str, int]) -> None:
+    """Topics made before a key of TOPIC_CONFIG was set get it now; altering is idempotent,
+    and incremental: other settings of the topics are left as they are."""
+    resources = [
+        (ConfigResourceType.TOPIC, name, [(k, _SET, v) for k, v in TOPIC_CONFIG.items()])
+        for name in wanted
+    ]
+    response = await admin._send_request(IncrementalAlterConfigs(resources))
+    for code, message, _type, name in response.responses:
+        if code != 0:
+            fail(f"setting {', '.join(TOPIC_CONFIG)} on {name} failed: "
+                 f"{for_code(code).__name__} {message or ''}".rstrip())  # fmt: skip
+
+
+# IncrementalAlterConfigs (KIP-339), which aiokafka's admin client does not offer: its
+# alter_configs replaces every dynamic setting of a topic with the ones given.
+_SET = 0
+
+
+class IncrementalAlterConfigsResponse_v0(Response):
+    API_KEY = 44
+    API_VERSION = 0
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        (
+            "responses",
+            Array(
+                ("error_code", Int16),
+                ("error_message", String("utf-8")),
+                ("resource_type", Int8),
+                ("resource_name", String("utf-8")),
+            ),
+        ),
+    )
+
+
+class IncrementalAlterConfigsRequest_v0(RequestStruct):
+    API_KEY = 44
+    API_VERSION = 0
+    RESPONSE_TYPE = IncrementalAlterConfigsResponse_v0
+    SCHEMA = Schema(
+        (
+            "resources",
+            Array(
+                ("resource_type", Int8),
+                ("resource_name", String("utf-8")),
+                (
+                    "configs",
+                    Array(
+                        ("name", String("utf-8")),
+                        ("config_operation", Int8),
+                        ("value", String("utf-8")),
+                    ),
+                ),
+            ),
+        ),
+        ("validate_only", Boolean),
+    )
+
+
+class IncrementalAlterConfigs(Request[IncrementalAlterConfigsRequest_v0]):
+    API_KEY = 44
+
+    def __init__(self, resources: list[tuple[int, str, list[tuple[str, int, str]]]]) -> None:
+        self._resources = resources
+
+    def build(
+        self, request_struct_class: type[IncrementalAlterConfigsRequest_v0]
+    ) -> IncrementalAlterConfigsRequest_v0:
+        return request_struct_class(self._resources, False)
 
 
 async def verify(admin: AIOKafkaAdminClient, wanted: dict[str, int], deadline: float) -> None:
@@ -145,7 +222,7 @@ async def main(wait_s: float, prefix: str) -> None:
     try:
         await create_missing(admin, wanted, await partition_counts(admin, wanted))
         await verify(admin, wanted, max(deadline, time.monotonic() + 10))
-        await keep_forever(admin, wanted)
+        await align_config(admin, wanted)
         await warm_group_coordinator(admin, max(deadline, time.monotonic() + 10))
     finally:
         await admin.close()

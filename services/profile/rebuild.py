@@ -23,6 +23,8 @@ from sqlalchemy import delete
 
 from services.profile.app import VIEW_GROUP, VIEW_TOPICS
 from services.profile.tables import customer_view, inbox
+from shared.bus.kafka import ClientOptions
+from shared.bus.security import client_options
 from shared.db import create_engine
 from shared.settings import ServiceSettings
 from shared.topics import PARTITIONS
@@ -34,8 +36,9 @@ class GroupStillRunning(RuntimeError):
 
 async def rebuild(settings: ServiceSettings) -> None:
     """Forget the 360 and make ``profile-view`` fold it again from the first event."""
-    await _refuse_if_running(settings.kafka_servers, settings.topic_prefix + VIEW_GROUP)
-    await _rewind(settings.kafka_servers, settings.topic_prefix)
+    options = client_options(settings)
+    await _refuse_if_running(settings.kafka_servers, settings.topic_prefix + VIEW_GROUP, options)
+    await _rewind(settings.kafka_servers, settings.topic_prefix, options)
     engine = create_engine(settings.db_url)
     try:
         async with engine.begin() as conn:
@@ -45,8 +48,8 @@ async def rebuild(settings: ServiceSettings) -> None:
         await engine.dispose()
 
 
-async def _refuse_if_running(servers: str, group: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+async def _refuse_if_running(servers: str, group: str, options: ClientOptions) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, **options)
     await admin.start()
     try:
         [described] = await admin.describe_consumer_groups([group])
@@ -59,10 +62,10 @@ async def _refuse_if_running(servers: str, group: str) -> None:
         )
 
 
-async def _rewind(servers: str, prefix: str) -> None:
+async def _rewind(servers: str, prefix: str, options: ClientOptions) -> None:
     """Commit the beginning of every partition as the group's position."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=servers, group_id=prefix + VIEW_GROUP, enable_auto_commit=False
+        bootstrap_servers=servers, group_id=prefix + VIEW_GROUP, enable_auto_commit=False, **options
     )
     await consumer.start()
     try:

@@ -2,7 +2,9 @@
 
 It keeps Kafka's semantics that handlers rely on: a log per topic, consumer
 groups that each see every message once they commit, and order per key (here
-one partition per topic, so order overall).
+one partition per topic, so order overall). It also refuses what Kafka would
+refuse, a message over ``max_message_bytes``, so the relay parks an oversized
+event in embedded mode exactly as it does on Kafka.
 """
 
 from __future__ import annotations
@@ -11,7 +13,17 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 
-from shared.bus import Message, Record, next_offsets
+from shared.bus import (
+    MAX_MESSAGE_BYTES,
+    Message,
+    NotSent,
+    Outcome,
+    Record,
+    RecordRejected,
+    first_failure,
+    message_size,
+    next_offsets,
+)
 
 
 class MemorySubscriber:
@@ -52,7 +64,8 @@ class MemorySubscriber:
 
 
 class MemoryBus:
-    def __init__(self) -> None:
+    def __init__(self, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.max_message_bytes = max_message_bytes
         self.logs: defaultdict[str, list[Record]] = defaultdict(list)
         self.offsets: dict[tuple[str, str], int] = {}
         self.changed = asyncio.Condition()
@@ -67,11 +80,27 @@ class MemoryBus:
         return None
 
     async def publish(self, messages: Sequence[Message]) -> None:
+        failure = first_failure(await self.publish_each(messages))
+        if failure is not None:
+            raise failure
+
+    async def publish_each(self, messages: Sequence[Message]) -> list[Outcome]:
+        """Append in order up to the first message refused; the rest are not sent."""
+        outcomes: list[Outcome] = [NotSent() for _ in messages]
         async with self.changed:
-            for m in messages:
+            for i, m in enumerate(messages):
+                size = message_size(m)
+                if size > self.max_message_bytes:
+                    outcomes[i] = RecordRejected(
+                        "MessageSizeTooLarge",
+                        f"MessageSizeTooLarge: {size} bytes, over {self.max_message_bytes}",
+                    )
+                    break
                 log = self.logs[m.topic]
                 log.append(Record(m.topic, 0, len(log), m.key, m.value, m.headers))
+                outcomes[i] = None
             self.changed.notify_all()
+        return outcomes
 
     def subscriber(self, group: str, topics: Sequence[str]) -> MemorySubscriber:
         return MemorySubscriber(self, group, topics)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import topics
-from shared.bus import Message
+from shared.bus import Message, Outcome
 from shared.bus.kafka import KafkaBus
 from shared.db import create_engine
 from shared.events import decode
@@ -139,9 +139,9 @@ class _UnevenBus(KafkaBus):
     """A replica's bus that takes a few milliseconds more or less to publish, as over a
     network: were replicas to relay in parallel, a later batch would overtake an earlier one."""
 
-    async def publish(self, messages: Sequence[Message]) -> None:
+    async def publish_each(self, messages: Sequence[Message]) -> list[Outcome]:
         await asyncio.sleep(random.uniform(0, 0.01))
-        await super().publish(messages)
+        return await super().publish_each(messages)
 
 
 async def _outbox_order(engine: AsyncEngine) -> list[tuple[str, uuid.UUID]]:

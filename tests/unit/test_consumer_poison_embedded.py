@@ -1,0 +1,122 @@
+"""Embedded mode (SQLite, in-memory bus) treats a sum past BIGINT as PostgreSQL mode does:
+the event is dead-lettered at once and the rest of the batch applies."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, select
+from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared import topics
+from shared.bus import Message
+from shared.bus.memory import MemoryBus
+from shared.clock import SystemClock
+from shared.consumer import Consumer, Received, Subscription
+from shared.db import create_engine
+from shared.events import CloudEvent, encode, new_event
+from shared.events.activity import PurchaseCompleted
+from shared.tables import kernel_tables
+from shared.uow import Database, UnitOfWork
+
+METADATA = MetaData()
+OUTBOX, INBOX = kernel_tables(METADATA)
+REVENUE = Table(
+    "revenue",
+    METADATA,
+    Column("customer", String(40), primary_key=True),
+    Column("total_minor", BigInteger, nullable=False),
+)
+PURCHASE = "crm.activity.purchase_completed.v1"
+
+
+@pytest.fixture
+async def engine(tmp_path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/consumer.db")
+    async with engine.begin() as conn:
+        await conn.run_sync(METADATA.create_all)
+        await conn.execute(REVENUE.insert().values(customer="whale", total_minor=2**63 - 10))
+    yield engine
+    await engine.dispose()
+
+
+async def add_revenue(uow: UnitOfWork, batch: Sequence[Received]) -> None:
+    """A running sum kept in Python and written back, as the services keep theirs."""
+    for received in batch:
+        customer = received.event.subject or ""
+        total = await uow.conn.scalar(
+            select(REVENUE.c.total_minor).where(REVENUE.c.customer == customer)
+        )
+        amount = received.payload.amount_minor  # type: ignore[attr-defined]
+        statement = insert(REVENUE).values(customer=customer, total_minor=(total or 0) + amount)
+        replace = {"total_minor": statement.excluded.total_minor}
+        await uow.conn.execute(
+            statement.on_conflict_do_update(index_elements=[REVENUE.c.customer], set_=replace)
+        )
+
+
+def bought(customer: str) -> CloudEvent:
+    payload = PurchaseCompleted(order_id="O-1", amount_minor=1000, currency="EUR", channel="web")
+    return new_event(payload, source="/test", tenant_id="t", key=customer, subject=customer,
+                     time=datetime.now(UTC))  # fmt: skip
+
+
+async def test_an_overflowing_sum_on_sqlite_is_dead_lettered_at_once(engine):
+    bus = MemoryBus()
+    events = [bought(c) for c in ["a", "b", "whale", "c", "d"]]
+    await bus.publish(
+        [Message(topics.ACTIVITY, e.partitionkey.encode(), encode(e)) for e in events]
+    )
+    subscriber = bus.subscriber("reader", [topics.ACTIVITY])
+    await subscriber.start()
+    records = await subscriber.fetch(10, 0.1)
+    calls: list[int] = []
+
+    async def handler(uow: UnitOfWork, batch: Sequence[Received]) -> None:
+        calls.append(len(batch))
+        await add_revenue(uow, batch)
+
+    subscription = Subscription("revenue", (topics.ACTIVITY,), frozenset({PURCHASE}), handler)
+    db = Database(engine, OUTBOX, SystemClock())
+    consumer = Consumer(subscription, service="unit", bus=bus, db=db, inbox=INBOX, max_attempts=3)
+
+    await consumer.process(records)
+
+    async with engine.connect() as conn:
+        applied = await conn.scalar(select(func.count()).where(REVENUE.c.total_minor == 1000))
+    assert applied == 4
+    [dead] = bus.logs[topics.DEADLETTER]
+    assert dead.key == b"whale"
+    assert dead.header("crm-error") == (
+        "handler failed: OverflowError: Python int too large to convert to SQLite INTEGER"
+    )
+    assert calls.count(1) == 1  # the whale alone, once: no retries
+
+
+async def test_a_lone_event_that_lost_a_race_gets_a_second_look(engine):
+    bus = MemoryBus()
+    event = bought("a")
+    await bus.publish([Message(topics.ACTIVITY, b"a", encode(event))])
+    subscriber = bus.subscriber("reader", [topics.ACTIVITY])
+    await subscriber.start()
+    races = [IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed"))]
+
+    async def handler(uow: UnitOfWork, batch: Sequence[Received]) -> None:
+        if races:
+            raise races.pop()  # another replica inserted the same row a moment earlier
+        await add_revenue(uow, batch)
+
+    subscription = Subscription("revenue", (topics.ACTIVITY,), frozenset({PURCHASE}), handler)
+    db = Database(engine, OUTBOX, SystemClock())
+    consumer = Consumer(subscription, service="unit", bus=bus, db=db, inbox=INBOX)
+
+    await consumer.process(await subscriber.fetch(10, 0.1))
+
+    assert bus.logs[topics.DEADLETTER] == []
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(REVENUE.c.total_minor).where(REVENUE.c.customer == "a"))

@@ -21,16 +21,18 @@ from __future__ import annotations
 import asyncio
 import sysconfig
 import time
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Generic, TypeVar, cast
 
 import structlog
 from sqlalchemy import Table
 
 from shared import metrics
 from shared.bus import Bus, Message, Record
-from shared.events import CloudEvent, DecodeError, decode
+from shared.events import REGISTRY, CloudEvent, DecodeError, decode
 from shared.events.payload import Payload
 from shared.failures import TRANSIENT, Kind, cause_name, classify, describe, is_conflict
 from shared.inbox import claim
@@ -39,7 +41,11 @@ from shared.uow import Database, UnitOfWork
 
 log = structlog.get_logger()
 
-__all__ = ["TRANSIENT", "BatchHandler", "Consumer", "Received", "Subscription"]
+__all__ = ["TRANSIENT", "BatchHandler", "Consumer", "Received", "Subscription", "only"]
+
+P = TypeVar("P", bound=Payload)
+Q = TypeVar("Q", bound=Payload)
+CustomerKey = tuple[str, uuid.UUID]
 
 
 @dataclass(frozen=True)
@@ -52,34 +58,71 @@ class Rejection:
 
 
 @dataclass(frozen=True)
-class Received:
+class Received(Generic[P]):
     """A consumed event: its envelope and its typed payload."""
 
     event: CloudEvent
-    payload: Payload
+    payload: P
     record: Record
 
+    @property
+    def customer(self) -> CustomerKey:
+        """The tenant and canonical customer the event is about (its CloudEvents subject)."""
+        if self.event.subject is None:
+            raise ValueError(f"{self.event.type} {self.event.id} names no customer (no subject)")
+        return self.event.tenantid, uuid.UUID(self.event.subject)
 
-BatchHandler = Callable[[UnitOfWork, Sequence[Received]], Awaitable[None]]
+
+def only(batch: Iterable[Received[Any]], kind: type[Q]) -> list[Received[Q]]:
+    """The events of ``batch`` whose payload is a ``kind``, typed as such, in order."""
+    return [cast(Received[Q], r) for r in batch if isinstance(r.payload, kind)]
+
+
+BatchHandler = Callable[[UnitOfWork, Sequence[Received[Any]]], Awaitable[None]]
+
+
+class UnknownEventType(ValueError):
+    """A subscription names a payload the registry does not know, or one that never
+    travels on the topics it reads: a wiring mistake, refused when the service starts."""
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """A consumer group of a service: the topics it reads and the types it applies.
+    """A consumer group of a service: the topics it reads and the payloads it applies.
 
-    Other types on those topics are skipped, except another version of a type
-    it knows, which it cannot apply and so dead-letters.
+    The event types come from the registry (the payload classes the handler
+    matches on are the ones named here, never strings typed a second time). Other
+    types on those topics are skipped, except another version of a type it knows,
+    which it cannot apply and so dead-letters.
     """
 
     group: str
     topics: tuple[str, ...]
-    types: frozenset[str]
+    applies: tuple[type[Payload], ...]
     handler: BatchHandler
     batch_size: int = 500
+    types: frozenset[str] = field(init=False)
     _names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_names", frozenset(t.rsplit(".", 1)[0] for t in self.types))
+        types = frozenset(self._type_of(payload) for payload in self.applies)
+        object.__setattr__(self, "types", types)
+        object.__setattr__(self, "_names", frozenset(t.rsplit(".", 1)[0] for t in types))
+
+    def _type_of(self, payload: type[Payload]) -> str:
+        event_type = REGISTRY.type_name(payload)
+        if event_type is None:
+            raise UnknownEventType(
+                f"subscription {self.group} applies {payload.__name__}, "
+                "which is no registered event type (shared/events/registry.py)"
+            )
+        topic = ".".join(event_type.split(".")[:2])
+        if topic not in self.topics:
+            raise UnknownEventType(
+                f"subscription {self.group} applies {event_type}, which travels on {topic}, "
+                f"not on the topics it reads ({', '.join(self.topics)})"
+            )
+        return event_type
 
     def verdict(self, event_type: str) -> str:
         if event_type in self.types:
@@ -126,13 +169,15 @@ class Consumer:
     async def process(self, records: Sequence[Record]) -> None:
         """Apply one batch (the offsets are the caller's to commit afterwards)."""
         started = time.perf_counter()
-        accepted, rejected = self._sort(records)
+        accepted, rejected = self._partition(records)
         await _patiently(lambda: self._dead_letter(rejected))
         await _patiently(lambda: self._apply(accepted))
         metrics.BATCH_SECONDS.labels(*self._labels).observe(time.perf_counter() - started)
 
-    def _sort(self, records: Sequence[Record]) -> tuple[list[Received], list[Rejection]]:
-        accepted: list[Received] = []
+    def _partition(
+        self, records: Sequence[Record]
+    ) -> tuple[list[Received[Payload]], list[Rejection]]:
+        accepted: list[Received[Payload]] = []
         rejected: list[Rejection] = []
         seen: set[object] = set()
         for record in records:
@@ -150,7 +195,7 @@ class Consumer:
                 rejected.append(Rejection(record, str(error), "DecodeError"))
         return accepted, rejected
 
-    async def _apply(self, batch: list[Received], *, whole: bool = True) -> None:
+    async def _apply(self, batch: list[Received[Payload]], *, whole: bool = True) -> None:
         """Apply ``batch``, or find the events that poison it and dead-letter them.
 
         Only the whole batch and single events are retried (and only for an error of
@@ -176,7 +221,7 @@ class Consumer:
         await self._apply(batch[:middle], whole=False)
         await self._apply(batch[middle:], whole=False)
 
-    async def _attempt(self, batch: list[Received]) -> BaseException | None:
+    async def _attempt(self, batch: list[Received[Payload]]) -> BaseException | None:
         """Apply once; the error if it failed, unless the infrastructure is to blame."""
         try:
             await self._apply_once(batch)
@@ -186,7 +231,9 @@ class Consumer:
             return error
         return None
 
-    async def _retry(self, batch: list[Received], error: BaseException) -> BaseException | None:
+    async def _retry(
+        self, batch: list[Received[Payload]], error: BaseException
+    ) -> BaseException | None:
         for attempt in range(2, self._max_attempts + 1):
             await asyncio.sleep(0.05 * (attempt - 1))
             metrics.CONSUMER_RETRIES.labels(*self._labels).inc()
@@ -196,7 +243,7 @@ class Consumer:
             error = retried
         return error
 
-    async def _dead_letter_failed(self, received: Received, error: BaseException) -> None:
+    async def _dead_letter_failed(self, received: Received[Payload], error: BaseException) -> None:
         poison = classify(error) is Kind.POISON
         reason = describe(error)
         log.warning(
@@ -211,7 +258,7 @@ class Consumer:
         rejection = Rejection(received.record, f"handler failed: {reason}", cause_name(error))
         await self._dead_letter([rejection])
 
-    async def _apply_once(self, batch: list[Received]) -> None:
+    async def _apply_once(self, batch: list[Received[Payload]]) -> None:
         async with self._db.unit_of_work() as uow:
             fresh = await claim(
                 uow.conn,

@@ -21,14 +21,7 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
         Subscription(
             group="feedback-activity",
             topics=(topics.ACTIVITY,),
-            types=frozenset(
-                {
-                    "crm.activity.complaint_filed.v1",
-                    "crm.activity.complaint_resolved.v1",
-                    "crm.activity.survey_responded.v1",
-                    "crm.activity.purchase_completed.v1",
-                }
-            ),
+            applies=handlers.APPLIES,
             handler=lambda uow, batch: handlers.record_feedback(uow, batch, config),
         )
     ]

@@ -3,36 +3,40 @@ answers from activity, and schedule survey invitations after purchases."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from services.feedback import domain, invitations, resolutions
 from services.feedback.domain.config import FeedbackConfig
 from services.feedback.tables import complaint, survey_response
-from shared.consumer import Received
+from shared.consumer import Received, only
 from shared.db import insert_ignoring_conflicts, insert_new
 from shared.events import CloudEvent, activity
 from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
 from shared.events.envelope import caused_event, derived_id
 from shared.events.feedback import ComplaintOpened, SurveyAnswered
+from shared.events.payload import Payload
 from shared.uow import UnitOfWork
 
 SOURCE = "/crm/feedback"
+# What the consumer applies, as ``record_feedback`` sorts it.
+APPLIES: tuple[type[Payload], ...] = (
+    ComplaintFiled,
+    activity.ComplaintResolved,
+    SurveyResponded,
+    PurchaseCompleted,
+)
 
 
 async def record_feedback(
-    uow: UnitOfWork, batch: Sequence[Received], config: FeedbackConfig
+    uow: UnitOfWork, batch: Sequence[Received[Payload]], config: FeedbackConfig
 ) -> None:
     """Open a complaint (with its SLA), store a survey answer, resolve a complaint or
     schedule a survey invitation for each event."""
-    causes = {
-        derived_id(r.event.id, "complaint"): r.event
-        for r in batch
-        if isinstance(r.payload, ComplaintFiled)
-    }
-    complaints = [_complaint_row(r, config) for r in batch if isinstance(r.payload, ComplaintFiled)]
-    answers = [r for r in batch if isinstance(r.payload, SurveyResponded)]
+    filings = only(batch, ComplaintFiled)
+    causes = {derived_id(r.event.id, "complaint"): r.event for r in filings}
+    complaints = [_complaint_row(r, config) for r in filings]
+    answers = only(batch, SurveyResponded)
     if complaints:
         new_ids = await insert_new(uow.conn, complaint, complaints, returning="complaint_id")
         rows = [c for c in complaints if c["complaint_id"] in new_ids]
@@ -50,26 +54,18 @@ async def record_feedback(
     await insert_ignoring_conflicts(uow.conn, survey_response, [_response_row(r) for r in answers])
     await invitations.link_answers(uow, answers)
     uow.publish(*(_survey_answered(r) for r in answers))
-    await invitations.schedule_invitations(
-        uow, [r for r in batch if isinstance(r.payload, PurchaseCompleted)], config.invitations
-    )
+    await invitations.schedule_invitations(uow, only(batch, PurchaseCompleted), config.invitations)
     # After the filings, so a complaint filed and resolved within one batch is found.
-    await resolutions.resolve_from_events(
-        uow, [r for r in batch if isinstance(r.payload, activity.ComplaintResolved)]
-    )
+    await resolutions.resolve_from_events(uow, only(batch, activity.ComplaintResolved))
 
 
-def _customer(received: Received) -> uuid.UUID:
-    return uuid.UUID(received.event.subject or "")
-
-
-def _complaint_row(received: Received, config: FeedbackConfig) -> dict[str, Any]:
-    filed: ComplaintFiled = received.payload  # type: ignore[assignment]
+def _complaint_row(received: Received[ComplaintFiled], config: FeedbackConfig) -> dict[str, Any]:
+    filed = received.payload
     due_at = domain.sla_due(config.sla, filed.severity, received.event.time)
     return {
         "complaint_id": derived_id(received.event.id, "complaint"),
         "tenant_id": received.event.tenantid,
-        "customer_id": _customer(received),
+        "customer_id": received.customer[1],
         "complaint_ref": filed.complaint_ref,
         "severity": filed.severity,
         "category": filed.category,
@@ -101,12 +97,12 @@ def _complaint_opened(row: dict[str, Any], open_count: int, cause: CloudEvent) -
     )
 
 
-def _response_row(received: Received) -> dict[str, Any]:
-    answer: SurveyResponded = received.payload  # type: ignore[assignment]
+def _response_row(received: Received[SurveyResponded]) -> dict[str, Any]:
+    answer = received.payload
     return {
         "response_id": derived_id(received.event.id, "response"),
         "tenant_id": received.event.tenantid,
-        "customer_id": _customer(received),
+        "customer_id": received.customer[1],
         "survey": answer.survey,
         "score": answer.score,
         "comment": answer.comment,
@@ -114,8 +110,8 @@ def _response_row(received: Received) -> dict[str, Any]:
     }
 
 
-def _survey_answered(received: Received) -> CloudEvent:
-    answer: SurveyResponded = received.payload  # type: ignore[assignment]
+def _survey_answered(received: Received[SurveyResponded]) -> CloudEvent:
+    answer = received.payload
     category = domain.nps_category(answer.score) if answer.survey == "nps" else None
     return caused_event(
         SurveyAnswered(

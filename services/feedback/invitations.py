@@ -23,19 +23,15 @@ from shared.uow import UnitOfWork
 Key = tuple[str, uuid.UUID]
 
 
-def _key(received: Received) -> Key:
-    return received.event.tenantid, uuid.UUID(received.event.subject or "")
-
-
 async def schedule_invitations(
-    uow: UnitOfWork, purchases: Sequence[Received], rules: Invitations
+    uow: UnitOfWork, purchases: Sequence[Received[PurchaseCompleted]], rules: Invitations
 ) -> None:
     """Write a due-time invitation row for each purchase that earns one; the sweep sends
     it when due. The id derives from the purchase, so a replayed purchase adds nothing."""
     if not purchases:
         return
     occasions = {
-        r.event.id: domain.Occasion(_key(r), r.payload.order_id, r.event.time)
+        r.event.id: domain.Occasion(r.customer, r.payload.order_id, r.event.time)
         for r in purchases
         if isinstance(r.payload, PurchaseCompleted)
     }
@@ -74,14 +70,14 @@ async def _latest_due(
     return {((t, c), s): at for t, c, s, at in rows}
 
 
-async def link_answers(uow: UnitOfWork, answers: Sequence[Received]) -> int:
+async def link_answers(uow: UnitOfWork, answers: Sequence[Received[SurveyResponded]]) -> int:
     """Mark answered the latest invitation each answer responds to: sent, of the same
     kind, to the same customer, and still open when the answer was given. An answer
     nobody invited (a web form, a lapsed invitation) is kept all the same."""
     if not answers:
         return 0
     inv = survey_invitation.c
-    keys = {(*_key(r), r.payload.survey) for r in answers}  # type: ignore[attr-defined]
+    keys = {(*r.customer, r.payload.survey) for r in answers}
     rows = await uow.conn.execute(
         select(survey_invitation)
         .where(tuple_(inv.tenant_id, inv.customer_id, inv.survey).in_(keys), inv.status == "sent")
@@ -91,8 +87,8 @@ async def link_answers(uow: UnitOfWork, answers: Sequence[Received]) -> int:
     open_ones = [dict(r._mapping) for r in rows]
     answered: list[dict[str, Any]] = []
     for received in sorted(answers, key=lambda r: r.event.time):
-        answer: SurveyResponded = received.payload  # type: ignore[assignment]
-        at, key = received.event.time, (*_key(received), answer.survey)
+        answer = received.payload
+        at, key = received.event.time, (*received.customer, answer.survey)
         found = next((i for i in open_ones if _answers(i, key, at)), None)
         if found is not None:
             open_ones.remove(found)

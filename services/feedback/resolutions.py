@@ -67,7 +67,9 @@ class Resolution:
     points: int
 
 
-async def resolve_from_events(uow: UnitOfWork, resolutions: Sequence[Received]) -> None:
+async def resolve_from_events(
+    uow: UnitOfWork, resolutions: Sequence[Received[activity.ComplaintResolved]]
+) -> None:
     """Close the open complaints these events resolve; one locked read and one update
     for the batch.
 
@@ -91,7 +93,7 @@ async def resolve_from_events(uow: UnitOfWork, resolutions: Sequence[Received]) 
             say("complaint resolution dropped", reason=reason, **_about(received))
             continue
         assert row is not None
-        resolved: activity.ComplaintResolved = received.payload  # type: ignore[assignment]
+        resolved = received.payload
         by = domain.resolved_by_partner(received.event.partner or "")
         resolution = Resolution(
             received.event.time, by, resolved.resolution, resolved.compensation_points
@@ -134,9 +136,11 @@ async def resolve_at_desk(db: Database, command: ResolveAtDesk) -> Row[Any]:
     return answer
 
 
-def _refusal(row: dict[str, Any] | None, received: Received) -> str | None:
+def _refusal(
+    row: dict[str, Any] | None, received: Received[activity.ComplaintResolved]
+) -> str | None:
     """Why this event may not resolve this complaint, or None when it may."""
-    if row is None or row["customer_id"] != uuid.UUID(received.event.subject or ""):
+    if row is None or row["customer_id"] != received.customer[1]:
         return "unknown"
     if not domain.may_resolve(row["partner"], received.event.partner):
         return "not_filer"
@@ -213,8 +217,8 @@ def _resolved(
     )
 
 
-def _ref_key(received: Received) -> tuple[str, str]:
-    resolved: activity.ComplaintResolved = received.payload  # type: ignore[assignment]
+def _ref_key(received: Received[activity.ComplaintResolved]) -> tuple[str, str]:
+    resolved = received.payload
     return received.event.tenantid, resolved.complaint_ref
 
 
@@ -222,7 +226,7 @@ def _owner(row: dict[str, Any]) -> tuple[str, uuid.UUID]:
     return row["tenant_id"], row["customer_id"]
 
 
-def _about(received: Received) -> dict[str, str | None]:
+def _about(received: Received[activity.ComplaintResolved]) -> dict[str, str | None]:
     tenant, ref = _ref_key(received)
     return {
         "tenant_id": tenant,

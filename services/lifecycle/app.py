@@ -19,25 +19,6 @@ from shared.app import Job, Runtime, ServiceDefinition
 from shared.consumer import Subscription
 from shared.jobs import Periodic
 
-ACTIVITY_TYPES = frozenset(
-    f"crm.activity.{name}.v1"
-    for name in (
-        "customer_registered",
-        "engagement_recorded",
-        "purchase_completed",
-        "order_refunded",
-        "account_closed",
-    )
-)
-SIGNAL_TYPES = frozenset(
-    {
-        "crm.feedback.complaint_opened.v1",
-        "crm.feedback.complaint_resolved.v1",
-        "crm.feedback.survey_answered.v1",
-        "crm.loyalty.tier_changed.v1",
-    }
-)
-
 
 @contextlib.asynccontextmanager
 async def resources(runtime: Runtime) -> AsyncIterator[None]:
@@ -54,13 +35,13 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
         Subscription(
             group="lifecycle-activity",
             topics=(topics.ACTIVITY,),
-            types=ACTIVITY_TYPES,
+            applies=handlers.ACTIVITY,
             handler=lambda uow, batch: handlers.apply_events(uow, batch, lc),
         ),
         Subscription(
             group="lifecycle-signals",
             topics=(topics.FEEDBACK, topics.LOYALTY),
-            types=SIGNAL_TYPES,
+            applies=handlers.SIGNALS,
             handler=lambda uow, batch: handlers.apply_events(uow, batch, lc),
         ),
     ]

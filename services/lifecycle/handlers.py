@@ -4,7 +4,6 @@ changed. Set-based: one locked read of the touched customers, one write per tabl
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,9 +30,24 @@ from shared.events.envelope import caused_event
 from shared.events.feedback import ComplaintOpened, ComplaintResolved, SurveyAnswered
 from shared.events.lifecycle import ChurnRiskChanged, RiskReason, StageCause, StageChanged
 from shared.events.loyalty import TierChanged
+from shared.events.payload import Payload
 from shared.uow import UnitOfWork
 
 SOURCE = "/crm/lifecycle"
+# What the two consumers apply, as ``_fold`` matches it.
+ACTIVITY: tuple[type[Payload], ...] = (
+    CustomerRegistered,
+    EngagementRecorded,
+    PurchaseCompleted,
+    OrderRefunded,
+    AccountClosed,
+)
+SIGNALS: tuple[type[Payload], ...] = (
+    ComplaintOpened,
+    ComplaintResolved,
+    SurveyAnswered,
+    TierChanged,
+)
 
 
 @dataclass(frozen=True)
@@ -54,14 +68,14 @@ def lifecycle_of(runtime: Runtime) -> Lifecycle:
     return cast(Lifecycle, runtime.resources["lifecycle"])
 
 
-async def apply_events(uow: UnitOfWork, batch: Sequence[Received], lc: Lifecycle) -> None:
+async def apply_events(uow: UnitOfWork, batch: Sequence[Received[Payload]], lc: Lifecycle) -> None:
     """Fold every event of the batch into its customer in event-time order, then settle."""
-    ordered = sorted(batch, key=lambda r: (_key(r), r.event.time))
-    customers = await store.load_customers(uow.conn, {_key(r) for r in ordered})
+    ordered = sorted(batch, key=lambda r: (r.customer, r.event.time))
+    customers = await store.load_customers(uow.conn, {r.customer for r in ordered})
     history: list[dict[str, Any]] = []
     last_cause: dict[Key, CloudEvent] = {}
     for received in ordered:
-        key = _key(received)
+        key = received.customer
         customer = customers.setdefault(key, Customer())
         transition = _fold(customer, received, lc)
         last_cause[key] = received.event
@@ -122,7 +136,7 @@ def next_timer(
     return None
 
 
-def _fold(customer: Customer, received: Received, lc: Lifecycle) -> Transition | None:
+def _fold(customer: Customer, received: Received[Payload], lc: Lifecycle) -> Transition | None:
     """Translate one event into its domain call; the customer takes the result."""
     state, orders, at, machine = customer.state, customer.purchases, received.event.time, lc.machine
     match received.payload:
@@ -156,10 +170,6 @@ def _take(customer: Customer, folded: folding.Folded) -> Transition | None:
     if folded.order_id:
         customer.changed_orders.add(folded.order_id)
     return folded.transition
-
-
-def _key(received: Received) -> Key:
-    return received.event.tenantid, uuid.UUID(received.event.subject or "")
 
 
 def history_row(key: Key, transition: Transition, kind: str, ref: str) -> dict[str, Any]:

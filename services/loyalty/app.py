@@ -15,15 +15,9 @@ from shared.consumer import BatchHandler, Subscription
 from shared.jobs import Periodic
 
 CONSUMED = {
-    "loyalty-activity": (
-        topics.ACTIVITY,
-        {"crm.activity.purchase_completed.v1", "crm.activity.order_refunded.v1"},
-    ),
-    "loyalty-feedback": (
-        topics.FEEDBACK,
-        {"crm.feedback.complaint_opened.v1", "crm.feedback.complaint_resolved.v1"},
-    ),
-    "loyalty-lifecycle": (topics.LIFECYCLE, {"crm.lifecycle.stage_changed.v1"}),
+    "loyalty-activity": (topics.ACTIVITY, handlers.FROM_ACTIVITY),
+    "loyalty-feedback": (topics.FEEDBACK, handlers.FROM_FEEDBACK),
+    "loyalty-lifecycle": (topics.LIFECYCLE, handlers.FROM_LIFECYCLE),
 }
 
 
@@ -35,8 +29,8 @@ def _handler(runtime: Runtime) -> BatchHandler:
 def subscriptions(runtime: Runtime) -> list[Subscription]:
     handler = _handler(runtime)
     return [
-        Subscription(group=group, topics=(topic,), types=frozenset(types), handler=handler)
-        for group, (topic, types) in CONSUMED.items()
+        Subscription(group=group, topics=(topic,), applies=payloads, handler=handler)
+        for group, (topic, payloads) in CONSUMED.items()
     ]
 
 

@@ -10,7 +10,6 @@ whatever event carries it (order ids are unique per customer, not across partner
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 
 from services.loyalty import store
@@ -24,23 +23,29 @@ from shared.consumer import Received
 from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, ComplaintResolved
 from shared.events.lifecycle import StageChanged
+from shared.events.payload import Payload
 from shared.uow import UnitOfWork
+
+# What each consumer applies, as ``_apply`` matches it.
+FROM_ACTIVITY: tuple[type[Payload], ...] = (PurchaseCompleted, OrderRefunded)
+FROM_FEEDBACK: tuple[type[Payload], ...] = (ComplaintOpened, ComplaintResolved)
+FROM_LIFECYCLE: tuple[type[Payload], ...] = (StageChanged,)
 
 
 async def apply_events(
-    uow: UnitOfWork, batch: Sequence[Received], programme: Programme, clock: Clock
+    uow: UnitOfWork, batch: Sequence[Received[Payload]], programme: Programme, clock: Clock
 ) -> None:
     """Fold the batch's purchases, refunds, complaints and stage changes into the accounts."""
     relevant = [r for r in batch if _concerns_loyalty(r, programme)]
     if not relevant:
         return
     now = clock.now()
-    keys = {_key(r) for r in relevant}
+    keys = {r.customer for r in relevant}
     await store.open_accounts(uow.conn, keys, programme, now)
     found = await store.lock_accounts(uow.conn, keys)
     noticed = []
     for received in relevant:
-        acc = found[_key(received)]
+        acc = found[received.customer]
         for n in _apply(acc, programme, received):
             noticed.append((acc, n, received))
     await store.save(
@@ -49,7 +54,7 @@ async def apply_events(
     uow.publish(*(announce(a, n, r.event, r.event.time) for a, n, r in noticed))
 
 
-def _apply(acc: Account, programme: Programme, received: Received) -> list[Notice]:
+def _apply(acc: Account, programme: Programme, received: Received[Payload]) -> list[Notice]:
     event, at = received.event, received.event.time
     match received.payload:
         case PurchaseCompleted() as p:
@@ -68,7 +73,7 @@ def _apply(acc: Account, programme: Programme, received: Received) -> list[Notic
     return []
 
 
-def _concerns_loyalty(received: Received, programme: Programme) -> bool:
+def _concerns_loyalty(received: Received[Payload], programme: Programme) -> bool:
     """Only these events touch an account; the others need no lock and no row."""
     match received.payload:
         case PurchaseCompleted() | OrderRefunded():
@@ -80,7 +85,3 @@ def _concerns_loyalty(received: Received, programme: Programme) -> bool:
         case StageChanged(to_stage="silent"):
             return programme.reactivation is not None
     return False
-
-
-def _key(received: Received) -> store.Key:
-    return received.event.tenantid, uuid.UUID(received.event.subject or "")

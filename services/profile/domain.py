@@ -12,7 +12,16 @@ from uuid import UUID
 from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, ComplaintResolved, SurveyAnswered
 from shared.events.lifecycle import ChurnRiskChanged, StageChanged
-from shared.events.loyalty import BalanceChange, TierChanged
+from shared.events.loyalty import (
+    BalanceChange,
+    PointsAdjusted,
+    PointsEarned,
+    PointsExpired,
+    PointsPending,
+    PointsRedeemed,
+    PointsReversed,
+    TierChanged,
+)
 from shared.events.payload import Payload
 
 
@@ -37,6 +46,25 @@ def new_view(tenant_id: str, customer_id: UUID, now: datetime) -> dict[str, Any]
         "last_purchase_at": None,
         "updated_at": now,
     }
+
+
+# What the 360 folds, as ``fold`` matches it (every balance event is a BalanceChange).
+FOLDED: tuple[type[Payload], ...] = (
+    PurchaseCompleted,
+    OrderRefunded,
+    StageChanged,
+    ChurnRiskChanged,
+    PointsEarned,
+    PointsPending,
+    PointsReversed,
+    PointsRedeemed,
+    PointsExpired,
+    PointsAdjusted,
+    TierChanged,
+    ComplaintOpened,
+    ComplaintResolved,
+    SurveyAnswered,
+)
 
 
 def fold(view: dict[str, Any], payload: Payload, at: datetime) -> bool:

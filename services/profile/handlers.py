@@ -14,27 +14,34 @@ from sqlalchemy import select, tuple_, update
 from services.profile import domain, store
 from services.profile.resolution import Candidate, Resolution, find_candidates, reference_key
 from services.profile.tables import customer_view
+from shared import topics
 from shared.clock import Clock
 from shared.consumer import Received
 from shared.db import insert_ignoring_conflicts, upsert
-from shared.events import CloudEvent
+from shared.events import REGISTRY, CloudEvent
 from shared.events.activity import Inbound
 from shared.events.envelope import caused_event
+from shared.events.payload import Payload
 from shared.events.profile import CustomerCreated, CustomersMerged, MergeCandidateFound
 from shared.uow import UnitOfWork
 
 SOURCE = "/crm/profile"
+# What each consumer applies: every partner activity as posted, and what the 360 folds.
+RESOLVED = REGISTRY.payloads_on(topics.INBOUND)
+FOLDED: tuple[type[Payload], ...] = (*domain.FOLDED, CustomersMerged)
 ViewKey = tuple[str, uuid.UUID]
 KEY = ("tenant_id", "customer_id")
-FOLDED = [c.name for c in customer_view.c if c.name != "merged_into"]
+VIEW_COLUMNS = [c.name for c in customer_view.c if c.name != "merged_into"]
 
 
-async def resolve_inbound(uow: UnitOfWork, batch: Sequence[Received], clock: Clock) -> None:
+async def resolve_inbound(
+    uow: UnitOfWork, batch: Sequence[Received[Inbound[Any]]], clock: Clock
+) -> None:
     """Give every inbound event its customer (a new one for an unknown reference),
     apply the contact details of the sources that own them, open merge candidates for
     shared e-mails and phones, and re-publish each activity keyed by its customer."""
     now = clock.now()
-    refs = [(r.event.tenantid, _inbound(r).customer) for r in batch]
+    refs = [(r.event.tenantid, r.payload.customer) for r in batch]
     known = await store.references(uow.conn, (reference_key(t, ref) for t, ref in refs))
     records, moved = await store.live_records(uow.conn, set(known.values()))
     resolution = Resolution({k: moved.get(c, c) for k, c in known.items()}, records, now)
@@ -55,15 +62,15 @@ async def resolve_inbound(uow: UnitOfWork, batch: Sequence[Received], clock: Clo
     )
 
 
-async def fold_into_view(uow: UnitOfWork, batch: Sequence[Received], clock: Clock) -> None:
+async def fold_into_view(uow: UnitOfWork, batch: Sequence[Received[Payload]], clock: Clock) -> None:
     """Fold purchases, refunds, stage, risk, points, tier and feedback events into the
     customer 360, and learn the merges; this consumer is the 360's only writer."""
     now = clock.now()
     facts = [r for r in batch if not isinstance(r.payload, CustomersMerged)]
-    views = await _views(uow, {_view_key(r) for r in facts})
+    views = await _views(uow, {r.customer for r in facts})
     changed: dict[ViewKey, dict[str, Any]] = {}
     for received in facts:
-        key = _view_key(received)
+        key = received.customer
         view = views.setdefault(key, domain.new_view(*key, now))
         if domain.fold(view, received.payload, received.event.time):
             view["updated_at"] = now
@@ -98,35 +105,29 @@ async def _fold_merge(
     )
 
 
-def _view_key(received: Received) -> ViewKey:
-    return (received.event.tenantid, uuid.UUID(received.event.subject or ""))
-
-
-def _inbound(received: Received) -> Inbound[Any]:
-    return received.payload  # type: ignore[return-value]
-
-
 async def _views(uow: UnitOfWork, keys: Iterable[ViewKey]) -> dict[ViewKey, dict[str, Any]]:
     keys = set(keys)
     if not keys:
         return {}
     rows = await uow.conn.execute(
-        select(*(customer_view.c[c] for c in FOLDED)).where(
+        select(*(customer_view.c[c] for c in VIEW_COLUMNS)).where(
             tuple_(customer_view.c.tenant_id, customer_view.c.customer_id).in_(keys)
         )
     )
     return {(r.tenant_id, r.customer_id): dict(r._mapping) for r in rows}
 
 
-def _activity(received: Received, customer_id: uuid.UUID) -> CloudEvent:
-    activity = _inbound(received).activity
+def _activity(received: Received[Inbound[Any]], customer_id: uuid.UUID) -> CloudEvent:
+    activity = received.payload.activity
     return caused_event(
         activity, received.event, source=SOURCE, purpose="activity", subject=str(customer_id)
     )
 
 
-def _created_event(received: Received, customer_id: uuid.UUID, now: datetime) -> CloudEvent:
-    ref = _inbound(received).customer
+def _created_event(
+    received: Received[Inbound[Any]], customer_id: uuid.UUID, now: datetime
+) -> CloudEvent:
+    ref = received.payload.customer
     return caused_event(
         CustomerCreated(
             customer_id=str(customer_id),
@@ -142,7 +143,9 @@ def _created_event(received: Received, customer_id: uuid.UUID, now: datetime) ->
     )
 
 
-def _candidate_event(received: Received, candidate: Candidate, now: datetime) -> CloudEvent:
+def _candidate_event(
+    received: Received[Inbound[Any]], candidate: Candidate, now: datetime
+) -> CloudEvent:
     return caused_event(
         MergeCandidateFound(
             candidate_id=str(candidate.candidate_id),

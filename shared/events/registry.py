@@ -48,6 +48,14 @@ class Registry:
         """The event type a payload instance is registered under."""
         return self._by_payload[type(payload)]
 
+    def payloads_on(self, topic: str) -> tuple[type[Payload], ...]:
+        """Every payload class that travels on ``topic``."""
+        return tuple(t.payload for t in self._by_type.values() if t.topic == topic)
+
+    def type_name(self, payload: type[Payload]) -> str | None:
+        """The event type a payload class is registered under, or None if it is not."""
+        return self._by_payload.get(payload)
+
     def parse(self, event_type: str, data: dict[str, Any]) -> Payload:
         """Validate ``data`` as the payload of ``event_type``.
 

@@ -52,7 +52,7 @@ async def increment(uow: UnitOfWork, per_key: Counter[str]) -> None:
 
 def counting(group: str, handler: BatchHandler = count_events) -> Subscription:
     """A consumer group on ``crm.activity`` that applies purchases with ``handler``."""
-    return Subscription(group, (topics.ACTIVITY,), frozenset({PURCHASE_V1}), handler)
+    return Subscription(group, (topics.ACTIVITY,), (PurchaseCompleted,), handler)
 
 
 def purchase(customer: str, tenant: str, *, amount_minor: int = 129900) -> CloudEvent:

@@ -19,9 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from services.lifecycle.app import ACTIVITY_TYPES
 from services.lifecycle.domain.config import load_config
-from services.lifecycle.handlers import Lifecycle, apply_events
+from services.lifecycle.handlers import ACTIVITY, Lifecycle, apply_events
 from services.lifecycle.settings import DEFAULT_CONFIG
 from services.lifecycle.tables import inbox, outbox
 from shared import topics
@@ -85,7 +84,7 @@ async def main(events: int, batch: int) -> None:
         subscription = Subscription(
             group="lifecycle-activity",
             topics=(topics.ACTIVITY,),
-            types=ACTIVITY_TYPES,
+            applies=ACTIVITY,
             handler=lambda uow, received: apply_events(uow, received, lc),
             batch_size=batch,
         )

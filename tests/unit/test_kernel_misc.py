@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -9,8 +10,13 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
+from shared.app import create_service_app
+from shared.bus.memory import MemoryBus
 from shared.clock import FrozenClock, SystemClock, clock_for
-from shared.consumer import Subscription
+from shared.consumer import Subscription, UnknownEventType
+from shared.events.activity import AccountClosed, PurchaseCompleted
+from shared.events.feedback import ComplaintOpened
+from shared.events.payload import Payload
 from shared.problems import MEDIA_TYPE, Problem, validation_problem
 from shared.settings import ServiceSettings
 
@@ -37,7 +43,7 @@ def _subscription() -> Subscription:
     return Subscription(
         group="lifecycle",
         topics=("crm.activity",),
-        types=frozenset({"crm.activity.purchase_completed.v1", "crm.activity.account_closed.v1"}),
+        applies=(PurchaseCompleted, AccountClosed),
         handler=_no_op,
     )
 
@@ -55,6 +61,43 @@ def _subscription() -> Subscription:
 )
 def test_subscription_verdict(event_type, verdict):
     assert _subscription().verdict(event_type) == verdict
+
+
+class GiftWrapped(Payload):
+    """A payload nobody registered (a typo'd or forgotten event type)."""
+
+    order_id: str
+
+
+def test_a_subscription_applying_an_unregistered_payload_is_refused():
+    with pytest.raises(UnknownEventType, match="GiftWrapped"):
+        Subscription("lifecycle", ("crm.activity",), (PurchaseCompleted, GiftWrapped), _no_op)
+
+
+def test_a_subscription_applying_a_type_of_a_topic_it_does_not_read_is_refused():
+    with pytest.raises(UnknownEventType, match=r"crm\.feedback\.complaint_opened\.v1"):
+        Subscription("lifecycle", ("crm.activity",), (ComplaintOpened,), _no_op)
+
+
+async def test_a_service_whose_subscription_names_an_unknown_type_does_not_start(tmp_path):
+    """Fails at start, not silently at the first event: the wiring is checked when the
+    service builds its consumers."""
+    from services.loyalty.app import SERVICE
+    from services.loyalty.settings import LoyaltySettings
+
+    miswired = dataclasses.replace(
+        SERVICE,
+        subscriptions=lambda _: [
+            Subscription("loyalty", ("crm.activity",), (GiftWrapped,), _no_op)
+        ],
+    )
+    database = f"sqlite+aiosqlite:///{tmp_path}/loyalty.db"
+    app = create_service_app(
+        miswired, LoyaltySettings(service="loyalty", database_url=database), bus=MemoryBus()
+    )
+    with pytest.raises(UnknownEventType, match="GiftWrapped"):
+        async with app.router.lifespan_context(app):
+            pass
 
 
 # Clock

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from services.lifecycle import modelfit, sweep, views
-from services.lifecycle.handlers import lifecycle_of
-from shared.app import RuntimeDep, TenantDep
+from services.lifecycle.settings import LifecycleSettings
+from shared.app import Runtime, RuntimeDep, TenantDep
 from shared.cursors import InvalidCursor, decode_id, invalid_cursor
 from shared.events.lifecycle import RiskLevel, Stage
 from shared.instants import Instant
@@ -189,16 +189,18 @@ async def run_sweep(
 ) -> SweepResult:
     """Run the tenant's time-based transitions due at the service's now (every tenant's
     with ``all_tenants=true``); how many customers moved."""
-    lc = lifecycle_of(runtime)
-    moved = await sweep.sweep_due(runtime.db, lc, tenant=None if all_tenants else tenant)
-    return SweepResult(moved=moved, as_of=lc.clock.now())
+    machine = _settings(runtime).machine
+    tenants = None if all_tenants else tenant
+    moved = await sweep.sweep_due(runtime.db, machine, runtime.clock, tenant=tenants)
+    return SweepResult(moved=moved, as_of=runtime.clock.now())
 
 
 @router.post("/lifecycle/model/fit")
 async def fit_model(runtime: RuntimeDep, tenant: TenantDep, request: FitRequest) -> ChurnModel:
     """Fit the churn model on every customer's purchase history up to ``as_of``."""
     try:
-        row = await modelfit.fit_model(runtime.db, lifecycle_of(runtime), tenant, request.as_of)
+        config, clock = _settings(runtime).machine.config, runtime.clock
+        row = await modelfit.fit_model(runtime.db, config, clock, tenant, request.as_of)
     except modelfit.FitRejected as error:
         raise Problem(422, error.slug, str(error)) from error
     return _model(row)
@@ -223,3 +225,7 @@ def _model(row: dict[str, Any] | Any) -> ChurnModel:
         log_likelihood=row["log_likelihood"],
         fitted_at=row["fitted_at"],
     )
+
+
+def _settings(runtime: Runtime) -> LifecycleSettings:
+    return cast(LifecycleSettings, runtime.settings)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from functools import partial
 from typing import cast
 
 from services.lifecycle import api, handlers
-from services.lifecycle.domain.config import load_config
-from services.lifecycle.handlers import Lifecycle, lifecycle_of
 from services.lifecycle.modelfit import refit_stale
 from services.lifecycle.settings import LifecycleSettings
 from services.lifecycle.sweep import sweep_and_report
@@ -20,42 +16,38 @@ from shared.consumer import Subscription
 from shared.jobs import Periodic
 
 
-@contextlib.asynccontextmanager
-async def resources(runtime: Runtime) -> AsyncIterator[None]:
-    """Read and validate the configuration at start: a bad one stops the service."""
-    settings = cast(LifecycleSettings, runtime.settings)
-    config = load_config(settings.lifecycle_config_file)
-    runtime.resources["lifecycle"] = Lifecycle.of(config, runtime.clock)
-    yield
-
-
 def subscriptions(runtime: Runtime) -> list[Subscription]:
-    lc = lifecycle_of(runtime)
+    machine, clock = _settings(runtime).machine, runtime.clock
     return [
         Subscription(
             group="lifecycle-activity",
             topics=(topics.ACTIVITY,),
             applies=handlers.ACTIVITY,
-            handler=lambda uow, batch: handlers.apply_events(uow, batch, lc),
+            handler=lambda uow, batch: handlers.apply_events(uow, batch, machine, clock),
         ),
         Subscription(
             group="lifecycle-signals",
             topics=(topics.FEEDBACK, topics.LOYALTY),
             applies=handlers.SIGNALS,
-            handler=lambda uow, batch: handlers.apply_events(uow, batch, lc),
+            handler=lambda uow, batch: handlers.apply_events(uow, batch, machine, clock),
         ),
     ]
 
 
 def jobs(runtime: Runtime) -> list[Job]:
-    settings = cast(LifecycleSettings, runtime.settings)
-    lc = lifecycle_of(runtime)
-    sweep = partial(sweep_and_report, runtime.db, lc, settings.lifecycle_sweep_batch_size)
-    refit = partial(refit_stale, runtime.db, lc)
+    settings, db, clock = _settings(runtime), runtime.db, runtime.clock
+    sweep = partial(
+        sweep_and_report, db, settings.machine, clock, settings.lifecycle_sweep_batch_size
+    )
+    refit = partial(refit_stale, db, settings.machine.config, clock)
     return [
         Periodic("lifecycle-sweeper", settings.lifecycle_sweep_seconds, sweep),
         Periodic("lifecycle-model-refit", settings.lifecycle_refit_check_seconds, refit),
     ]
+
+
+def _settings(runtime: Runtime) -> LifecycleSettings:
+    return cast(LifecycleSettings, runtime.settings)
 
 
 SERVICE = ServiceDefinition(
@@ -66,6 +58,5 @@ SERVICE = ServiceDefinition(
     routers=[api.router],
     subscriptions=subscriptions,
     jobs=jobs,
-    resources=resources,
     settings=LifecycleSettings,
 )

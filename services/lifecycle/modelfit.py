@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.lifecycle import store
 from services.lifecycle.domain import bgnbd, rfm
-from services.lifecycle.handlers import Lifecycle
+from services.lifecycle.domain.config import LifecycleConfig
 from services.lifecycle.tables import lifecycle_model, lifecycle_purchase
+from shared.clock import Clock
 from shared.uow import Database
 
 log = structlog.get_logger()
@@ -30,16 +31,18 @@ class FitRejected(ValueError):
         self.slug = slug
 
 
-async def fit_model(db: Database, lc: Lifecycle, tenant: str, as_of: datetime) -> Mapping[str, Any]:
+async def fit_model(
+    db: Database, config: LifecycleConfig, clock: Clock, tenant: str, as_of: datetime
+) -> Mapping[str, Any]:
     """Fit BG/NBD on the tenant's purchase occasions up to ``as_of`` and store it."""
-    now = lc.clock.now()
+    now = clock.now()
     if as_of > now:
         raise FitRejected(
             "as-of-in-the-future",
             f"as_of {as_of.isoformat()} is after now ({now.isoformat()}): "
             "a model can only be fitted on purchases that have happened.",
         )
-    unit = lc.config.model.time_unit
+    unit = config.model.time_unit
     async with db.engine.connect() as conn:
         occasions = await _occasions(conn, tenant, as_of)
     try:
@@ -78,11 +81,11 @@ async def _occasions(conn: AsyncConnection, tenant: str, as_of: datetime) -> dic
     return bgnbd.occasions_by_customer((r.customer_id, r.purchased_at.date()) for r in rows)
 
 
-async def refit_stale(db: Database, lc: Lifecycle) -> None:
+async def refit_stale(db: Database, config: LifecycleConfig, clock: Clock) -> None:
     """Refit every tenant whose model is missing or older than ``refit_hours`` (the
     scheduled pass of the model fit)."""
-    now = lc.clock.now()
-    max_age = timedelta(hours=lc.config.model.refit_hours)
+    now = clock.now()
+    max_age = timedelta(hours=config.model.refit_hours)
     async with db.engine.connect() as conn:
         tenants = list(await conn.scalars(select(lifecycle_purchase.c.tenant_id).distinct()))
         latest = {t: await store.latest_model(conn, t) for t in tenants}
@@ -91,7 +94,7 @@ async def refit_stale(db: Database, lc: Lifecycle) -> None:
         if model is not None and now - model["fitted_at"] < max_age:
             continue
         try:
-            await fit_model(db, lc, tenant, now)
+            await fit_model(db, config, clock, tenant, now)
             log.info("churn model refitted", tenant=tenant)
         except FitRejected as error:
             log.info("churn model not refitted", tenant=tenant, reason=str(error))

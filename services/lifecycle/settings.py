@@ -4,17 +4,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, model_validator
 
+from services.lifecycle.domain.config import load_config
+from services.lifecycle.domain.stages import StageMachine
 from shared.settings import ServiceSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "stages.toml"
 
 
 class LifecycleSettings(ServiceSettings):
-    """``CRM_LIFECYCLE_CONFIG_FILE`` points at the business's stage machine."""
+    """``CRM_LIFECYCLE_CONFIG_FILE`` points at the business's stage machine; it is read
+    and validated when the settings are built, so a bad file stops the service before
+    it touches anything."""
 
     lifecycle_config_file: Path = DEFAULT_CONFIG
     lifecycle_sweep_seconds: float = Field(5.0, gt=0)
     lifecycle_sweep_batch_size: int = Field(500, ge=1)
     lifecycle_refit_check_seconds: float = Field(600.0, gt=0)
+
+    _machine: StageMachine = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _read_config(self) -> LifecycleSettings:
+        self._machine = StageMachine(load_config(self.lifecycle_config_file))
+        return self
+
+    @property
+    def machine(self) -> StageMachine:
+        """The configured stage machine (its ``config`` holds the rest of the file)."""
+        return self._machine

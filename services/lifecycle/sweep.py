@@ -9,45 +9,48 @@ apply one transition twice. The same code answers ``POST /v1/lifecycle/sweep``.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Any
 
 import structlog
 
-from services.lifecycle import handlers, store
-from services.lifecycle.domain.config import Trigger
-from services.lifecycle.domain.stages import Facts, Transition
-from services.lifecycle.handlers import Lifecycle
-from services.lifecycle.store import Customer, Key
-from shared.events import CloudEvent, new_event
+from services.lifecycle import announcements, store
+from services.lifecycle.announcements import HistoryRow
+from services.lifecycle.domain.stages import Facts, StageMachine, Transition
+from services.lifecycle.domain.timers import TRIGGER_OF, Timer, next_timer
+from services.lifecycle.settling import settle
+from services.lifecycle.store import Customer
+from shared.clock import Clock
+from shared.consumer import CustomerKey
+from shared.events import CloudEvent
 from shared.uow import Database
 
 log = structlog.get_logger()
 
-TRIGGER_OF: dict[str, Trigger] = {"silence": "silence_due", "churn": "churn_due"}
-_TIMER_EVENTS = uuid.UUID("6f0c1c57-0b0e-4c1e-9a43-5d1b0c2f7a11")
 # A customer moves at most silence → churn in one pass; the bound guards a cycle.
 _MAX_MOVES_PER_PASS = 4
 
 
 async def sweep_due(
-    db: Database, lc: Lifecycle, batch_size: int = 500, tenant: str | None = None
+    db: Database,
+    machine: StageMachine,
+    clock: Clock,
+    batch_size: int = 500,
+    tenant: str | None = None,
 ) -> int:
     """Apply every time-based transition due at the clock's now (of one tenant, or all);
     how many customers moved."""
     moved = 0
     while True:
-        taken, count = await _sweep_batch(db, lc, batch_size, tenant)
+        taken, count = await _sweep_batch(db, machine, clock, batch_size, tenant)
         moved += count
         if taken < batch_size or count == 0:
             return moved
 
 
 async def _sweep_batch(
-    db: Database, lc: Lifecycle, limit: int, tenant: str | None
+    db: Database, machine: StageMachine, clock: Clock, limit: int, tenant: str | None
 ) -> tuple[int, int]:
-    now = lc.clock.now()
+    now = clock.now()
     async with db.unit_of_work() as uow:
         due = await store.due_timers(uow.conn, now, limit, tenant)
         if not due:
@@ -56,22 +59,22 @@ async def _sweep_batch(
         customers = await store.load_customers(uow.conn, keys, skip_locked=True)
         for key in keys - customers.keys():
             customers[key] = Customer()  # held by a consumer right now, or unknown
-        history: list[dict[str, Any]] = []
-        causes: dict[Key, CloudEvent] = {}
+        history: list[HistoryRow] = []
+        causes: dict[CustomerKey, CloudEvent] = {}
         for row in due:
             key = (row.tenant_id, row.customer_id)
-            for transition, timer in _fire(customers[key], (row.kind, row.due_at), lc, now):
-                history.append(handlers.history_row(key, transition, "timer", timer))
-                causes[key] = _timer_event(key, transition, timer)
+            for transition, timer in _fire(customers[key], (row.kind, row.due_at), machine, now):
+                history.append(announcements.history_row(key, transition, "timer", timer))
+                causes[key] = announcements.timer_stage_changed(key, transition, timer)
                 uow.publish(causes[key])
         locked = {k: c for k, c in customers.items() if c.state.stage is not None}
-        await handlers.settle(uow, locked, causes, lc, history, timers_due_by=now)
+        await settle(uow, locked, causes, machine, clock, history, timers_due_by=now)
         await uow.commit()
     return len(due), len(causes)
 
 
 def _fire(
-    customer: Customer, timer: tuple[str, datetime] | None, lc: Lifecycle, now: datetime
+    customer: Customer, timer: Timer | None, machine: StageMachine, now: datetime
 ) -> list[tuple[Transition, str]]:
     """Fire the customer's due timers in order; a customer long gone goes silent, then
     churned. Each transition comes with the timer that fired it (silence, then churn), so
@@ -83,34 +86,18 @@ def _fire(
         if state.stage is None:
             break
         at = max(timer[1], state.stage_since or timer[1])
-        customer.state, transition = lc.machine.move(state, TRIGGER_OF[timer[0]], at, facts)
+        customer.state, transition = machine.move(state, TRIGGER_OF[timer[0]], at, facts)
         if transition is None:
             break
         made.append((transition, timer[0]))
-        timer = handlers.next_timer(customer.state, facts.rfm, lc.config)
+        timer = next_timer(machine, customer.state, facts.rfm)
     return made
 
 
-def _timer_event(key: Key, transition: Transition, timer: str) -> CloudEvent:
-    """The stage change a timer made, with an id derived from what fired, so a sweep
-    that is retried after a crash announces it under the same id."""
-    tenant, customer = key
-    event_id = uuid.uuid5(
-        _TIMER_EVENTS, f"{tenant}/{customer}/{transition.to_stage}/{transition.at.isoformat()}"
-    )
-    return new_event(
-        handlers.stage_changed_payload(transition, "timer", timer),
-        source=handlers.SOURCE,
-        tenant_id=tenant,
-        key=str(customer),
-        subject=str(customer),
-        time=transition.at,
-        event_id=event_id,
-    )
-
-
-async def sweep_and_report(db: Database, lc: Lifecycle, batch_size: int) -> None:
+async def sweep_and_report(
+    db: Database, machine: StageMachine, clock: Clock, batch_size: int
+) -> None:
     """One pass of the background sweep, logged when it moved anyone."""
-    moved = await sweep_due(db, lc, batch_size)
+    moved = await sweep_due(db, machine, clock, batch_size)
     if moved:
         log.info("time-based transitions applied", customers=moved)

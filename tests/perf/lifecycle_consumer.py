@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from services.lifecycle.domain.config import load_config
-from services.lifecycle.handlers import ACTIVITY, Lifecycle, apply_events
+from services.lifecycle.domain.stages import StageMachine
+from services.lifecycle.handlers import ACTIVITY, apply_events
 from services.lifecycle.settings import DEFAULT_CONFIG
 from services.lifecycle.tables import inbox, outbox
 from shared import topics
@@ -80,12 +81,12 @@ async def main(events: int, batch: int) -> None:
     try:
         await migrate(engine, "lifecycle")
         clock = FrozenClock(NOW)
-        lc = Lifecycle.of(load_config(DEFAULT_CONFIG), clock)
+        machine = StageMachine(load_config(DEFAULT_CONFIG))
         subscription = Subscription(
             group="lifecycle-activity",
             topics=(topics.ACTIVITY,),
             applies=ACTIVITY,
-            handler=lambda uow, received: apply_events(uow, received, lc),
+            handler=lambda uow, received: apply_events(uow, received, machine, clock),
             batch_size=batch,
         )
         consumer = Consumer(

@@ -90,5 +90,5 @@ def test_an_unreadable_or_missing_file_is_refused(tmp_path):
 def test_a_bad_file_stops_the_settings_from_being_built(tmp_path):
     path = write(tmp_path, "[escalation]\nmax_level = 1\n")
 
-    with pytest.raises(ValueError, match=r"feedback config .*sla: Field required"):
+    with pytest.raises(ConfigError, match=r"feedback config .*sla: Field required"):
         FeedbackSettings(service="feedback", feedback_config_file=path)

@@ -74,8 +74,15 @@ def test_a_gap_well_over_the_earlier_rhythm_is_frequency_declining():
     steady = _every(7, 5)
     slowing = [*steady, Purchase("late", steady[-1].at + timedelta(days=30), 1000)]
 
-    assert not frequency_declining(rfm_of(steady))
-    assert frequency_declining(rfm_of(slowing))
+    assert not frequency_declining(rfm_of(steady), 1.5)
+    assert frequency_declining(rfm_of(slowing), 1.5)
+
+
+def test_how_much_longer_a_gap_must_be_is_the_businesss_choice():
+    steady = _every(7, 5)
+    slowing = [*steady, Purchase("late", steady[-1].at + timedelta(days=30), 1000)]
+
+    assert not frequency_declining(rfm_of(slowing), 5.0)  # 30 days is not five weeks
 
 
 def test_a_free_order_counts_for_frequency_and_recency_but_adds_no_revenue():

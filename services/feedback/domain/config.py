@@ -14,7 +14,7 @@ from typing import Annotated, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.config import load_toml
+from shared.config import RuleFileError, load_toml
 from shared.events.activity import Severity
 
 SEVERITIES: tuple[str, ...] = get_args(Severity)
@@ -22,7 +22,7 @@ Hours = Annotated[float, Field(gt=0, le=24 * 366)]
 Days = Annotated[int, Field(ge=1, le=3660)]
 
 
-class ConfigError(ValueError):
+class ConfigError(RuleFileError):
     """The feedback file is unreadable or breaks a rule; the message names both."""
 
 

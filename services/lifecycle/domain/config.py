@@ -8,12 +8,12 @@ message naming the problem, rather than moving customers by a rule nobody meant.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.config import RuleFileError, load_toml, parse_toml
 from shared.events.lifecycle import Stage
 
 STAGES: tuple[Stage, ...] = (
@@ -44,7 +44,7 @@ Guard = Literal["loyal", "no_paid_orders", "open_blocking_complaint"]
 GUARDS: tuple[str, ...] = Guard.__args__  # type: ignore[attr-defined]
 
 
-class ConfigError(ValueError):
+class ConfigError(RuleFileError):
     """The configuration cannot be used; the text says what to fix."""
 
 
@@ -124,6 +124,8 @@ class Risk(_Strict):
     refund_cap: float = Field(10, ge=0)
     tier_downgrade: float = Field(10, ge=0)
     frequency_declining: float = Field(10, ge=0)
+    # ...raised when the latest gap between purchases is this many times the earlier ones.
+    declining_gap_multiple: float = Field(1.5, gt=1)
     medium_from: int = Field(35, ge=1, le=100)
     high_from: int = Field(65, ge=1, le=100)
     publish_step: int = Field(10, ge=1, le=100)
@@ -177,24 +179,11 @@ def _known(value: str, allowed: tuple[str, ...], what: str) -> str:
     return value
 
 
-def parse_config(text: str, origin: str = "configuration") -> LifecycleConfig:
+def parse_config(text: str, origin: str = "lifecycle configuration") -> LifecycleConfig:
     """Read and validate a configuration; ``ConfigError`` names every problem found."""
-    try:
-        return LifecycleConfig.model_validate(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{origin} is not valid TOML: {error}") from error
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'top level'}: {e['msg']}"
-            for e in error.errors()
-        )
-        raise ConfigError(f"{origin} is invalid: {problems}") from error
+    return parse_toml(text, LifecycleConfig, origin, ConfigError)
 
 
 def load_config(path: Path) -> LifecycleConfig:
     """The configuration in ``path``, validated (raises ``ConfigError``)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot read lifecycle configuration {path}: {error}") from error
-    return parse_config(text, str(path))
+    return load_toml(path, LifecycleConfig, "lifecycle configuration", ConfigError)

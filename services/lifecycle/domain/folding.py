@@ -94,11 +94,12 @@ def complaint_resolved(state: CustomerState, severity: str) -> CustomerState:
     return replace(state, open_complaints={s: n for s, n in counts.items() if n > 0})
 
 
-def survey_answered(state: CustomerState, survey: str, score: int) -> CustomerState:
-    """The latest NPS answer decides whether the customer is a detractor (0–6)."""
-    if survey != "nps":
+def survey_answered(state: CustomerState, nps_category: str | None) -> CustomerState:
+    """The latest NPS answer decides whether the customer is a detractor; feedback, which
+    owns the survey scales, names the category (None for answers that are not NPS)."""
+    if nps_category is None:
         return state
-    return replace(state, nps_detractor=score <= 6)
+    return replace(state, nps_detractor=nps_category == "detractor")
 
 
 def tier_changed(

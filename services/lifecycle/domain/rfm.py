@@ -103,25 +103,28 @@ def rfm_of(purchases: Iterable[Purchase]) -> Rfm:
     )
 
 
-def silence_due(rfm: Rfm, silence: Silence) -> datetime | None:
-    """When this customer goes silent if they buy nothing more.
+def silence_due(rfm: Rfm, silence: Silence, quiet_since: datetime | None = None) -> datetime | None:
+    """When this customer goes silent if they buy nothing more: counted from their last
+    purchase, or from ``quiet_since`` for one who never bought.
 
     The fixed threshold, or sooner for a customer with a rhythm of their own: a
     weekly buyer is overdue after a few weeks, long before a yearly one.
     """
-    if rfm.last_purchase_at is None:
+    start = rfm.last_purchase_at or quiet_since
+    if start is None:
         return None
     days = silence.silent_after_days
     if rfm.usual_gap_days and rfm.occasions >= silence.adaptive_min_occasions:
         days = min(days, max(1.0, rfm.usual_gap_days) * silence.adaptive_gap_multiple)
-    return rfm.last_purchase_at + timedelta(days=days)
+    return start + timedelta(days=days)
 
 
-def churn_due(rfm: Rfm, silence: Silence) -> datetime | None:
-    """When this customer is churned if they buy nothing more."""
-    if rfm.last_purchase_at is None:
+def churn_due(rfm: Rfm, silence: Silence, quiet_since: datetime | None = None) -> datetime | None:
+    """When this customer is churned if they buy nothing more (counted as silence is)."""
+    start = rfm.last_purchase_at or quiet_since
+    if start is None:
         return None
-    return rfm.last_purchase_at + timedelta(days=silence.churned_after_days)
+    return start + timedelta(days=silence.churned_after_days)
 
 
 def orders_within(purchases: Iterable[Purchase], end: datetime, days: float) -> int:
@@ -130,8 +133,9 @@ def orders_within(purchases: Iterable[Purchase], end: datetime, days: float) -> 
     return sum(1 for p in purchases if p.paid and start < p.at <= end)
 
 
-def frequency_declining(rfm: Rfm) -> bool:
-    """The latest gap is clearly longer than the customer's earlier rhythm."""
+def frequency_declining(rfm: Rfm, multiple: float) -> bool:
+    """The latest gap is clearly longer (``multiple`` times) than the customer's earlier
+    rhythm."""
     if rfm.last_gap_days is None or not rfm.earlier_gap_days:
         return False
-    return rfm.last_gap_days > 1.5 * rfm.earlier_gap_days
+    return rfm.last_gap_days > multiple * rfm.earlier_gap_days

@@ -128,7 +128,7 @@ def _tier(state: CustomerState, w: Risk) -> Reason | None:
 
 
 def _rhythm(rfm: Rfm, w: Risk) -> Reason | None:
-    if not frequency_declining(rfm):
+    if not frequency_declining(rfm, w.declining_gap_multiple):
         return None
     return Reason(
         "frequency_declining",

@@ -62,10 +62,9 @@ class StageMachine:
             for stage in rule.from_stages:
                 self._rules.setdefault((stage, rule.on), []).append(rule)
 
-    def allows(self, from_stage: Stage | None, trigger: Trigger, to_stage: Stage) -> bool:
-        """Whether some rule (whatever its guard) leads from ``from_stage`` to ``to_stage``."""
-        rules = self._rules.get((from_stage or NO_STAGE, trigger), [])
-        return any(rule.to == to_stage for rule in rules)
+    def has_rule(self, stage: Stage | None, trigger: Trigger) -> bool:
+        """Whether some rule (whatever its guard) leaves ``stage`` on ``trigger``."""
+        return bool(self._rules.get((stage or NO_STAGE, trigger)))
 
     def move(
         self, state: CustomerState, trigger: Trigger, at: datetime, facts: Facts = Facts()

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from shared.config import load_toml
+from shared.config import RuleFileError, load_toml
 from shared.money import Currency
 
 Multiplier = Annotated[Decimal, Field(ge=0, le=100)]
@@ -170,7 +170,7 @@ class Programme(Rules):
         return self.tiers.levels[0].name
 
 
-class RulesError(ValueError):
+class RulesError(RuleFileError):
     """The rule file cannot be used; the message says where and why."""
 
 

@@ -1,0 +1,102 @@
+"""What lifecycle tells the other services, and the history row that records a move.
+
+A stage change is announced with its cause (the event or the timer that made it),
+and recorded in the customer's stage history under the same cause; a churn-risk
+change is announced once it moved enough. Ids derive from what caused them, so a
+replay or a retried sweep announces under the same ids.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TypedDict
+
+from services.lifecycle.domain import risk
+from services.lifecycle.domain.stages import Transition
+from shared.consumer import CustomerKey
+from shared.events import CloudEvent, new_event
+from shared.events.envelope import caused_event
+from shared.events.lifecycle import ChurnRiskChanged, RiskReason, StageCause, StageChanged
+
+SOURCE = "/crm/lifecycle"
+_TIMER_EVENTS = uuid.UUID("6f0c1c57-0b0e-4c1e-9a43-5d1b0c2f7a11")
+
+
+class HistoryRow(TypedDict):
+    """One row of ``stage_history``: a move and what caused it."""
+
+    tenant_id: str
+    customer_id: uuid.UUID
+    from_stage: str | None
+    to_stage: str
+    at: datetime
+    cause_kind: str
+    cause_ref: str
+
+
+def history_row(key: CustomerKey, transition: Transition, kind: str, ref: str) -> HistoryRow:
+    """The history row of a move caused by an event (``kind`` event, ``ref`` its id) or a
+    timer (``kind`` timer, ``ref`` silence or churn)."""
+    return HistoryRow(
+        tenant_id=key[0],
+        customer_id=key[1],
+        from_stage=transition.from_stage,
+        to_stage=transition.to_stage,
+        at=transition.at,
+        cause_kind=kind,
+        cause_ref=ref,
+    )
+
+
+def stage_changed(transition: Transition, cause: CloudEvent) -> CloudEvent:
+    """The stage change an event made."""
+    return caused_event(
+        _stage_payload(transition, "event", str(cause.id)),
+        cause,
+        source=SOURCE,
+        purpose="stage_changed",
+        time=transition.at,
+    )
+
+
+def timer_stage_changed(key: CustomerKey, transition: Transition, timer: str) -> CloudEvent:
+    """The stage change a timer made, with an id derived from what fired, so a sweep
+    that is retried after a crash announces it under the same id."""
+    tenant, customer = key
+    event_id = uuid.uuid5(
+        _TIMER_EVENTS, f"{tenant}/{customer}/{transition.to_stage}/{transition.at.isoformat()}"
+    )
+    return new_event(
+        _stage_payload(transition, "timer", timer),
+        source=SOURCE,
+        tenant_id=tenant,
+        key=str(customer),
+        subject=str(customer),
+        time=transition.at,
+        event_id=event_id,
+    )
+
+
+def risk_changed(churn: risk.ChurnRisk, cause: CloudEvent, now: datetime) -> CloudEvent:
+    """A churn risk that moved enough to tell the others."""
+    return caused_event(
+        risk_payload(churn, now), cause, source=SOURCE, purpose="churn_risk_changed", time=now
+    )
+
+
+def risk_payload(churn: risk.ChurnRisk, at: datetime) -> ChurnRiskChanged:
+    reasons = [
+        RiskReason(code=r.code, weight=round(r.weight, 2), detail=r.detail) for r in churn.reasons
+    ]
+    return ChurnRiskChanged(score=churn.score, level=churn.level, reasons=reasons, at=at)
+
+
+def _stage_payload(transition: Transition, kind: str, ref: str) -> StageChanged:
+    return StageChanged(
+        from_stage=transition.from_stage,
+        to_stage=transition.to_stage,
+        at=transition.at,
+        cause=StageCause(kind=kind, ref=ref),
+        reactivation=transition.reactivation,
+    )

@@ -14,8 +14,15 @@ from collections.abc import Sequence
 
 from services.loyalty import store
 from services.loyalty.announcements import announce
-from services.loyalty.domain import account as accounts
-from services.loyalty.domain.account import Account, Notice
+from services.loyalty.domain import commands
+from services.loyalty.domain.commands import (
+    Buy,
+    Command,
+    Compensate,
+    GrantGoodwill,
+    OfferReactivation,
+    Refund,
+)
 from services.loyalty.domain.earning import Item, Purchase
 from services.loyalty.domain.rules import Programme
 from shared.clock import Clock
@@ -36,52 +43,37 @@ async def apply_events(
     uow: UnitOfWork, batch: Sequence[Received[Payload]], programme: Programme, clock: Clock
 ) -> None:
     """Fold the batch's purchases, refunds, complaints and stage changes into the accounts."""
-    relevant = [r for r in batch if _concerns_loyalty(r, programme)]
-    if not relevant:
+    asked = [(r, c) for r in batch if (c := _command(r)) and commands.touches(programme, c)]
+    if not asked:
         return
     now = clock.now()
-    keys = {r.customer for r in relevant}
+    keys = {r.customer for r, _ in asked}
     await store.open_accounts(uow.conn, keys, programme, now)
     found = await store.lock_accounts(uow.conn, keys)
     noticed = []
-    for received in relevant:
-        acc = found[received.customer]
-        for n in _apply(acc, programme, received):
-            noticed.append((acc, n, received))
+    for received, command in asked:
+        account = found[received.customer]
+        for n in commands.apply(account, programme, command):
+            noticed.append((account, n, received))
     await store.save(
         uow.conn, found.values(), [(a, n, r.event.id) for a, n, r in noticed], programme, now
     )
     uow.publish(*(announce(a, n, r.event, r.event.time) for a, n, r in noticed))
 
 
-def _apply(acc: Account, programme: Programme, received: Received[Payload]) -> list[Notice]:
+def _command(received: Received[Payload]) -> Command | None:
+    """What the event asks of the customer's account (a translation, no decision)."""
     event, at = received.event, received.event.time
     match received.payload:
         case PurchaseCompleted() as p:
             items = tuple(Item(i.amount_minor, i.category) for i in p.items)
-            bought = Purchase(p.amount_minor, p.currency, p.channel, at, items)
-            return accounts.purchase(acc, programme, p.order_id, bought)
+            return Buy(p.order_id, Purchase(p.amount_minor, p.currency, p.channel, at, items))
         case OrderRefunded(order_id=order_id, amount_minor=amount):
-            ref = f"order:{order_id}/refund:{event.id}"
-            return accounts.refund(acc, programme, order_id, amount, ref, at)
+            return Refund(order_id, amount, f"order:{order_id}/refund:{event.id}", at)
         case ComplaintOpened(complaint_id=complaint, severity=severity, opened_at=opened):
-            return accounts.goodwill(acc, programme, complaint, severity, opened)
+            return GrantGoodwill(complaint, severity, opened)
         case ComplaintResolved(complaint_id=complaint, compensation_points=points, resolved_at=at):
-            return accounts.compensation(acc, programme, complaint, points, at)
+            return Compensate(complaint, points, at)
         case StageChanged(to_stage="silent", at=silent_at):
-            return accounts.went_silent(acc, programme, silent_at)
-    return []
-
-
-def _concerns_loyalty(received: Received[Payload], programme: Programme) -> bool:
-    """Only these events touch an account; the others need no lock and no row."""
-    match received.payload:
-        case PurchaseCompleted() | OrderRefunded():
-            return True
-        case ComplaintOpened(severity=severity):
-            return programme.goodwill.complaint_opened.get(severity, 0) > 0
-        case ComplaintResolved(compensation_points=points):
-            return points > 0
-        case StageChanged(to_stage="silent"):
-            return programme.reactivation is not None
-    return False
+            return OfferReactivation(silent_at)
+    return None

@@ -125,7 +125,7 @@ def goodwill(
     """Service recovery: points for a complaint of a configured severity, once each,
     within the customer's goodwill cap."""
     ref = f"complaint:{complaint_id}"
-    asked = programme.goodwill.complaint_opened.get(severity, 0)
+    asked = programme.goodwill.points_for(severity)
     if asked <= 0 or account.ledger.lot_for(ref) is not None:
         return []
     lots = account.ledger.lots
@@ -157,7 +157,7 @@ def compensation(
 def went_silent(account: Account, programme: Programme, at: datetime) -> list[Notice]:
     """Offer a customer who went silent a way back, once in their life."""
     rules = programme.reactivation
-    if rules is None or not rules.enabled or account.offer is not None:
+    if rules is None or not programme.offers_reactivation or account.offer is not None:
         return []
     account.offer = Offer(
         at,

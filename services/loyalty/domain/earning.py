@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
-from services.loyalty.domain.rules import Earning as EarningRules
+from services.loyalty.domain.rules import EarningRules
 from shared.money import minor_unit_exponent
 
 
@@ -26,14 +26,14 @@ class Purchase:
 
 
 @dataclass(frozen=True)
-class Earning:
+class Award:
     points: int
     rule: str
 
 
 def points_for_purchase(
     rules: EarningRules, purchase: Purchase, tier: str, first_purchase: bool
-) -> Earning:
+) -> Award:
     """Base rate per currency unit × tier × channel × campaigns, category multipliers on
     the items they name, rounded down, capped per order; the first purchase adds its
     bonus after the cap. The rule text lists every factor that applied."""
@@ -58,7 +58,7 @@ def points_for_purchase(
     if first_purchase and rules.first_purchase_bonus:
         points += rules.first_purchase_bonus
         why.append(f"first_purchase:+{rules.first_purchase_bonus}")
-    return Earning(points, " ".join(why))
+    return Award(points, " ".join(why))
 
 
 def _multipliers(rules: EarningRules, purchase: Purchase, tier: str) -> list[tuple[str, Decimal]]:

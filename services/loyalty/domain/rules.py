@@ -73,7 +73,7 @@ class Campaign(Rules):
         return self.starts_at <= at < self.ends_at and (self.tiers is None or tier in self.tiers)
 
 
-class Earning(Rules):
+class EarningRules(Rules):
     points_per_unit: dict[str, Multiplier] = Field(
         default_factory=dict, description="points per whole currency unit, by ISO 4217 code"
     )
@@ -114,6 +114,10 @@ class Goodwill(Rules):
     max_goodwill_per_customer: Points = 10000
     goodwill_period_days: Annotated[int, Field(ge=1, le=3660)] = 365
 
+    def points_for(self, severity: str) -> int:
+        """The goodwill a complaint of this severity earns on opening (0: none)."""
+        return self.complaint_opened.get(severity, 0)
+
     @model_validator(mode="after")
     def _known_severities(self) -> Goodwill:
         unknown = set(self.complaint_opened) - {"low", "medium", "high", "critical"}
@@ -145,7 +149,7 @@ class Programme(Rules):
     """The whole loyalty programme."""
 
     tiers: Tiers
-    earning: Earning = Field(default_factory=Earning)
+    earning: EarningRules = Field(default_factory=EarningRules)
     lots: Lots = Field(default_factory=Lots)
     refunds: Refunds = Field(default_factory=Refunds)
     goodwill: Goodwill = Field(default_factory=Goodwill)
@@ -164,6 +168,11 @@ class Programme(Rules):
                 f"the tiers are {', '.join(self.tiers.names)}"
             )
         return self
+
+    @property
+    def offers_reactivation(self) -> bool:
+        """Whether a customer who goes silent is offered a way back."""
+        return self.reactivation is not None and self.reactivation.enabled
 
     @property
     def lowest_tier(self) -> str:

@@ -174,6 +174,7 @@ async def _running(
                 db=runtime.db,
                 inbox=service.inbox,
                 max_attempts=settings.consumer_max_attempts,
+                batch_size=settings.consumer_batch_size,
             )
             for subscription in service.subscriptions(runtime)
         ]

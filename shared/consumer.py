@@ -100,7 +100,7 @@ class Subscription:
     topics: tuple[str, ...]
     applies: tuple[type[Payload], ...]
     handler: BatchHandler
-    batch_size: int = 500
+    batch_size: int | None = None  # records per batch; None: the service's consumer_batch_size
     types: frozenset[str] = field(init=False)
     _names: frozenset[str] = field(init=False)
 
@@ -140,10 +140,12 @@ class Consumer:
         db: Database,
         inbox: Table,
         max_attempts: int = 3,
+        batch_size: int = 500,
     ) -> None:
         self.subscription = subscription
         self._service, self._bus, self._db, self._inbox = service, bus, db, inbox
         self._max_attempts = max_attempts
+        self._batch_size = subscription.batch_size or batch_size
         self._labels = (service, subscription.group)
         self.name = subscription.group
         self._stopping = asyncio.Event()
@@ -158,7 +160,7 @@ class Consumer:
         await subscriber.start()
         try:
             while not self._stopping.is_set():
-                records = await subscriber.fetch(self.subscription.batch_size, max_wait=0.5)
+                records = await subscriber.fetch(self._batch_size, max_wait=0.5)
                 if records:
                     await self.process(records)
                     await subscriber.commit(records)

@@ -35,9 +35,15 @@ async def claim(
 class InboxPruner:
     """Forgets applied event ids once no redelivery can bring them back.
 
-    Kafka keeps messages for its retention period (7 days by default); an id
-    older than that, with a margin, can no longer arrive twice, so keeping it
-    only grows the table. Deletes in small batches so it never holds long locks.
+    Topics keep their events forever, but a copy of an event only ever arrives
+    soon after the first: a batch redelivered because its offsets were not yet
+    committed (a crash, a rebalance), or an outbox row published twice (a crash
+    between publish and delete). Both happen within seconds or minutes, so an id
+    older than the retention (14 days) cannot come back on its own; what can
+    bring one back later is an operator's act (rewinding a group, replaying old
+    dead letters), which the rebuild tools handle by clearing the state they
+    refold. Keeping older ids only grows the table. Deletes in small batches so it
+    never holds long locks.
     """
 
     def __init__(self, engine: AsyncEngine, inbox: Table, clock: Clock, retention: timedelta):

@@ -39,11 +39,6 @@ def minor_unit_exponent(currency: str) -> int:
     return _EXPONENTS.get(currency, 2)
 
 
-def major_units(amount_minor: int, currency: str) -> int:
-    """Whole currency units in an amount, rounded down (129900 CNY minor → 1299)."""
-    return amount_minor // 10 ** minor_unit_exponent(currency)
-
-
 def _check_currency(code: str) -> str:
     if not is_iso_currency(code):
         raise ValueError(f"'{code}' is not an ISO 4217 currency code (for example EUR, USD, CNY)")

@@ -39,7 +39,7 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Path(".data")
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
-    consumer_batch_size: int = 500
+    consumer_batch_size: int = Field(500, ge=1, le=10_000)  # records a consumer applies at once
     consumer_max_attempts: int = 3
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.2

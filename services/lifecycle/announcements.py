@@ -78,14 +78,14 @@ def timer_stage_changed(key: CustomerKey, transition: Transition, timer: str) ->
     )
 
 
-def risk_changed(churn: risk.ChurnRisk, cause: CloudEvent, now: datetime) -> CloudEvent:
+def risk_changed(churn: risk.ChurnScore, cause: CloudEvent, now: datetime) -> CloudEvent:
     """A churn risk that moved enough to tell the others."""
     return caused_event(
         risk_payload(churn, now), cause, source=SOURCE, purpose="churn_risk_changed", time=now
     )
 
 
-def risk_payload(churn: risk.ChurnRisk, at: datetime) -> ChurnRiskChanged:
+def risk_payload(churn: risk.ChurnScore, at: datetime) -> ChurnRiskChanged:
     reasons = [
         RiskReason(code=r.code, weight=round(r.weight, 2), detail=r.detail) for r in churn.reasons
     ]

@@ -23,13 +23,13 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
             group="lifecycle-activity",
             topics=(topics.ACTIVITY,),
             applies=handlers.ACTIVITY,
-            handler=lambda uow, batch: handlers.apply_events(uow, batch, machine, clock),
+            handler=lambda uow, batch: handlers.move_customers(uow, batch, machine, clock),
         ),
         Subscription(
             group="lifecycle-signals",
             topics=(topics.FEEDBACK, topics.LOYALTY),
             applies=handlers.SIGNALS,
-            handler=lambda uow, batch: handlers.apply_events(uow, batch, machine, clock),
+            handler=lambda uow, batch: handlers.move_customers(uow, batch, machine, clock),
         ),
     ]
 

@@ -43,7 +43,7 @@ SIGNALS: tuple[type[Payload], ...] = (
 )
 
 
-async def apply_events(
+async def move_customers(
     uow: UnitOfWork, batch: Sequence[Received[Payload]], machine: StageMachine, clock: Clock
 ) -> None:
     """Fold every event of the batch into its customer in event-time order, then settle."""

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.lifecycle.domain.bgnbd import Params
 from services.lifecycle.domain.config import LifecycleConfig
 from services.lifecycle.domain.rfm import Purchase, Rfm
-from services.lifecycle.domain.risk import ChurnRisk
+from services.lifecycle.domain.risk import ChurnScore
 from services.lifecycle.domain.stages import CustomerState
 from services.lifecycle.tables import (
     customer_state,
@@ -94,7 +94,7 @@ def _customer(row: Mapping[Any, Any]) -> Customer:
 
 
 def state_row(
-    key: Key, customer: Customer, rfm: Rfm, risk: ChurnRisk | None, now: datetime
+    key: Key, customer: Customer, rfm: Rfm, risk: ChurnScore | None, now: datetime
 ) -> dict[str, Any]:
     """The customer_state row of a folded customer."""
     s = customer.state

@@ -28,29 +28,31 @@ from shared.events.payload import Payload
 SOURCE = "/crm/loyalty"
 
 
-def announce(acc: Account, n: Notice, cause: CloudEvent | None, at: datetime) -> CloudEvent:
+def announce(account: Account, n: Notice, cause: CloudEvent | None, at: datetime) -> CloudEvent:
     """The event for one notice: caused by ``cause`` when there is one (a consumed
     event), else by the entry itself (a sweep, a redemption)."""
-    payload = _payload(acc, n, at)
+    payload = _payload(account, n, at)
     purpose = f"{n.kind}:{n.entry.ref if n.entry else n.lot.ref if n.lot else ''}"
     if cause is not None:
         return caused_event(payload, cause, source=SOURCE, purpose=purpose)
-    subject = str(acc.customer_id)
+    subject = str(account.customer_id)
     return new_event(
         payload,
         source=SOURCE,
-        tenant_id=acc.tenant_id,
+        tenant_id=account.tenant_id,
         key=subject,
         subject=subject,
         time=at,
-        event_id=uuid.uuid5(acc.customer_id, f"{acc.tenant_id}/event/{purpose}/{at.isoformat()}"),
+        event_id=uuid.uuid5(
+            account.customer_id, f"{account.tenant_id}/event/{purpose}/{at.isoformat()}"
+        ),
     )
 
 
-def _payload(acc: Account, n: Notice, at: datetime) -> Payload:
+def _payload(account: Account, n: Notice, at: datetime) -> Payload:
     state = {"balance_after": n.balance, "pending_after": n.pending, "tier": n.tier}
     entry, lot = n.entry, n.lot
-    entry_ref = str(entry_id(acc, entry)) if entry else None
+    entry_ref = str(entry_id(account, entry)) if entry else None
     order_id = lot.ref.removeprefix("order:") if lot and lot.ref.startswith("order:") else None
     match n.kind:
         case "credited" if entry and entry.kind == "earn":
@@ -86,10 +88,11 @@ def _payload(acc: Account, n: Notice, at: datetime) -> Payload:
             )  # fmt: skip
         case "tier_changed":
             return TierChanged(from_tier=n.from_tier, to_tier=n.tier, cause=n.cause, at=at)
-        case "offer_granted" if acc.offer:
-            o = acc.offer
+        case "offer_granted" if account.offer:
+            offer = account.offer
             return OfferGranted(
-                kind="reactivation", spend_minor=o.spend_minor, currency=o.currency,
-                reward_points=o.reward_points, valid_until=o.valid_until, at=o.granted_at,
+                kind="reactivation", spend_minor=offer.spend_minor, currency=offer.currency,
+                reward_points=offer.reward_points, valid_until=offer.valid_until,
+                at=offer.granted_at,
             )  # fmt: skip
     raise ValueError(f"no event for notice {n.kind}")

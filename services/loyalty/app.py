@@ -23,7 +23,7 @@ CONSUMED = {
 
 def _handler(runtime: Runtime) -> BatchHandler:
     programme, clock = cast(LoyaltySettings, runtime.settings).programme, runtime.clock
-    return lambda uow, batch: handlers.apply_events(uow, batch, programme, clock)
+    return lambda uow, batch: handlers.update_accounts(uow, batch, programme, clock)
 
 
 def subscriptions(runtime: Runtime) -> list[Subscription]:

@@ -39,7 +39,7 @@ FROM_FEEDBACK: tuple[type[Payload], ...] = (ComplaintOpened, ComplaintResolved)
 FROM_LIFECYCLE: tuple[type[Payload], ...] = (StageChanged,)
 
 
-async def apply_events(
+async def update_accounts(
     uow: UnitOfWork, batch: Sequence[Received[Payload]], programme: Programme, clock: Clock
 ) -> None:
     """Fold the batch's purchases, refunds, complaints and stage changes into the accounts."""

@@ -70,24 +70,24 @@ async def redeem(db: Database, command: Redeem, programme: Programme) -> dict[st
         earlier = await _earlier(uow.conn, command)
         if earlier is not None:
             return earlier
-        acc, now = found[key], db.clock.now()
+        account, now = found[key], db.clock.now()
         ref = f"redemption:{command.idempotency_key}"
-        entry = acc.ledger.redeem(command.points, ref, command.reason, now)
-        redeemed = notice(acc, "redeemed", entry=entry)
-        await store.save(uow.conn, [acc], [(acc, redeemed, None)], programme, now)
+        entry = account.ledger.redeem(command.points, ref, command.reason, now)
+        redeemed = notice(account, "redeemed", entry=entry)
+        await store.save(uow.conn, [account], [(account, redeemed, None)], programme, now)
         await uow.conn.execute(
             redemption.insert().values(
                 tenant_id=command.tenant_id,
                 customer_id=command.customer_id,
                 idempotency_key=command.idempotency_key,
                 request_hash=command.fingerprint,
-                entry_id=store.entry_id(acc, entry),
+                entry_id=store.entry_id(account, entry),
                 created_at=now,
             )
         )
-        uow.publish(announce(acc, redeemed, None, now))
+        uow.publish(announce(account, redeemed, None, now))
         await uow.commit()
-    return _answer(store.entry_id(acc, entry), entry.points, ref, entry.at)
+    return _answer(store.entry_id(account, entry), entry.points, ref, entry.at)
 
 
 async def _earlier(conn: Any, command: Redeem) -> dict[str, Any] | None:

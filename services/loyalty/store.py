@@ -28,9 +28,9 @@ LOT_FIELDS = tuple(Lot.__dataclass_fields__)
 REACTIVATION = "reactivation"
 
 
-def entry_id(acc: Account, entry: Entry) -> uuid.UUID:
+def entry_id(account: Account, entry: Entry) -> uuid.UUID:
     """An entry's id from its unique cause (kind, ref), so a replay writes the same id."""
-    return uuid.uuid5(acc.customer_id, f"{acc.tenant_id}/entry/{entry.kind}/{entry.ref}")
+    return uuid.uuid5(account.customer_id, f"{account.tenant_id}/entry/{entry.kind}/{entry.ref}")
 
 
 async def open_accounts(
@@ -90,23 +90,29 @@ async def save(
     now: datetime,
 ) -> None:
     """Append the new entries and write the lots, offers and accounts that changed."""
-    entries = [_entry_row(acc, n.entry, cause) for acc, n, cause in noticed if n.entry is not None]
+    entries = [
+        _entry_row(account, n.entry, cause) for account, n, cause in noticed if n.entry is not None
+    ]
     if entries:
         await conn.execute(ledger_entry.insert(), entries)
     changed = list(changed)
     lots = [
-        _lot_row(acc, x)
-        for acc in changed
-        for x in acc.ledger.lots
-        if x.lot_id in acc.ledger.changed
+        _lot_row(account, lot)
+        for account in changed
+        for lot in account.ledger.lots
+        if lot.lot_id in account.ledger.changed
     ]
     await upsert(conn, lot, lots, key=("lot_id",))
-    offers = [_offer_row(acc) for acc in changed if acc.offer is not None and acc.offer_changed]
+    offers = [
+        _offer_row(account)
+        for account in changed
+        if account.offer is not None and account.offer_changed
+    ]
     await upsert(conn, offer, offers, key=("tenant_id", "customer_id", "kind"))
     await upsert(
         conn,
         account,
-        [_account_row(acc, programme, now) for acc in changed],
+        [_account_row(account, programme, now) for account in changed],
         key=("tenant_id", "customer_id"),
         update=(
             "tier",
@@ -150,11 +156,11 @@ def _offer(row: Any) -> Offer:
     )
 
 
-def _entry_row(acc: Account, entry: Entry, cause: uuid.UUID | None) -> dict[str, Any]:
+def _entry_row(account: Account, entry: Entry, cause: uuid.UUID | None) -> dict[str, Any]:
     return {
-        "entry_id": entry_id(acc, entry),
-        "tenant_id": acc.tenant_id,
-        "customer_id": acc.customer_id,
+        "entry_id": entry_id(account, entry),
+        "tenant_id": account.tenant_id,
+        "customer_id": account.customer_id,
         "kind": entry.kind,
         "points": entry.points,
         "ref": entry.ref[:200],
@@ -164,31 +170,31 @@ def _entry_row(acc: Account, entry: Entry, cause: uuid.UUID | None) -> dict[str,
     }
 
 
-def _lot_row(acc: Account, x: Lot) -> dict[str, Any]:
-    return {"tenant_id": acc.tenant_id, "customer_id": acc.customer_id, **x.__dict__}
+def _lot_row(account: Account, lot: Lot) -> dict[str, Any]:
+    return {"tenant_id": account.tenant_id, "customer_id": account.customer_id, **lot.__dict__}
 
 
-def _offer_row(acc: Account) -> dict[str, Any]:
-    assert acc.offer is not None
+def _offer_row(account: Account) -> dict[str, Any]:
+    assert account.offer is not None
     return {
-        "tenant_id": acc.tenant_id,
-        "customer_id": acc.customer_id,
+        "tenant_id": account.tenant_id,
+        "customer_id": account.customer_id,
         "kind": REACTIVATION,
-        **acc.offer.__dict__,
+        **account.offer.__dict__,
     }
 
 
-def _account_row(acc: Account, programme: Programme, now: datetime) -> dict[str, Any]:
+def _account_row(account: Account, programme: Programme, now: datetime) -> dict[str, Any]:
     return {
-        "tenant_id": acc.tenant_id,
-        "customer_id": acc.customer_id,
-        "tier": acc.tier,
-        "qualifying_spend_minor": accounts.qualifying_spend(acc, programme, now),
+        "tenant_id": account.tenant_id,
+        "customer_id": account.customer_id,
+        "tier": account.tier,
+        "qualifying_spend_minor": accounts.qualifying_spend(account, programme, now),
         "currency": programme.tiers.currency,
-        "tier_review_at": acc.tier_review_at,
-        "reviewed_tier": acc.reviewed_tier,
-        "reviewed_at": acc.reviewed_at,
-        "next_due_at": accounts.next_due(acc),
+        "tier_review_at": account.tier_review_at,
+        "reviewed_tier": account.reviewed_tier,
+        "reviewed_at": account.reviewed_at,
+        "next_due_at": accounts.next_due(account),
         "created_at": now,
         "updated_at": now,
     }

@@ -44,7 +44,11 @@ async def sweep_once(
         due = due.order_by(account.c.next_due_at).limit(limit).with_for_update(skip_locked=True)
         keys = [(r.tenant_id, r.customer_id) for r in await uow.conn.execute(due)]
         found = await store.lock_accounts(uow.conn, keys)
-        noticed = [(acc, n) for acc in found.values() for n in accounts.sweep(acc, programme, now)]
+        noticed = [
+            (account, n)
+            for account in found.values()
+            for n in accounts.sweep(account, programme, now)
+        ]
         await store.save(
             uow.conn, found.values(), [(a, n, None) for a, n in noticed], programme, now
         )

@@ -21,7 +21,7 @@ import asyncpg
 
 from services.lifecycle.domain.config import load_config
 from services.lifecycle.domain.stages import StageMachine
-from services.lifecycle.handlers import ACTIVITY, apply_events
+from services.lifecycle.handlers import ACTIVITY, move_customers
 from services.lifecycle.settings import DEFAULT_CONFIG
 from services.lifecycle.tables import inbox, outbox
 from shared import topics
@@ -86,7 +86,7 @@ async def main(events: int, batch: int) -> None:
             group="lifecycle-activity",
             topics=(topics.ACTIVITY,),
             applies=ACTIVITY,
-            handler=lambda uow, received: apply_events(uow, received, machine, clock),
+            handler=lambda uow, received: move_customers(uow, received, machine, clock),
             batch_size=batch,
         )
         consumer = Consumer(

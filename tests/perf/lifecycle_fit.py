@@ -10,7 +10,8 @@ import time
 
 import numpy as np
 
-from services.lifecycle.domain.bgnbd import Params, fit, simulate
+from services.lifecycle.domain.bgnbd import Params, fit
+from tests.bgnbd_simulation import simulate
 
 TRUE = Params(r=0.243, alpha=4.414, a=0.793, b=2.426)  # FHL 2005's CDNOW, in weeks
 

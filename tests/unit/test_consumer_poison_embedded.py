@@ -3,6 +3,7 @@ the event is dead-lettered at once and the rest of the batch applies."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -120,3 +121,29 @@ async def test_a_lone_event_that_lost_a_race_gets_a_second_look(engine):
     assert bus.logs[topics.DEADLETTER] == []
     async with engine.connect() as conn:
         assert await conn.scalar(select(REVENUE.c.total_minor).where(REVENUE.c.customer == "a"))
+
+
+async def test_a_consumer_applies_at_most_its_batch_size_at_once(engine):
+    """``CRM_CONSUMER_BATCH_SIZE`` bounds each transaction (unless a subscription sets
+    its own): the setting reaches the consumer."""
+    bus = MemoryBus()
+    events = [bought(f"c{n}") for n in range(7)]
+    await bus.publish(
+        [Message(topics.ACTIVITY, e.partitionkey.encode(), encode(e)) for e in events]
+    )
+    sizes: list[int] = []
+
+    async def handler(uow: UnitOfWork, batch: Sequence[Received]) -> None:
+        sizes.append(len(batch))
+
+    subscription = Subscription("sizes", (topics.ACTIVITY,), (PurchaseCompleted,), handler)
+    db = Database(engine, OUTBOX, SystemClock())
+    consumer = Consumer(subscription, service="unit", bus=bus, db=db, inbox=INBOX, batch_size=3)
+    running = asyncio.create_task(consumer.run())
+    async with asyncio.timeout(5):
+        while sum(sizes) < 7:
+            await asyncio.sleep(0.01)
+    consumer.stop()
+    await running
+
+    assert sum(sizes) == 7 and max(sizes) <= 3

@@ -26,9 +26,9 @@ from services.lifecycle.domain.bgnbd import (
     fit,
     log_likelihood,
     p_alive,
-    simulate,
     summarise,
 )
+from tests.bgnbd_simulation import simulate
 
 TRUE = Params(r=0.243, alpha=4.414, a=0.793, b=2.426)  # FHL 2005's CDNOW, in weeks
 CUSTOMERS, WEEKS = 5000, 52.0

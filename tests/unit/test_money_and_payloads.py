@@ -15,7 +15,7 @@ from shared.events.activity import (
     PurchaseCompleted,
     SurveyResponded,
 )
-from shared.money import MAX_AMOUNT_MINOR, is_iso_currency, major_units, minor_unit_exponent
+from shared.money import MAX_AMOUNT_MINOR, is_iso_currency, minor_unit_exponent
 
 CURRENCIES = ["EUR", "USD", "CNY", "JPY", "KRW", "KWD", "BHD", "CLF"]
 
@@ -86,26 +86,6 @@ def test_refund_currency_is_optional_but_checked_when_given():
 )
 def test_minor_unit_exponent_follows_iso_4217(currency, exponent):
     assert minor_unit_exponent(currency) == exponent
-
-
-@pytest.mark.parametrize(
-    ("amount_minor", "currency", "major"),
-    [(129900, "CNY", 1299), (1299, "JPY", 1299), (1299, "KWD", 1), (99, "EUR", 0), (100, "EUR", 1)],
-)
-def test_major_units_counts_whole_currency_units_rounding_down(amount_minor, currency, major):
-    assert major_units(amount_minor, currency) == major
-
-
-@given(
-    amount_minor=st.integers(min_value=0, max_value=10**15),
-    currency=st.sampled_from(CURRENCIES),
-)
-def test_major_units_is_the_floor_of_the_amount_in_major_units(amount_minor, currency):
-    unit = 10 ** minor_unit_exponent(currency)
-
-    major = major_units(amount_minor, currency)
-
-    assert major * unit <= amount_minor < (major + 1) * unit
 
 
 def test_survey_scales_are_nps_0_10_csat_1_5_ces_1_7():

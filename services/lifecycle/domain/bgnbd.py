@@ -139,25 +139,6 @@ def p_alive(params: Params, x: float, t_x: float, T: float) -> float:
     return 1.0 / (1.0 + odds)
 
 
-def simulate(params: Params, customers: int, horizon: float, rng: np.random.Generator) -> Summary:
-    """Histories drawn from the BG/NBD process itself (for testing the fit): each
-    customer makes a first purchase at time 0 and is observed for ``horizon``."""
-    rates = rng.gamma(params.r, 1.0 / params.alpha, customers)
-    dropouts = rng.beta(params.a, params.b, customers)
-    xs, recencies = np.zeros(customers), np.zeros(customers)
-    for i in range(customers):
-        t, count = 0.0, 0
-        while True:
-            t += rng.exponential(1.0 / rates[i]) if rates[i] > 0 else np.inf
-            if t > horizon:
-                break
-            count, recencies[i] = count + 1, t
-            if rng.random() < dropouts[i]:
-                break
-        xs[i] = count
-    return Summary(xs, recencies, np.full(customers, horizon))
-
-
 def occasions_by_customer(rows: Iterable[tuple[object, date]]) -> dict[object, list[date]]:
     """Group (customer, occasion day) rows into each customer's days."""
     grouped: dict[object, list[date]] = {}

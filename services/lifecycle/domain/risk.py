@@ -26,7 +26,7 @@ class Reason:
 
 
 @dataclass(frozen=True)
-class ChurnRisk:
+class ChurnScore:
     score: int
     level: RiskLevel
     reasons: tuple[Reason, ...]
@@ -46,7 +46,7 @@ def probability_alive(rfm: Rfm, params: Params, unit: str, at: datetime) -> floa
 
 def score(
     state: CustomerState, rfm: Rfm, params: Params, unit: str, at: datetime, weights: Risk
-) -> ChurnRisk:
+) -> ChurnScore:
     """The customer's churn risk at ``at``."""
     alive = probability_alive(rfm, params, unit, at)
     contributions = [
@@ -59,7 +59,7 @@ def score(
     ]
     reasons = sorted((r for r in contributions if r and r.weight > 0), key=lambda r: -r.weight)
     total = min(100, round(sum(r.weight for r in reasons)))
-    return ChurnRisk(total, level_of(total, weights), tuple(reasons), alive)
+    return ChurnScore(total, level_of(total, weights), tuple(reasons), alive)
 
 
 def level_of(total: int, weights: Risk) -> RiskLevel:
@@ -68,7 +68,7 @@ def level_of(total: int, weights: Risk) -> RiskLevel:
     return "medium" if total >= weights.medium_from else "low"
 
 
-def worth_announcing(before: tuple[int, str] | None, after: ChurnRisk, weights: Risk) -> bool:
+def worth_announcing(before: tuple[int, str] | None, after: ChurnScore, weights: Risk) -> bool:
     """Announce a new level, or a score that moved by the configured step since the
     last announcement (small wobbles would flood the 360 and the service desk)."""
     if before is None:
@@ -77,10 +77,10 @@ def worth_announcing(before: tuple[int, str] | None, after: ChurnRisk, weights: 
     return level_before != after.level or abs(after.score - score_before) >= weights.publish_step
 
 
-def _behaviour(rfm: Rfm, alive: float | None, at: datetime, w: Risk) -> Reason | None:
+def _behaviour(rfm: Rfm, alive: float | None, at: datetime, weights: Risk) -> Reason | None:
     if alive is None or rfm.last_purchase_at is None:
         return None
-    weight = w.behaviour * (1.0 - alive)
+    weight = weights.behaviour * (1.0 - alive)
     idle = (at - rfm.last_purchase_at).days
     if rfm.occasions < 2:
         return Reason(
@@ -99,40 +99,42 @@ def _behaviour(rfm: Rfm, alive: float | None, at: datetime, w: Risk) -> Reason |
     )
 
 
-def _complaints(state: CustomerState, w: Risk) -> Reason | None:
+def _complaints(state: CustomerState, weights: Risk) -> Reason | None:
     open_ = {s: n for s, n in state.open_complaints.items() if n > 0}
     if not open_:
         return None
-    weight = min(w.complaint_cap, sum(w.complaint.get(s, 0) * n for s, n in open_.items()))
+    weight = min(
+        weights.complaint_cap, sum(weights.complaint.get(s, 0) * n for s, n in open_.items())
+    )
     listed = ", ".join(f"{n} {s}" for s, n in sorted(open_.items()))
     return Reason("open_complaint", weight, f"Open complaints: {listed}.")
 
 
-def _nps(state: CustomerState, w: Risk) -> Reason | None:
+def _nps(state: CustomerState, weights: Risk) -> Reason | None:
     if not state.nps_detractor:
         return None
-    return Reason("nps_detractor", w.nps_detractor, "Their latest NPS answer is a detractor.")
+    return Reason("nps_detractor", weights.nps_detractor, "Their latest NPS answer is a detractor.")
 
 
-def _refunds(rfm: Rfm, w: Risk) -> Reason | None:
+def _refunds(rfm: Rfm, weights: Risk) -> Reason | None:
     if rfm.refunds == 0:
         return None
-    weight = min(w.refund_cap, w.refund_each * rfm.refunds)
+    weight = min(weights.refund_cap, weights.refund_each * rfm.refunds)
     return Reason("refunds", weight, f"{rfm.refunds} refunded order(s).")
 
 
-def _tier(state: CustomerState, w: Risk) -> Reason | None:
+def _tier(state: CustomerState, weights: Risk) -> Reason | None:
     if not state.tier_downgraded:
         return None
-    return Reason("tier_downgrade", w.tier_downgrade, "Their loyalty tier was downgraded.")
+    return Reason("tier_downgrade", weights.tier_downgrade, "Their loyalty tier was downgraded.")
 
 
-def _rhythm(rfm: Rfm, w: Risk) -> Reason | None:
-    if not frequency_declining(rfm, w.declining_gap_multiple):
+def _rhythm(rfm: Rfm, weights: Risk) -> Reason | None:
+    if not frequency_declining(rfm, weights.declining_gap_multiple):
         return None
     return Reason(
         "frequency_declining",
-        w.frequency_declining,
+        weights.frequency_declining,
         f"The latest gap ({rfm.last_gap_days:.0f} days) is well over their earlier "
         f"rhythm ({rfm.earlier_gap_days:.0f} days).",
     )

@@ -19,8 +19,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-KINDS = ("earn", "redeem", "expire", "reverse", "adjust")
-
 
 @dataclass
 class Lot:

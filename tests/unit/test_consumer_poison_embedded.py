@@ -132,17 +132,19 @@ async def test_a_consumer_applies_at_most_its_batch_size_at_once(engine):
         [Message(topics.ACTIVITY, e.partitionkey.encode(), encode(e)) for e in events]
     )
     sizes: list[int] = []
+    all_applied = asyncio.Event()
 
     async def handler(uow: UnitOfWork, batch: Sequence[Received]) -> None:
         sizes.append(len(batch))
+        if sum(sizes) == 7:
+            all_applied.set()
 
     subscription = Subscription("sizes", (topics.ACTIVITY,), (PurchaseCompleted,), handler)
     db = Database(engine, OUTBOX, SystemClock())
     consumer = Consumer(subscription, service="unit", bus=bus, db=db, inbox=INBOX, batch_size=3)
     running = asyncio.create_task(consumer.run())
     async with asyncio.timeout(5):
-        while sum(sizes) < 7:
-            await asyncio.sleep(0.01)
+        await all_applied.wait()
     consumer.stop()
     await running
 

@@ -81,6 +81,9 @@ unix_socket_directories = '$PG_SOCKETS'
 max_connections = 200
 shared_buffers = 256MB
 fsync = on
+# Statement statistics for profiling (tests/perf): SELECT * FROM pg_stat_statements.
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = top
 EOF
 }
 
@@ -91,6 +94,7 @@ ensure_databases() {
       log "creating database $db"
       psql_crm -d postgres -c "create database $db owner crm"
     fi
+    psql_crm -d "$db" -c "create extension if not exists pg_stat_statements" >/dev/null
   done
 }
 

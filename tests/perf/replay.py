@@ -33,6 +33,7 @@ from services.loyalty.tables import ledger_entry
 from services.profile.tables import customer_view
 from shared.db import create_engine
 from shared.settings import ServiceSettings
+from tests.perf import statements
 from tests.perf.history import SOURCES, History, generate
 from tests.perf.stack import ROOT, Stack
 
@@ -146,17 +147,21 @@ async def main(arguments: argparse.Namespace) -> None:
     tenant = f"bench-{uuid.uuid4().hex[:8]}"
     engines = {
         name: create_engine(ServiceSettings(service=name).db_url)
-        for name in ("profile", "lifecycle", "loyalty", "feedback")
+        for name in ("gateway", "profile", "lifecycle", "loyalty", "feedback")
     }
     stack = Stack.of_local_topology()
     client = await tenant_client(settings, tenant)
     try:
         probes = progress_probes(engines, tenant, history)
+        if arguments.statements:
+            await statements.reset(engines)
         async with stack.measuring() as usage:
             started = time.perf_counter()
             accepted = await post_all(client, history, arguments.concurrency)
             done = await wait_applied(probes, started, arguments.timeout)
         elapsed = max(done.values())
+        if arguments.statements:
+            sql = await statements.report(engines, len(history.events), arguments.statements)
     finally:
         await client.aclose()
         for engine in engines.values():
@@ -167,6 +172,8 @@ async def main(arguments: argparse.Namespace) -> None:
     for name, at in sorted(done.items(), key=lambda item: item[1]):
         print(f"  {name:<20} complete at {at:6.1f} s")
     print(usage.report(events))
+    if arguments.statements:
+        print(sql)
 
 
 if __name__ == "__main__":
@@ -175,4 +182,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument(
+        "--statements", type=int, default=0, help="print each database's top N statements"
+    )
     asyncio.run(main(parser.parse_args()))

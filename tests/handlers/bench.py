@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -44,6 +44,7 @@ from shared.migrations import migrate
 from shared.uow import Database
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+P = TypeVar("P", bound=Payload)
 TENANT = "default"
 LI = "li.wei@example.com"
 
@@ -102,9 +103,9 @@ class Bench:
             events = [decode(v) for v in values]
         return [e for e in events if not kinds or isinstance(e.payload(), kinds)]
 
-    async def payloads(self, kind: type[Payload]) -> list[Any]:
+    async def payloads(self, kind: type[P]) -> list[P]:
         """The typed payloads of the published events of one class, oldest first."""
-        return [e.payload() for e in await self.published(kind)]
+        return [cast(P, e.payload()) for e in await self.published(kind)]
 
     def dead_letters(self) -> list[Record]:
         """What the consumers put on ``crm.deadletter``."""

@@ -1,0 +1,43 @@
+"""The fast tier covers every consumer group the services wire: a group added to a
+service's ``app.py`` fails here until it has its handler tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services import NAMES, definition
+from tests.handlers import (
+    test_feedback,
+    test_lifecycle,
+    test_loyalty,
+    test_profile_inbound,
+    test_profile_view,
+)
+from tests.handlers.conftest import CONSUMING
+
+TESTED_BY = {
+    "profile-inbound": test_profile_inbound,
+    "profile-view": test_profile_view,
+    "lifecycle-activity": test_lifecycle,
+    "lifecycle-signals": test_lifecycle,
+    "feedback-activity": test_feedback,
+    "loyalty-activity": test_loyalty,
+    "loyalty-feedback": test_loyalty,
+    "loyalty-lifecycle": test_loyalty,
+}
+
+
+async def test_every_consumer_group_of_every_service_has_its_handler_tests(bench_of):
+    benches = {name: await bench_of(name) for name in CONSUMING}
+    others = [n for n in NAMES if n not in CONSUMING]
+    runtime = benches["profile"].runtime
+
+    assert [len(definition(n).subscriptions(runtime)) for n in others] == [0] * len(others)
+    wired = {group for bench in benches.values() for group in bench.consumers}
+    assert wired == set(TESTED_BY)
+
+
+def test_the_tests_of_each_group_consume_as_that_group():
+    for group, module in TESTED_BY.items():
+        source = Path(module.__file__ or "").read_text()
+        assert f'"{group}"' in source, f"{module.__name__} never consumes as {group}"

@@ -1,0 +1,165 @@
+"""Feedback's consumer on the fast tier: a filed complaint opens with its SLA and only
+its filing partner resolves it by event; survey answers are stored and announced with
+their NPS category; purchases schedule throttled invitations, which an answer closes;
+the same event twice has one effect; an answer off its scale is dead-lettered."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import orjson
+
+from services.feedback.domain.config import FeedbackConfig
+from services.feedback.settings import FeedbackSettings
+from services.feedback.sweep import sweep_all
+from services.feedback.tables import complaint, survey_invitation, survey_response
+from shared.events import CloudEvent, encode
+from shared.events.activity import (
+    ComplaintFiled,
+    ComplaintResolved,
+    PurchaseCompleted,
+    SurveyResponded,
+)
+from shared.events.feedback import ComplaintOpened, SurveyAnswered, SurveyInvited
+from shared.events.feedback import ComplaintResolved as Resolved
+from tests.handlers.bench import NOW, Bench, event
+
+GROUP = "feedback-activity"
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+def filed(customer: uuid.UUID, ref: str, severity: str, at: datetime, partner: str) -> CloudEvent:
+    data = ComplaintFiled(complaint_ref=ref, severity=severity, category="delivery", channel="web")
+    return event(data, customer, at, partner=partner)
+
+
+def resolving(
+    customer: uuid.UUID, ref: str, at: datetime, partner: str, points: int = 0
+) -> CloudEvent:
+    data = ComplaintResolved(complaint_ref=ref, resolution="refunded", compensation_points=points)
+    return event(data, customer, at, partner=partner)
+
+
+def answer(customer: uuid.UUID, survey: str, score: int, at: datetime = NOW) -> CloudEvent:
+    return event(SurveyResponded(survey=survey, score=score), customer, at)
+
+
+def bought(customer: uuid.UUID, order: str, at: datetime) -> CloudEvent:
+    data = PurchaseCompleted(order_id=order, amount_minor=1000, currency="CNY", channel="web")
+    return event(data, customer, at)
+
+
+async def test_a_filed_complaint_opens_with_its_sla_once(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+    first = filed(customer, "T-1", "critical", NOW, "desk-app")
+
+    await feedback.consume(GROUP, first, first)
+    await feedback.consume(GROUP, first, filed(customer, "T-2", "low", NOW + HOUR, "desk-app"))
+
+    rows = {r["complaint_ref"]: r for r in await feedback.rows(complaint, customer_id=customer)}
+    assert rows["T-1"]["status"] == "open" and rows["T-1"]["partner"] == "desk-app"
+    assert rows["T-1"]["due_at"] == NOW + 4 * HOUR  # feedback.toml: critical = 4 hours
+    assert rows["T-1"]["escalate_at"] == NOW + 4 * HOUR
+    opened = await feedback.payloads(ComplaintOpened)
+    assert [(o.complaint_ref, o.open_complaints) for o in opened] == [("T-1", 1), ("T-2", 2)]
+
+
+async def test_only_the_filing_partner_resolves_a_complaint_by_event(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+    await feedback.consume(GROUP, filed(customer, "T-1", "high", NOW, "tickets"))
+
+    await feedback.consume(
+        GROUP,
+        resolving(customer, "T-1", NOW + HOUR, "intruder", points=10_000_000),
+        resolving(customer, "T-9", NOW + HOUR, "tickets"),  # never filed
+    )
+    [still] = await feedback.rows(complaint, customer_id=customer)
+    assert still["status"] == "open" and await feedback.published(Resolved) == []
+
+    await feedback.consume(GROUP, resolving(customer, "T-1", NOW + 2 * HOUR, "tickets", 300))
+    await feedback.consume(GROUP, resolving(customer, "T-1", NOW + 3 * HOUR, "tickets", 300))
+
+    [closed] = await feedback.rows(complaint, customer_id=customer)
+    assert (closed["status"], closed["resolved_by"]) == ("resolved", "partner:tickets")
+    assert closed["resolved_at"] == NOW + 2 * HOUR and closed["escalate_at"] is None
+    [announced] = await feedback.payloads(Resolved)
+    assert (announced.within_sla, announced.compensation_points) == (True, 300)
+    assert (announced.open_complaints, announced.resolved_by) == (0, "partner:tickets")
+
+
+async def test_a_complaint_filed_and_resolved_in_one_batch_closes(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+
+    await feedback.consume(
+        GROUP,
+        filed(customer, "T-1", "medium", NOW, "tickets"),
+        resolving(customer, "T-1", NOW + 60 * HOUR, "tickets"),
+    )
+
+    [closed] = await feedback.rows(complaint, customer_id=customer)
+    assert closed["status"] == "resolved"
+    [announced] = await feedback.payloads(Resolved)
+    assert announced.within_sla is False  # feedback.toml: medium = 48 hours
+
+
+async def test_survey_answers_are_stored_once_and_announced_with_their_nps_category(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+    detractor = answer(customer, "nps", 3)
+
+    await feedback.consume(GROUP, detractor, answer(customer, "csat", 5), detractor)
+    await feedback.consume(GROUP, detractor)
+
+    rows = await feedback.rows(survey_response, customer_id=customer)
+    assert sorted((r["survey"], r["score"]) for r in rows) == [("csat", 5), ("nps", 3)]
+    answered = await feedback.payloads(SurveyAnswered)
+    assert [(a.survey, a.score, a.category) for a in answered] == [
+        ("nps", 3, "detractor"),
+        ("csat", 5, None),
+    ]
+
+
+async def test_an_answer_off_its_scale_is_dead_lettered_and_nothing_is_stored(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+    envelope = orjson.loads(encode(answer(customer, "nps", 9)))
+    envelope["data"]["score"] = 11
+    off_scale = orjson.dumps(envelope)
+
+    await feedback.consume(GROUP, off_scale)
+
+    [dead] = feedback.dead_letters()
+    assert dead.value == off_scale
+    assert dead.header("crm-error") == (
+        "invalid crm.activity.survey_responded.v1 data: "
+        "score: Value error, a nps score is between 0 and 10, not 11"
+    )
+    assert await feedback.rows(survey_response, customer_id=customer) == []
+
+
+async def test_purchases_schedule_a_throttled_invitation_that_an_answer_closes(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+    await feedback.consume(
+        GROUP, bought(customer, "O-1", NOW - 2 * DAY), bought(customer, "O-2", NOW - DAY)
+    )
+    [scheduled] = await feedback.rows(survey_invitation, customer_id=customer)
+    assert (scheduled["survey"], scheduled["order_id"], scheduled["status"]) == (
+        "csat",
+        "O-1",
+        "scheduled",
+    )
+    assert scheduled["due_at"] == NOW - DAY  # feedback.toml: 24 hours after the purchase
+
+    swept = await sweep_all(feedback.runtime.db, _config(feedback), limit=100)
+    await feedback.consume(GROUP, answer(customer, "csat", 4, NOW + HOUR))
+
+    assert swept.invited == 1
+    [invited] = await feedback.payloads(SurveyInvited)
+    assert (invited.order_id, invited.invited_at) == ("O-1", NOW)
+    [answered] = await feedback.rows(survey_invitation, customer_id=customer)
+    assert (answered["status"], answered["answered_at"]) == ("answered", NOW + HOUR)
+
+
+def _config(bench: Bench) -> FeedbackConfig:
+    settings = bench.runtime.settings
+    assert isinstance(settings, FeedbackSettings)
+    return settings.config

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from sqlalchemy import func, select
 
+from services.loyalty.domain.rules import RulesError
 from services.loyalty.settings import SHIPPED_RULES
 from services.loyalty.tables import ledger_entry, redemption
 from shared import topics
@@ -239,7 +240,7 @@ async def test_a_rule_file_with_an_unknown_tier_stops_the_service_before_it_writ
     rules.write_text(shipped.replace("gold = 1.5", "diamond = 1.5"))
     elsewhere = Infra(infra.settings, infra.prefix, f"{infra.run}bad")
     await create_database(elsewhere, "loyalty")
-    with pytest.raises(ValueError, match="unknown tier 'diamond'"):
+    with pytest.raises(RulesError, match="unknown tier 'diamond'"):
         async with run_service(elsewhere, "loyalty", loyalty_rules_file=rules):
             pass
     conn = await asyncpg.connect(elsewhere.database_url("loyalty").replace("+asyncpg", ""))

@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = structlog.get_logger()
 
@@ -102,7 +103,9 @@ def validation_problem(errors: list[Any], what: str = "the request") -> Problem:
         for e in errors
     ]
     summary = "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields[:5])
-    return Problem(422, "validation-failed", f"Fix {what}: {summary}", errors=fields)
+    # A cursor that is not one (its pattern says what one is) keeps its own type.
+    slug = "invalid-cursor" if {f["field"] for f in fields} == {"query.cursor"} else None
+    return Problem(422, slug or "validation-failed", f"Fix {what}: {summary}", errors=fields)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -115,10 +118,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         return validation_problem(list(error.errors())).response()
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         slug = _TITLES.get(error.status_code, "error").lower().replace(" ", "-")
         detail = str(error.detail) if error.detail else _TITLES.get(error.status_code, "Error")
-        return Problem(error.status_code, slug, detail, headers=error.headers).response()
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return Problem(error.status_code, slug, detail, headers=headers).response()
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_: Request, error: BodyTooLarge) -> JSONResponse:
@@ -137,6 +143,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
         return _internal().response()
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers: Starlette's 405 names only those of the
+    first route on the path, and a path (``/v1/admin/api-keys``) may have several."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def database_problem(path: str, error: sa.DBAPIError) -> Problem:

@@ -16,7 +16,6 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,11 +25,14 @@ from pydantic import (
 )
 
 from services.gateway import keys, signing
-from services.gateway.auth import Admin
+from services.gateway.auth import Admin, failures
 from services.gateway.settings import GatewaySettings
 from shared.app import Runtime, RuntimeDep
 from shared.auth import GRANTABLE, OPERATOR, SCOPES
+from shared.cursors import KeysetCursor, decode_keyset, encode_keyset
 from shared.events.activity import ACTIVITIES
+from shared.events.bounds import WHOLE
+from shared.instants import Instant
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/admin/api-keys", tags=["admin"])
@@ -87,8 +89,9 @@ class NewApiKey(BaseModel):
         description="Require an HMAC signature on every write with this key "
         "(needs CRM_SIGNING_MASTER_KEY); the signing secret is shown once",
     )
-    expires_at: AwareDatetime | None = Field(
-        default=None, description="Refused from this instant on (at most ten years ahead)"
+    expires_at: Instant | None = Field(
+        default=None,
+        description="Refused from this instant on: after now, at most ten years ahead",
     )
     tenant_id: TenantId | None = Field(
         default=None,
@@ -139,10 +142,8 @@ class ApiKeyPage(BaseModel):
 class Rotation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    overlap_seconds: StrictInt = Field(
+    overlap_seconds: Annotated[StrictInt, Field(ge=0, le=MAX_OVERLAP_SECONDS), WHOLE] = Field(
         default=86_400,
-        ge=0,
-        le=MAX_OVERLAP_SECONDS,
         description="How long the current secret keeps working beside the new one",
     )
 
@@ -156,7 +157,7 @@ class RotatedApiKey(BaseModel):
     )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=failures(400, 413))
 async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) -> CreatedApiKey:
     """Create an API key for the caller's tenant (or, for the operator, another tenant);
     the key is shown once, in this answer."""
@@ -196,24 +197,33 @@ async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) ->
     )
 
 
-@router.get("")
+@router.get("", responses=failures())
 async def list_api_keys(
     runtime: RuntimeDep,
     caller: Admin,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    tenant_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    cursor: KeysetCursor = None,
+    tenant_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[a-z0-9_-]+$",
+            description="Another tenant's keys (operator only); default: the caller's",
+        ),
+    ] = None,
 ) -> ApiKeyPage:
     """The tenant's keys, oldest first, revoked ones included; never a secret or a hash."""
     tenant = _tenant(caller, tenant_id, "list the keys of")
-    rows = await keys.list_keys(runtime.db.engine, tenant, limit + 1, _after(cursor))
+    after = decode_keyset(cursor) if cursor else None
+    rows = await keys.list_keys(runtime.db.engine, tenant, limit + 1, after)
     page = [ApiKeyInfo.model_validate(row, from_attributes=True) for row in rows[:limit]]
     last = page[-1] if len(rows) > limit else None
-    following = keys.encode_cursor(last.created_at, last.key_id) if last else None
+    following = encode_keyset(last.created_at, last.key_id) if last else None
     return ApiKeyPage(keys=page, next_cursor=following)
 
 
-@router.delete("/{key_id}", status_code=204)
+@router.delete("/{key_id}", status_code=204, responses=failures(404, 409))
 async def revoke_api_key(key_id: uuid.UUID, runtime: RuntimeDep, caller: Admin) -> Response:
     """Revoke a key: every gateway refuses it from the next request on."""
     try:
@@ -225,7 +235,7 @@ async def revoke_api_key(key_id: uuid.UUID, runtime: RuntimeDep, caller: Admin) 
     return Response(status_code=204)
 
 
-@router.post("/{key_id}/rotate")
+@router.post("/{key_id}/rotate", responses=failures(400, 404, 409, 413))
 async def rotate_api_key(
     key_id: uuid.UUID,
     runtime: RuntimeDep,
@@ -282,21 +292,6 @@ def _grantable(caller: keys.Principal, scopes: frozenset[str]) -> None:
             "scope-not-grantable",
             f"A key can only grant scopes it holds; this one lacks {', '.join(lacking)}.",
         )
-
-
-def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        return keys.decode_cursor(cursor)
-    except ValueError:
-        message = "not a cursor this API gave; start again without one"
-        raise Problem(
-            422,
-            "validation-failed",
-            f"Fix the cursor: {message}.",
-            errors=[{"field": "query.cursor", "message": message}],
-        ) from None
 
 
 def _no_such_key(key_id: uuid.UUID) -> Problem:

@@ -6,18 +6,30 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 
-from services.gateway.auth import Reader, UpstreamsDep
+from services.gateway.auth import Reader, UpstreamsDep, failures
+from shared.contracts.customers import (
+    Customer360,
+    CustomerRefFound,
+    LookupExternalId,
+    LookupSource,
+)
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-@router.get("/lookup")
-async def lookup_customer(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
+@router.get("/lookup", response_model=CustomerRefFound, responses=failures(404))
+async def lookup_customer(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    source: LookupSource,
+    external_id: LookupExternalId,
+) -> Response:
     """Find a customer by a partner system's id: ``?source=pos&external_id=C-1001``."""
     return await upstreams.forward("profile", "/v1/customers/lookup", caller.tenant_id, request)
 
 
-@router.get("/{customer_id}")
+@router.get("/{customer_id}", response_model=Customer360, responses=failures(404))
 async def get_customer(
     customer_id: uuid.UUID, request: Request, caller: Reader, upstreams: UpstreamsDep
 ) -> Response:

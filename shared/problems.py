@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import fastapi.routing
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 log = structlog.get_logger()
 
@@ -148,12 +149,20 @@ def install_problem_handlers(app: FastAPI) -> None:
 def allowed_methods(request: Request) -> str:
     """Every method the request's path answers: Starlette's 405 names only those of the
     first route on the path, and a path (``/v1/admin/api-keys``) may have several."""
+    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
+    path = path[len(root) :] if root and path.startswith(root) else path
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+    for route in _routes(request.app):
+        template, answered = getattr(route, "path", None), getattr(route, "methods", None)
+        if template and answered and compile_path(template)[0].match(path):
+            methods |= answered
     return ", ".join(sorted(methods))
+
+
+def _routes(app: Any) -> list[Any]:
+    """Every route of ``app``, through included routers (FastAPI >= 0.160 nests them)."""
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    return list(flatten(app.router.routes) if flatten else app.router.routes)
 
 
 def database_problem(path: str, error: sa.DBAPIError) -> Problem:

@@ -9,155 +9,46 @@ creates them, and never listed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    WithJsonSchema,
-)
 
 from services.gateway import keys, signing
 from services.gateway.auth import Admin, failures
+from services.gateway.key_models import (
+    MAX_LIFETIME,
+    ApiKeyInfo,
+    ApiKeyPage,
+    CreatedApiKey,
+    NewApiKey,
+    RotatedApiKey,
+    Rotation,
+)
+from services.gateway.links import link, links
 from services.gateway.settings import GatewaySettings
 from shared.app import Runtime, RuntimeDep
-from shared.auth import GRANTABLE, OPERATOR, SCOPES
+from shared.auth import OPERATOR
 from shared.cursors import KeysetCursor, decode_keyset, encode_keyset
-from shared.events.activity import ACTIVITIES
-from shared.events.bounds import WHOLE
-from shared.instants import Instant
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/admin/api-keys", tags=["admin"])
 
-MAX_LIFETIME = timedelta(days=3653)
-MAX_OVERLAP_SECONDS = 7 * 24 * 3600
 
-Source = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")]
-TenantId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")]
-
-
-def _member_of(what: str, allowed: Sequence[str]) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise ValueError(f"unknown {what}; use one of: {', '.join(allowed)}")
-        return value
-
-    return check
-
-
-# Checked against the registries (shared.auth, the event catalogue), never a stale copy.
-ScopeName = Annotated[
-    str,
-    AfterValidator(_member_of("scope", sorted(SCOPES))),
-    WithJsonSchema({"type": "string", "enum": sorted(SCOPES)}),
-]
-PartnerType = Annotated[
-    str,
-    AfterValidator(_member_of("event type", list(ACTIVITIES))),
-    WithJsonSchema({"type": "string", "enum": list(ACTIVITIES)}),
-]
-
-
-class NewApiKey(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    partner: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
-    scopes: list[ScopeName] = Field(min_length=1, max_length=len(GRANTABLE) + 1)
-    sources: list[Source] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=50,
-        description="The customer.source values it may post for; default: [partner]",
-    )
-    event_types: list[PartnerType] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=len(ACTIVITIES),
-        description="The partner event types it may post; default: all",
-    )
-    signed: StrictBool = Field(
-        default=False,
-        description="Require an HMAC signature on every write with this key "
-        "(needs CRM_SIGNING_MASTER_KEY); the signing secret is shown once",
-    )
-    expires_at: Instant | None = Field(
-        default=None,
-        description="Refused from this instant on: after now, at most ten years ahead",
-    )
-    tenant_id: TenantId | None = Field(
-        default=None,
-        description="Another tenant (a new business or brand): needs the operator scope, "
-        "which only the bootstrap key holds; default: the caller's",
+def _key_links(status: int, key_id: str) -> dict[str, Any]:
+    return links(
+        status,
+        Rotate=link(f"{router.prefix}/{{key_id}}/rotate", "post", key_id=key_id),
+        Revoke=link(f"{router.prefix}/{{key_id}}", "delete", key_id=key_id),
     )
 
 
-class CreatedApiKey(BaseModel):
-    key_id: uuid.UUID
-    api_key: str = Field(description="Shown once; only its hash is kept")
-    tenant_id: str
-    partner: str
-    scopes: list[str]
-    sources: list[str]
-    event_types: list[str] | None
-    expires_at: datetime | None
-    signing_secret: str | None = Field(
-        default=None, description="Shown once, for keys that sign their writes"
-    )
-
-
-class ApiKeyInfo(BaseModel):
-    key_id: uuid.UUID
-    name: str
-    tenant_id: str
-    partner: str
-    scopes: list[str]
-    sources: list[str]
-    event_types: list[str] | None
-    signed: bool
-    bootstrap: bool
-    created_at: datetime
-    last_used_at: datetime | None = Field(description="At most about a minute stale")
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    rotated_at: datetime | None
-    previous_valid_until: datetime | None = Field(
-        description="Until when the secret before the last rotation is still accepted"
-    )
-
-
-class ApiKeyPage(BaseModel):
-    keys: list[ApiKeyInfo]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
-
-
-class Rotation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    overlap_seconds: Annotated[StrictInt, Field(ge=0, le=MAX_OVERLAP_SECONDS), WHOLE] = Field(
-        default=86_400,
-        description="How long the current secret keeps working beside the new one",
-    )
-
-
-class RotatedApiKey(BaseModel):
-    key_id: uuid.UUID
-    api_key: str = Field(description="The new secret, shown once")
-    previous_valid_until: datetime
-    signing_secret: str | None = Field(
-        default=None, description="The new signing secret, for keys that sign their writes"
-    )
-
-
-@router.post("", status_code=201, responses=failures(400, 413))
+@router.post(
+    "",
+    status_code=201,
+    responses=failures(400, 413),
+    openapi_extra=_key_links(201, "$response.body#/key_id"),
+)
 async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) -> CreatedApiKey:
     """Create an API key for the caller's tenant (or, for the operator, another tenant);
     the key is shown once, in this answer."""
@@ -197,7 +88,9 @@ async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) ->
     )
 
 
-@router.get("", responses=failures())
+@router.get(
+    "", responses=failures(), openapi_extra=_key_links(200, "$response.body#/keys/0/key_id")
+)
 async def list_api_keys(
     runtime: RuntimeDep,
     caller: Admin,

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from services.gateway import handlers, ingestion, keys
 from services.gateway.auth import Writer, authorize_event, failures
 from services.gateway.event_schema import BATCH_BODY, EVENT_BODY
+from services.gateway.links import link, links
 from services.gateway.settings import GatewaySettings
 from shared.app import Runtime, RuntimeDep
 from shared.contracts.errors import ProblemBody
@@ -51,7 +52,18 @@ INGESTION_FAILURES = failures(400, 413, 415)
     "/events",
     status_code=202,
     tags=["ingestion"],
-    openapi_extra=EVENT_BODY,
+    openapi_extra={
+        **EVENT_BODY,
+        **links(
+            202,
+            LookupCustomer=link(
+                "/v1/customers/lookup",
+                "get",
+                source="$request.body#/customer/source",
+                external_id="$request.body#/customer/external_id",
+            ),
+        ),
+    },
     responses=INGESTION_FAILURES,
 )
 async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> EventAccepted:

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Request, Response
 
 from services.gateway.auth import Reader, UpstreamsDep, failures
+from services.gateway.links import customer_reads, links
 from shared.contracts.customers import (
     Customer360,
     CustomerRefFound,
@@ -17,7 +18,12 @@ from shared.contracts.customers import (
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-@router.get("/lookup", response_model=CustomerRefFound, responses=failures(404))
+@router.get(
+    "/lookup",
+    response_model=CustomerRefFound,
+    responses=failures(404),
+    openapi_extra=links(200, **customer_reads("$response.body#/customer_id")),
+)
 async def lookup_customer(
     request: Request,
     caller: Reader,

@@ -13,6 +13,7 @@ from services.gateway.auth import (
     failures,
     refuse_all_tenants_unless_operator,
 )
+from services.gateway.links import link, links
 from shared.contracts.feedback import (
     AllTenants,
     ComplaintCursor,
@@ -28,7 +29,18 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
 
 
 @router.get(
-    "/customers/{customer_id}/complaints", response_model=ComplaintPage, responses=failures()
+    "/customers/{customer_id}/complaints",
+    response_model=ComplaintPage,
+    responses=failures(),
+    openapi_extra=links(
+        200,
+        ResolveComplaint=link(
+            "/v1/customers/{customer_id}/complaints/{complaint_id}/resolution",
+            "post",
+            customer_id="$request.path.customer_id",
+            complaint_id="$response.body#/complaints/0/complaint_id",
+        ),
+    ),
 )
 async def get_complaints(
     customer_id: uuid.UUID,

@@ -13,6 +13,7 @@ from services.gateway.auth import (
     failures,
     refuse_all_tenants_unless_operator,
 )
+from services.gateway.links import customer_reads, links
 from shared.contracts.lifecycle import (
     AllTenants,
     ChurnModel,
@@ -64,7 +65,12 @@ async def get_funnel(
     return await upstreams.forward("lifecycle", "/v1/lifecycle/funnel", caller.tenant_id, request)
 
 
-@router.get("/lifecycle/customers", response_model=CustomerPage, responses=failures())
+@router.get(
+    "/lifecycle/customers",
+    response_model=CustomerPage,
+    responses=failures(),
+    openapi_extra=links(200, **customer_reads("$response.body#/items/0/customer_id")),
+)
 async def list_customers(
     request: Request,
     caller: Reader,

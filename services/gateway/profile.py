@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request, Response
 
 from services.gateway.auth import Admin, UpstreamsDep, failures
+from services.gateway.links import link, links
 from shared.contracts.profile import (
     CandidateCursor,
     CandidateLimit,
@@ -26,7 +27,19 @@ router = APIRouter(prefix="/v1/profile/merge-candidates", tags=["admin"])
 DECISION_FAILURES = failures(400, 404, 409, 413)
 
 
-@router.get("", response_model=CandidatePage, responses=failures())
+_FIRST = "$response.body#/candidates/0/candidate_id"
+
+
+@router.get(
+    "",
+    response_model=CandidatePage,
+    responses=failures(),
+    openapi_extra=links(
+        200,
+        Confirm=link(f"{router.prefix}/{{candidate_id}}/confirm", "post", candidate_id=_FIRST),
+        Dismiss=link(f"{router.prefix}/{{candidate_id}}/dismiss", "post", candidate_id=_FIRST),
+    ),
+)
 async def list_merge_candidates(
     request: Request,
     caller: Admin,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from shared.contracts.query import Flag
 from shared.cursors import IdCursor
@@ -85,8 +85,6 @@ class StageSweep(BaseModel):
 
 
 class FitRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
     as_of: Instant = Field(description="Fit on purchases up to this instant (not after now)")
 
 

@@ -12,7 +12,7 @@ refuses (class 22: out of range, a NUL character) is a 422.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import fastapi.routing
@@ -99,14 +99,20 @@ def validation_problem(errors: list[Any], what: str = "the request") -> Problem:
     """A 422 (or a 400 for unreadable JSON) listing each invalid field."""
     if any(e.get("type") == "json_invalid" for e in errors):
         return Problem(400, "malformed-json", "The body is not valid JSON: check its syntax.")
-    fields = [
-        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e["msg"]}
-        for e in errors
-    ]
+    fields = [{"field": _field(e.get("loc", ())), "message": e["msg"]} for e in errors]
     summary = "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields[:5])
     # A cursor that is not one (its pattern says what one is) keeps its own type.
     slug = "invalid-cursor" if {f["field"] for f in fields} == {"query.cursor"} else None
     return Problem(422, slug or "validation-failed", f"Fix {what}: {summary}", errors=fields)
+
+
+def _field(location: Sequence[Any]) -> str:
+    """Where an error is: a body path (``data.score``), ``query.x``, or ``header.x`` in lower
+    case, as HTTP/2 spells header names (and as the gateway names a bad forwarded header)."""
+    parts = [str(part) for part in location if part != "body"]
+    if parts[:1] == ["header"]:
+        parts = [part.lower() for part in parts]
+    return ".".join(parts)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -89,7 +89,17 @@ async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> E
 )
 async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> BatchResult:
     """Accept up to 500 events; each is accepted, a duplicate, or rejected on its own."""
-    body = await _json_body(request)
+    posted = _batch_events(await _json_body(request))
+    sender = ingestion.Sender(caller.tenant_id, caller.partner)
+    now, max_age = runtime.clock.now(), timedelta(days=_settings(runtime).max_event_age_days)
+    outcomes = [_batch_outcome(raw, caller, sender, now, max_age) for raw in posted]
+    events = [o for o in outcomes if not isinstance(o, ingestion.InvalidEvent)]
+    fresh = await handlers.accept_events(runtime.db, sender, events)
+    return BatchResult(results=_batch_items(outcomes, fresh))
+
+
+def _batch_events(body: Any) -> list[Any]:
+    """The events of a batch body: ``{"events": [...]}`` with 1 to 500, and nothing else."""
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise Problem(422, "validation-failed", 'Send {"events": [...]} with 1 to 500 events.')
     unknown = sorted(str(name)[:200] for name in body if name != "events")
@@ -109,12 +119,7 @@ async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> 
             "batch-too-large" if posted else "validation-failed",
             f"A batch holds 1 to {ingestion.MAX_BATCH} events; this one has {size}. Split it.",
         )
-    sender = ingestion.Sender(caller.tenant_id, caller.partner)
-    now, max_age = runtime.clock.now(), timedelta(days=_settings(runtime).max_event_age_days)
-    outcomes = [_batch_outcome(raw, caller, sender, now, max_age) for raw in posted]
-    events = [o for o in outcomes if not isinstance(o, ingestion.InvalidEvent)]
-    fresh = await handlers.accept_events(runtime.db, sender, events)
-    return BatchResult(results=_batch_items(outcomes, fresh))
+    return posted
 
 
 def _batch_outcome(

@@ -29,6 +29,7 @@ from services.gateway.links import link, links
 from services.gateway.settings import GatewaySettings
 from shared.app import Runtime, RuntimeDep
 from shared.auth import OPERATOR
+from shared.contracts.query import Id
 from shared.cursors import KeysetCursor, decode_keyset, encode_keyset
 from shared.problems import Problem
 
@@ -117,7 +118,7 @@ async def list_api_keys(
 
 
 @router.delete("/{key_id}", status_code=204, responses=failures(404, 409))
-async def revoke_api_key(key_id: uuid.UUID, runtime: RuntimeDep, caller: Admin) -> Response:
+async def revoke_api_key(key_id: Id, runtime: RuntimeDep, caller: Admin) -> Response:
     """Revoke a key: every gateway refuses it from the next request on."""
     try:
         await keys.revoke(runtime.db, key_id, _scope_of(caller), runtime.clock.now())
@@ -130,7 +131,7 @@ async def revoke_api_key(key_id: uuid.UUID, runtime: RuntimeDep, caller: Admin) 
 
 @router.post("/{key_id}/rotate", responses=failures(400, 404, 409, 413))
 async def rotate_api_key(
-    key_id: uuid.UUID,
+    key_id: Id,
     runtime: RuntimeDep,
     caller: Admin,
     body: Annotated[Rotation | None, Body()] = None,

@@ -4,12 +4,11 @@ needs ``loyalty:compensate``, so a desk key cannot mint points by itself."""
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request, Response
 
 from services.gateway.auth import COMPENSATE, Resolver, UpstreamsDep, failures
 from shared.contracts.feedback import Complaint, ResolutionRequest
+from shared.contracts.query import Id
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -21,8 +20,8 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
     responses=failures(400, 404, 409, 413),
 )
 async def resolve_complaint(
-    customer_id: uuid.UUID,
-    complaint_id: uuid.UUID,
+    customer_id: Id,
+    complaint_id: Id,
     body: ResolutionRequest,
     request: Request,
     caller: Resolver,

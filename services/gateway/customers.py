@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request, Response
 
 from services.gateway.auth import Reader, UpstreamsDep, failures
@@ -14,6 +12,7 @@ from shared.contracts.customers import (
     LookupExternalId,
     LookupSource,
 )
+from shared.contracts.query import Id
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -37,7 +36,7 @@ async def lookup_customer(
 
 @router.get("/{customer_id}", response_model=Customer360, responses=failures(404))
 async def get_customer(
-    customer_id: uuid.UUID, request: Request, caller: Reader, upstreams: UpstreamsDep
+    customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
 ) -> Response:
     """The customer 360: identity, stage, churn risk, loyalty, feedback, statistics."""
     path = f"/v1/customers/{customer_id}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request, Response
 
 from services.gateway.auth import (
@@ -24,6 +22,7 @@ from shared.contracts.feedback import (
     WindowEnd,
     WindowStart,
 )
+from shared.contracts.query import Id
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
@@ -43,7 +42,7 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
     ),
 )
 async def get_complaints(
-    customer_id: uuid.UUID,
+    customer_id: Id,
     request: Request,
     caller: Reader,
     upstreams: UpstreamsDep,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request, Response
 
 from services.gateway.auth import (
@@ -29,6 +27,7 @@ from shared.contracts.lifecycle import (
     StageFilter,
     StageSweep,
 )
+from shared.contracts.query import Id
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
 
@@ -39,7 +38,7 @@ router = APIRouter(prefix="/v1", tags=["lifecycle"])
     responses=failures(404),
 )
 async def get_lifecycle(
-    customer_id: uuid.UUID, request: Request, caller: Reader, upstreams: UpstreamsDep
+    customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
 ) -> Response:
     """The customer's stage and its history."""
     path = f"/v1/customers/{customer_id}/lifecycle"
@@ -50,7 +49,7 @@ async def get_lifecycle(
     "/customers/{customer_id}/churn-risk", response_model=ChurnRisk, responses=failures(404)
 )
 async def get_churn_risk(
-    customer_id: uuid.UUID, request: Request, caller: Reader, upstreams: UpstreamsDep
+    customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
 ) -> Response:
     """The customer's churn-risk score, level and ranked reasons, with their RFM statistics."""
     path = f"/v1/customers/{customer_id}/churn-risk"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request, Response
 
 from services.gateway.auth import (
@@ -25,6 +23,7 @@ from shared.contracts.loyalty import (
     LoyaltySweep,
     RedemptionRequest,
 )
+from shared.contracts.query import Id
 
 router = APIRouter(prefix="/v1", tags=["loyalty"])
 
@@ -33,7 +32,7 @@ router = APIRouter(prefix="/v1", tags=["loyalty"])
     "/customers/{customer_id}/loyalty", response_model=LoyaltyAccount, responses=failures(404)
 )
 async def get_loyalty(
-    customer_id: uuid.UUID, request: Request, caller: Reader, upstreams: UpstreamsDep
+    customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
 ) -> Response:
     """The customer's tier, available and pending points, and the next expiry."""
     path = f"/v1/customers/{customer_id}/loyalty"
@@ -44,7 +43,7 @@ async def get_loyalty(
     "/customers/{customer_id}/loyalty/ledger", response_model=LedgerPage, responses=failures(404)
 )
 async def get_ledger(
-    customer_id: uuid.UUID,
+    customer_id: Id,
     request: Request,
     caller: Reader,
     upstreams: UpstreamsDep,
@@ -63,7 +62,7 @@ async def get_ledger(
     responses=failures(400, 404, 409, 413),
 )
 async def redeem_points(
-    customer_id: uuid.UUID,
+    customer_id: Id,
     body: RedemptionRequest,
     request: Request,
     caller: LoyaltyWriter,

@@ -22,6 +22,7 @@ from shared.contracts.profile import (
     MergeDecision,
     RecordedDecision,
 )
+from shared.contracts.query import Id
 
 router = APIRouter(prefix="/v1/profile/merge-candidates", tags=["admin"])
 DECISION_FAILURES = failures(400, 404, 409, 413)
@@ -56,7 +57,7 @@ async def list_merge_candidates(
 
 @router.post("/{candidate_id}/confirm", response_model=MergeCandidate, responses=DECISION_FAILURES)
 async def confirm_merge_candidate(
-    candidate_id: uuid.UUID,
+    candidate_id: Id,
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
@@ -70,7 +71,7 @@ async def confirm_merge_candidate(
 
 @router.post("/{candidate_id}/dismiss", response_model=MergeCandidate, responses=DECISION_FAILURES)
 async def dismiss_merge_candidate(
-    candidate_id: uuid.UUID,
+    candidate_id: Id,
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,

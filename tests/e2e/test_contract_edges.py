@@ -96,3 +96,19 @@ async def test_a_past_cursor_form_is_refused_as_an_invalid_cursor(
     assert answer.status_code == 422
     assert answer.json()["type"] == "urn:crm:problem:invalid-cursor"
     assert answer.json()["errors"][0]["field"] == "query.cursor"
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["00000000000000000000000000000007", "{00000000-0000-0000-0000-000000000007}",
+     "urn:uuid:00000000-0000-0000-0000-000000000007"],
+)  # fmt: skip
+async def test_an_id_in_a_path_is_written_as_its_format_says(
+    client: httpx.AsyncClient, written: str
+) -> None:
+    answer = await client.get(f"/v1/customers/{written}")
+    canonical = await client.get(f"/v1/customers/{CUSTOMER}")
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "path.customer_id"
+    assert canonical.status_code == 404

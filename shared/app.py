@@ -19,6 +19,7 @@ from typing import Annotated, Any, Protocol
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Table, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +30,8 @@ from shared.bus import Bus
 from shared.bus.kafka import KafkaBus
 from shared.clock import Clock, clock_for
 from shared.consumer import Consumer, Subscription
+from shared.contracts.errors import problem_responses
+from shared.contracts.openapi import install_openapi
 from shared.db import create_engine
 from shared.inbox import InboxPruner
 from shared.jobs import Periodic
@@ -133,6 +136,7 @@ def create_service_app(
 
     app = FastAPI(title=service.title, version="0.1.0", lifespan=lifespan)
     install_problem_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(HttpMetrics, service=service.name)
     app.include_router(_operations_router())
@@ -228,7 +232,7 @@ def _operations_router() -> APIRouter:
         """Alive: the process answers."""
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses=problem_responses(503))
     async def readyz(runtime: RuntimeDep) -> dict[str, str]:
         """Ready: the service's database and the bus answer, and its jobs run."""
         await _answers("database", lambda: _select_one(runtime))
@@ -237,7 +241,7 @@ def _operations_router() -> APIRouter:
             raise Problem(503, "not-ready", "A background job has stopped.")
         return {"status": "ready"}
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse)
     async def prometheus_metrics() -> Response:
         """Prometheus text exposition."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

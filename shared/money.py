@@ -45,9 +45,18 @@ def _check_currency(code: str) -> str:
     return code
 
 
+# Every code ``is_iso_currency`` takes, so the schema says exactly what is accepted.
+CURRENCY_CODES: Final = tuple(
+    sorted(c.alpha_3 for c in pycountry.currencies if is_iso_currency(c.alpha_3))
+)
+
 Currency = Annotated[
     str,
-    Field(examples=["EUR", "CNY"], description="ISO 4217 code"),
+    Field(
+        examples=["EUR", "CNY"],
+        description="ISO 4217 code",
+        json_schema_extra={"enum": list(CURRENCY_CODES)},
+    ),
     AfterValidator(_check_currency),
 ]
 # The largest amount of one order or refund: 10^12 minor units (ten billion euros), beyond

@@ -12,15 +12,17 @@ refuses (class 22: out of range, a NUL character) is a 422.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import fastapi.routing
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 log = structlog.get_logger()
 
@@ -97,12 +99,20 @@ def validation_problem(errors: list[Any], what: str = "the request") -> Problem:
     """A 422 (or a 400 for unreadable JSON) listing each invalid field."""
     if any(e.get("type") == "json_invalid" for e in errors):
         return Problem(400, "malformed-json", "The body is not valid JSON: check its syntax.")
-    fields = [
-        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e["msg"]}
-        for e in errors
-    ]
+    fields = [{"field": _field(e.get("loc", ())), "message": e["msg"]} for e in errors]
     summary = "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields[:5])
-    return Problem(422, "validation-failed", f"Fix {what}: {summary}", errors=fields)
+    # A cursor that is not one (its pattern says what one is) keeps its own type.
+    slug = "invalid-cursor" if {f["field"] for f in fields} == {"query.cursor"} else None
+    return Problem(422, slug or "validation-failed", f"Fix {what}: {summary}", errors=fields)
+
+
+def _field(location: Sequence[Any]) -> str:
+    """Where an error is: a body path (``data.score``), ``query.x``, or ``header.x`` in lower
+    case, as HTTP/2 spells header names (and as the gateway names a bad forwarded header)."""
+    parts = [str(part) for part in location if part != "body"]
+    if parts[:1] == ["header"]:
+        parts = [part.lower() for part in parts]
+    return ".".join(parts)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -115,10 +125,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         return validation_problem(list(error.errors())).response()
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         slug = _TITLES.get(error.status_code, "error").lower().replace(" ", "-")
         detail = str(error.detail) if error.detail else _TITLES.get(error.status_code, "Error")
-        return Problem(error.status_code, slug, detail, headers=error.headers).response()
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return Problem(error.status_code, slug, detail, headers=headers).response()
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_: Request, error: BodyTooLarge) -> JSONResponse:
@@ -137,6 +150,25 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
         return _internal().response()
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers: Starlette's 405 names only those of the
+    first route on the path, and a path (``/v1/admin/api-keys``) may have several."""
+    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
+    path = path[len(root) :] if root and path.startswith(root) else path
+    methods: set[str] = set()
+    for route in _routes(request.app):
+        template, answered = getattr(route, "path", None), getattr(route, "methods", None)
+        if template and answered and compile_path(template)[0].match(path):
+            methods |= answered
+    return ", ".join(sorted(methods))
+
+
+def _routes(app: Any) -> list[Any]:
+    """Every route of ``app``, through included routers (FastAPI >= 0.160 nests them)."""
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    return list(flatten(app.router.routes) if flatten else app.router.routes)
 
 
 def database_problem(path: str, error: sa.DBAPIError) -> Problem:

@@ -3,88 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
-from typing import Annotated, cast
+from datetime import timedelta
+from typing import cast
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from fastapi import APIRouter
 
 from services.feedback import resolutions, sweep, views
 from services.feedback.settings import FeedbackSettings
 from shared.app import RuntimeDep, TenantDep
-from shared.cursors import InvalidCursor, decode_keyset, invalid_cursor
-from shared.instants import Instant
+from shared.contracts.feedback import (
+    AllTenants,
+    Complaint,
+    ComplaintCursor,
+    ComplaintLimit,
+    ComplaintPage,
+    FeedbackSweep,
+    ResolutionRequest,
+    Scores,
+    WindowEnd,
+    WindowStart,
+)
+from shared.cursors import decode_keyset
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 DEFAULT_WINDOW = timedelta(days=30)
-
-
-class Complaint(BaseModel):
-    complaint_id: str
-    complaint_ref: str
-    severity: str
-    category: str
-    channel: str
-    status: str
-    opened_at: datetime
-    due_at: datetime
-    resolved_at: datetime | None
-    escalation_level: int
-    escalated_at: datetime | None
-    resolved_by: str | None = Field(
-        None, description="'desk', or 'partner:<name>' for the filing partner's event"
-    )
-
-
-class ComplaintPage(BaseModel):
-    complaints: list[Complaint]
-    next_cursor: str | None
-
-
-class Nps(BaseModel):
-    score: float | None
-    responses: int
-    promoters: int
-    passives: int
-    detractors: int
-
-
-class Csat(BaseModel):
-    average: float | None
-    satisfied_pct: float | None
-    responses: int
-
-
-class Ces(BaseModel):
-    average: float | None
-    responses: int
-
-
-class Scores(BaseModel):
-    from_: datetime = Field(serialization_alias="from")
-    to: datetime
-    nps: Nps
-    csat: Csat
-    ces: Ces
-
-
-class ResolutionRequest(BaseModel):
-    """How the service desk resolved a complaint, and the points it grants for it (loyalty
-    cuts them to its caps)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    resolution: str = Field(
-        min_length=1, max_length=10_000, pattern=r"^[^\x00]*$", examples=["Replacement shipped"]
-    )
-    compensation_points: Annotated[StrictInt, Field(ge=0, le=1_000_000_000)] = 0
-
-
-class SweepResult(BaseModel):
-    invited: int
-    expired: int
-    escalated: int
 
 
 @router.get("/customers/{customer_id}/complaints")
@@ -92,14 +35,11 @@ async def get_complaints(
     runtime: RuntimeDep,
     tenant: TenantDep,
     customer_id: uuid.UUID,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: ComplaintLimit = 50,
+    cursor: ComplaintCursor = None,
 ) -> ComplaintPage:
     """The customer's complaints, newest first, with status, SLA deadline and escalation."""
-    try:
-        after = decode_keyset(cursor) if cursor else None
-    except InvalidCursor as error:
-        raise invalid_cursor() from error
+    after = decode_keyset(cursor) if cursor else None
     page = await views.complaints_page(runtime.db.engine, tenant, customer_id, limit, after)
     return ComplaintPage.model_validate(page)
 
@@ -138,8 +78,8 @@ async def resolve_complaint(
 async def get_scores(
     runtime: RuntimeDep,
     tenant: TenantDep,
-    start: Annotated[Instant | None, Query(alias="from")] = None,
-    end: Annotated[Instant | None, Query(alias="to")] = None,
+    start: WindowStart = None,
+    end: WindowEnd = None,
 ) -> Scores:
     """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30
     days); a survey nobody answered scores null."""
@@ -155,10 +95,8 @@ async def get_scores(
 async def run_sweep(
     runtime: RuntimeDep,
     tenant: TenantDep,
-    all_tenants: Annotated[
-        bool, Query(description="Every tenant's work, not only the caller's (operators)")
-    ] = False,
-) -> SweepResult:
+    all_tenants: AllTenants = False,
+) -> FeedbackSweep:
     """Send the invitations, lapse the invitations and escalate the complaints due now,
     of the caller's tenant (of every tenant with ``all_tenants=true``); their counts."""
     settings = cast(FeedbackSettings, runtime.settings)
@@ -168,4 +106,4 @@ async def run_sweep(
         settings.feedback_sweep_batch,
         None if all_tenants else tenant,
     )
-    return SweepResult(invited=swept.invited, expired=swept.expired, escalated=swept.escalated)
+    return FeedbackSweep(invited=swept.invited, expired=swept.expired, escalated=swept.escalated)

@@ -9,154 +9,47 @@ creates them, and never listed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    WithJsonSchema,
-)
 
 from services.gateway import keys, signing
-from services.gateway.auth import Admin
+from services.gateway.auth import Admin, failures
+from services.gateway.key_models import (
+    MAX_LIFETIME,
+    ApiKeyInfo,
+    ApiKeyPage,
+    CreatedApiKey,
+    NewApiKey,
+    RotatedApiKey,
+    Rotation,
+)
+from services.gateway.links import link, links
 from services.gateway.settings import GatewaySettings
 from shared.app import Runtime, RuntimeDep
-from shared.auth import GRANTABLE, OPERATOR, SCOPES
-from shared.events.activity import ACTIVITIES
+from shared.auth import OPERATOR
+from shared.contracts.query import Id
+from shared.cursors import KeysetCursor, decode_keyset, encode_keyset
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/admin/api-keys", tags=["admin"])
 
-MAX_LIFETIME = timedelta(days=3653)
-MAX_OVERLAP_SECONDS = 7 * 24 * 3600
 
-Source = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")]
-TenantId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")]
-
-
-def _member_of(what: str, allowed: Sequence[str]) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise ValueError(f"unknown {what}; use one of: {', '.join(allowed)}")
-        return value
-
-    return check
-
-
-# Checked against the registries (shared.auth, the event catalogue), never a stale copy.
-ScopeName = Annotated[
-    str,
-    AfterValidator(_member_of("scope", sorted(SCOPES))),
-    WithJsonSchema({"type": "string", "enum": sorted(SCOPES)}),
-]
-PartnerType = Annotated[
-    str,
-    AfterValidator(_member_of("event type", list(ACTIVITIES))),
-    WithJsonSchema({"type": "string", "enum": list(ACTIVITIES)}),
-]
-
-
-class NewApiKey(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    partner: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
-    scopes: list[ScopeName] = Field(min_length=1, max_length=len(GRANTABLE) + 1)
-    sources: list[Source] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=50,
-        description="The customer.source values it may post for; default: [partner]",
-    )
-    event_types: list[PartnerType] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=len(ACTIVITIES),
-        description="The partner event types it may post; default: all",
-    )
-    signed: StrictBool = Field(
-        default=False,
-        description="Require an HMAC signature on every write with this key "
-        "(needs CRM_SIGNING_MASTER_KEY); the signing secret is shown once",
-    )
-    expires_at: AwareDatetime | None = Field(
-        default=None, description="Refused from this instant on (at most ten years ahead)"
-    )
-    tenant_id: TenantId | None = Field(
-        default=None,
-        description="Another tenant (a new business or brand): needs the operator scope, "
-        "which only the bootstrap key holds; default: the caller's",
+def _key_links(status: int, key_id: str) -> dict[str, Any]:
+    return links(
+        status,
+        Rotate=link(f"{router.prefix}/{{key_id}}/rotate", "post", key_id=key_id),
+        Revoke=link(f"{router.prefix}/{{key_id}}", "delete", key_id=key_id),
     )
 
 
-class CreatedApiKey(BaseModel):
-    key_id: uuid.UUID
-    api_key: str = Field(description="Shown once; only its hash is kept")
-    tenant_id: str
-    partner: str
-    scopes: list[str]
-    sources: list[str]
-    event_types: list[str] | None
-    expires_at: datetime | None
-    signing_secret: str | None = Field(
-        default=None, description="Shown once, for keys that sign their writes"
-    )
-
-
-class ApiKeyInfo(BaseModel):
-    key_id: uuid.UUID
-    name: str
-    tenant_id: str
-    partner: str
-    scopes: list[str]
-    sources: list[str]
-    event_types: list[str] | None
-    signed: bool
-    bootstrap: bool
-    created_at: datetime
-    last_used_at: datetime | None = Field(description="At most about a minute stale")
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    rotated_at: datetime | None
-    previous_valid_until: datetime | None = Field(
-        description="Until when the secret before the last rotation is still accepted"
-    )
-
-
-class ApiKeyPage(BaseModel):
-    keys: list[ApiKeyInfo]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
-
-
-class Rotation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    overlap_seconds: StrictInt = Field(
-        default=86_400,
-        ge=0,
-        le=MAX_OVERLAP_SECONDS,
-        description="How long the current secret keeps working beside the new one",
-    )
-
-
-class RotatedApiKey(BaseModel):
-    key_id: uuid.UUID
-    api_key: str = Field(description="The new secret, shown once")
-    previous_valid_until: datetime
-    signing_secret: str | None = Field(
-        default=None, description="The new signing secret, for keys that sign their writes"
-    )
-
-
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    responses=failures(400, 413),
+    openapi_extra=_key_links(201, "$response.body#/key_id"),
+)
 async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) -> CreatedApiKey:
     """Create an API key for the caller's tenant (or, for the operator, another tenant);
     the key is shown once, in this answer."""
@@ -196,25 +89,36 @@ async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) ->
     )
 
 
-@router.get("")
+@router.get(
+    "", responses=failures(), openapi_extra=_key_links(200, "$response.body#/keys/0/key_id")
+)
 async def list_api_keys(
     runtime: RuntimeDep,
     caller: Admin,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    tenant_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    cursor: KeysetCursor = None,
+    tenant_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[a-z0-9_-]+$",
+            description="Another tenant's keys (operator only); default: the caller's",
+        ),
+    ] = None,
 ) -> ApiKeyPage:
     """The tenant's keys, oldest first, revoked ones included; never a secret or a hash."""
     tenant = _tenant(caller, tenant_id, "list the keys of")
-    rows = await keys.list_keys(runtime.db.engine, tenant, limit + 1, _after(cursor))
+    after = decode_keyset(cursor) if cursor else None
+    rows = await keys.list_keys(runtime.db.engine, tenant, limit + 1, after)
     page = [ApiKeyInfo.model_validate(row, from_attributes=True) for row in rows[:limit]]
     last = page[-1] if len(rows) > limit else None
-    following = keys.encode_cursor(last.created_at, last.key_id) if last else None
+    following = encode_keyset(last.created_at, last.key_id) if last else None
     return ApiKeyPage(keys=page, next_cursor=following)
 
 
-@router.delete("/{key_id}", status_code=204)
-async def revoke_api_key(key_id: uuid.UUID, runtime: RuntimeDep, caller: Admin) -> Response:
+@router.delete("/{key_id}", status_code=204, responses=failures(404, 409))
+async def revoke_api_key(key_id: Id, runtime: RuntimeDep, caller: Admin) -> Response:
     """Revoke a key: every gateway refuses it from the next request on."""
     try:
         await keys.revoke(runtime.db, key_id, _scope_of(caller), runtime.clock.now())
@@ -225,9 +129,9 @@ async def revoke_api_key(key_id: uuid.UUID, runtime: RuntimeDep, caller: Admin) 
     return Response(status_code=204)
 
 
-@router.post("/{key_id}/rotate")
+@router.post("/{key_id}/rotate", responses=failures(400, 404, 409, 413))
 async def rotate_api_key(
-    key_id: uuid.UUID,
+    key_id: Id,
     runtime: RuntimeDep,
     caller: Admin,
     body: Annotated[Rotation | None, Body()] = None,
@@ -282,21 +186,6 @@ def _grantable(caller: keys.Principal, scopes: frozenset[str]) -> None:
             "scope-not-grantable",
             f"A key can only grant scopes it holds; this one lacks {', '.join(lacking)}.",
         )
-
-
-def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        return keys.decode_cursor(cursor)
-    except ValueError:
-        message = "not a cursor this API gave; start again without one"
-        raise Problem(
-            422,
-            "validation-failed",
-            f"Fix the cursor: {message}.",
-            errors=[{"field": "query.cursor", "message": message}],
-        ) from None
 
 
 def _no_such_key(key_id: uuid.UUID) -> Problem:

@@ -10,12 +10,15 @@ from typing import Any, Literal
 import orjson
 import structlog
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.gateway import handlers, ingestion, keys
-from services.gateway.auth import Writer, authorize_event
+from services.gateway.auth import Writer, authorize_event, failures
+from services.gateway.event_schema import BATCH_BODY, EVENT_BODY
+from services.gateway.links import link, links
 from services.gateway.settings import GatewaySettings
 from shared.app import Runtime, RuntimeDep
+from shared.contracts.errors import ProblemBody
 from shared.events import REGISTRY, CloudEvent
 from shared.problems import Problem
 
@@ -32,45 +35,37 @@ class BatchItem(BaseModel):
     index: int
     event_id: uuid.UUID | None
     status: Literal["accepted", "duplicate", "rejected"]
-    error: dict[str, Any] | None
+    error: ProblemBody | None = Field(description="Why it was rejected; null otherwise")
 
 
 class BatchResult(BaseModel):
     results: list[BatchItem]
 
 
-def _inlined(schema: Any, definitions: dict[str, Any]) -> Any:
-    """The schema with its ``#/$defs/...`` references replaced by their definitions:
-    embedded in the OpenAPI document, such references would point at its root."""
-    if isinstance(schema, dict):
-        if "$ref" in schema:
-            return _inlined(definitions[schema["$ref"].rsplit("/", 1)[-1]], definitions)
-        return {k: _inlined(v, definitions) for k, v in schema.items() if k != "$defs"}
-    if isinstance(schema, list):
-        return [_inlined(item, definitions) for item in schema]
-    return schema
+# What ingestion itself can answer: an unreadable body (400), a body or an event too large
+# (413), a body that is not JSON (415); 422 and 403 (a source or type the key may not post
+# for) are among every authenticated route's.
+INGESTION_FAILURES = failures(400, 413, 415)
 
 
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
-_EVENT_SCHEMA = _inlined(
-    ingestion.PartnerEvent.model_json_schema(), ingestion.PartnerEvent.model_json_schema()["$defs"]
+@router.post(
+    "/events",
+    status_code=202,
+    tags=["ingestion"],
+    openapi_extra={
+        **EVENT_BODY,
+        **links(
+            202,
+            LookupCustomer=link(
+                "/v1/customers/lookup",
+                "get",
+                source="$request.body#/customer/source",
+                external_id="$request.body#/customer/external_id",
+            ),
+        ),
+    },
+    responses=INGESTION_FAILURES,
 )
-_EVENT_BODY = _body(_EVENT_SCHEMA)
-_BATCH_BODY = _body(
-    {
-        "type": "object",
-        "required": ["events"],
-        "properties": {
-            "events": {"type": "array", "items": _EVENT_SCHEMA, "minItems": 1, "maxItems": 500}
-        },
-    }
-)
-
-
-@router.post("/events", status_code=202, tags=["ingestion"], openapi_extra=_EVENT_BODY)
 async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> EventAccepted:
     """Accept one partner event; a repeat of its id is answered as a duplicate."""
     body = await _json_body(request)
@@ -85,12 +80,37 @@ async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> E
     return EventAccepted(event_id=event.id, status="accepted" if event.id in fresh else "duplicate")
 
 
-@router.post("/events/batch", status_code=202, tags=["ingestion"], openapi_extra=_BATCH_BODY)
+@router.post(
+    "/events/batch",
+    status_code=202,
+    tags=["ingestion"],
+    openapi_extra=BATCH_BODY,
+    responses=INGESTION_FAILURES,
+)
 async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> BatchResult:
     """Accept up to 500 events; each is accepted, a duplicate, or rejected on its own."""
-    body = await _json_body(request)
+    posted = _batch_events(await _json_body(request))
+    sender = ingestion.Sender(caller.tenant_id, caller.partner)
+    now, max_age = runtime.clock.now(), timedelta(days=_settings(runtime).max_event_age_days)
+    outcomes = [_batch_outcome(raw, caller, sender, now, max_age) for raw in posted]
+    events = [o for o in outcomes if not isinstance(o, ingestion.InvalidEvent)]
+    fresh = await handlers.accept_events(runtime.db, sender, events)
+    return BatchResult(results=_batch_items(outcomes, fresh))
+
+
+def _batch_events(body: Any) -> list[Any]:
+    """The events of a batch body: ``{"events": [...]}`` with 1 to 500, and nothing else."""
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise Problem(422, "validation-failed", 'Send {"events": [...]} with 1 to 500 events.')
+    unknown = sorted(str(name)[:200] for name in body if name != "events")
+    if unknown:
+        message = "is not a member of a batch; send only events"
+        raise Problem(
+            422,
+            "validation-failed",
+            f"Fix the batch: {', '.join(unknown[:5])} {message}.",
+            errors=[{"field": name, "message": message} for name in unknown[:50]],
+        )
     posted: list[Any] = body["events"]
     if not 1 <= len(posted) <= ingestion.MAX_BATCH:
         size = len(posted)
@@ -99,12 +119,7 @@ async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> 
             "batch-too-large" if posted else "validation-failed",
             f"A batch holds 1 to {ingestion.MAX_BATCH} events; this one has {size}. Split it.",
         )
-    sender = ingestion.Sender(caller.tenant_id, caller.partner)
-    now, max_age = runtime.clock.now(), timedelta(days=_settings(runtime).max_event_age_days)
-    outcomes = [_batch_outcome(raw, caller, sender, now, max_age) for raw in posted]
-    events = [o for o in outcomes if not isinstance(o, ingestion.InvalidEvent)]
-    fresh = await handlers.accept_events(runtime.db, sender, events)
-    return BatchResult(results=_batch_items(outcomes, fresh))
+    return posted
 
 
 def _batch_outcome(
@@ -171,7 +186,7 @@ async def _json_body(request: Request) -> Any:
         )
     body = await request.body()  # bounded by the app's body limit (CRM_MAX_BODY_BYTES)
     try:
-        return orjson.loads(body)
+        return ingestion.whole_numbers(orjson.loads(body))
     except orjson.JSONDecodeError as error:
         raise Problem(400, "malformed-json", f"The body is not valid JSON: {error}.") from error
 

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway import ingestion, keys, signing
 from services.gateway.ratelimit import RateLimiter, retry_after
 from services.gateway.settings import GatewaySettings
 from services.gateway.upstream import Upstreams
 from shared.app import Runtime, RuntimeDep
+from shared.contracts.errors import problem_responses
 from shared.events import CloudEvent
 from shared.events.activity import ACTIVITIES
 from shared.events.registry import inbound_type
@@ -30,12 +32,31 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="crm"'}
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PRESENTED = re.compile(r"^[\x21-\x7e]{1,200}$")
 _PARTNER_TYPES = {inbound_type(name): name for name in ACTIVITIES}
+# The document's security scheme: every authenticated route requires it, so /docs can
+# authorise. The dependency reads the header itself (``_identified``): a missing or
+# malformed one is our own problem+json 401, never FastAPI's.
+BEARER = HTTPBearer(
+    scheme_name="apiKey",
+    bearerFormat="API key",
+    description="Authorization: Bearer <api key>; keys carry scopes (403 without the route's)",
+    auto_error=False,
+)
+Presented = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+# What any authenticated route can answer besides its own: no or a bad key (401), a missing
+# scope (403), a bad parameter or header (422), a limit reached (429), a database or
+# service that does not answer (503).
+AUTHENTICATED_FAILURES = (401, 403, 422, 429, 503)
+
+
+def failures(*more: int) -> dict[int | str, dict[str, Any]]:
+    """The problem responses of an authenticated route that can also answer ``more``."""
+    return problem_responses(*sorted({*AUTHENTICATED_FAILURES, *more}))
 
 
 def require(*scopes: str) -> Callable[..., Awaitable[keys.Principal]]:
     """A dependency that admits only a valid key holding every one of ``scopes``."""
 
-    async def principal(request: Request, runtime: RuntimeDep) -> keys.Principal:
+    async def principal(request: Request, runtime: RuntimeDep, _: Presented) -> keys.Principal:
         found = await authenticated(request, runtime)
         for scope in scopes:
             if scope not in found.scopes:

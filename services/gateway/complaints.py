@@ -4,40 +4,25 @@ needs ``loyalty:compensate``, so a desk key cannot mint points by itself."""
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.auth import COMPENSATE, Resolver, UpstreamsDep
-from shared.events.activity import ComplaintResolved
+from services.gateway.auth import COMPENSATE, Resolver, UpstreamsDep, failures
+from shared.contracts.feedback import Complaint, ResolutionRequest
+from shared.contracts.query import Id
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
-# The bound of the event a partner would post: one ceiling for both roads.
-_CAP = next(
-    m.le for m in ComplaintResolved.model_fields["compensation_points"].metadata if hasattr(m, "le")
+
+@router.post(
+    "/customers/{customer_id}/complaints/{complaint_id}/resolution",
+    response_model=Complaint,
+    responses=failures(400, 404, 409, 413),
 )
-
-
-class ComplaintResolution(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    resolution: str = Field(min_length=1, max_length=10_000, examples=["Replacement shipped"])
-    compensation_points: int = Field(
-        default=0,
-        ge=0,
-        le=_CAP,
-        description="Goodwill points for the trouble; above 0 needs the loyalty:compensate scope",
-    )
-
-
-@router.post("/customers/{customer_id}/complaints/{complaint_id}/resolution")
 async def resolve_complaint(
-    customer_id: uuid.UUID,
-    complaint_id: uuid.UUID,
-    body: ComplaintResolution,
+    customer_id: Id,
+    complaint_id: Id,
+    body: ResolutionRequest,
     request: Request,
     caller: Resolver,
     upstreams: UpstreamsDep,

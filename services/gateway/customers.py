@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request, Response
 
-from services.gateway.auth import Reader, UpstreamsDep
+from services.gateway.auth import Reader, UpstreamsDep, failures
+from services.gateway.links import customer_reads, links
+from shared.contracts.customers import (
+    Customer360,
+    CustomerRefFound,
+    LookupExternalId,
+    LookupSource,
+)
+from shared.contracts.query import Id
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-@router.get("/lookup")
-async def lookup_customer(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
+@router.get(
+    "/lookup",
+    response_model=CustomerRefFound,
+    responses=failures(404),
+    openapi_extra=links(200, **customer_reads("$response.body#/customer_id")),
+)
+async def lookup_customer(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    source: LookupSource,
+    external_id: LookupExternalId,
+) -> Response:
     """Find a customer by a partner system's id: ``?source=pos&external_id=C-1001``."""
     return await upstreams.forward("profile", "/v1/customers/lookup", caller.tenant_id, request)
 
 
-@router.get("/{customer_id}")
+@router.get("/{customer_id}", response_model=Customer360, responses=failures(404))
 async def get_customer(
-    customer_id: uuid.UUID, request: Request, caller: Reader, upstreams: UpstreamsDep
+    customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
 ) -> Response:
     """The customer 360: identity, stage, churn risk, loyalty, feedback, statistics."""
     path = f"/v1/customers/{customer_id}"

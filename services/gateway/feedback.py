@@ -2,25 +2,52 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
+from fastapi import APIRouter, Request, Response
 
-from fastapi import APIRouter, Query, Request, Response
-
-from services.gateway.auth import Admin, Reader, UpstreamsDep, refuse_all_tenants_unless_operator
-from shared.instants import Instant
+from services.gateway.auth import (
+    Admin,
+    Reader,
+    UpstreamsDep,
+    failures,
+    refuse_all_tenants_unless_operator,
+)
+from services.gateway.links import link, links
+from shared.contracts.feedback import (
+    AllTenants,
+    ComplaintCursor,
+    ComplaintLimit,
+    ComplaintPage,
+    FeedbackSweep,
+    Scores,
+    WindowEnd,
+    WindowStart,
+)
+from shared.contracts.query import Id
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
 
-@router.get("/customers/{customer_id}/complaints")
+@router.get(
+    "/customers/{customer_id}/complaints",
+    response_model=ComplaintPage,
+    responses=failures(),
+    openapi_extra=links(
+        200,
+        ResolveComplaint=link(
+            "/v1/customers/{customer_id}/complaints/{complaint_id}/resolution",
+            "post",
+            customer_id="$request.path.customer_id",
+            complaint_id="$response.body#/complaints/0/complaint_id",
+        ),
+    ),
+)
 async def get_complaints(
-    customer_id: uuid.UUID,
+    customer_id: Id,
     request: Request,
     caller: Reader,
     upstreams: UpstreamsDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: ComplaintLimit = 50,
+    cursor: ComplaintCursor = None,
 ) -> Response:
     """The customer's complaints, newest first, with status, SLA deadline and escalation
     (``cursor`` from the previous page)."""
@@ -28,26 +55,25 @@ async def get_complaints(
     return await upstreams.forward("feedback", path, caller.tenant_id, request)
 
 
-@router.get("/feedback/scores")
+@router.get("/feedback/scores", response_model=Scores, responses=failures())
 async def get_scores(
     request: Request,
     caller: Reader,
     upstreams: UpstreamsDep,
-    start: Annotated[Instant | None, Query(alias="from")] = None,
-    end: Annotated[Instant | None, Query(alias="to")] = None,
+    start: WindowStart = None,
+    end: WindowEnd = None,
 ) -> Response:
-    """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30 days)."""
+    """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30 days);
+    422 if ``from`` lies after ``to``."""
     return await upstreams.forward("feedback", "/v1/feedback/scores", caller.tenant_id, request)
 
 
-@router.post("/feedback/sweep", tags=["admin"])
+@router.post("/feedback/sweep", tags=["admin"], response_model=FeedbackSweep, responses=failures())
 async def sweep(
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
-    all_tenants: Annotated[
-        bool, Query(description="Sweep every tenant (needs the operator scope)")
-    ] = False,
+    all_tenants: AllTenants = False,
 ) -> Response:
     """Send the tenant's survey invitations, lapse its invitations and escalate its
     complaints due now (every tenant's with ``?all_tenants=true``, operator only)."""

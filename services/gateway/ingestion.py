@@ -25,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from shared.events import CloudEvent, encode, new_event
 from shared.events.activity import ACTIVITIES, CustomerRef, Inbound
-from shared.events.bounds import NUL
+from shared.events.bounds import NUL, Ref
 from shared.events.envelope import MAX_ENVELOPE_BYTES
 from shared.instants import Instant
 
@@ -48,7 +48,7 @@ class PartnerEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.:/@#+-]+$")]
+    id: Ref
     type: str = Field(
         max_length=64,
         examples=list(ACTIVITIES),
@@ -182,6 +182,29 @@ def _nul_fields(raw: dict[str, Any]) -> list[str]:
         elif isinstance(value, list):
             pending.extend((f"{path}.{index}", inner) for index, inner in enumerate(value))
     return sorted(found)
+
+
+def whole_numbers(raw: Any) -> Any:
+    """The posted JSON with every float that has no fractional part as an integer, in place:
+    JSON Schema, the contract's language, reads 1299.0 as the integer 1299, while the payload
+    models take integers only, so that a float amount (12.99) is never money. Iterative, like
+    ``_nul_fields``."""
+    if isinstance(raw, float):
+        return _whole(raw)
+    pending = [raw] if isinstance(raw, dict | list) else []
+    while pending:
+        node = pending.pop()
+        entries = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(entries):
+            if isinstance(value, float):
+                node[key] = _whole(value)
+            elif isinstance(value, dict | list):
+                pending.append(value)
+    return raw
+
+
+def _whole(value: float) -> float | int:
+    return int(value) if value.is_integer() and abs(value) <= 2**63 else value
 
 
 def is_json(content_type: str | None) -> bool:

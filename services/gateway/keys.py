@@ -8,11 +8,9 @@ of its overlap window, so a partner can roll the new key out without a gap.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -252,24 +250,6 @@ async def _owned(conn: Any, key_id: uuid.UUID, tenant_id: str | None) -> Any:
     if row.bootstrap:
         raise BootstrapKey(key_id)
     return row
-
-
-def encode_cursor(created: datetime, key_id: uuid.UUID) -> str:
-    """Where the next page of a key listing starts (opaque to the client)."""
-    return base64.urlsafe_b64encode(f"{created.isoformat()}|{key_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The (created, id) a cursor names; ``ValueError`` for anything this API did not give
-    (a naive or far-off time included, which the database could not compare)."""
-    try:
-        created, key_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        at = datetime.fromisoformat(created)
-        if at.tzinfo is None or not 1900 <= at.year <= 2100:
-            raise ValueError(created)
-        return at.astimezone(UTC), uuid.UUID(key_id)
-    except (OverflowError, binascii.Error) as error:
-        raise ValueError(cursor) from error
 
 
 async def list_keys(

@@ -2,68 +2,110 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
+from fastapi import APIRouter, Request, Response
 
-from fastapi import APIRouter, Query, Request, Response
-
-from services.gateway.auth import Admin, Reader, UpstreamsDep, refuse_all_tenants_unless_operator
+from services.gateway.auth import (
+    Admin,
+    Reader,
+    UpstreamsDep,
+    failures,
+    refuse_all_tenants_unless_operator,
+)
+from services.gateway.links import customer_reads, links
+from shared.contracts.lifecycle import (
+    AllTenants,
+    ChurnModel,
+    ChurnRisk,
+    CustomerCursor,
+    CustomerLifecycle,
+    CustomerLimit,
+    CustomerPage,
+    FitRequest,
+    Funnel,
+    FunnelAsOf,
+    RiskFilter,
+    StageFilter,
+    StageSweep,
+)
+from shared.contracts.query import Id
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
 
 
-@router.get("/customers/{customer_id}/lifecycle")
+@router.get(
+    "/customers/{customer_id}/lifecycle",
+    response_model=CustomerLifecycle,
+    responses=failures(404),
+)
 async def get_lifecycle(
-    customer_id: uuid.UUID, request: Request, caller: Reader, upstreams: UpstreamsDep
+    customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
 ) -> Response:
     """The customer's stage and its history."""
     path = f"/v1/customers/{customer_id}/lifecycle"
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 
-@router.get("/customers/{customer_id}/churn-risk")
+@router.get(
+    "/customers/{customer_id}/churn-risk", response_model=ChurnRisk, responses=failures(404)
+)
 async def get_churn_risk(
-    customer_id: uuid.UUID, request: Request, caller: Reader, upstreams: UpstreamsDep
+    customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
 ) -> Response:
     """The customer's churn-risk score, level and ranked reasons, with their RFM statistics."""
     path = f"/v1/customers/{customer_id}/churn-risk"
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 
-@router.get("/lifecycle/funnel")
-async def get_funnel(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
+@router.get("/lifecycle/funnel", response_model=Funnel, responses=failures())
+async def get_funnel(
+    request: Request, caller: Reader, upstreams: UpstreamsDep, as_of: FunnelAsOf = None
+) -> Response:
     """How many customers stand in each stage, now or ``?as_of=``."""
     return await upstreams.forward("lifecycle", "/v1/lifecycle/funnel", caller.tenant_id, request)
 
 
-@router.get("/lifecycle/customers")
-async def list_customers(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
+@router.get(
+    "/lifecycle/customers",
+    response_model=CustomerPage,
+    responses=failures(),
+    openapi_extra=links(200, **customer_reads("$response.body#/items/0/customer_id")),
+)
+async def list_customers(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    stage: StageFilter = None,
+    risk_level: RiskFilter = None,
+    limit: CustomerLimit = 50,
+    cursor: CustomerCursor = None,
+) -> Response:
     """A page of customers by ``stage`` and/or ``risk_level`` (``limit``, ``cursor``)."""
     path = "/v1/lifecycle/customers"
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 
-@router.get("/lifecycle/model")
+@router.get("/lifecycle/model", response_model=ChurnModel, responses=failures(404))
 async def get_model(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
-    """The churn model scoring the tenant's customers."""
+    """The churn model scoring the tenant's customers (404 until one is fitted)."""
     return await upstreams.forward("lifecycle", "/v1/lifecycle/model", caller.tenant_id, request)
 
 
-@router.post("/lifecycle/model/fit")
-async def fit_model(request: Request, caller: Admin, upstreams: UpstreamsDep) -> Response:
-    """Fit the churn model on purchase histories up to ``as_of`` (admin)."""
+@router.post("/lifecycle/model/fit", response_model=ChurnModel, responses=failures(400, 413))
+async def fit_model(
+    body: FitRequest, request: Request, caller: Admin, upstreams: UpstreamsDep
+) -> Response:
+    """Fit the churn model on purchase histories up to ``as_of`` (admin); 422 if ``as_of``
+    lies after now or the histories cannot identify the model yet."""
     path = "/v1/lifecycle/model/fit"
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 
-@router.post("/lifecycle/sweep")
+@router.post("/lifecycle/sweep", response_model=StageSweep, responses=failures())
 async def sweep(
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
-    all_tenants: Annotated[
-        bool, Query(description="Sweep every tenant (needs the operator scope)")
-    ] = False,
+    all_tenants: AllTenants = False,
 ) -> Response:
     """Run the caller's tenant's time-based transitions due now (every tenant's with
     ``?all_tenants=true``, operator only); how many customers moved."""

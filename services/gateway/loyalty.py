@@ -2,67 +2,85 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from services.gateway.auth import (
     Admin,
     LoyaltyWriter,
     Reader,
     UpstreamsDep,
+    failures,
     refuse_all_tenants_unless_operator,
 )
+from shared.contracts.loyalty import (
+    AllTenants,
+    IdempotencyKey,
+    LedgerCursor,
+    LedgerEntry,
+    LedgerLimit,
+    LedgerPage,
+    LoyaltyAccount,
+    LoyaltySweep,
+    RedemptionRequest,
+)
+from shared.contracts.query import Id
 
 router = APIRouter(prefix="/v1", tags=["loyalty"])
 
 
-@router.get("/customers/{customer_id}/loyalty")
+@router.get(
+    "/customers/{customer_id}/loyalty", response_model=LoyaltyAccount, responses=failures(404)
+)
 async def get_loyalty(
-    customer_id: uuid.UUID, request: Request, caller: Reader, upstreams: UpstreamsDep
+    customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
 ) -> Response:
     """The customer's tier, available and pending points, and the next expiry."""
     path = f"/v1/customers/{customer_id}/loyalty"
     return await upstreams.forward("loyalty", path, caller.tenant_id, request)
 
 
-@router.get("/customers/{customer_id}/loyalty/ledger")
+@router.get(
+    "/customers/{customer_id}/loyalty/ledger", response_model=LedgerPage, responses=failures(404)
+)
 async def get_ledger(
-    customer_id: uuid.UUID,
+    customer_id: Id,
     request: Request,
     caller: Reader,
     upstreams: UpstreamsDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: LedgerLimit = 50,
+    cursor: LedgerCursor = None,
 ) -> Response:
     """The customer's ledger entries, newest first (``cursor`` from the previous page)."""
     path = f"/v1/customers/{customer_id}/loyalty/ledger"
     return await upstreams.forward("loyalty", path, caller.tenant_id, request)
 
 
-@router.post("/customers/{customer_id}/loyalty/redemptions", status_code=201)
+@router.post(
+    "/customers/{customer_id}/loyalty/redemptions",
+    status_code=201,
+    response_model=LedgerEntry,
+    responses=failures(400, 404, 409, 413),
+)
 async def redeem_points(
-    customer_id: uuid.UUID,
+    customer_id: Id,
+    body: RedemptionRequest,
     request: Request,
     caller: LoyaltyWriter,
     upstreams: UpstreamsDep,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1)],
+    idempotency_key: IdempotencyKey,
 ) -> Response:
-    """Spend points (body ``{"points", "reason"}``); ``409 insufficient-points`` when short,
-    and a repeated ``Idempotency-Key`` returns the first answer."""
+    """Spend points; ``409 insufficient-points`` when short, and a repeated
+    ``Idempotency-Key`` returns the first answer (``409`` if its body differs)."""
     path = f"/v1/customers/{customer_id}/loyalty/redemptions"
     return await upstreams.forward("loyalty", path, caller.tenant_id, request)
 
 
-@router.post("/loyalty/sweep", tags=["admin"])
+@router.post("/loyalty/sweep", tags=["admin"], response_model=LoyaltySweep, responses=failures())
 async def sweep(
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
-    all_tenants: Annotated[
-        bool, Query(description="Sweep every tenant (needs the operator scope)")
-    ] = False,
+    all_tenants: AllTenants = False,
 ) -> Response:
     """Run the caller's tenant's loyalty expiries, releases and tier reviews due now
     (every tenant's with ``?all_tenants=true``, operator only)."""

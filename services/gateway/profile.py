@@ -7,33 +7,47 @@ someone else."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
-import orjson
-from fastapi import APIRouter, Body, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body, Request, Response
 
-from services.gateway.auth import Admin, UpstreamsDep
+from services.gateway.auth import Admin, UpstreamsDep, failures
+from services.gateway.links import link, links
+from shared.contracts.profile import (
+    CandidateCursor,
+    CandidateLimit,
+    CandidatePage,
+    CandidateStatus,
+    MergeCandidate,
+    MergeDecision,
+    RecordedDecision,
+)
+from shared.contracts.query import Id
 
 router = APIRouter(prefix="/v1/profile/merge-candidates", tags=["admin"])
+DECISION_FAILURES = failures(400, 404, 409, 413)
 
 
-class MergeDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
-        default=None, description="Why the operator decided so; kept with the decision"
-    )
+_FIRST = "$response.body#/candidates/0/candidate_id"
 
 
-@router.get("")
+@router.get(
+    "",
+    response_model=CandidatePage,
+    responses=failures(),
+    openapi_extra=links(
+        200,
+        Confirm=link(f"{router.prefix}/{{candidate_id}}/confirm", "post", candidate_id=_FIRST),
+        Dismiss=link(f"{router.prefix}/{{candidate_id}}/dismiss", "post", candidate_id=_FIRST),
+    ),
+)
 async def list_merge_candidates(
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
-    status: Literal["open", "confirmed", "dismissed"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    status: CandidateStatus | None = None,
+    limit: CandidateLimit = 50,
+    cursor: CandidateCursor = None,
 ) -> Response:
     """Customers that share an e-mail or phone, for an operator to merge or keep apart,
     oldest first (``status`` filters; ``cursor`` from the previous page)."""
@@ -41,9 +55,9 @@ async def list_merge_candidates(
     return await upstreams.forward("profile", path, caller.tenant_id, request)
 
 
-@router.post("/{candidate_id}/confirm")
+@router.post("/{candidate_id}/confirm", response_model=MergeCandidate, responses=DECISION_FAILURES)
 async def confirm_merge_candidate(
-    candidate_id: uuid.UUID,
+    candidate_id: Id,
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
@@ -55,9 +69,9 @@ async def confirm_merge_candidate(
     return await upstreams.forward("profile", path, caller.tenant_id, forwarded)
 
 
-@router.post("/{candidate_id}/dismiss")
+@router.post("/{candidate_id}/dismiss", response_model=MergeCandidate, responses=DECISION_FAILURES)
 async def dismiss_merge_candidate(
-    candidate_id: uuid.UUID,
+    candidate_id: Id,
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
@@ -71,9 +85,10 @@ async def dismiss_merge_candidate(
 
 def _with_decider(request: Request, key_id: uuid.UUID, decision: MergeDecision | None) -> Request:
     """The request with a JSON body of the caller's reason and its API key as decider."""
-    body = orjson.dumps(
-        {"reason": decision.reason if decision else None, "decided_by": f"api-key:{key_id}"}
+    recorded = RecordedDecision(
+        reason=decision.reason if decision else None, decided_by=f"api-key:{key_id}"
     )
+    body = recorded.model_dump_json().encode()
     headers = [
         (name, value)
         for name, value in request.scope["headers"]

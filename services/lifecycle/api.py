@@ -3,104 +3,38 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Any, cast
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter
 
 from services.lifecycle import modelfit, sweep, views
 from services.lifecycle.settings import LifecycleSettings
 from shared.app import Runtime, RuntimeDep, TenantDep
-from shared.cursors import InvalidCursor, decode_id, invalid_cursor
-from shared.events.lifecycle import RiskLevel, Stage
-from shared.instants import Instant
+from shared.contracts.lifecycle import (
+    AllTenants,
+    ChurnModel,
+    ChurnRisk,
+    CustomerCursor,
+    CustomerLifecycle,
+    CustomerLimit,
+    CustomerListItem,
+    CustomerPage,
+    FitRequest,
+    Funnel,
+    FunnelAsOf,
+    HistoryEntry,
+    ModelParams,
+    Reason,
+    Rfm,
+    RiskFilter,
+    StageCause,
+    StageFilter,
+    StageSweep,
+)
+from shared.cursors import decode_id
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
-
-
-class StageCause(BaseModel):
-    kind: str
-    ref: str
-
-
-class HistoryEntry(BaseModel):
-    from_stage: str | None = Field(serialization_alias="from")
-    to_stage: str = Field(serialization_alias="to")
-    at: datetime
-    cause: StageCause
-
-
-class CustomerLifecycle(BaseModel):
-    stage: str
-    since: datetime
-    history: list[HistoryEntry]
-
-
-class Reason(BaseModel):
-    code: str
-    weight: float
-    detail: str
-
-
-class Rfm(BaseModel):
-    orders: int
-    revenue_minor: int
-    refunded_minor: int
-    refunds: int
-    first_purchase_at: datetime | None
-    last_purchase_at: datetime | None
-    occasions: int
-    usual_gap_days: float | None
-    last_gap_days: float | None
-
-
-class ChurnRisk(BaseModel):
-    score: int | None
-    level: RiskLevel | None
-    p_alive: float | None
-    reasons: list[Reason]
-    at: datetime | None
-    rfm: Rfm
-
-
-class Funnel(BaseModel):
-    as_of: datetime
-    stages: dict[str, int]
-
-
-class CustomerListItem(BaseModel):
-    customer_id: uuid.UUID
-    stage: str
-    since: datetime
-    risk_score: int | None
-    risk_level: str | None
-    last_purchase_at: datetime | None
-
-
-class CustomerPage(BaseModel):
-    items: list[CustomerListItem]
-    next_cursor: str | None
-
-
-class SweepResult(BaseModel):
-    moved: int
-    as_of: datetime
-
-
-class FitRequest(BaseModel):
-    as_of: Instant
-
-
-class ChurnModel(BaseModel):
-    model: Literal["bg_nbd"]
-    params: dict[str, float]
-    time_unit: Literal["day", "week"]
-    as_of: datetime
-    customers: int
-    log_likelihood: float
-    fitted_at: datetime
 
 
 def _unknown(customer_id: uuid.UUID) -> Problem:
@@ -147,9 +81,7 @@ async def get_churn_risk(
 
 
 @router.get("/lifecycle/funnel")
-async def get_funnel(
-    runtime: RuntimeDep, tenant: TenantDep, as_of: Instant | None = None
-) -> Funnel:
+async def get_funnel(runtime: RuntimeDep, tenant: TenantDep, as_of: FunnelAsOf = None) -> Funnel:
     """How many customers stand in each lifecycle stage, now or as of an instant."""
     stages = await views.funnel(runtime.db.engine, tenant, as_of)
     return Funnel(as_of=as_of or runtime.clock.now(), stages=stages)
@@ -159,16 +91,13 @@ async def get_funnel(
 async def list_customers(
     runtime: RuntimeDep,
     tenant: TenantDep,
-    stage: Stage | None = None,
-    risk_level: RiskLevel | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    stage: StageFilter = None,
+    risk_level: RiskFilter = None,
+    limit: CustomerLimit = 50,
+    cursor: CustomerCursor = None,
 ) -> CustomerPage:
     """A page of customers by stage and/or risk level, for the service desk."""
-    try:
-        after = decode_id(cursor) if cursor else None
-    except InvalidCursor as error:
-        raise invalid_cursor() from error
+    after = decode_id(cursor) if cursor else None
     rows = await views.customers(
         runtime.db.engine, tenant, stage=stage, risk_level=risk_level, limit=limit, after=after
     )
@@ -177,22 +106,16 @@ async def list_customers(
     return CustomerPage(items=items, next_cursor=next_cursor)
 
 
-AllTenants = Annotated[
-    bool,
-    Query(description="Sweep every tenant, not only the caller's (the gateway asks `operator`)"),
-]
-
-
 @router.post("/lifecycle/sweep")
 async def run_sweep(
     runtime: RuntimeDep, tenant: TenantDep, all_tenants: AllTenants = False
-) -> SweepResult:
+) -> StageSweep:
     """Run the tenant's time-based transitions due at the service's now (every tenant's
     with ``all_tenants=true``); how many customers moved."""
     machine = _settings(runtime).machine
     tenants = None if all_tenants else tenant
     moved = await sweep.sweep_due(runtime.db, machine, runtime.clock, tenant=tenants)
-    return SweepResult(moved=moved, as_of=runtime.clock.now())
+    return StageSweep(moved=moved, as_of=runtime.clock.now())
 
 
 @router.post("/lifecycle/model/fit")
@@ -218,7 +141,7 @@ async def get_model(runtime: RuntimeDep, tenant: TenantDep) -> ChurnModel:
 def _model(row: dict[str, Any] | Any) -> ChurnModel:
     return ChurnModel(
         model=row["model"],
-        params={k: row[k] for k in ("r", "alpha", "a", "b")},
+        params=ModelParams(**{k: row[k] for k in ("r", "alpha", "a", "b")}),
         time_unit=row["time_unit"],
         as_of=row["as_of"],
         customers=row["customers"],

@@ -3,62 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Literal, cast
+from typing import cast
 
-from fastapi import APIRouter, Header, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter
 
 from services.loyalty import redemptions, sweeper, views
 from services.loyalty.settings import LoyaltySettings
 from shared.app import Runtime, RuntimeDep, TenantDep
-from shared.cursors import InvalidCursor, decode_keyset, invalid_cursor
-from shared.events.bounds import Text
+from shared.contracts.loyalty import (
+    AllTenants,
+    IdempotencyKey,
+    LedgerCursor,
+    LedgerEntry,
+    LedgerLimit,
+    LedgerPage,
+    LoyaltyAccount,
+    LoyaltySweep,
+    RedemptionRequest,
+)
+from shared.cursors import decode_keyset
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["loyalty"])
-
-
-class NextExpiry(BaseModel):
-    points: int
-    at: str
-
-
-class LoyaltyAccount(BaseModel):
-    tier: str
-    points_balance: int
-    points_pending: int
-    next_expiry: NextExpiry | None
-    qualifying_spend_minor: int
-
-
-class LedgerEntry(BaseModel):
-    entry_id: str
-    kind: Literal["earn", "redeem", "expire", "reverse", "adjust"]
-    points: int
-    at: datetime
-    ref: str
-    rule: str | None = None
-
-
-class LedgerPage(BaseModel):
-    entries: list[LedgerEntry]
-    next_cursor: str | None
-
-
-class RedemptionRequest(BaseModel):
-    points: int = Field(gt=0, le=10**9, description="Points to spend (> 0)")
-    reason: Text = Field(min_length=1, max_length=200, examples=["voucher:50CNY"])
-
-
-class SweepResult(BaseModel):
-    accounts: int
-    events: int
-
-
-IdempotencyKey = Annotated[
-    str, Header(alias="Idempotency-Key", min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
-]
 
 
 def _settings(runtime: Runtime) -> LoyaltySettings:
@@ -85,14 +51,11 @@ async def get_ledger(
     runtime: RuntimeDep,
     tenant: TenantDep,
     customer_id: uuid.UUID,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: LedgerLimit = 50,
+    cursor: LedgerCursor = None,
 ) -> LedgerPage:
     """The customer's ledger entries, newest first, with the rule behind each."""
-    try:
-        after = decode_keyset(cursor) if cursor else None
-    except InvalidCursor as error:
-        raise invalid_cursor() from error
+    after = decode_keyset(cursor) if cursor else None
     page = await views.ledger_page(runtime.db.engine, tenant, customer_id, limit, after)
     engine = runtime.db.engine
     if not page["entries"] and await views.loyalty_summary(engine, tenant, customer_id) is None:
@@ -132,10 +95,8 @@ async def redeem_points(
 async def sweep(
     runtime: RuntimeDep,
     tenant: TenantDep,
-    all_tenants: Annotated[
-        bool, Query(description="Every tenant's accounts, not only the caller's (operators)")
-    ] = False,
-) -> SweepResult:
+    all_tenants: AllTenants = False,
+) -> LoyaltySweep:
     """Run the expiries, releases and tier reviews due at the service's now, of the
     caller's tenant (of every tenant with ``all_tenants=true``); their counts."""
     settings = _settings(runtime)
@@ -145,4 +106,4 @@ async def sweep(
         settings.loyalty_sweep_batch,
         None if all_tenants else tenant,
     )
-    return SweepResult(accounts=swept.accounts, events=swept.events)
+    return LoyaltySweep(accounts=swept.accounts, events=swept.events)

@@ -43,7 +43,7 @@ async def loyalty_summary(
         "tier": row.tier,
         "points_balance": ledger.balance,
         "points_pending": ledger.pending,
-        "next_expiry": {"points": expiry[0], "at": expiry[1].isoformat()} if expiry else None,
+        "next_expiry": {"points": expiry[0], "at": expiry[1]} if expiry else None,
         "qualifying_spend_minor": row.qualifying_spend_minor,
     }
 

@@ -3,89 +3,51 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from fastapi import APIRouter
 
 from services.profile import views
 from shared.app import RuntimeDep, TenantDep
-from shared.events.bounds import Text
-from shared.events.lifecycle import RiskReason
+from shared.contracts.customers import (
+    ChurnRiskSummary,
+    Customer360,
+    CustomerRefFound,
+    FeedbackSummary,
+    LookupExternalId,
+    LookupSource,
+    LoyaltySummary,
+    PurchaseStats,
+)
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-class CustomerRefFound(BaseModel):
-    customer_id: uuid.UUID
-
-
-class ChurnRisk(BaseModel):
-    score: int
-    level: str
-    reasons: list[RiskReason]
-
-
-class LoyaltySummary(BaseModel):
-    tier: str
-    points_balance: int
-    points_pending: int
-
-
-class FeedbackSummary(BaseModel):
-    last_nps: int | None
-    open_complaints: int
-
-
-class PurchaseStats(BaseModel):
-    orders: int
-    revenue_minor: int
-    currency: str | None
-    last_purchase_at: datetime | None
-
-
-class Customer360(BaseModel):
-    customer_id: uuid.UUID
-    name: str | None
-    email: str | None
-    phone: str | None
-    stage: str | None
-    stage_since: datetime | None
-    churn_risk: ChurnRisk | None
-    loyalty: LoyaltySummary
-    feedback: FeedbackSummary
-    stats: PurchaseStats
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, row: dict[str, Any]) -> Customer360:
-        churn = (
-            ChurnRisk(
-                score=row["churn_score"], level=row["churn_level"], reasons=row["churn_reasons"]
-            )
-            if row["churn_score"] is not None
-            else None
+def _customer_360(row: dict[str, Any]) -> Customer360:
+    churn = (
+        ChurnRiskSummary(
+            score=row["churn_score"], level=row["churn_level"], reasons=row["churn_reasons"]
         )
-        return cls(
-            churn_risk=churn,
-            loyalty=LoyaltySummary.model_validate(row),
-            feedback=FeedbackSummary.model_validate(row),
-            stats=PurchaseStats.model_validate(row),
-            **{
-                k: row[k] for k in ("customer_id", "name", "email", "phone", "stage", "stage_since")
-            },
-            updated_at=row["updated_at"],
-        )
+        if row["churn_score"] is not None
+        else None
+    )
+    return Customer360(
+        churn_risk=churn,
+        loyalty=LoyaltySummary.model_validate(row),
+        feedback=FeedbackSummary.model_validate(row),
+        stats=PurchaseStats.model_validate(row),
+        **{k: row[k] for k in ("customer_id", "name", "email", "phone", "stage", "stage_since")},
+        updated_at=row["updated_at"],
+    )
 
 
 @router.get("/lookup")
 async def lookup(
     runtime: RuntimeDep,
     tenant: TenantDep,
-    source: Annotated[Text, Query(min_length=1, max_length=64)],
-    external_id: Annotated[Text, Query(min_length=1, max_length=128)],
+    source: LookupSource,
+    external_id: LookupExternalId,
 ) -> CustomerRefFound:
     """Find the customer a partner system knows by its own id (only a reference that
     source holds answers; a merged customer's answers with the survivor)."""
@@ -104,4 +66,4 @@ async def get_customer(
     row = await views.customer_360(runtime.db.engine, tenant, customer_id)
     if row is None:
         raise Problem(404, "customer-not-found", f"No customer {customer_id} exists.")
-    return Customer360.of(row)
+    return _customer_360(row)

@@ -3,66 +3,40 @@
 
 from __future__ import annotations
 
-import binascii
 import uuid
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body
 
 from services.profile import merges, views
 from services.profile.merging import AlreadyDecided, CandidateNotFound, Decision
 from shared.app import RuntimeDep, TenantDep
+from shared.contracts.profile import (
+    CandidateCursor,
+    CandidateLimit,
+    CandidatePage,
+    CandidateStatus,
+    MergeCandidate,
+    RecordedDecision,
+)
+from shared.cursors import decode_keyset
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/profile/merge-candidates", tags=["profile"])
-
-Status = Literal["open", "confirmed", "dismissed"]
-
-
-class MergeCandidate(BaseModel):
-    candidate_id: uuid.UUID
-    survivor_id: uuid.UUID = Field(description="The older customer, who stays")
-    merged_id: uuid.UUID = Field(description="The newer customer, merged into the survivor")
-    matched: list[Literal["email", "phone"]]
-    status: Status
-    found_at: datetime
-    decided_at: datetime | None
-    decided_by: str | None
-    reason: str | None
-    merge_id: uuid.UUID | None = Field(description="The merge a confirmation made, if any")
-
-
-class CandidatePage(BaseModel):
-    candidates: list[MergeCandidate]
-    next_cursor: str | None
-
-
-class MergeDecision(BaseModel):
-    """Why the operator decided so (kept with the decision); ``decided_by`` is set by
-    the gateway to the deciding API key."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
-    decided_by: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
 @router.get("")
 async def list_candidates(
     runtime: RuntimeDep,
     tenant: TenantDep,
-    status: Status | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    status: CandidateStatus | None = None,
+    limit: CandidateLimit = 50,
+    cursor: CandidateCursor = None,
 ) -> CandidatePage:
     """Customers that share an e-mail or phone, oldest first (all statuses unless
     ``status`` is given; ``cursor`` from the previous page)."""
-    try:
-        page = await views.candidates_page(runtime.db.engine, tenant, status, limit, cursor)
-    except (ValueError, binascii.Error) as error:
-        raise Problem(422, "invalid-cursor", "Pass back the next_cursor of a page.") from error
+    after = decode_keyset(cursor) if cursor else None
+    page = await views.candidates_page(runtime.db.engine, tenant, status, limit, after)
     return CandidatePage.model_validate(page)
 
 
@@ -71,7 +45,7 @@ async def confirm(
     runtime: RuntimeDep,
     tenant: TenantDep,
     candidate_id: uuid.UUID,
-    decision: Annotated[MergeDecision | None, Body()] = None,
+    decision: Annotated[RecordedDecision | None, Body()] = None,
 ) -> MergeCandidate:
     """Merge the two customers: the newer one's references move to the older one, and
     ``crm.profile.customers_merged.v1`` tells the other services."""
@@ -83,7 +57,7 @@ async def dismiss(
     runtime: RuntimeDep,
     tenant: TenantDep,
     candidate_id: uuid.UUID,
-    decision: Annotated[MergeDecision | None, Body()] = None,
+    decision: Annotated[RecordedDecision | None, Body()] = None,
 ) -> MergeCandidate:
     """Keep the two customers apart; the pair is not proposed again."""
     return await _decide(runtime, tenant, candidate_id, "dismiss", decision)
@@ -94,9 +68,9 @@ async def _decide(
     tenant: str,
     candidate_id: uuid.UUID,
     decision: Decision,
-    body: MergeDecision | None,
+    body: RecordedDecision | None,
 ) -> MergeCandidate:
-    body = body or MergeDecision()
+    body = body or RecordedDecision()
     try:
         await merges.decide(
             runtime.db,

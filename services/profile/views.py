@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ from services.profile import domain
 from services.profile.store import MAX_MERGE_HOPS
 from services.profile.tables import customer, identity, merge_candidate
 from services.profile.tables import customer_view as view
+from shared.cursors import encode_keyset
 
 
 async def find_by_reference(
@@ -81,7 +81,11 @@ async def customer_360(
 
 
 async def candidates_page(
-    engine: AsyncEngine, tenant_id: str, status: str | None, limit: int, cursor: str | None
+    engine: AsyncEngine,
+    tenant_id: str,
+    status: str | None,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
 ) -> dict[str, Any]:
     """Merge candidates oldest first (a work queue); the cursor is the last one's
     (found_at, candidate_id), so pages stay stable while new candidates arrive."""
@@ -89,8 +93,8 @@ async def candidates_page(
     query = select(merge_candidate).where(m.tenant_id == tenant_id)
     if status is not None:
         query = query.where(m.status == status)
-    if cursor:
-        at, candidate_id = decode_cursor(cursor)
+    if after:
+        at, candidate_id = after
         query = query.where(
             or_(m.found_at > at, and_(m.found_at == at, m.candidate_id > candidate_id))
         )
@@ -100,7 +104,9 @@ async def candidates_page(
     page = rows[:limit]
     return {
         "candidates": [dict(r._mapping) for r in page],
-        "next_cursor": encode_cursor(page[-1]) if len(rows) > limit else None,
+        "next_cursor": (
+            encode_keyset(page[-1].found_at, page[-1].candidate_id) if len(rows) > limit else None
+        ),
     }
 
 
@@ -111,18 +117,3 @@ async def candidate(engine: AsyncEngine, tenant_id: str, candidate_id: uuid.UUID
             m.tenant_id == tenant_id, m.candidate_id == candidate_id
         )
         return (await conn.execute(query)).first()
-
-
-def encode_cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(
-        f"{row.found_at.isoformat()}|{row.candidate_id}".encode()
-    ).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Raises ValueError for a cursor we did not give out."""
-    at, _, candidate_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-    found_at = datetime.fromisoformat(at)
-    if found_at.tzinfo is None:
-        raise ValueError("a cursor's time carries its offset")
-    return found_at, uuid.UUID(candidate_id)

@@ -12,6 +12,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import Field, StrictInt, ValidationInfo, field_validator
 
 from shared.events.bounds import (
+    EMAIL_PATTERN,
     AttributeName,
     AttributeValue,
     Label,
@@ -34,8 +35,8 @@ class CustomerRef(Payload):
         description="The partner system that knows the customer by external_id", examples=["pos"]
     )
     external_id: Ref = Field(examples=["C-1001"])
-    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
-        Field(default=None, examples=["li.wei@example.com"])
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)] | None = Field(
+        default=None, examples=["li.wei@example.com"]
     )
     phone: Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")] | None = Field(
         default=None, description="E.164", examples=["+8613800000000"]

@@ -1,0 +1,62 @@
+"""Customers, as profile answers them: a partner reference's customer, and the 360."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+from shared.events.bounds import Text
+from shared.events.lifecycle import RiskLevel, RiskReason, Stage
+
+
+class CustomerRefFound(BaseModel):
+    customer_id: uuid.UUID
+
+
+class ChurnRiskSummary(BaseModel):
+    score: int = Field(ge=0, le=100)
+    level: RiskLevel
+    reasons: list[RiskReason]
+
+
+class LoyaltySummary(BaseModel):
+    tier: str = Field(description="A tier of the loyalty programme (rules.toml)")
+    points_balance: int
+    points_pending: int
+
+
+class FeedbackSummary(BaseModel):
+    last_nps: int | None = Field(ge=0, le=10)
+    open_complaints: int = Field(ge=0)
+
+
+class PurchaseStats(BaseModel):
+    orders: int = Field(ge=0)
+    revenue_minor: int
+    currency: str | None
+    last_purchase_at: datetime | None
+
+
+class Customer360(BaseModel):
+    """Identity, stage, churn risk, loyalty, feedback and purchase statistics."""
+
+    customer_id: uuid.UUID = Field(description="The survivor's id, for a merged customer")
+    name: str | None
+    email: str | None
+    phone: str | None
+    stage: Stage | None
+    stage_since: datetime | None
+    churn_risk: ChurnRiskSummary | None
+    loyalty: LoyaltySummary
+    feedback: FeedbackSummary
+    stats: PurchaseStats
+    updated_at: datetime
+
+
+# The lookup's query: a partner system and its own id for the customer.
+LookupSource = Annotated[Text, Query(min_length=1, max_length=64, examples=["pos"])]
+LookupExternalId = Annotated[Text, Query(min_length=1, max_length=128, examples=["C-1001"])]

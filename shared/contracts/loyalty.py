@@ -1,0 +1,71 @@
+"""Loyalty's answers and the redemption body: accounts, the ledger, sweeps."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Header, Query
+from pydantic import BaseModel, Field, StrictInt
+
+from shared.contracts.query import Flag
+from shared.cursors import KeysetCursor
+from shared.events.bounds import WHOLE, Text
+
+
+class NextExpiry(BaseModel):
+    points: int
+    at: datetime
+
+
+class LoyaltyAccount(BaseModel):
+    tier: str = Field(description="A tier of the loyalty programme (rules.toml)")
+    points_balance: int
+    points_pending: int
+    next_expiry: NextExpiry | None
+    qualifying_spend_minor: int
+
+
+class LedgerEntry(BaseModel):
+    entry_id: uuid.UUID
+    kind: Literal["earn", "redeem", "expire", "reverse", "adjust"]
+    points: int
+    at: datetime
+    ref: str
+    rule: str | None = None
+
+
+class LedgerPage(BaseModel):
+    entries: list[LedgerEntry]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
+
+
+class RedemptionRequest(BaseModel):
+    points: Annotated[StrictInt, Field(gt=0, le=10**9), WHOLE] = Field(
+        description="Points to spend (> 0)"
+    )
+    reason: Text = Field(min_length=1, max_length=200, examples=["voucher:50CNY"])
+
+
+class LoyaltySweep(BaseModel):
+    accounts: int = Field(ge=0)
+    events: int = Field(ge=0)
+
+
+# The ledger's query: a page at a time, newest first.
+LedgerLimit = Annotated[int, Query(ge=1, le=500)]
+LedgerCursor = KeysetCursor
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[\x21-\x7e]+$",
+        description="The same key with the same body returns the first answer",
+    ),
+]
+AllTenants = Annotated[
+    Flag, Query(description="Every tenant's accounts, not only the caller's (operator only)")
+]

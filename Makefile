@@ -51,6 +51,12 @@ test: infra
 	deploy/local/services.sh start
 	status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; deploy/local/services.sh stop; exit $$status
 
+## The image built from this tree, and the compose topology's end-to-end tests run in it
+## (Docker and debootstrap installed and a daemon started when missing: needs root).
+test-containers: infra
+	deploy/local/services.sh stop
+	deploy/docker/test-containers.sh
+
 ## The replay benchmark against the local topology (run `make up` first): ~70,000 events.
 bench: install
 	$(PY) -m tests.perf.replay $(BENCH_ARGS)

@@ -1,4 +1,6 @@
 """The image's HEALTHCHECK: is the service of this container alive (``/healthz``)?
+With ``--ready``: can it serve (``/readyz``: its database and Kafka reachable), which
+docker compose waits for before it starts what depends on the service.
 
 Standard library only (it runs every few seconds). The service and its port are those
 of the container's ``python -m services <name> [--port N]`` process, with the
@@ -35,7 +37,7 @@ def service_command() -> list[str]:
     sys.exit("no 'python -m services <name>' process in this container")
 
 
-def url() -> str:
+def url(path: str) -> str:
     command = service_command()
     name = command[0]
     port = os.environ.get(f"CRM_{name.upper()}_PORT", str(DEFAULT_PORTS.get(name, 8000)))
@@ -46,12 +48,13 @@ def url() -> str:
     host = os.environ.get("CRM_BIND_HOST", "127.0.0.1")
     if host in ("0.0.0.0", "::", ""):
         host = "127.0.0.1"
-    return f"http://{host}:{port}/healthz"
+    return f"http://{host}:{port}{path}"
 
 
 if __name__ == "__main__":
     try:
-        with urllib.request.urlopen(url(), timeout=2) as answer:
+        path = "/readyz" if "--ready" in sys.argv[1:] else "/healthz"
+        with urllib.request.urlopen(url(path), timeout=2) as answer:
             sys.exit(0 if answer.status == 200 else 1)
     except OSError as exc:
         sys.exit(f"unhealthy: {exc}")

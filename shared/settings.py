@@ -64,7 +64,8 @@ class ServiceSettings(BaseSettings):
     frozen_now: AwareDatetime | None = None
     """Fixes every service's clock at this instant (RFC 3339): for replays and tests."""
     data_dir: Path = Path(".data")
-    """Where embedded mode keeps its SQLite files and the bootstrap key."""
+    """Where embedded mode keeps its SQLite files and the bootstrap key (and the local
+    scripts their data, logs and kept secrets)."""
     log_level: str = "INFO"
     """Log level (DEBUG, INFO, WARNING, ERROR)."""
     log_format: Literal["json", "console"] = "console"

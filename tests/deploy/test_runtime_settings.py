@@ -22,6 +22,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """What ``python -m services profile`` hands to uvicorn (which is not started)."""
     seen: dict[str, Any] = {}
     monkeypatch.setattr(entry.uvicorn, "run", lambda app, **options: seen.update(options))
+    # Logging is the process's, set up once: a test must not reconfigure it for the others.
+    monkeypatch.setattr(entry, "configure_logging", lambda level, format: None)
     monkeypatch.setattr(sys, "argv", ["services", "profile"])
     monkeypatch.setenv("CRM_PROFILE_PORT", "18001")
     return seen

@@ -5,16 +5,28 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install infra dev up down test lint format bench
+.PHONY: install infra dev up down test lint format bench lock test-containers
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The versions of requirements.lock (pinned, what CI tested) within pyproject's ranges.
+$(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is needed ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
 	touch $@
+
+## Refresh requirements.lock: the newest versions pyproject's ranges allow, from a fresh venv.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q --upgrade pip
+	.lock-venv/bin/pip install -q '.[dev]'
+	{ echo '# Pinned versions of every dependency (runtime, model and dev extras), for reproducible'; \
+	  echo '# installs: pip install -c requirements.lock -e ".[dev]". Refresh with `make lock`.'; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^crm-lifecycle'; } > requirements.lock
+	rm -rf .lock-venv build
 
 ## PostgreSQL and Kafka on 127.0.0.1, installed and started when missing.
 infra: install
@@ -38,6 +50,12 @@ down:
 test: infra
 	deploy/local/services.sh start
 	status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; deploy/local/services.sh stop; exit $$status
+
+## The image built from this tree, and the compose topology's end-to-end tests run in it
+## (Docker and debootstrap installed and a daemon started when missing: needs root).
+test-containers: infra
+	deploy/local/services.sh stop
+	deploy/docker/test-containers.sh
 
 ## The replay benchmark against the local topology (run `make up` first): ~70,000 events.
 bench: install

@@ -32,7 +32,9 @@ def main() -> None:
         service = definition(arguments.service)
         app = create_service_app(service, service.settings(service=arguments.service))
         port = arguments.port or base.port_of(arguments.service)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # CRM_BIND_HOST: loopback by default; a container binds 0.0.0.0 and lets the platform
+    # decide who reaches the port.
+    uvicorn.run(app, host=base.bind_host, port=port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from shared.clock import Clock, clock_for
 from shared.consumer import Consumer, Subscription
 from shared.contracts.errors import problem_responses
 from shared.contracts.openapi import install_openapi
-from shared.db import create_engine
+from shared.db import engine_for
 from shared.inbox import InboxPruner
 from shared.jobs import Periodic
 from shared.migrations import migrate
@@ -149,7 +149,7 @@ def create_service_app(
 async def _running(
     service: ServiceDefinition, settings: ServiceSettings, shared_bus: Bus | None, clock: Clock
 ) -> AsyncIterator[Runtime]:
-    engine = create_engine(settings.db_url)
+    engine = engine_for(settings)
     bus: Bus = shared_bus or KafkaBus(
         settings.kafka_servers, client_id=f"crm-{service.name}", topic_prefix=settings.topic_prefix
     )

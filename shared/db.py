@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from shared.settings import ServiceSettings
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
@@ -39,11 +42,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 SQLITE_BUSY_SECONDS = 30.0
 
 
-def create_engine(url: str, *, sqlite_busy_seconds: float = SQLITE_BUSY_SECONDS) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    sqlite_busy_seconds: float = SQLITE_BUSY_SECONDS,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+) -> AsyncEngine:
     """An engine tuned for its backend; create it in a lifespan, never at import.
 
     SQL parameters are never rendered into errors or logs (``hide_parameters``): they
-    hold names, e-mails and complaint texts.
+    hold names, e-mails and complaint texts. ``pool_size`` and ``max_overflow`` size the
+    PostgreSQL pool (``CRM_DB_POOL_SIZE``, ``CRM_DB_MAX_OVERFLOW``): replicas times
+    services times both must stay under the server's ``max_connections``.
     """
     if url.startswith("sqlite"):
         engine = create_async_engine(
@@ -53,7 +64,18 @@ def create_engine(url: str, *, sqlite_busy_seconds: float = SQLITE_BUSY_SECONDS)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
-        url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        hide_parameters=True,
+    )
+
+
+def engine_for(settings: ServiceSettings) -> AsyncEngine:
+    """The engine of a service's own database, its pool sized by the settings."""
+    return create_engine(
+        settings.db_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
 
 

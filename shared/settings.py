@@ -19,34 +19,71 @@ from shared.bus import security as kafka_security
 class ServiceSettings(BaseSettings):
     """What every service process needs to know to start."""
 
-    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+    # Each field's docstring is its description: docs/configuration.md is generated from them.
+    model_config = SettingsConfigDict(
+        env_prefix="CRM_", extra="ignore", use_attribute_docstrings=True
+    )
 
     service: str = "gateway"
+    """Which service this process is (set by ``python -m services <name>``); names its database."""
     gateway_port: int = 8000
+    """Port of the gateway (the public API)."""
     profile_port: int = 8001
+    """Port of the profile service."""
     lifecycle_port: int = 8002
+    """Port of the lifecycle service."""
     feedback_port: int = 8003
+    """Port of the feedback service."""
     loyalty_port: int = 8004
+    """Port of the loyalty service."""
     database_url: str | None = None
+    """The whole SQLAlchemy URL of this service's database (``postgresql+asyncpg://…``); when set,
+    the ``CRM_PG_*`` settings are not used."""
     pg_host: str = "127.0.0.1"
+    """PostgreSQL host; each service uses the database ``crm_<service>`` on it."""
     pg_port: int = 55432
+    """PostgreSQL port."""
     pg_user: str = "crm"
+    """PostgreSQL role (give each service its own outside a throw-away box)."""
     pg_password: SecretStr = SecretStr("")
+    """PostgreSQL password (empty: none, for the local trust setup only)."""
+    bind_host: str = "127.0.0.1"
+    """Address the service listens on: ``0.0.0.0`` in a container, where the platform
+    (compose, Kubernetes) decides who can reach the port."""
+    db_pool_size: int = Field(10, ge=1, le=500)
+    """Database connections each process keeps open (PostgreSQL); mind the server's
+    ``max_connections`` across replicas and services."""
+    db_max_overflow: int = Field(10, ge=0, le=500)
+    """Connections opened beyond the pool under load, closed when returned."""
     kafka_port: int = 59092
+    """Port of the local Kafka broker on 127.0.0.1 (when ``CRM_KAFKA_BOOTSTRAP`` is unset)."""
     kafka_bootstrap: str | None = None
+    """Kafka bootstrap servers, ``host:port[,host:port…]``."""
     topic_prefix: str = ""
+    """Prefix of every topic and consumer group, so several installations share a cluster."""
     frozen_now: AwareDatetime | None = None
+    """Fixes every service's clock at this instant (RFC 3339): for replays and tests."""
     data_dir: Path = Path(".data")
+    """Where embedded mode keeps its SQLite files and the bootstrap key (and the local
+    scripts their data, logs and kept secrets)."""
     log_level: str = "INFO"
+    """Log level (DEBUG, INFO, WARNING, ERROR)."""
     log_format: Literal["json", "console"] = "console"
-    consumer_batch_size: int = Field(500, ge=1, le=10_000)  # records a consumer applies at once
+    """``json`` (one object a line, for log shippers) or ``console``."""
+    consumer_batch_size: int = Field(500, ge=1, le=10_000)
+    """Records a consumer applies in one transaction."""
     consumer_max_attempts: int = 3
+    """Tries of a failing event before it is dead-lettered (infrastructure errors are waited out
+    instead)."""
     relay_batch_size: int = 500
+    """Outbox rows the relay publishes at once."""
     relay_poll_seconds: float = 0.2
+    """How often an idle relay looks for new outbox rows."""
     inbox_retention_days: int = 14
-    # Every route of every service reads at most this much body (413 above it); the
-    # gateway, which takes batches of events, raises it in its own settings.
+    """How long consumed event ids are kept to drop redeliveries."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """The largest request body a service reads (413 above it); the gateway, which takes
+    batches of events, has a larger default."""
     internal_secret: SecretStr | None = Field(
         default=None,
         description="Shared by the gateway and every service: the gateway signs each call "
@@ -62,13 +99,21 @@ class ServiceSettings(BaseSettings):
 
     # Kafka credentials (shared.bus.security turns them into client options).
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """How every Kafka client connects: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    """SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."""
     kafka_sasl_username: str | None = None
+    """SASL user (needed with a SASL protocol)."""
     kafka_sasl_password: SecretStr | None = None
+    """SASL password (needed with a SASL protocol)."""
     kafka_ssl_cafile: Path | None = None
+    """CA bundle that signed the brokers' certificates (SSL, SASL_SSL)."""
     kafka_ssl_certfile: Path | None = None
+    """Client certificate, for mutual TLS."""
     kafka_ssl_keyfile: Path | None = None
+    """The client certificate's private key, for mutual TLS."""
     kafka_ssl_key_password: SecretStr | None = None
+    """Password of the client's private key, if it has one."""
 
     @model_validator(mode="after")
     def _kafka_security_is_complete(self) -> ServiceSettings:

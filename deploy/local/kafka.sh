@@ -3,7 +3,7 @@
 # development and tests, run straight from Maven Central jars (no Docker).
 #   deploy/local/kafka.sh start|stop|status
 # Broker on 127.0.0.1:$CRM_KAFKA_PORT, controller on 127.0.0.1:$CRM_KAFKA_CONTROLLER_PORT,
-# data under $CRM_DATA_DIR/kafka; `start` also creates the topics (topics.py).
+# data under $CRM_DATA_DIR/kafka; `start` also creates the topics (python -m shared.topics_admin create).
 set -euo pipefail
 # shellcheck source=deploy/local/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -101,7 +101,7 @@ launch() {
 }
 
 # Ready = TCP port open, then the broker answers metadata and the topics exist
-# with the right partition counts (topics.py waits for both).
+# with the right partition counts (shared.topics_admin waits for both).
 wait_ready() {
   local deadline=$((SECONDS + READY_TIMEOUT))
   until port_open; do
@@ -110,8 +110,8 @@ wait_ready() {
     sleep 0.5
   done
   (cd "$CRM_REPO" && CRM_KAFKA_BOOTSTRAP="127.0.0.1:$CRM_KAFKA_PORT" \
-    "$CRM_PYTHON" "$HERE/topics.py" --timeout "$((deadline - SECONDS > 5 ? deadline - SECONDS : 5))") ||
-    fail "the broker is up but topics.py failed (see above)"
+    "$CRM_PYTHON" -m shared.topics_admin create --timeout "$((deadline - SECONDS > 5 ? deadline - SECONDS : 5))") ||
+    fail "the broker is up but the topics command failed (see above)"
 }
 
 cmd_start() {

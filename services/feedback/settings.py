@@ -18,8 +18,12 @@ class FeedbackSettings(ServiceSettings):
     before it touches anything."""
 
     feedback_config_file: Path = SHIPPED_CONFIG
+    """Complaint SLAs, escalation and survey invitations (TOML; the shipped
+    ``services/feedback/feedback.toml`` by default)."""
     feedback_sweep_seconds: float = Field(5.0, gt=0)
+    """How often due survey invitations, lapsing invitations and SLA breaches are swept."""
     feedback_sweep_batch: int = Field(200, ge=1)
+    """Due rows one sweep transaction handles at most."""
     _config: FeedbackConfig = PrivateAttr()
 
     @model_validator(mode="after")

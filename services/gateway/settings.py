@@ -12,14 +12,20 @@ from shared.settings import ServiceSettings
 
 class GatewaySettings(ServiceSettings):
     bootstrap_api_key: SecretStr | None = None
+    """The operator's admin key (scopes admin and operator), created at start if missing; changing
+    it revokes the previous one."""
     signing_master_key: SecretStr | None = Field(
         default=None,
         description="Derives partners' signing secrets; without it no key can require signing",
     )
     profile_url: str | None = None
+    """Where the gateway reaches profile (default ``http://127.0.0.1:<CRM_PROFILE_PORT>``)."""
     lifecycle_url: str | None = None
+    """Where the gateway reaches lifecycle."""
     feedback_url: str | None = None
+    """Where the gateway reaches feedback."""
     loyalty_url: str | None = None
+    """Where the gateway reaches loyalty."""
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=2 * MAX_ENVELOPE_BYTES,
@@ -30,16 +36,19 @@ class GatewaySettings(ServiceSettings):
         default=3650, ge=1, description="How far in the past an event's occurred_at may lie"
     )
     upstream_timeout_seconds: float = 5.0
+    """How long the gateway waits for a service's answer."""
     # Below what one gateway process serves (about 160 forwarded or 200 own authenticated
     # GETs a second on a loaded 2-core box), so that one key alone cannot saturate it.
     rate_limit_per_second: float = Field(
         default=100.0, description="Requests per second per API key and gateway process"
     )
     rate_limit_burst: int = 200
+    """Requests one API key may make at once above its rate."""
     auth_failures_per_second: float = Field(
         default=5.0, description="Failed authentications per second per client address"
     )
     auth_failure_burst: int = 100
+    """Failed authentications one client address may make at once above its rate."""
 
     def url_of(self, service: str) -> str:
         """Where the gateway reaches ``service``: ``CRM_<SERVICE>_URL``, else its local port."""

@@ -19,9 +19,14 @@ class LifecycleSettings(ServiceSettings):
     it touches anything."""
 
     lifecycle_config_file: Path = DEFAULT_CONFIG
+    """The stage machine, thresholds, risk weights and model schedule (TOML; the shipped
+    ``services/lifecycle/stages.toml`` by default)."""
     lifecycle_sweep_seconds: float = Field(5.0, gt=0)
+    """How often the time-based transitions (silence, churn) are swept."""
     lifecycle_sweep_batch_size: int = Field(500, ge=1)
+    """Customers one sweep transaction moves at most."""
     lifecycle_refit_check_seconds: float = Field(600.0, gt=0)
+    """How often lifecycle checks whether the churn model is due for a refit."""
 
     _machine: StageMachine = PrivateAttr()
 

@@ -17,8 +17,12 @@ class LoyaltySettings(ServiceSettings):
     settings are built, so a bad file stops the service before it touches anything."""
 
     loyalty_rules_file: Path = SHIPPED_RULES
+    """The loyalty programme: earning, tiers, expiry, refunds, goodwill (TOML; the shipped
+    ``services/loyalty/rules.toml`` by default)."""
     loyalty_sweep_seconds: float = 5.0
+    """How often due accounts are swept: pending points released, lots expired, tiers reviewed."""
     loyalty_sweep_batch: int = 200
+    """Due rows one sweep transaction handles at most."""
     _programme: Programme = PrivateAttr()
 
     @model_validator(mode="after")

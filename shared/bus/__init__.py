@@ -5,7 +5,7 @@ Services never talk to aiokafka directly: the outbox relay publishes through
 handlers run on Kafka (``make up``) and in memory (``make dev``).
 
 Sizes, consistent end to end (one number, ``MAX_MESSAGE_BYTES`` = 1 MiB):
-- every topic is created with ``max.message.bytes`` = 1 MiB (deploy/local/topics.py; the
+- every topic is created with ``max.message.bytes`` = 1 MiB (python -m shared.topics_admin; the
   broker's ``message.max.bytes`` says the same), the largest record batch it accepts;
 - the producer's ``max_request_size`` is the same 1 MiB, so a record that no topic would
   take is refused before it is sent (``RecordRejected``), and its ``max_batch_size``

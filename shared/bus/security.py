@@ -7,7 +7,7 @@
     CRM_KAFKA_SSL_CERTFILE, CRM_KAFKA_SSL_KEYFILE, CRM_KAFKA_SSL_KEY_PASSWORD  (mutual TLS)
 
 Every Kafka client the project creates (the bus's producer and consumers, the
-dead-letter tool, the 360 rebuild, deploy/local/topics.py) takes its options
+dead-letter tool, the 360 rebuild, shared.topics_admin) takes its options
 from ``client_options``, so one set of settings secures them all. Settings are
 checked when they are read (``check``): a missing password or an unreadable
 file stops the process at start with a message naming the setting, instead of

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from shared.app import ServiceDefinition
+    from shared.runtime import ServiceDefinition
 
 NAMES = ("gateway", "profile", "lifecycle", "feedback", "loyalty")
 MODEL_MODULES = frozenset({"numpy", "scipy"})  # the "model" extra (pyproject.toml)
 
 
-def definition(name: str) -> ServiceDefinition:
+def definition(name: str) -> ServiceDefinition[Any, Any]:
     """The service called ``name`` (imported on demand: one process needs one service)."""
     if name not in NAMES:
         raise ValueError(f"unknown service '{name}'; choose one of {', '.join(NAMES)}")

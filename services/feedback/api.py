@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import cast
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from services.feedback import resolutions, sweep, views
 from services.feedback.settings import FeedbackSettings
-from shared.app import RuntimeDep, TenantDep
 from shared.contracts.feedback import (
     AllTenants,
     Complaint,
@@ -25,7 +24,10 @@ from shared.contracts.feedback import (
 )
 from shared.cursors import decode_keyset
 from shared.problems import Problem
+from shared.runtime import Runtime, TenantDep, get_runtime
 
+# This service's runtime, typed by its settings.
+RuntimeDep = Annotated[Runtime[FeedbackSettings, None], Depends(get_runtime)]
 router = APIRouter(prefix="/v1", tags=["feedback"])
 DEFAULT_WINDOW = timedelta(days=30)
 
@@ -99,7 +101,7 @@ async def run_sweep(
 ) -> FeedbackSweep:
     """Send the invitations, lapse the invitations and escalate the complaints due now,
     of the caller's tenant (of every tenant with ``all_tenants=true``); their counts."""
-    settings = cast(FeedbackSettings, runtime.settings)
+    settings = runtime.settings
     swept = await sweep.sweep_all(
         runtime.db,
         settings.config,

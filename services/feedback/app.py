@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import cast
 
 from services.feedback import api, handlers
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import sweep_and_report
 from services.feedback.tables import inbox, outbox
 from shared import topics
-from shared.app import Job, Runtime, ServiceDefinition
 from shared.consumer import Subscription
 from shared.jobs import Periodic
+from shared.runtime import Job, Runtime, ServiceDefinition
+
+FeedbackRuntime = Runtime[FeedbackSettings, None]
 
 
-def subscriptions(runtime: Runtime) -> list[Subscription]:
-    config = cast(FeedbackSettings, runtime.settings).config
+def subscriptions(runtime: FeedbackRuntime) -> list[Subscription]:
+    config = runtime.settings.config
     return [
         Subscription(
             group="feedback-activity",
@@ -27,13 +28,13 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
     ]
 
 
-def jobs(runtime: Runtime) -> list[Job]:
-    settings = cast(FeedbackSettings, runtime.settings)
+def jobs(runtime: FeedbackRuntime) -> list[Job]:
+    settings = runtime.settings
     sweep = partial(sweep_and_report, runtime.db, settings.config, settings.feedback_sweep_batch)
     return [Periodic("feedback-sweep", settings.feedback_sweep_seconds, sweep)]
 
 
-SERVICE = ServiceDefinition(
+SERVICE: ServiceDefinition[FeedbackSettings, None] = ServiceDefinition(
     name="feedback",
     title="CRM feedback service",
     outbox=outbox,

@@ -26,8 +26,7 @@ from services.gateway.key_models import (
     Rotation,
 )
 from services.gateway.links import link, links
-from services.gateway.settings import GatewaySettings
-from shared.app import Runtime, RuntimeDep
+from services.gateway.runtime import GatewayRuntime, RuntimeDep
 from shared.auth import OPERATOR
 from shared.contracts.query import Id
 from shared.cursors import KeysetCursor, decode_keyset, encode_keyset
@@ -60,7 +59,7 @@ async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) ->
         raise Problem(
             422, "validation-failed", "expires_at must lie in the future, at most ten years ahead."
         )
-    master = _settings(runtime).signing_master_key
+    master = runtime.settings.signing_master_key
     if body.signed and master is None:
         raise Problem(
             422, "signing-not-configured", "Set CRM_SIGNING_MASTER_KEY to issue signing keys."
@@ -201,12 +200,8 @@ def _bootstrap_problem() -> Problem:
     )
 
 
-def _signing_secret(runtime: Runtime, key_id: uuid.UUID, generation: int) -> str | None:
-    master = _settings(runtime).signing_master_key
+def _signing_secret(runtime: GatewayRuntime, key_id: uuid.UUID, generation: int) -> str | None:
+    master = runtime.settings.signing_master_key
     if master is None:
         return None
     return signing.signing_secret(master.get_secret_value(), key_id, generation)
-
-
-def _settings(runtime: Runtime) -> GatewaySettings:
-    return runtime.settings  # type: ignore[return-value]

@@ -16,8 +16,7 @@ from services.gateway import handlers, ingestion, keys
 from services.gateway.auth import Writer, authorize_event, failures
 from services.gateway.event_schema import BATCH_BODY, EVENT_BODY
 from services.gateway.links import link, links
-from services.gateway.settings import GatewaySettings
-from shared.app import Runtime, RuntimeDep
+from services.gateway.runtime import RuntimeDep
 from shared.contracts.errors import ProblemBody
 from shared.events import REGISTRY, CloudEvent
 from shared.problems import Problem
@@ -70,7 +69,7 @@ async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> E
     """Accept one partner event; a repeat of its id is answered as a duplicate."""
     body = await _json_body(request)
     sender = ingestion.Sender(caller.tenant_id, caller.partner)
-    max_age = timedelta(days=_settings(runtime).max_event_age_days)
+    max_age = timedelta(days=runtime.settings.max_event_age_days)
     try:
         event = ingestion.to_inbound(body, sender, runtime.clock.now(), max_age=max_age)
         authorize_event(caller, event)
@@ -91,7 +90,7 @@ async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> 
     """Accept up to 500 events; each is accepted, a duplicate, or rejected on its own."""
     posted = _batch_events(await _json_body(request))
     sender = ingestion.Sender(caller.tenant_id, caller.partner)
-    now, max_age = runtime.clock.now(), timedelta(days=_settings(runtime).max_event_age_days)
+    now, max_age = runtime.clock.now(), timedelta(days=runtime.settings.max_event_age_days)
     outcomes = [_batch_outcome(raw, caller, sender, now, max_age) for raw in posted]
     events = [o for o in outcomes if not isinstance(o, ingestion.InvalidEvent)]
     fresh = await handlers.accept_events(runtime.db, sender, events)
@@ -169,10 +168,6 @@ def _batch_items(
 async def event_catalogue() -> dict[str, Any]:
     """Every event type on the platform's topics, with the JSON Schema of its data."""
     return REGISTRY.catalogue()
-
-
-def _settings(runtime: Runtime) -> GatewaySettings:
-    return runtime.settings  # type: ignore[return-value]
 
 
 async def _json_body(request: Request) -> Any:

@@ -19,20 +19,23 @@ from services.gateway import (
     profile,
 )
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.runtime import GatewayResources
 from services.gateway.settings import GatewaySettings
 from services.gateway.tables import inbox, outbox
 from services.gateway.upstream import UPSTREAMS, upstreams
-from shared.app import Runtime, ServiceDefinition
+from shared.runtime import Runtime, ServiceDefinition
 
 
 def definition(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
-) -> ServiceDefinition:
+) -> ServiceDefinition[GatewaySettings, GatewayResources]:
     """The gateway; ``transports`` reach the services in-process (embedded mode)."""
 
     @contextlib.asynccontextmanager
-    async def resources(runtime: Runtime) -> AsyncIterator[None]:
-        settings: GatewaySettings = runtime.settings  # type: ignore[assignment]
+    async def resources(
+        runtime: Runtime[GatewaySettings, None],
+    ) -> AsyncIterator[GatewayResources]:
+        settings = runtime.settings
         if settings.internal_secret is None:
             raise RuntimeError(
                 "Set CRM_INTERNAL_SECRET (32+ random characters, the same in every service): "
@@ -41,13 +44,6 @@ def definition(
         if settings.bootstrap_api_key:
             secret = settings.bootstrap_api_key.get_secret_value()
             await keys.ensure_bootstrap_key(runtime.db, secret, runtime.clock.now())
-        runtime.resources["rate_limiter"] = RateLimiter(
-            settings.rate_limit_per_second, settings.rate_limit_burst
-        )
-        runtime.resources["auth_failures"] = RateLimiter(
-            settings.auth_failures_per_second, settings.auth_failure_burst
-        )
-        runtime.resources["key_usage"] = keys.UsageClock()
         urls = {name: settings.url_of(name) for name in UPSTREAMS}
         async with upstreams(
             urls,
@@ -55,8 +51,14 @@ def definition(
             settings.upstream_timeout_seconds,
             settings.internal_secret.get_secret_value(),
         ) as clients:
-            runtime.resources["upstreams"] = clients
-            yield
+            yield GatewayResources(
+                rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+                auth_failures=RateLimiter(
+                    settings.auth_failures_per_second, settings.auth_failure_burst
+                ),
+                key_usage=keys.UsageClock(),
+                upstreams=clients,
+            )
 
     return ServiceDefinition(
         name="gateway",

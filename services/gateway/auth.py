@@ -17,10 +17,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway import ingestion, keys, signing
-from services.gateway.ratelimit import RateLimiter, retry_after
-from services.gateway.settings import GatewaySettings
+from services.gateway.ratelimit import retry_after
+from services.gateway.runtime import GatewayRuntime, RuntimeDep
 from services.gateway.upstream import Upstreams
-from shared.app import Runtime, RuntimeDep
 from shared.contracts.errors import problem_responses
 from shared.events import CloudEvent
 from shared.events.activity import ACTIVITIES
@@ -61,7 +60,7 @@ def require(*scopes: str) -> Callable[..., Awaitable[keys.Principal]]:
         for scope in scopes:
             if scope not in found.scopes:
                 raise Problem(403, "insufficient-scope", f"This API key lacks the '{scope}' scope.")
-        wait = runtime.resources["rate_limiter"].acquire(found.key_id)
+        wait = runtime.resources.rate_limiter.acquire(found.key_id)
         if wait:
             raise Problem(
                 429,
@@ -74,11 +73,11 @@ def require(*scopes: str) -> Callable[..., Awaitable[keys.Principal]]:
     return principal
 
 
-async def authenticated(request: Request, runtime: Runtime) -> keys.Principal:
+async def authenticated(request: Request, runtime: GatewayRuntime) -> keys.Principal:
     """The caller's key, its signature checked when it signs its writes; every failure is
     counted against the client's address, which is refused for a while past its allowance."""
     address = request.client.host if request.client else "unknown"
-    failures: RateLimiter = runtime.resources["auth_failures"]
+    failures = runtime.resources.auth_failures
     wait = failures.wait(address)
     if wait:
         raise Problem(
@@ -94,11 +93,11 @@ async def authenticated(request: Request, runtime: Runtime) -> keys.Principal:
         if refused.status == 401:
             failures.acquire(address)
         raise
-    await runtime.resources["key_usage"].used(runtime.db, found.key_id, runtime.clock.now())
+    await runtime.resources.key_usage.used(runtime.db, found.key_id, runtime.clock.now())
     return found
 
 
-async def _identified(request: Request, runtime: Runtime) -> keys.Principal:
+async def _identified(request: Request, runtime: GatewayRuntime) -> keys.Principal:
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     presented = presented.strip()
     if scheme.lower() != "bearer" or not presented:
@@ -118,10 +117,12 @@ async def _identified(request: Request, runtime: Runtime) -> keys.Principal:
     return found
 
 
-async def _check_signature(request: Request, runtime: Runtime, caller: keys.Principal) -> None:
+async def _check_signature(
+    request: Request, runtime: GatewayRuntime, caller: keys.Principal
+) -> None:
     """A signed key's write must carry a fresh HMAC of its body (read once, here, within
     the size limit, and kept for the route)."""
-    settings: GatewaySettings = runtime.settings  # type: ignore[assignment]
+    settings = runtime.settings
     body = await read_body(request, settings.max_body_bytes)
     master = settings.signing_master_key
     try:
@@ -186,7 +187,7 @@ def authorize_event(caller: keys.Principal, event: CloudEvent) -> None:
 
 
 def _upstreams(runtime: RuntimeDep) -> Upstreams:
-    return runtime.resources["upstreams"]
+    return runtime.resources.upstreams
 
 
 UpstreamsDep = Annotated[Upstreams, Depends(_upstreams)]

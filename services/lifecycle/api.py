@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from services.lifecycle import modelfit, sweep, views
 from services.lifecycle.settings import LifecycleSettings
-from shared.app import Runtime, RuntimeDep, TenantDep
 from shared.contracts.lifecycle import (
     AllTenants,
     ChurnModel,
@@ -33,7 +32,10 @@ from shared.contracts.lifecycle import (
 )
 from shared.cursors import decode_id
 from shared.problems import Problem
+from shared.runtime import Runtime, TenantDep, get_runtime
 
+# This service's runtime, typed by its settings.
+RuntimeDep = Annotated[Runtime[LifecycleSettings, None], Depends(get_runtime)]
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
 
 
@@ -112,7 +114,7 @@ async def run_sweep(
 ) -> StageSweep:
     """Run the tenant's time-based transitions due at the service's now (every tenant's
     with ``all_tenants=true``); how many customers moved."""
-    machine = _settings(runtime).machine
+    machine = runtime.settings.machine
     tenants = None if all_tenants else tenant
     moved = await sweep.sweep_due(runtime.db, machine, runtime.clock, tenant=tenants)
     return StageSweep(moved=moved, as_of=runtime.clock.now())
@@ -122,7 +124,7 @@ async def run_sweep(
 async def fit_model(runtime: RuntimeDep, tenant: TenantDep, request: FitRequest) -> ChurnModel:
     """Fit the churn model on every customer's purchase history up to ``as_of``."""
     try:
-        config, clock = _settings(runtime).machine.config, runtime.clock
+        config, clock = runtime.settings.machine.config, runtime.clock
         row = await modelfit.fit_model(runtime.db, config, clock, tenant, request.as_of)
     except modelfit.FitRejected as error:
         raise Problem(422, error.slug, str(error)) from error
@@ -148,7 +150,3 @@ def _model(row: dict[str, Any] | Any) -> ChurnModel:
         log_likelihood=row["log_likelihood"],
         fitted_at=row["fitted_at"],
     )
-
-
-def _settings(runtime: Runtime) -> LifecycleSettings:
-    return cast(LifecycleSettings, runtime.settings)

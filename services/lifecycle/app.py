@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import cast
 
 from services.lifecycle import api, handlers
 from services.lifecycle.modelfit import refit_stale
@@ -11,13 +10,15 @@ from services.lifecycle.settings import LifecycleSettings
 from services.lifecycle.sweep import sweep_and_report
 from services.lifecycle.tables import inbox, outbox
 from shared import topics
-from shared.app import Job, Runtime, ServiceDefinition
 from shared.consumer import Subscription
 from shared.jobs import Periodic
+from shared.runtime import Job, Runtime, ServiceDefinition
+
+LifecycleRuntime = Runtime[LifecycleSettings, None]
 
 
-def subscriptions(runtime: Runtime) -> list[Subscription]:
-    machine, clock = _settings(runtime).machine, runtime.clock
+def subscriptions(runtime: LifecycleRuntime) -> list[Subscription]:
+    machine, clock = runtime.settings.machine, runtime.clock
     return [
         Subscription(
             group="lifecycle-activity",
@@ -34,8 +35,8 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
     ]
 
 
-def jobs(runtime: Runtime) -> list[Job]:
-    settings, db, clock = _settings(runtime), runtime.db, runtime.clock
+def jobs(runtime: LifecycleRuntime) -> list[Job]:
+    settings, db, clock = runtime.settings, runtime.db, runtime.clock
     sweep = partial(
         sweep_and_report, db, settings.machine, clock, settings.lifecycle_sweep_batch_size
     )
@@ -46,11 +47,11 @@ def jobs(runtime: Runtime) -> list[Job]:
     ]
 
 
-def _settings(runtime: Runtime) -> LifecycleSettings:
-    return cast(LifecycleSettings, runtime.settings)
+def _settings(runtime: LifecycleRuntime) -> LifecycleSettings:
+    return runtime.settings
 
 
-SERVICE = ServiceDefinition(
+SERVICE: ServiceDefinition[LifecycleSettings, None] = ServiceDefinition(
     name="lifecycle",
     title="CRM lifecycle service",
     outbox=outbox,

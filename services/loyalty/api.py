@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from services.loyalty import redemptions, sweeper, views
 from services.loyalty.settings import LoyaltySettings
-from shared.app import Runtime, RuntimeDep, TenantDep
 from shared.contracts.loyalty import (
     AllTenants,
     IdempotencyKey,
@@ -23,12 +22,11 @@ from shared.contracts.loyalty import (
 )
 from shared.cursors import decode_keyset
 from shared.problems import Problem
+from shared.runtime import Runtime, TenantDep, get_runtime
 
+# This service's runtime, typed by its settings.
+RuntimeDep = Annotated[Runtime[LoyaltySettings, None], Depends(get_runtime)]
 router = APIRouter(prefix="/v1", tags=["loyalty"])
-
-
-def _settings(runtime: Runtime) -> LoyaltySettings:
-    return cast(LoyaltySettings, runtime.settings)
 
 
 def _no_account(customer_id: uuid.UUID) -> Problem:
@@ -74,7 +72,7 @@ async def redeem_points(
     """Spend points; a repeated Idempotency-Key with the same body returns the first answer."""
     command = redemptions.Redeem(tenant, customer_id, idempotency_key, body.points, body.reason)
     try:
-        entry = await redemptions.redeem(runtime.db, command, _settings(runtime).programme)
+        entry = await redemptions.redeem(runtime.db, command, runtime.settings.programme)
     except redemptions.UnknownAccount:
         raise _no_account(customer_id) from None
     except redemptions.KeyReused:
@@ -99,7 +97,7 @@ async def sweep(
 ) -> LoyaltySweep:
     """Run the expiries, releases and tier reviews due at the service's now, of the
     caller's tenant (of every tenant with ``all_tenants=true``); their counts."""
-    settings = _settings(runtime)
+    settings = runtime.settings
     swept = await sweeper.sweep_all(
         runtime.db,
         settings.programme,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import cast
 
 from services.loyalty import api, handlers
 from services.loyalty.settings import LoyaltySettings
 from services.loyalty.sweeper import sweep_and_report
 from services.loyalty.tables import inbox, outbox
 from shared import topics
-from shared.app import Job, Runtime, ServiceDefinition
 from shared.consumer import BatchHandler, Subscription
 from shared.jobs import Periodic
+from shared.runtime import Job, Runtime, ServiceDefinition
+
+LoyaltyRuntime = Runtime[LoyaltySettings, None]
 
 CONSUMED = {
     "loyalty-activity": (topics.ACTIVITY, handlers.FROM_ACTIVITY),
@@ -21,12 +22,12 @@ CONSUMED = {
 }
 
 
-def _handler(runtime: Runtime) -> BatchHandler:
-    programme, clock = cast(LoyaltySettings, runtime.settings).programme, runtime.clock
+def _handler(runtime: LoyaltyRuntime) -> BatchHandler:
+    programme, clock = runtime.settings.programme, runtime.clock
     return lambda uow, batch: handlers.update_accounts(uow, batch, programme, clock)
 
 
-def subscriptions(runtime: Runtime) -> list[Subscription]:
+def subscriptions(runtime: LoyaltyRuntime) -> list[Subscription]:
     handler = _handler(runtime)
     return [
         Subscription(group=group, topics=(topic,), applies=payloads, handler=handler)
@@ -34,13 +35,13 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
     ]
 
 
-def jobs(runtime: Runtime) -> list[Job]:
-    settings = cast(LoyaltySettings, runtime.settings)
+def jobs(runtime: LoyaltyRuntime) -> list[Job]:
+    settings = runtime.settings
     sweep = partial(sweep_and_report, runtime.db, settings.programme, settings.loyalty_sweep_batch)
     return [Periodic("loyalty-sweep", settings.loyalty_sweep_seconds, sweep)]
 
 
-SERVICE = ServiceDefinition(
+SERVICE: ServiceDefinition[LoyaltySettings, None] = ServiceDefinition(
     name="loyalty",
     title="CRM loyalty service",
     outbox=outbox,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from services.profile import views
-from shared.app import RuntimeDep, TenantDep
 from shared.contracts.customers import (
     ChurnRiskSummary,
     Customer360,
@@ -20,7 +19,11 @@ from shared.contracts.customers import (
     PurchaseStats,
 )
 from shared.problems import Problem
+from shared.runtime import Runtime, TenantDep, get_runtime
+from shared.settings import ServiceSettings
 
+# This service's runtime, typed by its settings.
+RuntimeDep = Annotated[Runtime[ServiceSettings, None], Depends(get_runtime)]
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 

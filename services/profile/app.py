@@ -12,14 +12,15 @@ from __future__ import annotations
 from services.profile import api, handlers, merge_api
 from services.profile.tables import inbox, outbox
 from shared import topics
-from shared.app import Runtime, ServiceDefinition
 from shared.consumer import Subscription
+from shared.runtime import Runtime, ServiceDefinition
+from shared.settings import ServiceSettings
 
 VIEW_GROUP = "profile-view"
 VIEW_TOPICS = (topics.ACTIVITY, topics.PROFILE, topics.LIFECYCLE, topics.LOYALTY, topics.FEEDBACK)
 
 
-def subscriptions(runtime: Runtime) -> list[Subscription]:
+def subscriptions(runtime: Runtime[ServiceSettings, None]) -> list[Subscription]:
     clock = runtime.clock
     return [
         Subscription(
@@ -37,11 +38,12 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
     ]
 
 
-SERVICE = ServiceDefinition(
+SERVICE: ServiceDefinition[ServiceSettings, None] = ServiceDefinition(
     name="profile",
     title="CRM profile service",
     outbox=outbox,
     inbox=inbox,
+    settings=ServiceSettings,
     routers=[api.router, merge_api.router],
     subscriptions=subscriptions,
 )

@@ -6,11 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends
 
 from services.profile import merges, views
 from services.profile.merging import AlreadyDecided, CandidateNotFound, Decision
-from shared.app import RuntimeDep, TenantDep
 from shared.contracts.profile import (
     CandidateCursor,
     CandidateLimit,
@@ -21,7 +20,11 @@ from shared.contracts.profile import (
 )
 from shared.cursors import decode_keyset
 from shared.problems import Problem
+from shared.runtime import Runtime, TenantDep, get_runtime
+from shared.settings import ServiceSettings
 
+# This service's runtime, typed by its settings.
+RuntimeDep = Annotated[Runtime[ServiceSettings, None], Depends(get_runtime)]
 router = APIRouter(prefix="/v1/profile/merge-candidates", tags=["profile"])
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import httpx
 
 from services import definition
-from shared.app import Runtime, create_service_app
+from shared.app import create_service_app
 from shared.bus.memory import MemoryBus
 from shared.db import create_engine
+from shared.runtime import Runtime
 
 SECRET = "s3cret-passw0rd"
 

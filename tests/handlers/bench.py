@@ -31,7 +31,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services import definition
 from shared import topics
-from shared.app import Runtime, ServiceDefinition
 from shared.bus import Record
 from shared.bus.memory import MemoryBus
 from shared.clock import FrozenClock
@@ -41,6 +40,7 @@ from shared.events import CloudEvent, decode, encode, new_event
 from shared.events.activity import CustomerRef, Inbound, PurchaseCompleted
 from shared.events.payload import Payload
 from shared.migrations import migrate
+from shared.runtime import Runtime, ServiceDefinition
 from shared.uow import Database
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -131,7 +131,7 @@ async def running_bench(
     clock = FrozenClock(now)
     engine = create_engine(config.db_url)
     bus = MemoryBus()
-    runtime = Runtime(config, clock, Database(engine, service.outbox, clock), bus)
+    runtime = Runtime(config, clock, Database(engine, service.outbox, clock), bus, resources=None)
     consumers = {
         s.group: Consumer(
             s,

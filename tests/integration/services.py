@@ -20,9 +20,10 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from services import definition
-from shared.app import Runtime, create_service_app
+from shared.app import create_service_app
 from shared.clock import Clock
 from shared.internal import InternalAuth
+from shared.runtime import Runtime
 from shared.settings import ServiceSettings
 
 # What the gateway and the services of one test session share, as CRM_INTERNAL_SECRET.

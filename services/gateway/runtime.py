@@ -1,0 +1,27 @@
+"""The gateway's runtime: its settings, and what its lifespan opens (rate limiters, the
+record of keys' last use, the clients that reach the services)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+
+from services.gateway.keys import UsageClock
+from services.gateway.ratelimit import RateLimiter
+from services.gateway.settings import GatewaySettings
+from services.gateway.upstream import Upstreams
+from shared.runtime import Runtime, get_runtime
+
+
+@dataclass(frozen=True)
+class GatewayResources:
+    rate_limiter: RateLimiter  # requests per API key
+    auth_failures: RateLimiter  # failed authentications per client address
+    key_usage: UsageClock  # when each key was last used, written at most once a minute
+    upstreams: Upstreams  # HTTP clients to the four services
+
+
+GatewayRuntime = Runtime[GatewaySettings, GatewayResources]
+RuntimeDep = Annotated[GatewayRuntime, Depends(get_runtime)]

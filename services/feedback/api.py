@@ -8,15 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from services.feedback import resolutions, sweep, views
+from services.feedback import resolutions, views
 from services.feedback.settings import FeedbackSettings
 from shared.contracts.feedback import (
-    AllTenants,
     Complaint,
     ComplaintCursor,
     ComplaintLimit,
     ComplaintPage,
-    FeedbackSweep,
     ResolutionRequest,
     Scores,
     WindowEnd,
@@ -91,21 +89,3 @@ async def get_scores(
         raise Problem(422, "invalid-window", "'from' must not be after 'to'.")
     found = await views.satisfaction(runtime.db.engine, tenant, start, end)
     return Scores.model_validate({"from_": start, "to": end, **found})
-
-
-@router.post("/feedback/sweep")
-async def run_sweep(
-    runtime: RuntimeDep,
-    tenant: TenantDep,
-    all_tenants: AllTenants = False,
-) -> FeedbackSweep:
-    """Send the invitations, lapse the invitations and escalate the complaints due now,
-    of the caller's tenant (of every tenant with ``all_tenants=true``); their counts."""
-    settings = runtime.settings
-    swept = await sweep.sweep_all(
-        runtime.db,
-        settings.config,
-        settings.feedback_sweep_batch,
-        None if all_tenants else tenant,
-    )
-    return FeedbackSweep(invited=swept.invited, expired=swept.expired, escalated=swept.escalated)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Awaitable
 
 from services.feedback import api, handlers
 from services.feedback.settings import FeedbackSettings
-from services.feedback.sweep import sweep_and_report
+from services.feedback.sweep import sweep_due
 from services.feedback.tables import inbox, outbox
-from shared import topics
+from shared import sweeps, topics
 from shared.consumer import Subscription
-from shared.jobs import Periodic
+from shared.contracts.feedback import FeedbackSweep
 from shared.runtime import Job, Runtime, ServiceDefinition
+from shared.sweeps import Swept
 
 FeedbackRuntime = Runtime[FeedbackSettings, None]
 
@@ -28,10 +29,16 @@ def subscriptions(runtime: FeedbackRuntime) -> list[Subscription]:
     ]
 
 
-def jobs(runtime: FeedbackRuntime) -> list[Job]:
+def sweep(runtime: FeedbackRuntime, tenant: str | None = None) -> Awaitable[Swept]:
+    """The invitations to send or lapse and the complaints to escalate now, of ``tenant``
+    (None: every tenant)."""
     settings = runtime.settings
-    sweep = partial(sweep_and_report, runtime.db, settings.config, settings.feedback_sweep_batch)
-    return [Periodic("feedback-sweep", settings.feedback_sweep_seconds, sweep)]
+    return sweep_due(runtime.db, settings.config, settings.feedback_sweep_batch, tenant)
+
+
+def jobs(runtime: FeedbackRuntime) -> list[Job]:
+    every = runtime.settings.feedback_sweep_seconds
+    return [sweeps.periodic("feedback-sweep", every, lambda: sweep(runtime))]
 
 
 SERVICE: ServiceDefinition[FeedbackSettings, None] = ServiceDefinition(
@@ -39,7 +46,15 @@ SERVICE: ServiceDefinition[FeedbackSettings, None] = ServiceDefinition(
     title="CRM feedback service",
     outbox=outbox,
     inbox=inbox,
-    routers=[api.router],
+    routers=[
+        api.router,
+        sweeps.sweep_router(
+            "/feedback/sweep",
+            sweep,
+            FeedbackSweep,
+            "the invitations to send or lapse and the complaints to escalate",
+        ),
+    ],
     subscriptions=subscriptions,
     jobs=jobs,
     settings=FeedbackSettings,

@@ -10,11 +10,9 @@ restart loses nothing. The same code answers ``POST /v1/feedback/sweep``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import structlog
 from sqlalchemy import bindparam, select, update
 
 from services.feedback import domain
@@ -23,38 +21,19 @@ from services.feedback.tables import complaint, survey_invitation
 from shared.events import CloudEvent, new_event
 from shared.events.envelope import derived_id
 from shared.events.feedback import ComplaintEscalated, SurveyInvited
+from shared.sweeps import Swept, drain
 from shared.uow import Database
 
-log = structlog.get_logger()
 SOURCE = "/crm/feedback"
 
 
-@dataclass(frozen=True)
-class Swept:
-    invited: int = 0
-    expired: int = 0
-    escalated: int = 0
-
-    def __add__(self, other: Swept) -> Swept:
-        return Swept(
-            self.invited + other.invited,
-            self.expired + other.expired,
-            self.escalated + other.escalated,
-        )
-
-
-async def sweep_all(
+async def sweep_due(
     db: Database, config: FeedbackConfig, limit: int, tenant: str | None = None
 ) -> Swept:
     """Everything due at the clock's now, batch after batch: of one tenant (a tenant's
     admin sweeps their own work and sees their own counts) or of all (``None``: the
-    background pass and an operator's)."""
-    total = Swept()
-    while True:
-        swept = await _sweep_batch(db, config, limit, tenant)
-        total += swept
-        if max(swept.invited, swept.expired, swept.escalated) < limit:
-            return total
+    background pass and an operator's): how many ``invited``, ``expired``, ``escalated``."""
+    return await drain(lambda: _sweep_batch(db, config, limit, tenant))
 
 
 async def _sweep_batch(
@@ -67,7 +46,8 @@ async def _sweep_batch(
         escalated = await _escalate_complaints(uow.conn, now, config, limit, tenant)
         uow.publish(*invited, *escalated)
         await uow.commit()
-    return Swept(len(invited), expired, len(escalated))
+    counts = {"invited": len(invited), "expired": expired, "escalated": len(escalated)}
+    return Swept(counts, more=max(counts.values()) >= limit)
 
 
 async def _due(conn: Any, query: Any, table: Any, tenant: str | None) -> list[dict[str, Any]]:
@@ -197,10 +177,3 @@ def _escalated(row: dict[str, Any], step: domain.Escalated, now: datetime) -> Cl
         time=now,
         event_id=derived_id(row["complaint_id"], f"escalated:{step.level}"),
     )
-
-
-async def sweep_and_report(db: Database, config: FeedbackConfig, limit: int) -> None:
-    """One pass of the background sweep, logged when it did something."""
-    swept = await sweep_all(db, config, limit)
-    if swept != Swept():
-        log.info("feedback sweep", **swept.__dict__)

@@ -13,7 +13,6 @@ from services.gateway.auth import (
 )
 from services.gateway.links import link, links
 from shared.contracts.feedback import (
-    AllTenants,
     ComplaintCursor,
     ComplaintLimit,
     ComplaintPage,
@@ -23,6 +22,7 @@ from shared.contracts.feedback import (
     WindowStart,
 )
 from shared.contracts.query import Id
+from shared.contracts.sweeps import AllTenants
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 

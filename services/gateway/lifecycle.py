@@ -13,7 +13,6 @@ from services.gateway.auth import (
 )
 from services.gateway.links import customer_reads, links
 from shared.contracts.lifecycle import (
-    AllTenants,
     ChurnModel,
     ChurnRisk,
     CustomerCursor,
@@ -28,6 +27,7 @@ from shared.contracts.lifecycle import (
     StageSweep,
 )
 from shared.contracts.query import Id
+from shared.contracts.sweeps import AllTenants
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
 

@@ -13,7 +13,6 @@ from services.gateway.auth import (
     refuse_all_tenants_unless_operator,
 )
 from shared.contracts.loyalty import (
-    AllTenants,
     IdempotencyKey,
     LedgerCursor,
     LedgerEntry,
@@ -24,6 +23,7 @@ from shared.contracts.loyalty import (
     RedemptionRequest,
 )
 from shared.contracts.query import Id
+from shared.contracts.sweeps import AllTenants
 
 router = APIRouter(prefix="/v1", tags=["loyalty"])
 

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from services.lifecycle import modelfit, sweep, views
+from services.lifecycle import modelfit, views
 from services.lifecycle.settings import LifecycleSettings
 from shared.contracts.lifecycle import (
-    AllTenants,
     ChurnModel,
     ChurnRisk,
     CustomerCursor,
@@ -28,7 +27,6 @@ from shared.contracts.lifecycle import (
     RiskFilter,
     StageCause,
     StageFilter,
-    StageSweep,
 )
 from shared.cursors import decode_id
 from shared.problems import Problem
@@ -106,18 +104,6 @@ async def list_customers(
     items = [CustomerListItem(**r, since=r["stage_since"]) for r in rows]
     next_cursor = str(items[-1].customer_id) if len(items) == limit else None
     return CustomerPage(items=items, next_cursor=next_cursor)
-
-
-@router.post("/lifecycle/sweep")
-async def run_sweep(
-    runtime: RuntimeDep, tenant: TenantDep, all_tenants: AllTenants = False
-) -> StageSweep:
-    """Run the tenant's time-based transitions due at the service's now (every tenant's
-    with ``all_tenants=true``); how many customers moved."""
-    machine = runtime.settings.machine
-    tenants = None if all_tenants else tenant
-    moved = await sweep.sweep_due(runtime.db, machine, runtime.clock, tenant=tenants)
-    return StageSweep(moved=moved, as_of=runtime.clock.now())
 
 
 @router.post("/lifecycle/model/fit")

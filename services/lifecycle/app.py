@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from functools import partial
 
 from services.lifecycle import api, handlers
 from services.lifecycle.modelfit import refit_stale
 from services.lifecycle.settings import LifecycleSettings
-from services.lifecycle.sweep import sweep_and_report
+from services.lifecycle.sweep import sweep_due
 from services.lifecycle.tables import inbox, outbox
-from shared import topics
+from shared import sweeps, topics
 from shared.consumer import Subscription
+from shared.contracts.lifecycle import StageSweep
 from shared.jobs import Periodic
 from shared.runtime import Job, Runtime, ServiceDefinition
+from shared.sweeps import Swept
 
 LifecycleRuntime = Runtime[LifecycleSettings, None]
 
@@ -35,20 +38,22 @@ def subscriptions(runtime: LifecycleRuntime) -> list[Subscription]:
     ]
 
 
+def sweep(runtime: LifecycleRuntime, tenant: str | None = None) -> Awaitable[Swept]:
+    """The time-based transitions due now, of ``tenant`` (None: every tenant)."""
+    settings = runtime.settings
+    batch = settings.lifecycle_sweep_batch_size
+    return sweep_due(runtime.db, settings.machine, runtime.clock, batch, tenant)
+
+
 def jobs(runtime: LifecycleRuntime) -> list[Job]:
-    settings, db, clock = runtime.settings, runtime.db, runtime.clock
-    sweep = partial(
-        sweep_and_report, db, settings.machine, clock, settings.lifecycle_sweep_batch_size
-    )
-    refit = partial(refit_stale, db, settings.machine.config, clock)
+    settings = runtime.settings
+    refit = partial(refit_stale, runtime.db, settings.machine.config, runtime.clock)
     return [
-        Periodic("lifecycle-sweeper", settings.lifecycle_sweep_seconds, sweep),
+        sweeps.periodic(
+            "lifecycle-sweep", settings.lifecycle_sweep_seconds, lambda: sweep(runtime)
+        ),
         Periodic("lifecycle-model-refit", settings.lifecycle_refit_check_seconds, refit),
     ]
-
-
-def _settings(runtime: LifecycleRuntime) -> LifecycleSettings:
-    return runtime.settings
 
 
 SERVICE: ServiceDefinition[LifecycleSettings, None] = ServiceDefinition(
@@ -56,7 +61,10 @@ SERVICE: ServiceDefinition[LifecycleSettings, None] = ServiceDefinition(
     title="CRM lifecycle service",
     outbox=outbox,
     inbox=inbox,
-    routers=[api.router],
+    routers=[
+        api.router,
+        sweeps.sweep_router("/lifecycle/sweep", sweep, StageSweep, "the time-based transitions"),
+    ],
     subscriptions=subscriptions,
     jobs=jobs,
     settings=LifecycleSettings,

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import structlog
-
 from services.lifecycle import announcements, store
 from services.lifecycle.announcements import HistoryRow
 from services.lifecycle.domain.stages import Facts, StageMachine, Transition
@@ -22,9 +20,8 @@ from services.lifecycle.store import Customer
 from shared.clock import Clock
 from shared.consumer import CustomerKey
 from shared.events import CloudEvent
+from shared.sweeps import Swept, drain
 from shared.uow import Database
-
-log = structlog.get_logger()
 
 # A customer moves at most silence → churn in one pass; the bound guards a cycle.
 _MAX_MOVES_PER_PASS = 4
@@ -36,25 +33,20 @@ async def sweep_due(
     clock: Clock,
     batch_size: int = 500,
     tenant: str | None = None,
-) -> int:
+) -> Swept:
     """Apply every time-based transition due at the clock's now (of one tenant, or all);
-    how many customers moved."""
-    moved = 0
-    while True:
-        taken, count = await _sweep_batch(db, machine, clock, batch_size, tenant)
-        moved += count
-        if taken < batch_size or count == 0:
-            return moved
+    how many customers ``moved``."""
+    return await drain(lambda: _sweep_batch(db, machine, clock, batch_size, tenant))
 
 
 async def _sweep_batch(
     db: Database, machine: StageMachine, clock: Clock, limit: int, tenant: str | None
-) -> tuple[int, int]:
+) -> Swept:
     now = clock.now()
     async with db.unit_of_work() as uow:
         due = await store.due_timers(uow.conn, now, limit, tenant)
         if not due:
-            return 0, 0
+            return Swept({"moved": 0})
         keys = {(r.tenant_id, r.customer_id) for r in due}
         customers = await store.load_customers(uow.conn, keys, skip_locked=True)
         for key in keys - customers.keys():
@@ -70,7 +62,8 @@ async def _sweep_batch(
         locked = {k: c for k, c in customers.items() if c.state.stage is not None}
         await settle(uow, locked, causes, machine, clock, history, timers_due_by=now)
         await uow.commit()
-    return len(due), len(causes)
+    # A full batch that moved nobody holds only timers no rule takes (now dropped).
+    return Swept({"moved": len(causes)}, more=len(due) == limit and bool(causes))
 
 
 def _fire(
@@ -92,12 +85,3 @@ def _fire(
         made.append((transition, timer[0]))
         timer = next_timer(machine, customer.state, facts.rfm)
     return made
-
-
-async def sweep_and_report(
-    db: Database, machine: StageMachine, clock: Clock, batch_size: int
-) -> None:
-    """One pass of the background sweep, logged when it moved anyone."""
-    moved = await sweep_due(db, machine, clock, batch_size)
-    if moved:
-        log.info("time-based transitions applied", customers=moved)

@@ -7,17 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from services.loyalty import redemptions, sweeper, views
+from services.loyalty import redemptions, views
 from services.loyalty.settings import LoyaltySettings
 from shared.contracts.loyalty import (
-    AllTenants,
     IdempotencyKey,
     LedgerCursor,
     LedgerEntry,
     LedgerLimit,
     LedgerPage,
     LoyaltyAccount,
-    LoyaltySweep,
     RedemptionRequest,
 )
 from shared.cursors import decode_keyset
@@ -87,21 +85,3 @@ async def redeem_points(
             balance=short.balance,
         ) from None  # fmt: skip
     return LedgerEntry.model_validate(entry)
-
-
-@router.post("/loyalty/sweep")
-async def sweep(
-    runtime: RuntimeDep,
-    tenant: TenantDep,
-    all_tenants: AllTenants = False,
-) -> LoyaltySweep:
-    """Run the expiries, releases and tier reviews due at the service's now, of the
-    caller's tenant (of every tenant with ``all_tenants=true``); their counts."""
-    settings = runtime.settings
-    swept = await sweeper.sweep_all(
-        runtime.db,
-        settings.programme,
-        settings.loyalty_sweep_batch,
-        None if all_tenants else tenant,
-    )
-    return LoyaltySweep(accounts=swept.accounts, events=swept.events)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Awaitable
 
 from services.loyalty import api, handlers
 from services.loyalty.settings import LoyaltySettings
-from services.loyalty.sweeper import sweep_and_report
+from services.loyalty.sweep import sweep_due
 from services.loyalty.tables import inbox, outbox
-from shared import topics
+from shared import sweeps, topics
 from shared.consumer import BatchHandler, Subscription
-from shared.jobs import Periodic
+from shared.contracts.loyalty import LoyaltySweep
 from shared.runtime import Job, Runtime, ServiceDefinition
+from shared.sweeps import Swept
 
 LoyaltyRuntime = Runtime[LoyaltySettings, None]
 
@@ -35,10 +36,15 @@ def subscriptions(runtime: LoyaltyRuntime) -> list[Subscription]:
     ]
 
 
-def jobs(runtime: LoyaltyRuntime) -> list[Job]:
+def sweep(runtime: LoyaltyRuntime, tenant: str | None = None) -> Awaitable[Swept]:
+    """The expiries, releases and tier reviews due now, of ``tenant`` (None: every tenant)."""
     settings = runtime.settings
-    sweep = partial(sweep_and_report, runtime.db, settings.programme, settings.loyalty_sweep_batch)
-    return [Periodic("loyalty-sweep", settings.loyalty_sweep_seconds, sweep)]
+    return sweep_due(runtime.db, settings.programme, settings.loyalty_sweep_batch, tenant)
+
+
+def jobs(runtime: LoyaltyRuntime) -> list[Job]:
+    every = runtime.settings.loyalty_sweep_seconds
+    return [sweeps.periodic("loyalty-sweep", every, lambda: sweep(runtime))]
 
 
 SERVICE: ServiceDefinition[LoyaltySettings, None] = ServiceDefinition(
@@ -46,7 +52,12 @@ SERVICE: ServiceDefinition[LoyaltySettings, None] = ServiceDefinition(
     title="CRM loyalty service",
     outbox=outbox,
     inbox=inbox,
-    routers=[api.router],
+    routers=[
+        api.router,
+        sweeps.sweep_router(
+            "/loyalty/sweep", sweep, LoyaltySweep, "the expiries, releases and tier reviews"
+        ),
+    ],
     subscriptions=subscriptions,
     jobs=jobs,
     settings=LoyaltySettings,

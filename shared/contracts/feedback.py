@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from shared.contracts.query import Flag
 from shared.cursors import KeysetCursor
 from shared.events.activity import ComplaintResolved, Severity
 from shared.events.bounds import WHOLE, Text
@@ -97,7 +96,4 @@ WindowStart = Annotated[
 ]
 WindowEnd = Annotated[
     Instant | None, Query(alias="to", description="End of [from, to); default: now")
-]
-AllTenants = Annotated[
-    Flag, Query(description="Every tenant's work, not only the caller's (operator only)")
 ]

@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-from shared.contracts.query import Flag
 from shared.cursors import IdCursor
 from shared.events.lifecycle import RiskLevel, Stage
 from shared.instants import Instant
@@ -112,7 +111,4 @@ CustomerLimit = Annotated[int, Query(ge=1, le=500)]
 CustomerCursor = IdCursor
 FunnelAsOf = Annotated[
     Instant | None, Query(description="Count the stages as of this instant; default: now")
-]
-AllTenants = Annotated[
-    Flag, Query(description="Sweep every tenant, not only the caller's (operator only)")
 ]

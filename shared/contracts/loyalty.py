@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from fastapi import Header, Query
 from pydantic import BaseModel, Field, StrictInt
 
-from shared.contracts.query import Flag
 from shared.cursors import KeysetCursor
 from shared.events.bounds import WHOLE, Text
 
@@ -65,7 +64,4 @@ IdempotencyKey = Annotated[
         pattern=r"^[\x21-\x7e]+$",
         description="The same key with the same body returns the first answer",
     ),
-]
-AllTenants = Annotated[
-    Flag, Query(description="Every tenant's accounts, not only the caller's (operator only)")
 ]

@@ -12,7 +12,7 @@ import orjson
 
 from services.feedback.domain.config import FeedbackConfig
 from services.feedback.settings import FeedbackSettings
-from services.feedback.sweep import sweep_all
+from services.feedback.sweep import sweep_due
 from services.feedback.tables import complaint, survey_invitation, survey_response
 from shared.events import CloudEvent, encode
 from shared.events.activity import (
@@ -149,10 +149,10 @@ async def test_purchases_schedule_a_throttled_invitation_that_an_answer_closes(b
     )
     assert scheduled["due_at"] == NOW - DAY  # feedback.toml: 24 hours after the purchase
 
-    swept = await sweep_all(feedback.runtime.db, _config(feedback), limit=100)
+    swept = await sweep_due(feedback.runtime.db, _config(feedback), limit=100)
     await feedback.consume(GROUP, answer(customer, "csat", 4, NOW + HOUR))
 
-    assert swept.invited == 1
+    assert swept.counts["invited"] == 1
     [invited] = await feedback.payloads(SurveyInvited)
     assert (invited.order_id, invited.invited_at) == ("O-1", NOW)
     [answered] = await feedback.rows(survey_invitation, customer_id=customer)

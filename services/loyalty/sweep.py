@@ -10,9 +10,6 @@ decides what is due, so tests move time and a restart loses nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import structlog
 from sqlalchemy import select
 
 from services.loyalty import store
@@ -20,22 +17,21 @@ from services.loyalty.announcements import announce
 from services.loyalty.domain import account as accounts
 from services.loyalty.domain.rules import Programme
 from services.loyalty.tables import account
+from shared.sweeps import Swept, drain
 from shared.uow import Database
 
-log = structlog.get_logger()
 
-
-@dataclass(frozen=True)
-class Swept:
-    accounts: int
-    events: int
-
-
-async def sweep_once(
+async def sweep_due(
     db: Database, programme: Programme, limit: int, tenant: str | None = None
 ) -> Swept:
-    """Apply what is due to one batch of due accounts (of ``tenant``, or of every tenant
-    for ``None``), in one transaction."""
+    """Everything due at the clock's now, batch after batch, of one tenant (a tenant's
+    admin sweeps their own accounts and sees their own counts) or of all (``None``: the
+    background pass and an operator's): how many ``accounts`` and ``events``."""
+    return await drain(lambda: _sweep_batch(db, programme, limit, tenant))
+
+
+async def _sweep_batch(db: Database, programme: Programme, limit: int, tenant: str | None) -> Swept:
+    """Apply what is due to one batch of due accounts, in one transaction."""
     now = db.clock.now()
     async with db.unit_of_work() as uow:
         due = select(account.c.tenant_id, account.c.customer_id).where(account.c.next_due_at <= now)
@@ -54,25 +50,4 @@ async def sweep_once(
         )
         uow.publish(*(announce(a, n, None, n.entry.at if n.entry else now) for a, n in noticed))
         await uow.commit()
-    return Swept(len(keys), len(noticed))
-
-
-async def sweep_all(
-    db: Database, programme: Programme, limit: int, tenant: str | None = None
-) -> Swept:
-    """Everything due at the clock's now, batch after batch: of one tenant (a tenant's
-    admin sweeps their own accounts and sees their own counts) or of all (``None``: the
-    background pass and an operator's)."""
-    total = Swept(0, 0)
-    while True:
-        swept = await sweep_once(db, programme, limit, tenant)
-        total = Swept(total.accounts + swept.accounts, total.events + swept.events)
-        if swept.accounts < limit:
-            return total
-
-
-async def sweep_and_report(db: Database, programme: Programme, limit: int) -> None:
-    """One pass of the background sweep, logged when it did something."""
-    swept = await sweep_all(db, programme, limit)
-    if swept.accounts:
-        log.info("loyalty sweep", accounts=swept.accounts, events=swept.events)
+    return Swept({"accounts": len(keys), "events": len(noticed)}, more=len(keys) == limit)

@@ -8,6 +8,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from shared.fields import field_errors, summary
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -38,7 +40,5 @@ def parse_toml(text: str, model: type[M], origin: str, error: type[RuleFileError
     try:
         return model.model_validate(raw)
     except ValidationError as failure:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in failure.errors()
-        )
+        problems = summary(field_errors(failure.errors()), "file", limit=None)
         raise error(f"{origin}: {problems}") from failure

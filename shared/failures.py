@@ -38,6 +38,8 @@ from collections.abc import Iterator
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 
+from shared.fields import path
+
 TRANSIENT = (OperationalError, InterfaceError, OSError, ConnectionError, TimeoutError)
 
 _POISON_SQLSTATE = ("22", "23")  # data exception, integrity constraint violation
@@ -123,7 +125,7 @@ def describe(error: BaseException) -> str:
         return f"{name} (SQLSTATE {codes[-1]}){f': {detail}' if detail else ''}"
     if isinstance(error, ValidationError):
         where = ", ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['type']}"
+            f"{path(e['loc']) or 'value'}: {e['type']}"  # the type, never a message with values
             for e in error.errors()[:3]
         )
         return f"ValidationError: {error.error_count()} error(s) ({where})"

@@ -24,6 +24,8 @@ from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from shared.fields import summary
+
 log = structlog.get_logger()
 
 MEDIA_TYPE = "application/problem+json"
@@ -100,10 +102,10 @@ def validation_problem(errors: list[Any], what: str = "the request") -> Problem:
     if any(e.get("type") == "json_invalid" for e in errors):
         return Problem(400, "malformed-json", "The body is not valid JSON: check its syntax.")
     fields = [{"field": _field(e.get("loc", ())), "message": e["msg"]} for e in errors]
-    summary = "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields[:5])
     # A cursor that is not one (its pattern says what one is) keeps its own type.
     slug = "invalid-cursor" if {f["field"] for f in fields} == {"query.cursor"} else None
-    return Problem(422, slug or "validation-failed", f"Fix {what}: {summary}", errors=fields)
+    detail = f"Fix {what}: {summary(fields, 'body')}"
+    return Problem(422, slug or "validation-failed", detail, errors=fields)
 
 
 def _field(location: Sequence[Any]) -> str:

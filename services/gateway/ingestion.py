@@ -27,6 +27,7 @@ from shared.events import CloudEvent, encode, new_event
 from shared.events.activity import ACTIVITIES, CustomerRef, Inbound
 from shared.events.bounds import NUL, Ref
 from shared.events.envelope import MAX_ENVELOPE_BYTES
+from shared.fields import field_errors, summary
 from shared.instants import Instant
 
 INGESTION_NAMESPACE = uuid.UUID("6f1c3c52-8d5e-4a0c-9a51-2b7f4c1e0d11")
@@ -227,9 +228,5 @@ def is_json(content_type: str | None) -> bool:
 
 
 def _invalid(error: ValidationError, prefix: str) -> InvalidEvent:
-    errors = [
-        {"field": prefix + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-        for e in error.errors()
-    ]
-    summary = "; ".join(f"{e['field'] or 'event'}: {e['message']}" for e in errors[:5])
-    return InvalidEvent("validation-failed", f"Fix the event: {summary}", errors)
+    errors = field_errors(error.errors(), prefix)
+    return InvalidEvent("validation-failed", f"Fix the event: {summary(errors, 'event')}", errors)

@@ -11,21 +11,19 @@ from typing import Any
 
 from sqlalchemy import select, tuple_, update
 
-from services.profile import domain, store
-from services.profile.resolution import Candidate, Resolution, find_candidates, reference_key
+from services.profile import announcements, domain, store
+from services.profile.resolution import Resolution, find_candidates, reference_key
 from services.profile.tables import customer_view
 from shared import topics
 from shared.clock import Clock
 from shared.consumer import Received
 from shared.db import insert_ignoring_conflicts, upsert
-from shared.events import REGISTRY, CloudEvent
+from shared.events import REGISTRY
 from shared.events.activity import Inbound
-from shared.events.envelope import caused_event
 from shared.events.payload import Payload
-from shared.events.profile import CustomerCreated, CustomersMerged, MergeCandidateFound
+from shared.events.profile import CustomersMerged
 from shared.uow import UnitOfWork
 
-SOURCE = "/crm/profile"
 # What each consumer applies: every partner activity as posted, and what the 360 folds.
 RESOLVED = REGISTRY.payloads_on(topics.INBOUND)
 FOLDED: tuple[type[Payload], ...] = (*domain.FOLDED, CustomersMerged)
@@ -55,10 +53,16 @@ async def resolve_inbound(
     identities = [*resolution.new_references.items(), *((c.contact, c.customer) for c in claims)]
     await store.record_identities(uow.conn, identities, now)
     opened = await store.insert_candidates(uow.conn, candidates, now)
-    uow.publish(*(_activity(r, c) for r, (_, c) in zip(batch, resolved, strict=True)))
-    uow.publish(*(_created_event(batch[i], c, now) for i, (_, c) in resolution.created))
+    uow.publish(*(announcements.activity(r, c) for r, (_, c) in zip(batch, resolved, strict=True)))
     uow.publish(
-        *(_candidate_event(batch[c.cause], c, now) for c in candidates if c.candidate_id in opened)
+        *(announcements.customer_created(batch[i], c, now) for i, (_, c) in resolution.created)
+    )
+    uow.publish(
+        *(
+            announcements.merge_candidate_found(batch[c.cause], c, now)
+            for c in candidates
+            if c.candidate_id in opened
+        )
     )
 
 
@@ -115,48 +119,3 @@ async def _views(uow: UnitOfWork, keys: Iterable[ViewKey]) -> dict[ViewKey, dict
         )
     )
     return {(r.tenant_id, r.customer_id): dict(r._mapping) for r in rows}
-
-
-def _activity(received: Received[Inbound[Any]], customer_id: uuid.UUID) -> CloudEvent:
-    activity = received.payload.activity
-    return caused_event(
-        activity, received.event, source=SOURCE, purpose="activity", subject=str(customer_id)
-    )
-
-
-def _created_event(
-    received: Received[Inbound[Any]], customer_id: uuid.UUID, now: datetime
-) -> CloudEvent:
-    ref = received.payload.customer
-    return caused_event(
-        CustomerCreated(
-            customer_id=str(customer_id),
-            source=ref.source,
-            external_id=ref.external_id,
-            created_at=now,
-        ),
-        received.event,
-        source=SOURCE,
-        purpose="customer_created",
-        subject=str(customer_id),
-        time=now,
-    )
-
-
-def _candidate_event(
-    received: Received[Inbound[Any]], candidate: Candidate, now: datetime
-) -> CloudEvent:
-    return caused_event(
-        MergeCandidateFound(
-            candidate_id=str(candidate.candidate_id),
-            survivor_id=str(candidate.survivor_id),
-            merged_id=str(candidate.merged_id),
-            matched=list(candidate.matched),
-            found_at=now,
-        ),
-        received.event,
-        source=SOURCE,
-        purpose=f"merge_candidate:{candidate.candidate_id}",
-        subject=str(candidate.merged_id),
-        time=now,
-    )

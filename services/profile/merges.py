@@ -7,14 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from services.profile import merging, store
+from services.profile import announcements, merging, store
 from services.profile.merging import AlreadyDecided, CandidateNotFound, Decision
-from shared.events import CloudEvent, new_event
 from shared.events.envelope import derived_id
-from shared.events.profile import CustomersMerged, MergeCandidateDismissed
 from shared.uow import Database, UnitOfWork
-
-SOURCE = "/crm/profile"
 
 
 async def decide(
@@ -43,7 +39,7 @@ async def decide(
         if decision == "confirm":
             merge_id = await _merge(uow, candidate, decided)
         else:
-            uow.publish(_dismissed(candidate, decided))
+            uow.publish(announcements.merge_candidate_dismissed(candidate, decided))
         await store.decide(
             uow.conn, candidate_id, merging.STATUS_AFTER[decision], decided, merge_id
         )
@@ -73,44 +69,5 @@ async def _merge(uow: UnitOfWork, candidate: Any, decided: dict[str, Any]) -> uu
         "reason": reason,
     }
     await store.merge(uow.conn, survivor, merged, plan, row)
-    uow.publish(_merged(row))
+    uow.publish(announcements.customers_merged(row))
     return merge_id
-
-
-def _merged(row: dict[str, Any]) -> CloudEvent:
-    survivor = str(row["survivor_id"])
-    return new_event(
-        CustomersMerged(
-            merge_id=str(row["merge_id"]),
-            survivor_id=survivor,
-            merged_id=str(row["merged_id"]),
-            candidate_id=str(row["candidate_id"]),
-            decided_at=row["decided_at"],
-            decided_by=row["decided_by"],
-            reason=row["reason"],
-        ),
-        source=SOURCE,
-        tenant_id=row["tenant_id"],
-        key=survivor,
-        subject=survivor,
-        time=row["decided_at"],
-        event_id=derived_id(row["merge_id"], "customers_merged"),
-    )
-
-
-def _dismissed(candidate: Any, decided: dict[str, Any]) -> CloudEvent:
-    merged = str(candidate.merged_id)
-    return new_event(
-        MergeCandidateDismissed(
-            candidate_id=str(candidate.candidate_id),
-            survivor_id=str(candidate.survivor_id),
-            merged_id=merged,
-            **decided,
-        ),
-        source=SOURCE,
-        tenant_id=candidate.tenant_id,
-        key=merged,
-        subject=merged,
-        time=decided["decided_at"],
-        event_id=derived_id(candidate.candidate_id, "merge_candidate_dismissed"),
-    )

@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from shared.events.payload import DecodeError, Payload
 from shared.events.registry import REGISTRY
+from shared.fields import field_errors, summary
 
 CONTENT_TYPE = "application/cloudevents+json"
 # What one encoded event may weigh: well under the broker's 1 MiB per message, so
@@ -128,10 +129,5 @@ def decode(raw: bytes | None) -> CloudEvent:
     try:
         return CloudEvent.model_validate_json(raw)
     except ValidationError as error:
-        raise DecodeError(f"not a valid CloudEvent: {_summary(error)}") from error
-
-
-def _summary(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()[:5]
-    )
+        problems = summary(field_errors(error.errors()), "body")
+        raise DecodeError(f"not a valid CloudEvent: {problems}") from error

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from shared.events import feedback, lifecycle, loyalty, profile
 from shared.events.activity import ACTIVITIES, Inbound
 from shared.events.payload import DecodeError, Payload
+from shared.fields import field_errors, summary
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,7 @@ class Registry:
         try:
             return known.payload.model_validate(data)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'data'}: {e['msg']}"
-                for e in error.errors()[:5]
-            )
+            problems = summary(field_errors(error.errors()), "data")
             raise DecodeError(f"invalid {event_type} data: {problems}") from error
 
     def catalogue(self) -> dict[str, Any]:

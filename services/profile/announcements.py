@@ -1,0 +1,107 @@
+"""What profile tells the other services: each activity re-published under its
+customer, a new customer, a merge candidate found or dismissed, two customers merged.
+Ids derive from what caused each event, so a replay announces under the same ids."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from services.profile.resolution import Candidate
+from shared.consumer import Received
+from shared.events import CloudEvent, new_event
+from shared.events.activity import Inbound
+from shared.events.envelope import caused_event, derived_id
+from shared.events.profile import (
+    CustomerCreated,
+    CustomersMerged,
+    MergeCandidateDismissed,
+    MergeCandidateFound,
+)
+
+SOURCE = "/crm/profile"
+
+
+def activity(received: Received[Inbound[Any]], customer_id: uuid.UUID) -> CloudEvent:
+    activity = received.payload.activity
+    return caused_event(
+        activity, received.event, source=SOURCE, purpose="activity", subject=str(customer_id)
+    )
+
+
+def customer_created(
+    received: Received[Inbound[Any]], customer_id: uuid.UUID, now: datetime
+) -> CloudEvent:
+    ref = received.payload.customer
+    return caused_event(
+        CustomerCreated(
+            customer_id=str(customer_id),
+            source=ref.source,
+            external_id=ref.external_id,
+            created_at=now,
+        ),
+        received.event,
+        source=SOURCE,
+        purpose="customer_created",
+        subject=str(customer_id),
+        time=now,
+    )
+
+
+def merge_candidate_found(
+    received: Received[Inbound[Any]], candidate: Candidate, now: datetime
+) -> CloudEvent:
+    return caused_event(
+        MergeCandidateFound(
+            candidate_id=str(candidate.candidate_id),
+            survivor_id=str(candidate.survivor_id),
+            merged_id=str(candidate.merged_id),
+            matched=list(candidate.matched),
+            found_at=now,
+        ),
+        received.event,
+        source=SOURCE,
+        purpose=f"merge_candidate:{candidate.candidate_id}",
+        subject=str(candidate.merged_id),
+        time=now,
+    )
+
+
+def customers_merged(row: dict[str, Any]) -> CloudEvent:
+    survivor = str(row["survivor_id"])
+    return new_event(
+        CustomersMerged(
+            merge_id=str(row["merge_id"]),
+            survivor_id=survivor,
+            merged_id=str(row["merged_id"]),
+            candidate_id=str(row["candidate_id"]),
+            decided_at=row["decided_at"],
+            decided_by=row["decided_by"],
+            reason=row["reason"],
+        ),
+        source=SOURCE,
+        tenant_id=row["tenant_id"],
+        key=survivor,
+        subject=survivor,
+        time=row["decided_at"],
+        event_id=derived_id(row["merge_id"], "customers_merged"),
+    )
+
+
+def merge_candidate_dismissed(candidate: Any, decided: dict[str, Any]) -> CloudEvent:
+    merged = str(candidate.merged_id)
+    return new_event(
+        MergeCandidateDismissed(
+            candidate_id=str(candidate.candidate_id),
+            survivor_id=str(candidate.survivor_id),
+            merged_id=merged,
+            **decided,
+        ),
+        source=SOURCE,
+        tenant_id=candidate.tenant_id,
+        key=merged,
+        subject=merged,
+        time=decided["decided_at"],
+        event_id=derived_id(candidate.candidate_id, "merge_candidate_dismissed"),
+    )

@@ -6,7 +6,7 @@ and how a survivor's 360 counts the customers merged into it. Plain Python, no I
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 from shared.events.activity import OrderRefunded, PurchaseCompleted
@@ -25,7 +25,29 @@ from shared.events.loyalty import (
 from shared.events.payload import Payload
 
 
-def new_view(tenant_id: str, customer_id: UUID, now: datetime) -> dict[str, Any]:
+class View(TypedDict):
+    """A customer's 360 as profile folds it (one row of ``customer_view``)."""
+
+    tenant_id: str
+    customer_id: UUID
+    stage: str | None
+    stage_since: datetime | None
+    churn_score: int | None
+    churn_level: str | None
+    churn_reasons: list[dict[str, Any]] | None
+    tier: str
+    points_balance: int
+    points_pending: int
+    last_nps: int | None
+    open_complaints: int
+    orders: int
+    revenue_minor: int
+    currency: str | None
+    last_purchase_at: datetime | None
+    updated_at: datetime
+
+
+def new_view(tenant_id: str, customer_id: UUID, now: datetime) -> View:
     """The 360 of a customer nobody has said anything about yet."""
     return {
         "tenant_id": tenant_id,
@@ -67,7 +89,7 @@ FOLDED: tuple[type[Payload], ...] = (
 )
 
 
-def fold(view: dict[str, Any], payload: Payload, at: datetime) -> bool:
+def fold(view: View, payload: Payload, at: datetime) -> bool:
     """Apply one event to a customer's 360 (events of one topic arrive in order);
     says whether the event concerns the 360 at all."""
     match payload:
@@ -98,7 +120,7 @@ def fold(view: dict[str, Any], payload: Payload, at: datetime) -> bool:
     return True
 
 
-def combine(survivor: dict[str, Any], merged: list[dict[str, Any]]) -> dict[str, Any]:
+def combine(survivor: View, merged: list[View]) -> View:
     """The survivor's 360 with the purchases of the customers merged into it.
 
     Only the purchase statistics add up: profile folds them from the activity alone.

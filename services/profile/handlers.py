@@ -5,9 +5,9 @@ SQL inside the consumer's unit of work."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select, tuple_, update
 
@@ -72,7 +72,7 @@ async def fold_into_view(uow: UnitOfWork, batch: Sequence[Received[Payload]], cl
     now = clock.now()
     facts = [r for r in batch if not isinstance(r.payload, CustomersMerged)]
     views = await _views(uow, {r.customer for r in facts})
-    changed: dict[ViewKey, dict[str, Any]] = {}
+    changed: dict[ViewKey, domain.View] = {}
     for received in facts:
         key = received.customer
         view = views.setdefault(key, domain.new_view(*key, now))
@@ -109,7 +109,7 @@ async def _fold_merge(
     )
 
 
-async def _views(uow: UnitOfWork, keys: Iterable[ViewKey]) -> dict[ViewKey, dict[str, Any]]:
+async def _views(uow: UnitOfWork, keys: Iterable[ViewKey]) -> dict[ViewKey, domain.View]:
     keys = set(keys)
     if not keys:
         return {}
@@ -118,4 +118,9 @@ async def _views(uow: UnitOfWork, keys: Iterable[ViewKey]) -> dict[ViewKey, dict
             tuple_(customer_view.c.tenant_id, customer_view.c.customer_id).in_(keys)
         )
     )
-    return {(r.tenant_id, r.customer_id): dict(r._mapping) for r in rows}
+    return {(r.tenant_id, r.customer_id): _view(r._mapping) for r in rows}
+
+
+def _view(row: Mapping[Any, Any]) -> domain.View:
+    """A 360 row as the fold types it (every column but ``merged_into``)."""
+    return cast(domain.View, {c: row[c] for c in VIEW_COLUMNS})

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -71,7 +72,7 @@ async def customer_360(
                 or_(view.c.customer_id == live, view.c.merged_into == live),
             )
         )
-        views = [dict(r._mapping) for r in rows]
+        views = [_view(r._mapping) for r in rows]
     own = next(
         (v for v in views if v["customer_id"] == live),
         domain.new_view(tenant_id, live, record.created_at),
@@ -117,3 +118,8 @@ async def candidate(engine: AsyncEngine, tenant_id: str, candidate_id: uuid.UUID
             m.tenant_id == tenant_id, m.candidate_id == candidate_id
         )
         return (await conn.execute(query)).first()
+
+
+def _view(row: Mapping[Any, Any]) -> domain.View:
+    """A 360 row, typed (``merged_into`` is the fold's business, not the reader's)."""
+    return cast(domain.View, {k: v for k, v in row.items() if k != "merged_into"})

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from shared.events import CloudEvent, encode, new_event
-from shared.events.activity import ACTIVITIES, CustomerRef, Inbound
+from shared.events.activity import ACTIVITIES, CustomerRef, inbound_model
 from shared.events.bounds import NUL, Ref
 from shared.events.envelope import MAX_ENVELOPE_BYTES
 from shared.fields import field_errors, summary
@@ -107,7 +107,7 @@ def to_inbound(
         activity = payload_type.model_validate(posted.data, extra="forbid")
     except ValidationError as error:
         raise _invalid(error, "data.") from error
-    inbound = Inbound[payload_type](  # type: ignore[valid-type]
+    inbound = inbound_model(payload_type)(
         partner=sender.partner,
         partner_event_id=posted.id,
         customer=posted.customer,

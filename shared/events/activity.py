@@ -7,7 +7,7 @@ customer (the canonical id is then the CloudEvents ``subject``).
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 
 from pydantic import Field, StrictInt, ValidationInfo, field_validator
 
@@ -153,3 +153,9 @@ class Inbound(Payload, Generic[A]):
     partner_event_id: Ref
     customer: CustomerRef
     activity: A
+
+
+def inbound_model(activity: type[Payload]) -> type[Inbound[Any]]:
+    """The payload class of ``activity`` as posted, on ``crm.inbound`` (one per type)."""
+    generic: Any = Inbound  # parametrised by a class known only at run time
+    return cast(type[Inbound[Any]], generic[activity])

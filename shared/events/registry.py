@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.events import feedback, lifecycle, loyalty, profile
-from shared.events.activity import ACTIVITIES, Inbound
+from shared.events.activity import ACTIVITIES, inbound_model
 from shared.events.payload import DecodeError, Payload
 from shared.fields import field_errors, summary
 
@@ -104,7 +104,7 @@ def activity_type(partner_type: str) -> str:
 
 def _types() -> Iterable[EventType]:
     for partner_type, payload in ACTIVITIES.items():
-        yield EventType(Inbound[payload], inbound_type(partner_type))  # type: ignore[valid-type]
+        yield EventType(inbound_model(payload), inbound_type(partner_type))
         yield EventType(payload, activity_type(partner_type))
     yield EventType(profile.CustomerCreated, "crm.profile.customer_created.v1")
     yield EventType(profile.MergeCandidateFound, "crm.profile.merge_candidate_found.v1")

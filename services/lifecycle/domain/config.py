@@ -9,7 +9,7 @@ message naming the problem, rather than moving customers by a rule nobody meant.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -39,9 +39,9 @@ Trigger = Literal[
     "silence_due",
     "churn_due",
 ]
-TRIGGERS: tuple[str, ...] = Trigger.__args__  # type: ignore[attr-defined]
+TRIGGERS: tuple[str, ...] = get_args(Trigger)
 Guard = Literal["loyal", "no_paid_orders", "open_blocking_complaint"]
-GUARDS: tuple[str, ...] = Guard.__args__  # type: ignore[attr-defined]
+GUARDS: tuple[str, ...] = get_args(Guard)
 
 
 class ConfigError(RuleFileError):

@@ -62,9 +62,21 @@ class Notice:
     cause: str = ""
 
 
-def notice(account: Account, kind: str, **details: object) -> Notice:
+def notice(
+    account: Account,
+    kind: str,
+    *,
+    entry: Entry | None = None,
+    lot: Lot | None = None,
+    reversal: Reversal | None = None,
+    from_tier: str | None = None,
+    cause: str = "",
+) -> Notice:
+    """What just happened to the account, with its balance, pending points and tier now."""
     ledger = account.ledger
-    return Notice(kind, ledger.balance, ledger.pending, account.tier, **details)  # type: ignore[arg-type]
+    return Notice(
+        kind, ledger.balance, ledger.pending, account.tier, entry, lot, reversal, from_tier, cause
+    )
 
 
 def lot_id(account: Account, ref: str) -> uuid.UUID:

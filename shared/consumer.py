@@ -33,6 +33,7 @@ from sqlalchemy import Table
 from shared import metrics
 from shared.bus import Bus, Message, Record
 from shared.events import REGISTRY, CloudEvent, DecodeError, decode
+from shared.events.envelope import TYPE_HEADER
 from shared.events.payload import Payload
 from shared.failures import TRANSIENT, Kind, cause_name, classify, describe, is_conflict
 from shared.inbox import claim
@@ -182,19 +183,26 @@ class Consumer:
         accepted: list[Received[Payload]] = []
         rejected: list[Rejection] = []
         seen: set[object] = set()
+        ignored = 0
         for record in records:
+            hint = record.header(TYPE_HEADER)  # a type this group skips needs no parsing
+            if hint is not None and self.subscription.verdict(hint) == "ignore":
+                ignored += 1
+                continue
             try:
                 event = decode(record.value)
                 verdict = self.subscription.verdict(event.type)
                 if verdict == "unsupported":
                     raise DecodeError(f"{self._service} does not support {event.type}")
                 if verdict == "ignore" or event.id in seen:
-                    metrics.EVENTS_CONSUMED.labels(*self._labels, "ignored").inc()
+                    ignored += 1
                     continue
                 accepted.append(Received(event, event.payload(), record))
                 seen.add(event.id)
             except DecodeError as error:
                 rejected.append(Rejection(record, str(error), "DecodeError"))
+        if ignored:
+            metrics.EVENTS_CONSUMED.labels(*self._labels, "ignored").inc(ignored)
         return accepted, rejected
 
     async def _apply(self, batch: list[Received[Payload]], *, whole: bool = True) -> None:

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import metrics
 from shared.bus import Bus, Message, RecordRejected
-from shared.events.envelope import CONTENT_TYPE
+from shared.events.envelope import CONTENT_TYPE, TYPE_HEADER, type_of_encoded
 from shared.letters import dead_letter
 
 log = structlog.get_logger()
@@ -197,7 +197,9 @@ class _Row:
 
 
 def _message(row: _Row) -> Message:
-    return Message(row.topic, row.key.encode(), row.value, _STRUCTURED)
+    event_type = type_of_encoded(row.value)
+    typed = ((TYPE_HEADER, event_type),) if event_type else ()
+    return Message(row.topic, row.key.encode(), row.value, (*_STRUCTURED, *typed))
 
 
 @dataclass

@@ -21,6 +21,10 @@ from shared.events.registry import REGISTRY
 from shared.fields import field_errors, summary
 
 CONTENT_TYPE = "application/cloudevents+json"
+# A Kafka header repeating the event's type, so a consumer can skip a type it does not
+# apply without parsing the event (structured mode keeps the event whole in the value).
+TYPE_HEADER = "crm-type"
+_TYPE_FIELD = b'"type":"'
 # What one encoded event may weigh: well under the broker's 1 MiB per message, so
 # whatever the gateway accepts can always be published (and re-published downstream,
 # where a service's event carries no more than the partner's did).
@@ -120,6 +124,18 @@ def derived_id(cause: uuid.UUID, purpose: str) -> uuid.UUID:
 def encode(event: CloudEvent) -> bytes:
     """The event as structured-mode CloudEvents JSON."""
     return orjson.dumps(event.model_dump(mode="json", exclude_none=True))
+
+
+def type_of_encoded(raw: bytes) -> bytes | None:
+    """The ``type`` of an event as ``encode`` writes it, read without parsing the JSON
+    (``encode`` writes ``"type":"…"`` near the start, and a type holds no quote); None
+    if it cannot be found."""
+    start = raw.find(_TYPE_FIELD, 0, 512)
+    if start < 0:
+        return None
+    start += len(_TYPE_FIELD)
+    end = raw.find(b'"', start, start + 128)
+    return raw[start:end] if end > 0 else None
 
 
 def decode(raw: bytes | None) -> CloudEvent:

@@ -149,3 +149,27 @@ async def test_a_consumer_applies_at_most_its_batch_size_at_once(engine):
     await running
 
     assert sum(sizes) == 7 and max(sizes) <= 3
+
+
+async def test_a_type_the_group_skips_is_skipped_by_its_header_without_parsing(engine):
+    """The relay names each event's type in a header: a consumer skips the types it does
+    not apply without parsing them (here a value that is not even JSON), and counts them."""
+    bus = MemoryBus()
+    header = (("crm-type", b"crm.activity.engagement_recorded.v1"),)
+    await bus.publish([Message(topics.ACTIVITY, b"k", b"\x00 not json", header)])
+    subscriber = bus.subscriber("reader", [topics.ACTIVITY])
+    await subscriber.start()
+    records = await subscriber.fetch(10, 0.1)
+
+    async def handler(uow: UnitOfWork, batch: Sequence[Received]) -> None:
+        raise AssertionError("nothing to apply")
+
+    subscription = Subscription("skips", (topics.ACTIVITY,), (PurchaseCompleted,), handler)
+    db = Database(engine, OUTBOX, SystemClock())
+    consumer = Consumer(subscription, service="unit", bus=bus, db=db, inbox=INBOX)
+    dead = bus.subscriber("dead", [topics.DEADLETTER])
+    await dead.start()
+
+    await consumer.process(records)
+
+    assert await dead.fetch(10, 0.1) == []

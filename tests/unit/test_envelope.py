@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from shared.events import CloudEvent, DecodeError, decode, encode, new_event
 from shared.events.activity import PurchaseCompleted
-from shared.events.envelope import caused_event
+from shared.events.envelope import caused_event, type_of_encoded
 from shared.events.loyalty import TierChanged
 from shared.money import MAX_AMOUNT_MINOR
 
@@ -233,3 +233,10 @@ def test_official_cloudevents_sdk_reads_the_encoded_event():
     assert parsed.get_extension("tenantid") == "tenant-1"
     assert parsed.get_extension("partitionkey") == "customer-1"
     assert parsed.get_data() == orjson.loads(encode(event))["data"]
+
+
+def test_the_type_is_read_from_an_encoded_event_without_parsing_it():
+    raw = encode(_event(source='/crm/"type":"x"'))
+
+    assert type_of_encoded(raw) == b"crm.activity.purchase_completed.v1"
+    assert type_of_encoded(b'{"not": "an event"}') is None

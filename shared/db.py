@@ -12,6 +12,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from shared import bulk
+
 if TYPE_CHECKING:
     from shared.settings import ServiceSettings
 
@@ -109,11 +111,27 @@ def insert_for(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlit
     return postgresql.insert(table) if is_postgres(conn) else sqlite.insert(table)
 
 
+async def insert_rows(
+    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert many rows (all with the same keys) in one statement."""
+    if not rows:
+        return
+    if is_postgres(conn):
+        await bulk.insert(conn, table, rows)
+    else:
+        await conn.execute(table.insert(), list(rows))
+
+
 async def insert_ignoring_conflicts(
     conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
 ) -> None:
     """Insert many rows in one statement; rows that already exist are left alone."""
-    if rows:
+    if not rows:
+        return
+    if is_postgres(conn):
+        await bulk.insert(conn, table, rows, conflict="ON CONFLICT DO NOTHING")
+    else:
         await conn.execute(insert_for(conn, table).on_conflict_do_nothing(), list(rows))
 
 
@@ -122,12 +140,15 @@ async def insert_new(
 ) -> set[Any]:
     """Insert many rows, skipping those that conflict; return ``returning`` of the new ones.
 
-    Executed as one cached statement over many parameter sets (SQLAlchemy's
-    "insertmanyvalues"), never as a literal multi-row VALUES, which would be
-    compiled anew for every batch.
+    One statement whatever the number of rows (``shared.bulk`` on PostgreSQL; on
+    SQLite one cached statement over many parameter sets), never a literal
+    multi-row VALUES, which would be compiled anew for every batch.
     """
     if not rows:
         return set()
+    if is_postgres(conn):
+        conflict = "ON CONFLICT DO NOTHING"
+        return set(await bulk.insert(conn, table, rows, conflict=conflict, returning=returning))
     statement = insert_for(conn, table).on_conflict_do_nothing().returning(table.c[returning])
     return set((await conn.execute(statement, list(rows))).scalars())
 
@@ -143,8 +164,11 @@ async def upsert(
     key) of the ones that exist. Rows must have distinct keys."""
     if not rows:
         return
-    statement = insert_for(conn, table)
     columns = update or [c for c in rows[0] if c not in key]
+    if is_postgres(conn):
+        await bulk.insert(conn, table, rows, conflict=bulk.on_conflict_update(key, columns))
+        return
+    statement = insert_for(conn, table)
     await conn.execute(
         statement.on_conflict_do_update(
             index_elements=list(key), set_={c: statement.excluded[c] for c in columns}

@@ -15,6 +15,7 @@ from services.lifecycle.store import Customer
 from services.lifecycle.tables import stage_history
 from shared.clock import Clock
 from shared.consumer import CustomerKey
+from shared.db import insert_rows
 from shared.events import CloudEvent
 from shared.uow import UnitOfWork
 
@@ -52,5 +53,4 @@ async def settle(
         states.append(store.state_row(key, customer, stats, churn, now))
     await store.save(uow.conn, customers, states)
     await store.set_timers(uow.conn, due)
-    if history:
-        await uow.conn.execute(stage_history.insert(), list(history))
+    await insert_rows(uow.conn, stage_history, history)

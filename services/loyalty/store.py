@@ -21,7 +21,7 @@ from services.loyalty.domain.account import Account, Notice, Offer
 from services.loyalty.domain.ledger import Entry, Ledger, Lot
 from services.loyalty.domain.rules import Programme
 from services.loyalty.tables import account, ledger_entry, lot, offer
-from shared.db import insert_ignoring_conflicts, upsert
+from shared.db import insert_ignoring_conflicts, insert_rows, upsert
 
 Key = tuple[str, uuid.UUID]
 LOT_FIELDS = tuple(Lot.__dataclass_fields__)
@@ -93,8 +93,7 @@ async def save(
     entries = [
         _entry_row(account, n.entry, cause) for account, n, cause in noticed if n.entry is not None
     ]
-    if entries:
-        await conn.execute(ledger_entry.insert(), entries)
+    await insert_rows(conn, ledger_entry, entries)
     changed = list(changed)
     lots = [
         _lot_row(account, lot)

@@ -26,7 +26,7 @@ from services.profile.resolution import (
     ReferenceKey,
 )
 from services.profile.tables import customer, customer_merge, identity, merge_candidate
-from shared.db import insert_ignoring_conflicts, insert_new
+from shared.db import insert_ignoring_conflicts, insert_new, insert_rows
 
 MAX_MERGE_HOPS = 8  # profile flattens merges, so one hop is all it ever sees
 
@@ -118,10 +118,8 @@ async def holders(
 
 async def insert_customers(conn: AsyncConnection, records: list[Record], now: datetime) -> None:
     if records:
-        await conn.execute(
-            customer.insert(),
-            [{**_contact_row(r), "created_at": now, "updated_at": now} for r in records],
-        )
+        rows = [{**_contact_row(r), "created_at": now, "updated_at": now} for r in records]
+        await insert_rows(conn, customer, rows)
 
 
 async def update_customers(conn: AsyncConnection, records: list[Record], now: datetime) -> None:

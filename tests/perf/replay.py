@@ -136,7 +136,7 @@ async def wait_applied(
         if time.perf_counter() - started > limit:
             missing = {n: f"{await p()}/{e}" for n, (p, e) in probes.items() if n not in done}
             raise TimeoutError(f"not applied after {limit:.0f} s: {missing}")
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(1.0)  # the probes are COUNTs: polled often, they load the databases
     return done
 
 
@@ -158,6 +158,7 @@ async def main(arguments: argparse.Namespace) -> None:
         async with stack.measuring() as usage:
             started = time.perf_counter()
             accepted = await post_all(client, history, arguments.concurrency)
+            # Probed only once all is posted: the probes' COUNTs would load the databases.
             done = await wait_applied(probes, started, arguments.timeout)
         elapsed = max(done.values())
         if arguments.statements:

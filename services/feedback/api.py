@@ -40,8 +40,7 @@ async def get_complaints(
 ) -> ComplaintPage:
     """The customer's complaints, newest first, with status, SLA deadline and escalation."""
     after = decode_keyset(cursor) if cursor else None
-    page = await views.complaints_page(runtime.db.engine, tenant, customer_id, limit, after)
-    return ComplaintPage.model_validate(page)
+    return await views.complaints_page(runtime.db.engine, tenant, customer_id, limit, after)
 
 
 @router.post("/customers/{customer_id}/complaints/{complaint_id}/resolution")
@@ -58,7 +57,7 @@ async def resolve_complaint(
         tenant, customer_id, complaint_id, body.resolution, body.compensation_points
     )
     try:
-        row = await resolutions.resolve_at_desk(runtime.db, command)
+        resolved = await resolutions.resolve_at_desk(runtime.db, command)
     except resolutions.UnknownComplaint:
         raise Problem(
             404, "complaint-not-found",
@@ -71,7 +70,7 @@ async def resolve_complaint(
             409, "complaint-already-resolved",
             f"Complaint {complaint_id} was resolved at {when}; a resolution is final.",
         ) from None  # fmt: skip
-    return Complaint.model_validate(views._complaint(row))
+    return views.complaint_answer(resolved)
 
 
 @router.get("/feedback/scores")

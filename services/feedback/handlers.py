@@ -1,24 +1,29 @@
-"""Feedback's application functions: record complaints, their resolution and survey
-answers from activity, and schedule survey invitations after purchases."""
+"""Feedback's consumer: filed complaints open with their SLA, survey answers are kept
+(closing the invitation they answer), purchases schedule invitations, and partners'
+resolutions close complaints (``resolutions``).
+
+Each step translates the batch's events into the domain's rows, lets the domain
+decide, and hands the result to the store and the announcements. Set-based: one
+read and one write per kind of row for the whole batch, whatever its size. Ids
+derive from the consumed events, so a replayed event writes and announces nothing new.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from services.feedback import domain, invitations, resolutions
-from services.feedback.domain.config import FeedbackConfig
-from services.feedback.tables import complaint, survey_response
+from services.feedback import announcements, resolutions, store
+from services.feedback.domain import complaints, invitations
+from services.feedback.domain.complaints import Complaint
+from services.feedback.domain.config import FeedbackConfig, Invitations
+from services.feedback.domain.surveys import Response
 from shared.consumer import Received, only
-from shared.db import insert_ignoring_conflicts, insert_new
-from shared.events import CloudEvent, activity
+from shared.events import activity
 from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
-from shared.events.envelope import caused_event, derived_id
-from shared.events.feedback import ComplaintOpened, SurveyAnswered
+from shared.events.envelope import derived_id
 from shared.events.payload import Payload
 from shared.uow import UnitOfWork
 
-SOURCE = "/crm/feedback"
 # What the consumer applies, as ``record_feedback`` sorts it.
 APPLIES: tuple[type[Payload], ...] = (
     ComplaintFiled,
@@ -33,91 +38,89 @@ async def record_feedback(
 ) -> None:
     """Open a complaint (with its SLA), store a survey answer, resolve a complaint or
     schedule a survey invitation for each event."""
-    filings = only(batch, ComplaintFiled)
-    causes = {derived_id(r.event.id, "complaint"): r.event for r in filings}
-    complaints = [_complaint_row(r, config) for r in filings]
-    answers = only(batch, SurveyResponded)
-    if complaints:
-        new_ids = await insert_new(uow.conn, complaint, complaints, returning="complaint_id")
-        rows = [c for c in complaints if c["complaint_id"] in new_ids]
-        counts = await resolutions.open_counts(
-            uow, {(c["tenant_id"], c["customer_id"]) for c in rows}
-        )
-        uow.publish(
-            *(
-                _complaint_opened(
-                    c, counts[(c["tenant_id"], c["customer_id"])], causes[c["complaint_id"]]
-                )
-                for c in rows
-            )
-        )
-    await insert_ignoring_conflicts(uow.conn, survey_response, [_response_row(r) for r in answers])
-    await invitations.link_answers(uow, answers)
-    uow.publish(*(_survey_answered(r) for r in answers))
-    await invitations.schedule_invitations(uow, only(batch, PurchaseCompleted), config.invitations)
+    await open_complaints(uow, only(batch, ComplaintFiled), config)
+    await record_answers(uow, only(batch, SurveyResponded))
+    await schedule_invitations(uow, only(batch, PurchaseCompleted), config.invitations)
     # After the filings, so a complaint filed and resolved within one batch is found.
     await resolutions.resolve_from_events(uow, only(batch, activity.ComplaintResolved))
 
 
-def _complaint_row(received: Received[ComplaintFiled], config: FeedbackConfig) -> dict[str, Any]:
-    filed = received.payload
-    due_at = domain.sla_due(config.sla, filed.severity, received.event.time)
-    return {
-        "complaint_id": derived_id(received.event.id, "complaint"),
-        "tenant_id": received.event.tenantid,
-        "customer_id": received.customer[1],
-        "complaint_ref": filed.complaint_ref,
-        "severity": filed.severity,
-        "category": filed.category,
-        "channel": filed.channel,
-        "text": filed.text,
-        "status": "open",
-        "opened_at": received.event.time,
-        "due_at": due_at,
-        "escalation_level": 0,
-        "escalate_at": domain.escalation_due(config.escalation, due_at, 1),
-        "partner": received.event.partner,
+async def open_complaints(
+    uow: UnitOfWork, filings: Sequence[Received[ComplaintFiled]], config: FeedbackConfig
+) -> None:
+    """Open the complaints not filed before, each announced with its customer's open
+    count after it."""
+    if not filings:
+        return
+    filed = {_filed(r, config): r.event for r in filings}
+    new = await store.add_complaints(uow.conn, list(filed))
+    counts = await store.open_counts(uow.conn, {c.customer for c in new})
+    uow.publish(*(announcements.complaint_opened(c, counts[c.customer], filed[c]) for c in new))
+
+
+async def record_answers(uow: UnitOfWork, answers: Sequence[Received[SurveyResponded]]) -> None:
+    """Keep each answer once, close the invitation it answers, and announce it."""
+    responses = {_response(r): r.event for r in answers}  # each with its cause
+    await store.add_responses(uow.conn, list(responses.keys()))
+    if responses:
+        wanted = {(r.tenant_id, r.customer_id, r.survey) for r in responses}
+        sent = await store.sent_invitations(uow.conn, wanted)
+        await store.save_invitations(uow.conn, invitations.answered(sent, responses.keys()))
+    uow.publish(*(announcements.survey_answered(r, cause) for r, cause in responses.items()))
+
+
+async def schedule_invitations(
+    uow: UnitOfWork, purchases: Sequence[Received[PurchaseCompleted]], rules: Invitations
+) -> None:
+    """Schedule the invitations these purchases earn (throttled per customer and kind);
+    the sweep sends each when due. An invitation's id derives from its purchase."""
+    if not purchases:
+        return
+    # Each purchase as an occasion to invite, with the id of the event that made it.
+    occasions = {
+        invitations.Occasion(r.customer, r.payload.order_id, r.event.time): r.event.id
+        for r in purchases
     }
-
-
-def _complaint_opened(row: dict[str, Any], open_count: int, cause: CloudEvent) -> CloudEvent:
-    return caused_event(
-        ComplaintOpened(
-            complaint_id=str(row["complaint_id"]),
-            complaint_ref=row["complaint_ref"],
-            severity=row["severity"],
-            category=row["category"],
-            opened_at=row["opened_at"],
-            due_at=row["due_at"],
-            open_complaints=open_count,
-        ),
-        cause,
-        source=SOURCE,
-        purpose="complaint_opened",
+    latest = await store.latest_invitations(uow.conn, {o.key for o in occasions})
+    planned = invitations.plan_invitations(rules, occasions.keys(), latest)
+    await store.add_invitations(
+        uow.conn,
+        [
+            invitations.schedule(p, derived_id(occasions[p.occasion], f"invitation:{p.survey}"))
+            for p in planned
+        ],
     )
 
 
-def _response_row(received: Received[SurveyResponded]) -> dict[str, Any]:
-    answer = received.payload
-    return {
-        "response_id": derived_id(received.event.id, "response"),
-        "tenant_id": received.event.tenantid,
-        "customer_id": received.customer[1],
-        "survey": answer.survey,
-        "score": answer.score,
-        "comment": answer.comment,
-        "responded_at": received.event.time,
-    }
+def _filed(received: Received[ComplaintFiled], config: FeedbackConfig) -> Complaint:
+    """The complaint a filing opens."""
+    filed, event = received.payload, received.event
+    tenant_id, customer_id = received.customer
+    return complaints.open_complaint(
+        config,
+        complaint_id=derived_id(event.id, "complaint"),
+        tenant_id=tenant_id,
+        customer_id=customer_id,
+        complaint_ref=filed.complaint_ref,
+        severity=filed.severity,
+        category=filed.category,
+        channel=filed.channel,
+        text=filed.text,
+        opened_at=event.time,
+        partner=event.partner,
+    )
 
 
-def _survey_answered(received: Received[SurveyResponded]) -> CloudEvent:
+def _response(received: Received[SurveyResponded]) -> Response:
+    """The response an answer records."""
     answer = received.payload
-    category = domain.nps_category(answer.score) if answer.survey == "nps" else None
-    return caused_event(
-        SurveyAnswered(
-            survey=answer.survey, score=answer.score, category=category, at=received.event.time
-        ),
-        received.event,
-        source=SOURCE,
-        purpose="survey_answered",
+    tenant_id, customer_id = received.customer
+    return Response(
+        response_id=derived_id(received.event.id, "response"),
+        tenant_id=tenant_id,
+        customer_id=customer_id,
+        survey=answer.survey,
+        score=answer.score,
+        comment=answer.comment,
+        responded_at=received.event.time,
     )

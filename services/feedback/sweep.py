@@ -11,20 +11,15 @@ restart loses nothing. The same code answers ``POST /v1/feedback/sweep``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.feedback import domain
-from services.feedback.domain.config import FeedbackConfig
-from services.feedback.tables import complaint, survey_invitation
-from shared.events import CloudEvent, new_event
-from shared.events.envelope import derived_id
-from shared.events.feedback import ComplaintEscalated, SurveyInvited
+from services.feedback import announcements, store
+from services.feedback.domain import complaints, invitations
+from services.feedback.domain.complaints import Complaint, Escalated
+from services.feedback.domain.config import Escalation, FeedbackConfig
 from shared.sweeps import Swept, drain
 from shared.uow import Database
-
-SOURCE = "/crm/feedback"
 
 
 async def sweep_due(
@@ -41,139 +36,29 @@ async def _sweep_batch(
 ) -> Swept:
     now = db.clock.now()
     async with db.unit_of_work() as uow:
-        invited = await _send_invitations(uow.conn, now, config, limit, tenant)
-        expired = await _expire_invitations(uow.conn, now, limit, tenant)
-        escalated = await _escalate_complaints(uow.conn, now, config, limit, tenant)
-        uow.publish(*invited, *escalated)
+        due = await store.due_invitations(uow.conn, now, limit, tenant)
+        lapsing = await store.lapsing_invitations(uow.conn, now, limit, tenant)
+        sent = [invitations.send(i, config.invitations, now) for i in due]
+        lapsed = [invitations.expire(i) for i in lapsing]
+        await store.save_invitations(uow.conn, [*sent, *lapsed])
+        escalated = await _escalate(uow.conn, config.escalation, now, limit, tenant)
+        uow.publish(
+            *(announcements.survey_invited(i) for i in sent),
+            *(announcements.complaint_escalated(c, step, now) for c, step in escalated),
+        )
         await uow.commit()
-    counts = {"invited": len(invited), "expired": expired, "escalated": len(escalated)}
+    counts = {"invited": len(sent), "expired": len(lapsed), "escalated": len(escalated)}
     return Swept(counts, more=max(counts.values()) >= limit)
 
 
-async def _due(conn: Any, query: Any, table: Any, tenant: str | None) -> list[dict[str, Any]]:
-    """The due rows of ``query`` (of ``tenant`` only, when named), locked; rows another
-    replica holds are skipped, not waited for."""
-    if tenant is not None:
-        query = query.where(table.c.tenant_id == tenant)
-    return [dict(r._mapping) for r in await conn.execute(query.with_for_update(skip_locked=True))]
-
-
-async def _send_invitations(
-    conn: Any, now: datetime, config: FeedbackConfig, limit: int, tenant: str | None
-) -> list[CloudEvent]:
-    inv = survey_invitation.c
-    due = await _due(
-        conn,
-        select(survey_invitation)
-        .where(inv.status == "scheduled", inv.due_at <= now)
-        .order_by(inv.due_at)
-        .limit(limit),
-        survey_invitation,
-        tenant,
-    )
-    if not due:
-        return []
-    expires_at = now + config.expires_after
-    await conn.execute(
-        update(survey_invitation)
-        .where(inv.invitation_id == bindparam("id"))
-        .values(status="sent", invited_at=now, expires_at=expires_at),
-        [{"id": row["invitation_id"]} for row in due],
-    )
-    return [_invited(row, now, expires_at) for row in due]
-
-
-async def _expire_invitations(conn: Any, now: datetime, limit: int, tenant: str | None) -> int:
-    """Lapse sent invitations nobody answered in time (no event: nothing else cares)."""
-    inv = survey_invitation.c
-    due = await _due(
-        conn,
-        select(inv.invitation_id).where(inv.status == "sent", inv.expires_at <= now).limit(limit),
-        survey_invitation,
-        tenant,
-    )
-    if due:
-        await conn.execute(
-            update(survey_invitation)
-            .where(inv.invitation_id.in_([row["invitation_id"] for row in due]))
-            .values(status="expired")
-        )
-    return len(due)
-
-
-async def _escalate_complaints(
-    conn: Any, now: datetime, config: FeedbackConfig, limit: int, tenant: str | None
-) -> list[CloudEvent]:
-    c = complaint.c
-    due = await _due(
-        conn,
-        select(complaint)
-        .where(c.status.in_(domain.OPEN_STATUSES), c.escalate_at <= now)
-        .order_by(c.escalate_at)
-        .limit(limit),
-        complaint,
-        tenant,
-    )
-    changes, events = [], []
-    for row in due:
-        step = domain.escalate(config.escalation, row["due_at"], row["escalation_level"], now)
-        level = step.level if step else row["escalation_level"]
-        changes.append({"id": row["complaint_id"], "level": level,
-                        "status": "escalated" if step else row["status"],
-                        "next": step.next_at if step else None,
-                        "at": now if step else row["escalated_at"]})  # fmt: skip
-        if step:
-            events.append(_escalated(row, step, now))
-    if changes:
-        await conn.execute(
-            update(complaint)
-            .where(c.complaint_id == bindparam("id"))
-            .values(
-                status=bindparam("status"),
-                escalation_level=bindparam("level"),
-                escalate_at=bindparam("next"),
-                escalated_at=bindparam("at"),
-            ),
-            changes,
-        )
-    return events
-
-
-def _invited(row: dict[str, Any], now: datetime, expires_at: datetime) -> CloudEvent:
-    customer = str(row["customer_id"])
-    return new_event(
-        SurveyInvited(
-            invitation_id=str(row["invitation_id"]),
-            survey=row["survey"],
-            order_id=row["order_id"],
-            invited_at=now,
-            expires_at=expires_at,
-        ),
-        source=SOURCE,
-        tenant_id=row["tenant_id"],
-        key=customer,
-        subject=customer,
-        time=now,
-        event_id=derived_id(row["invitation_id"], "survey_invited"),
-    )
-
-
-def _escalated(row: dict[str, Any], step: domain.Escalated, now: datetime) -> CloudEvent:
-    customer = str(row["customer_id"])
-    return new_event(
-        ComplaintEscalated(
-            complaint_id=str(row["complaint_id"]),
-            complaint_ref=row["complaint_ref"],
-            severity=row["severity"],
-            level=step.level,
-            due_at=row["due_at"],
-            escalated_at=now,
-            overdue_by=step.overdue_by,
-        ),
-        source=SOURCE,
-        tenant_id=row["tenant_id"],
-        key=customer,
-        subject=customer,
-        time=now,
-        event_id=derived_id(row["complaint_id"], f"escalated:{step.level}"),
-    )
+async def _escalate(
+    conn: AsyncConnection, policy: Escalation, now: datetime, limit: int, tenant: str | None
+) -> list[tuple[Complaint, Escalated]]:
+    """Escalate the complaints whose next escalation is due, a level each; one at the
+    top level keeps it, with nothing more due. The escalations made."""
+    stepped = [
+        complaints.escalate_complaint(c, policy, now)
+        for c in await store.due_escalations(conn, now, limit, tenant)
+    ]
+    await store.save_complaints(conn, [c for c, _ in stepped])
+    return [(c, step) for c, step in stepped if step is not None]

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.feedback import domain
+from services.feedback.domain.complaints import Complaint
+from services.feedback.store import complaint_of
 from services.feedback.tables import complaint, survey_response
+from shared.contracts import feedback as contract
+from shared.contracts.feedback import ComplaintPage
 from shared.cursors import encode_keyset
 
 
@@ -21,7 +24,7 @@ async def complaints_page(
     customer_id: uuid.UUID,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
-) -> dict[str, Any]:
+) -> ComplaintPage:
     """Complaints newest first, after the (opened_at, complaint_id) of a cursor; the cursor
     is the last one's, so pages stay stable while new complaints arrive."""
     c = complaint.c
@@ -33,36 +36,23 @@ async def complaints_page(
         )
     query = query.order_by(c.opened_at.desc(), c.complaint_id.desc()).limit(limit + 1)
     async with engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
-    page = rows[:limit]
-    return {
-        "complaints": [_complaint(r) for r in page],
-        "next_cursor": (
-            encode_keyset(page[-1].opened_at, page[-1].complaint_id) if len(rows) > limit else None
-        ),
-    }
+        rows = (await conn.execute(query)).mappings().all()
+    page = [complaint_of(r) for r in rows[:limit]]
+    last = page[-1] if len(rows) > limit else None
+    return ComplaintPage(
+        complaints=[complaint_answer(c) for c in page],
+        next_cursor=encode_keyset(last.opened_at, last.complaint_id) if last else None,
+    )
 
 
-def _complaint(row: Any) -> dict[str, Any]:
-    return {
-        "complaint_id": str(row.complaint_id),
-        "complaint_ref": row.complaint_ref,
-        "severity": row.severity,
-        "category": row.category,
-        "channel": row.channel,
-        "status": row.status,
-        "opened_at": row.opened_at,
-        "due_at": row.due_at,
-        "resolved_at": row.resolved_at,
-        "escalation_level": row.escalation_level,
-        "escalated_at": row.escalated_at,
-        "resolved_by": row.resolved_by,
-    }
+def complaint_answer(found: Complaint) -> contract.Complaint:
+    """A complaint as the API shows it (its text and resolution stay inside)."""
+    return contract.Complaint.model_validate(found, from_attributes=True)
 
 
 async def satisfaction(
     engine: AsyncEngine, tenant_id: str, start: datetime, end: datetime
-) -> dict[str, Any]:
+) -> dict[str, dict[str, float | int | None]]:
     """The tenant's NPS, CSAT and CES over answers given in [start, end)."""
     r = survey_response.c
     query = (

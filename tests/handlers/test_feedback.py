@@ -1,7 +1,10 @@
 """Feedback's consumer on the fast tier: a filed complaint opens with its SLA and only
 its filing partner resolves it by event; survey answers are stored and announced with
 their NPS category; purchases schedule throttled invitations, which an answer closes;
-the same event twice has one effect; an answer off its scale is dead-lettered."""
+the same event twice has one effect; an answer off its scale is dead-lettered. And the
+application functions beside it, on the same database: the sweep escalates a breached
+complaint a level at a time and lapses an unanswered invitation; the desk resolves an
+open complaint once."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ import uuid
 from datetime import datetime, timedelta
 
 import orjson
+import pytest
 
+from services.feedback import resolutions
 from services.feedback.domain.config import FeedbackConfig
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import sweep_due
@@ -21,9 +26,14 @@ from shared.events.activity import (
     PurchaseCompleted,
     SurveyResponded,
 )
-from shared.events.feedback import ComplaintOpened, SurveyAnswered, SurveyInvited
+from shared.events.feedback import (
+    ComplaintEscalated,
+    ComplaintOpened,
+    SurveyAnswered,
+    SurveyInvited,
+)
 from shared.events.feedback import ComplaintResolved as Resolved
-from tests.handlers.bench import NOW, Bench, event
+from tests.handlers.bench import NOW, TENANT, Bench, event
 
 GROUP = "feedback-activity"
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -157,6 +167,74 @@ async def test_purchases_schedule_a_throttled_invitation_that_an_answer_closes(b
     assert (invited.order_id, invited.invited_at) == ("O-1", NOW)
     [answered] = await feedback.rows(survey_invitation, customer_id=customer)
     assert (answered["status"], answered["answered_at"]) == ("answered", NOW + HOUR)
+
+
+async def test_a_breached_complaint_is_escalated_a_level_per_sweep_up_to_the_top(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+    await feedback.consume(GROUP, filed(customer, "T-1", "critical", NOW, "tickets"))
+    due = NOW + 4 * HOUR  # feedback.toml: critical = 4 hours, a level more every 24 hours
+
+    feedback.clock.move_to(due + HOUR)
+    first = await sweep_due(feedback.runtime.db, _config(feedback), limit=100)
+    [row] = await feedback.rows(complaint, customer_id=customer)
+    assert first.counts == {"invited": 0, "expired": 0, "escalated": 1}
+    assert (row["status"], row["escalation_level"]) == ("escalated", 1)
+    assert (row["escalated_at"], row["escalate_at"]) == (due + HOUR, due + 24 * HOUR)
+
+    feedback.clock.move_to(due + 100 * DAY)  # one level per pass, never a jump
+    counts = [
+        (await sweep_due(feedback.runtime.db, _config(feedback), limit=100)).counts["escalated"]
+        for _ in range(3)
+    ]
+    assert counts == [1, 1, 0]
+    [top] = await feedback.rows(complaint, customer_id=customer)
+    assert (top["status"], top["escalation_level"], top["escalate_at"]) == ("escalated", 3, None)
+    escalations = await feedback.payloads(ComplaintEscalated)
+    assert [(e.level, e.overdue_by) for e in escalations] == [
+        (1, HOUR),
+        (2, 100 * DAY),
+        (3, 100 * DAY),
+    ]
+
+
+async def test_an_invitation_nobody_answers_lapses_and_a_late_answer_leaves_it(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+    await feedback.consume(GROUP, bought(customer, "O-1", NOW - DAY))
+    await sweep_due(feedback.runtime.db, _config(feedback), limit=100)
+
+    feedback.clock.move_to(NOW + 14 * DAY)  # feedback.toml: expires after 14 days
+    swept = await sweep_due(feedback.runtime.db, _config(feedback), limit=100)
+    await feedback.consume(GROUP, answer(customer, "csat", 2, NOW + 14 * DAY))
+
+    assert swept.counts == {"invited": 0, "expired": 1, "escalated": 0}
+    [lapsed] = await feedback.rows(survey_invitation, customer_id=customer)
+    assert (lapsed["status"], lapsed["expires_at"], lapsed["answered_at"]) == (
+        "expired",
+        NOW + 14 * DAY,
+        None,
+    )
+    assert len(await feedback.rows(survey_response, customer_id=customer)) == 1
+
+
+async def test_the_desk_resolves_an_open_complaint_once(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+    await feedback.consume(GROUP, filed(customer, "T-1", "high", NOW - HOUR, "tickets"))
+    [row] = await feedback.rows(complaint, customer_id=customer)
+    desk = resolutions.ResolveAtDesk(TENANT, customer, row["complaint_id"], "Replaced", 300)
+
+    done = await resolutions.resolve_at_desk(feedback.runtime.db, desk)
+
+    assert (done.status, done.resolved_by, done.resolved_at) == ("resolved", "desk", NOW)
+    assert (done.complaint_ref, done.escalate_at, done.resolution) == ("T-1", None, "Replaced")
+    [announced] = await feedback.payloads(Resolved)
+    assert (announced.resolved_by, announced.compensation_points) == ("desk", 300)
+    assert (announced.within_sla, announced.open_complaints) == (True, 0)
+    with pytest.raises(resolutions.AlreadyResolved):
+        await resolutions.resolve_at_desk(feedback.runtime.db, desk)
+    elsewhere = resolutions.ResolveAtDesk("t-other", customer, row["complaint_id"], "x", 0)
+    with pytest.raises(resolutions.UnknownComplaint):
+        await resolutions.resolve_at_desk(feedback.runtime.db, elsewhere)
+    assert len(await feedback.payloads(Resolved)) == 1
 
 
 def _config(bench: Bench) -> FeedbackConfig:

@@ -1,10 +1,14 @@
-"""Feedback's rules in plain Python: configuration, complaints (SLA, resolution,
-escalation) and surveys (NPS buckets, invitations, scores)."""
+"""Feedback's rules in plain Python: configuration (``config``), complaints and their
+status machine (``complaints``: SLA, who may resolve, escalation), survey answers and
+scores (``surveys``), and invitations and theirs (``invitations``: throttle, expiry)."""
 
 from services.feedback.domain.complaints import (
     DESK,
     OPEN_STATUSES,
+    Complaint,
     Escalated,
+    IllegalStep,
+    Resolution,
     escalate,
     escalation_due,
     may_resolve,
@@ -14,22 +18,22 @@ from services.feedback.domain.complaints import (
     within_sla,
 )
 from services.feedback.domain.config import ConfigError, FeedbackConfig, load_config
-from services.feedback.domain.surveys import (
-    Occasion,
-    Planned,
-    nps_category,
-    plan_invitations,
-    scores,
-)
+from services.feedback.domain.invitations import Invitation, Occasion, Planned, plan_invitations
+from services.feedback.domain.surveys import Response, nps_category, scores
 
 __all__ = [
     "DESK",
     "OPEN_STATUSES",
+    "Complaint",
     "ConfigError",
     "Escalated",
     "FeedbackConfig",
+    "IllegalStep",
+    "Invitation",
     "Occasion",
     "Planned",
+    "Resolution",
+    "Response",
     "escalate",
     "escalation_due",
     "load_config",

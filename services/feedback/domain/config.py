@@ -8,7 +8,6 @@ problem, before anything is written.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, get_args
 
@@ -67,10 +66,6 @@ class FeedbackConfig(Section):
     sla: Sla
     escalation: Escalation = Escalation()
     invitations: Invitations = Invitations()
-
-    @property
-    def expires_after(self) -> timedelta:
-        return timedelta(days=self.invitations.expires_after_days)
 
 
 def load_config(path: Path) -> FeedbackConfig:

@@ -1,13 +1,14 @@
-"""Survey rules: NPS buckets, which purchases earn an invitation, and the satisfaction
-scores of a window. Plain Python."""
+"""Survey rules: the answers customers give, NPS buckets, and the satisfaction scores
+of a window. Plain Python."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from services.feedback.domain.config import Invitations
+from shared.events.activity import SurveyKind
 
 
 def nps_category(score: int) -> str:
@@ -18,51 +19,22 @@ def nps_category(score: int) -> str:
 
 
 @dataclass(frozen=True)
-class Occasion:
-    """A purchase that may earn its customer an invitation."""
+class Response:
+    """One answer to a survey, as feedback keeps it (its score already checked against
+    the survey's scale at the edge)."""
 
-    key: tuple[str, object]
-    order_id: str
-    at: datetime
+    response_id: uuid.UUID
+    tenant_id: str
+    customer_id: uuid.UUID
+    survey: SurveyKind
+    score: int
+    comment: str | None
+    responded_at: datetime
 
-
-@dataclass(frozen=True)
-class Planned:
-    occasion: Occasion
-    survey: str
-    due_at: datetime
-
-
-def cadences(rules: Invitations) -> dict[str, tuple[timedelta, timedelta]]:
-    """Per survey kind: (delay after the purchase, least gap between two invitations)."""
-    plans = {"csat": (timedelta(hours=rules.csat_after_hours), timedelta(days=rules.throttle_days))}
-    if rules.nps_every_days:
-        plans["nps"] = (
-            timedelta(hours=rules.csat_after_hours),
-            timedelta(days=rules.nps_every_days),
-        )
-    return plans
-
-
-def plan_invitations(
-    rules: Invitations,
-    occasions: Iterable[Occasion],
-    latest: Mapping[tuple[tuple[str, object], str], datetime],
-) -> list[Planned]:
-    """The invitations these purchases earn, oldest first: one per survey kind unless the
-    customer's latest invitation of that kind (``latest``, by customer key and kind,
-    including the ones planned here) falls due within the gap."""
-    last = dict(latest)
-    planned: list[Planned] = []
-    for occasion in sorted(occasions, key=lambda o: o.at):
-        for survey, (delay, gap) in cadences(rules).items():
-            due_at = occasion.at + delay
-            previous = last.get((occasion.key, survey))
-            if previous is not None and abs(due_at - previous) < gap:
-                continue
-            last[(occasion.key, survey)] = due_at
-            planned.append(Planned(occasion, survey, due_at))
-    return planned
+    @property
+    def category(self) -> str | None:
+        """The NPS bucket of an NPS answer; other surveys have none."""
+        return nps_category(self.score) if self.survey == "nps" else None
 
 
 def _ratio(part: int, whole: int) -> float | None:

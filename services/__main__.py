@@ -7,8 +7,10 @@ python -m services embedded                                       all five, SQLi
 from __future__ import annotations
 
 import argparse
+import os
 
 import uvicorn
+from fastapi import FastAPI
 
 from services import NAMES, definition
 from shared.app import create_service_app
@@ -29,12 +31,32 @@ def main() -> None:
         app = create_embedded_app(base.data_dir)
         port = arguments.port or base.gateway_port
     else:
-        service = definition(arguments.service)
-        app = create_service_app(service, service.settings(service=arguments.service))
         port = arguments.port or base.port_of(arguments.service)
+        if base.workers > 1:
+            # Each worker process builds the app itself, from CRM_SERVICE.
+            os.environ["CRM_SERVICE"] = arguments.service
+            uvicorn.run(
+                "services.__main__:service_app",
+                factory=True,
+                workers=base.workers,
+                host=base.bind_host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+            )
+            return
+        app = service_app(arguments.service)
     # CRM_BIND_HOST: loopback by default; a container binds 0.0.0.0 and lets the platform
     # decide who reaches the port.
     uvicorn.run(app, host=base.bind_host, port=port, log_level="warning", access_log=False)
+
+
+def service_app(name: str | None = None) -> FastAPI:
+    """The app of the service ``name`` (default: ``CRM_SERVICE``), as one process runs it."""
+    base = ServiceSettings()
+    configure_logging(base.log_level, base.log_format)
+    service = definition(name or base.service)
+    return create_service_app(service, service.settings(service=service.name))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,9 @@ class ServiceSettings(BaseSettings):
     bind_host: str = "127.0.0.1"
     """Address the service listens on: ``0.0.0.0`` in a container, where the platform
     (compose, Kubernetes) decides who can reach the port."""
+    workers: int = Field(1, ge=1, le=64)
+    """Processes serving the service on its port (the gateway past one core's worth of
+    requests); each runs the whole service, its consumers joining the same groups."""
     db_pool_size: int = Field(10, ge=1, le=500)
     """Database connections each process keeps open (PostgreSQL); mind the server's
     ``max_connections`` across replicas and services."""

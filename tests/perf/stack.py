@@ -74,7 +74,8 @@ class Stack:
     @classmethod
     def of_local_topology(cls, data_dir: Path | None = None) -> Stack:
         data = data_dir or Path(os.environ.get("CRM_DATA_DIR", ROOT / ".data"))
-        pids = {name: int((data / "run" / f"{name}.pid").read_text()) for name in SERVICES}
+        running = [name for name in SERVICES if (data / "run" / f"{name}.pid").exists()]
+        pids = {name: int((data / "run" / f"{name}.pid").read_text()) for name in running}
         pids["kafka"] = int((data / "kafka" / "kafka.pid").read_text())
         postmaster = data / "postgres" / "pgdata" / "postmaster.pid"
         pids["postgres"] = int(postmaster.read_text().splitlines()[0])
@@ -84,14 +85,15 @@ class Stack:
         seconds = {}
         for name, pid in self.pids.items():
             seconds[name] = _cpu_seconds(pid, children=True)
-            if name == "postgres":
-                for child in _children(pid):
-                    with contextlib.suppress(OSError):
-                        seconds[name] += _cpu_seconds(child, children=False)
+            # Live children too: PostgreSQL's backends, a service's worker processes.
+            for child in _children(pid):
+                with contextlib.suppress(OSError):
+                    seconds[name] += _cpu_seconds(child, children=False)
         return seconds
 
     def pss_kib(self) -> int:
-        pids = list(self.pids.values()) + _children(self.pids["postgres"])
+        pids = list(self.pids.values())
+        pids += [child for pid in self.pids.values() for child in _children(pid)]
         return sum(_pss_kib(pid) for pid in pids)
 
     @contextlib.asynccontextmanager

@@ -81,6 +81,12 @@ unix_socket_directories = '$PG_SOCKETS'
 max_connections = 200
 shared_buffers = 256MB
 fsync = on
+# Safe for committed state (fsync and synchronous commit stay on): checkpoints spaced out
+# so fewer full-page images go to the WAL, and those that do compressed.
+max_wal_size = 8GB
+checkpoint_timeout = 15min
+wal_compression = lz4
+wal_buffers = 16MB
 # Statement statistics for profiling (tests/perf): SELECT * FROM pg_stat_statements.
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = top

@@ -193,7 +193,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--accept-only",
         action="store_true",
-        help="time the gateway's acceptance only (run it with the consumers' services stopped)",
+        help="time the gateway's acceptance only, with the consumers' services stopped; their "
+        "backlog then delays every later run: discard the topology after (make down; rm -rf .data)",
     )
     parser.add_argument(
         "--statements", type=int, default=0, help="print each database's top N statements"

@@ -33,13 +33,15 @@ def _cpu_seconds(pid: int, children: bool) -> float:
     return ticks / TICKS
 
 
-def _children(pid: int) -> list[int]:
-    found = []
+def _children_of(parents: set[int]) -> dict[int, list[int]]:
+    """The live children of each of ``parents``, from one pass over /proc."""
+    found: dict[int, list[int]] = {parent: [] for parent in parents}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError, IndexError, ValueError):
-                if int(_stat(int(entry.name))[1]) == pid:
-                    found.append(int(entry.name))
+                parent = int(_stat(int(entry.name))[1])
+                if parent in found:
+                    found[parent].append(int(entry.name))
     return found
 
 
@@ -83,21 +85,22 @@ class Stack:
 
     def cpu(self) -> dict[str, float]:
         seconds = {}
+        children = _children_of(set(self.pids.values()))
         for name, pid in self.pids.items():
             seconds[name] = _cpu_seconds(pid, children=True)
             # Live children too: PostgreSQL's backends, a service's worker processes.
-            for child in _children(pid):
+            for child in children[pid]:
                 with contextlib.suppress(OSError):
                     seconds[name] += _cpu_seconds(child, children=False)
         return seconds
 
     def pss_kib(self) -> int:
-        pids = list(self.pids.values())
-        pids += [child for pid in self.pids.values() for child in _children(pid)]
+        children = _children_of(set(self.pids.values()))
+        pids = list(self.pids.values()) + [c for found in children.values() for c in found]
         return sum(_pss_kib(pid) for pid in pids)
 
     @contextlib.asynccontextmanager
-    async def measuring(self, every: float = 0.5) -> AsyncIterator[Usage]:
+    async def measuring(self, every: float = 2.0) -> AsyncIterator[Usage]:
         """CPU used inside the block, and the peak memory sampled every ``every`` seconds."""
         usage = Usage()
         before = self.cpu()

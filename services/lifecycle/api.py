@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
@@ -15,17 +15,11 @@ from shared.contracts.lifecycle import (
     CustomerCursor,
     CustomerLifecycle,
     CustomerLimit,
-    CustomerListItem,
     CustomerPage,
     FitRequest,
     Funnel,
     FunnelAsOf,
-    HistoryEntry,
-    ModelParams,
-    Reason,
-    Rfm,
     RiskFilter,
-    StageCause,
     StageFilter,
 )
 from shared.cursors import decode_id
@@ -49,16 +43,7 @@ async def get_customer_lifecycle(
     found = await views.customer_lifecycle(runtime.db.engine, tenant, customer_id)
     if found is None:
         raise _unknown(customer_id)
-    history = [
-        HistoryEntry(
-            from_stage=h["from_stage"],
-            to_stage=h["to_stage"],
-            at=h["at"],
-            cause=StageCause(kind=h["cause_kind"], ref=h["cause_ref"]),
-        )
-        for h in found["history"]
-    ]
-    return CustomerLifecycle(stage=found["stage"], since=found["since"], history=history)
+    return found
 
 
 @router.get("/customers/{customer_id}/churn-risk")
@@ -67,24 +52,16 @@ async def get_churn_risk(
 ) -> ChurnRisk:
     """The customer's churn-risk score, level and reasons ranked by weight, with the RFM
     statistics behind them."""
-    row = await views.customer_risk(runtime.db.engine, tenant, customer_id)
-    if row is None:
+    found = await views.customer_risk(runtime.db.engine, tenant, customer_id)
+    if found is None:
         raise _unknown(customer_id)
-    return ChurnRisk(
-        score=row["risk_score"],
-        level=row["risk_level"],
-        p_alive=row["p_alive"],
-        reasons=[Reason(**r) for r in row["risk_reasons"] or []],
-        at=row["risk_at"],
-        rfm=Rfm.model_validate(row),
-    )
+    return found
 
 
 @router.get("/lifecycle/funnel")
 async def get_funnel(runtime: RuntimeDep, tenant: TenantDep, as_of: FunnelAsOf = None) -> Funnel:
     """How many customers stand in each lifecycle stage, now or as of an instant."""
-    stages = await views.funnel(runtime.db.engine, tenant, as_of)
-    return Funnel(as_of=as_of or runtime.clock.now(), stages=stages)
+    return await views.funnel(runtime.db.engine, tenant, as_of, runtime.clock.now())
 
 
 @router.get("/lifecycle/customers")
@@ -98,12 +75,9 @@ async def list_customers(
 ) -> CustomerPage:
     """A page of customers by stage and/or risk level, for the service desk."""
     after = decode_id(cursor) if cursor else None
-    rows = await views.customers(
+    return await views.customers(
         runtime.db.engine, tenant, stage=stage, risk_level=risk_level, limit=limit, after=after
     )
-    items = [CustomerListItem(**r, since=r["stage_since"]) for r in rows]
-    next_cursor = str(items[-1].customer_id) if len(items) == limit else None
-    return CustomerPage(items=items, next_cursor=next_cursor)
 
 
 @router.post("/lifecycle/model/fit")
@@ -111,28 +85,16 @@ async def fit_model(runtime: RuntimeDep, tenant: TenantDep, request: FitRequest)
     """Fit the churn model on every customer's purchase history up to ``as_of``."""
     try:
         config, clock = runtime.settings.machine.config, runtime.clock
-        row = await modelfit.fit_model(runtime.db, config, clock, tenant, request.as_of)
+        fitted = await modelfit.fit_model(runtime.db, config, clock, tenant, request.as_of)
     except modelfit.FitRejected as error:
         raise Problem(422, error.slug, str(error)) from error
-    return _model(row)
+    return views.model_answer(fitted)
 
 
 @router.get("/lifecycle/model")
 async def get_model(runtime: RuntimeDep, tenant: TenantDep) -> ChurnModel:
     """The churn model scoring this tenant's customers now."""
-    row = await views.current_model(runtime.db.engine, tenant)
-    if row is None:
+    found = await views.current_model(runtime.db.engine, tenant)
+    if found is None:
         raise Problem(404, "model-not-fitted", "No churn model has been fitted yet; POST one.")
-    return _model(row)
-
-
-def _model(row: dict[str, Any] | Any) -> ChurnModel:
-    return ChurnModel(
-        model=row["model"],
-        params=ModelParams(**{k: row[k] for k in ("r", "alpha", "a", "b")}),
-        time_unit=row["time_unit"],
-        as_of=row["as_of"],
-        customers=row["customers"],
-        log_likelihood=row["log_likelihood"],
-        fitted_at=row["fitted_at"],
-    )
+    return found

@@ -5,9 +5,7 @@ and the fitted parameters stored for scoring. Also the job that refits on a sche
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -16,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.lifecycle import store
 from services.lifecycle.domain import bgnbd, rfm
 from services.lifecycle.domain.config import LifecycleConfig
-from services.lifecycle.tables import lifecycle_model, lifecycle_purchase
+from services.lifecycle.store import StoredModel
+from services.lifecycle.tables import lifecycle_purchase
 from shared.clock import Clock
 from shared.uow import Database
 
@@ -33,7 +32,7 @@ class FitRejected(ValueError):
 
 async def fit_model(
     db: Database, config: LifecycleConfig, clock: Clock, tenant: str, as_of: datetime
-) -> Mapping[str, Any]:
+) -> StoredModel:
     """Fit BG/NBD on the tenant's purchase occasions up to ``as_of`` and store it."""
     now = clock.now()
     if as_of > now:
@@ -52,20 +51,20 @@ async def fit_model(
         raise FitRejected(
             "not-enough-purchase-history", f"Cannot fit the churn model as of {as_of}: {error}."
         ) from error
-    row = {
-        "tenant_id": tenant,
-        "model": "bg_nbd",
-        **fitted.params.as_dict(),
-        "time_unit": unit,
-        "as_of": as_of,
-        "customers": fitted.customers,
-        "log_likelihood": fitted.log_likelihood,
-        "fitted_at": now,
-    }
+    model = StoredModel(
+        tenant_id=tenant,
+        model="bg_nbd",
+        params=fitted.params,
+        time_unit=unit,
+        as_of=as_of,
+        customers=fitted.customers,
+        log_likelihood=fitted.log_likelihood,
+        fitted_at=now,
+    )
     async with db.unit_of_work() as uow:
-        await uow.conn.execute(lifecycle_model.insert(), [row])
+        await store.add_model(uow.conn, model)
         await uow.commit()
-    return row
+    return model
 
 
 async def _occasions(conn: AsyncConnection, tenant: str, as_of: datetime) -> dict[object, list]:
@@ -91,7 +90,7 @@ async def refit_stale(db: Database, config: LifecycleConfig, clock: Clock) -> No
         latest = {t: await store.latest_model(conn, t) for t in tenants}
     for tenant in tenants:
         model = latest[tenant]
-        if model is not None and now - model["fitted_at"] < max_age:
+        if model is not None and now - model.fitted_at < max_age:
             continue
         try:
             await fit_model(db, config, clock, tenant, now)

@@ -1,15 +1,20 @@
 """Lifecycle's repository: set-based reads and writes of customer state, orders, timers
-and models. It flushes and never commits; the caller's unit of work does."""
+and models. It flushes and never commits; the caller's unit of work does.
+
+Rows come back typed: a customer as the batch folds it (``Customer``), a due timer
+(``DueTimer``), a fitted model (``StoredModel``); rows written are dicts of column
+values, as SQLAlchemy takes them."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import delete, desc, select, tuple_
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.lifecycle.domain.bgnbd import Params
@@ -41,9 +46,34 @@ class Customer:
 
 @dataclass(frozen=True)
 class FittedModel:
+    """What scores a tenant's customers: the model's parameters, in their time unit."""
+
     params: Params
     time_unit: str
-    row: Mapping[Any, Any] | None
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """One fit of the churn model, as ``lifecycle_model`` keeps it."""
+
+    tenant_id: str
+    model: str
+    params: Params
+    time_unit: str
+    as_of: datetime  # fitted on the purchases up to this instant
+    customers: int
+    log_likelihood: float
+    fitted_at: datetime
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    """A customer's time-based transition (``kind``: silence or churn) that is due."""
+
+    tenant_id: str
+    customer_id: uuid.UUID
+    kind: str
+    due_at: datetime
 
 
 async def load_customers(
@@ -58,7 +88,7 @@ async def load_customers(
         .where(tuple_(customer_state.c.tenant_id, customer_state.c.customer_id).in_(keys))
         .with_for_update(skip_locked=skip_locked)
     )
-    customers = {(r.tenant_id, r.customer_id): _customer(r._mapping) for r in rows}
+    customers = {(r["tenant_id"], r["customer_id"]): _customer(r) for r in rows.mappings()}
     for key, order in await _purchases(conn, keys):
         customers.setdefault(key, Customer()).purchases[order.order_id] = order
     return customers
@@ -78,7 +108,7 @@ async def _purchases(conn: AsyncConnection, keys: Collection[Key]) -> list[tuple
     ]
 
 
-def _customer(row: Mapping[Any, Any]) -> Customer:
+def _customer(row: RowMapping) -> Customer:
     state = CustomerState(
         stage=cast(Stage, row["stage"]),
         stage_since=row["stage_since"],
@@ -95,7 +125,7 @@ def _customer(row: Mapping[Any, Any]) -> Customer:
 
 def state_row(
     key: Key, customer: Customer, rfm: Rfm, risk: ChurnScore | None, now: datetime
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The customer_state row of a folded customer."""
     s = customer.state
     return {
@@ -129,7 +159,7 @@ def state_row(
 
 
 async def save(
-    conn: AsyncConnection, customers: Mapping[Key, Customer], states: list[dict[str, Any]]
+    conn: AsyncConnection, customers: Mapping[Key, Customer], states: Sequence[Mapping[str, object]]
 ) -> None:
     """Write the folded customers: their state rows and the orders that changed."""
     await upsert(conn, customer_state, states, key=("tenant_id", "customer_id"))
@@ -170,8 +200,8 @@ async def set_timers(
 
 async def due_timers(
     conn: AsyncConnection, now: datetime, limit: int, tenant: str | None = None
-) -> list[Any]:
-    """Due timer rows, locked; rows another replica holds are skipped, not waited for."""
+) -> list[DueTimer]:
+    """Due timers, locked; rows another replica holds are skipped, not waited for."""
     t = lifecycle_timer.c
     query = select(t.tenant_id, t.customer_id, t.kind, t.due_at).where(t.due_at <= now)
     if tenant is not None:
@@ -179,7 +209,7 @@ async def due_timers(
     rows = await conn.execute(
         query.order_by(t.due_at).limit(limit).with_for_update(skip_locked=True)
     )
-    return list(rows)
+    return [DueTimer(r.tenant_id, r.customer_id, r.kind, r.due_at) for r in rows]
 
 
 async def current_models(
@@ -187,24 +217,49 @@ async def current_models(
 ) -> dict[str, FittedModel]:
     """Each tenant's latest fitted model, or the configured prior until one is fitted."""
     models: dict[str, FittedModel] = {}
-    prior = FittedModel(Params(**config.model.prior.model_dump()), config.model.time_unit, None)
+    prior = FittedModel(Params(**config.model.prior.model_dump()), config.model.time_unit)
     for tenant in set(tenants):
-        row = await latest_model(conn, tenant)
-        models[tenant] = (
-            FittedModel(Params(row["r"], row["alpha"], row["a"], row["b"]), row["time_unit"], row)
-            if row
-            else prior
-        )
+        stored = await latest_model(conn, tenant)
+        models[tenant] = FittedModel(stored.params, stored.time_unit) if stored else prior
     return models
 
 
-async def latest_model(conn: AsyncConnection, tenant: str) -> Mapping[Any, Any] | None:
-    row = (
-        await conn.execute(
-            select(lifecycle_model)
-            .where(lifecycle_model.c.tenant_id == tenant)
-            .order_by(desc(lifecycle_model.c.fitted_at), desc(lifecycle_model.c.id))
-            .limit(1)
-        )
-    ).first()
-    return row._mapping if row else None
+async def latest_model(conn: AsyncConnection, tenant: str) -> StoredModel | None:
+    """The tenant's latest fit, or None before the first."""
+    m = lifecycle_model.c
+    query = (
+        select(lifecycle_model)
+        .where(m.tenant_id == tenant)
+        .order_by(desc(m.fitted_at), desc(m.id))
+        .limit(1)
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return _model(row) if row else None
+
+
+async def add_model(conn: AsyncConnection, fitted: StoredModel) -> None:
+    """Keep a fit: from now on it scores the tenant's customers."""
+    row = {
+        "tenant_id": fitted.tenant_id,
+        "model": fitted.model,
+        **fitted.params.as_dict(),
+        "time_unit": fitted.time_unit,
+        "as_of": fitted.as_of,
+        "customers": fitted.customers,
+        "log_likelihood": fitted.log_likelihood,
+        "fitted_at": fitted.fitted_at,
+    }
+    await conn.execute(lifecycle_model.insert(), [row])
+
+
+def _model(row: RowMapping) -> StoredModel:
+    return StoredModel(
+        tenant_id=row["tenant_id"],
+        model=row["model"],
+        params=Params(row["r"], row["alpha"], row["a"], row["b"]),
+        time_unit=row["time_unit"],
+        as_of=row["as_of"],
+        customers=row["customers"],
+        log_likelihood=row["log_likelihood"],
+        fitted_at=row["fitted_at"],
+    )

@@ -1,67 +1,92 @@
 """Lifecycle's read side: a customer's stage history and churn risk, the funnel, the
-service desk's lists, and the current model."""
+service desk's lists, and the current model, each as the API answers it
+(``shared.contracts.lifecycle``)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.lifecycle import store
 from services.lifecycle.domain.config import STAGES
+from services.lifecycle.store import StoredModel
 from services.lifecycle.tables import customer_state, stage_history
+from shared.contracts.lifecycle import (
+    ChurnModel,
+    ChurnRisk,
+    CustomerLifecycle,
+    CustomerListItem,
+    CustomerPage,
+    Funnel,
+    HistoryEntry,
+    ModelParams,
+    Reason,
+    Rfm,
+    StageCause,
+)
 
 
 async def customer_lifecycle(
     engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID
-) -> dict[str, Any] | None:
+) -> CustomerLifecycle | None:
     """The customer's stage, since when, and every transition, oldest first."""
+    s, h = customer_state.c, stage_history.c
     async with engine.connect() as conn:
         state = (
             await conn.execute(
-                select(customer_state.c.stage, customer_state.c.stage_since).where(
-                    customer_state.c.tenant_id == tenant_id,
-                    customer_state.c.customer_id == customer_id,
+                select(s.stage, s.stage_since).where(
+                    s.tenant_id == tenant_id, s.customer_id == customer_id
                 )
             )
         ).first()
         if state is None:
             return None
-        history = await conn.execute(
-            select(stage_history)
-            .where(
-                stage_history.c.tenant_id == tenant_id,
-                stage_history.c.customer_id == customer_id,
-            )
-            .order_by(stage_history.c.at, stage_history.c.id)
+        moves = await conn.execute(
+            select(h.from_stage, h.to_stage, h.at, h.cause_kind, h.cause_ref)
+            .where(h.tenant_id == tenant_id, h.customer_id == customer_id)
+            .order_by(h.at, h.id)
         )
-        return {
-            "stage": state.stage,
-            "since": state.stage_since,
-            "history": [dict(h._mapping) for h in history],
-        }
+        history = [
+            HistoryEntry(
+                from_stage=m.from_stage,
+                to_stage=m.to_stage,
+                at=m.at,
+                cause=StageCause(kind=m.cause_kind, ref=m.cause_ref),
+            )
+            for m in moves
+        ]
+    return CustomerLifecycle(stage=state.stage, since=state.stage_since, history=history)
 
 
 async def customer_risk(
     engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID
-) -> dict[str, Any] | None:
+) -> ChurnRisk | None:
     """The customer's churn risk with its reasons, and the RFM statistics behind it."""
+    s = customer_state.c
     async with engine.connect() as conn:
         row = (
             await conn.execute(
-                select(customer_state).where(
-                    customer_state.c.tenant_id == tenant_id,
-                    customer_state.c.customer_id == customer_id,
-                )
+                select(customer_state).where(s.tenant_id == tenant_id, s.customer_id == customer_id)
             )
         ).first()
-    return dict(row._mapping) if row else None
+    if row is None:
+        return None
+    return ChurnRisk(
+        score=row.risk_score,
+        level=row.risk_level,
+        p_alive=row.p_alive,
+        reasons=[Reason.model_validate(r) for r in row.risk_reasons or []],
+        at=row.risk_at,
+        rfm=Rfm.model_validate(row, from_attributes=True),
+    )
 
 
-async def funnel(engine: AsyncEngine, tenant_id: str, as_of: datetime | None) -> dict[str, int]:
+async def funnel(
+    engine: AsyncEngine, tenant_id: str, as_of: datetime | None, now: datetime
+) -> Funnel:
     """How many customers stand in each stage now, or as of an instant (from the history)."""
     async with engine.connect() as conn:
         if as_of is None:
@@ -88,7 +113,7 @@ async def funnel(engine: AsyncEngine, tenant_id: str, as_of: datetime | None) ->
                 .group_by(latest.c.to_stage)
             )
         counts = {stage: n for stage, n in await conn.execute(query)}
-    return {stage: counts.get(stage, 0) for stage in STAGES}
+    return Funnel(as_of=as_of or now, stages={stage: counts.get(stage, 0) for stage in STAGES})
 
 
 async def customers(
@@ -99,8 +124,9 @@ async def customers(
     risk_level: str | None,
     limit: int,
     after: uuid.UUID | None,
-) -> list[dict[str, Any]]:
-    """A page of customers in a stage and/or at a risk level, by customer id."""
+) -> CustomerPage:
+    """A page of customers in a stage and/or at a risk level, by customer id; a full page
+    names the last one as the cursor of the next."""
     c = customer_state.c
     query = select(
         c.customer_id, c.stage, c.stage_since, c.risk_score, c.risk_level, c.last_purchase_at
@@ -113,11 +139,37 @@ async def customers(
         query = query.where(c.customer_id > after)
     async with engine.connect() as conn:
         rows = await conn.execute(query.order_by(c.customer_id).limit(limit))
-        return [dict(r._mapping) for r in rows]
+        items = [
+            CustomerListItem(
+                customer_id=r.customer_id,
+                stage=r.stage,
+                since=r.stage_since,
+                risk_score=r.risk_score,
+                risk_level=r.risk_level,
+                last_purchase_at=r.last_purchase_at,
+            )
+            for r in rows
+        ]
+    next_cursor = str(items[-1].customer_id) if len(items) == limit else None
+    return CustomerPage(items=items, next_cursor=next_cursor)
 
 
-async def current_model(engine: AsyncEngine, tenant_id: str) -> dict[str, Any] | None:
+async def current_model(engine: AsyncEngine, tenant_id: str) -> ChurnModel | None:
     """The tenant's latest fitted churn model."""
     async with engine.connect() as conn:
-        row = await store.latest_model(conn, tenant_id)
-    return dict(row) if row else None
+        stored = await store.latest_model(conn, tenant_id)
+    return model_answer(stored) if stored else None
+
+
+def model_answer(stored: StoredModel) -> ChurnModel:
+    """A fitted model as the API shows it."""
+    p = stored.params
+    return ChurnModel(
+        model=stored.model,
+        params=ModelParams(r=p.r, alpha=p.alpha, a=p.a, b=p.b),
+        time_unit=stored.time_unit,
+        as_of=stored.as_of,
+        customers=stored.customers,
+        log_likelihood=stored.log_likelihood,
+        fitted_at=stored.fitted_at,
+    )

@@ -39,7 +39,7 @@ async def get_loyalty(
     found = await views.loyalty_summary(runtime.db.engine, tenant, customer_id)
     if found is None:
         raise _no_account(customer_id)
-    return LoyaltyAccount.model_validate(found)
+    return found
 
 
 @router.get("/customers/{customer_id}/loyalty/ledger")
@@ -54,9 +54,9 @@ async def get_ledger(
     after = decode_keyset(cursor) if cursor else None
     page = await views.ledger_page(runtime.db.engine, tenant, customer_id, limit, after)
     engine = runtime.db.engine
-    if not page["entries"] and await views.loyalty_summary(engine, tenant, customer_id) is None:
+    if not page.entries and await views.loyalty_summary(engine, tenant, customer_id) is None:
         raise _no_account(customer_id)
-    return LedgerPage.model_validate(page)
+    return page
 
 
 @router.post("/customers/{customer_id}/loyalty/redemptions", status_code=201)
@@ -84,4 +84,4 @@ async def redeem_points(
             f"The balance is {short.balance} points; {short.wanted} cannot be redeemed.",
             balance=short.balance,
         ) from None  # fmt: skip
-    return LedgerEntry.model_validate(entry)
+    return entry

@@ -23,9 +23,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.loyalty import store
 from services.loyalty.announcements import announce
@@ -33,6 +34,7 @@ from services.loyalty.domain.account import notice
 from services.loyalty.domain.ledger import InsufficientPoints
 from services.loyalty.domain.rules import Programme
 from services.loyalty.tables import account, ledger_entry, redemption
+from shared.contracts.loyalty import LedgerEntry
 from shared.uow import Database
 
 
@@ -57,7 +59,7 @@ class Redeem:
         return hashlib.sha256(f"{self.points}\x00{self.reason}".encode()).hexdigest()
 
 
-async def redeem(db: Database, command: Redeem, programme: Programme) -> dict[str, Any]:
+async def redeem(db: Database, command: Redeem, programme: Programme) -> LedgerEntry:
     """Spend the points, or answer as the first request with this key did.
 
     Raises ``UnknownAccount``, ``KeyReused`` or ``InsufficientPoints``; nothing is
@@ -90,7 +92,7 @@ async def redeem(db: Database, command: Redeem, programme: Programme) -> dict[st
     return _answer(store.entry_id(account, entry), entry.points, ref, entry.at)
 
 
-async def _earlier(conn: Any, command: Redeem) -> dict[str, Any] | None:
+async def _earlier(conn: AsyncConnection, command: Redeem) -> LedgerEntry | None:
     query = (
         select(redemption.c.request_hash, ledger_entry, account.c.tier)
         .join(ledger_entry, ledger_entry.c.entry_id == redemption.c.entry_id)
@@ -113,9 +115,9 @@ async def _earlier(conn: Any, command: Redeem) -> dict[str, Any] | None:
     return _answer(row.entry_id, row.points, row.ref, row.at)
 
 
-def _answer(entry_id: uuid.UUID, points: int, ref: str, at: Any) -> dict[str, Any]:
+def _answer(entry_id: uuid.UUID, points: int, ref: str, at: datetime) -> LedgerEntry:
     """The ledger entry, as the first answer gave it and every repeat gives it again."""
-    return {"entry_id": str(entry_id), "kind": "redeem", "points": points, "at": at, "ref": ref}
+    return LedgerEntry(entry_id=entry_id, kind="redeem", points=points, at=at, ref=ref)
 
 
 __all__ = ["InsufficientPoints", "KeyReused", "Redeem", "UnknownAccount", "redeem"]

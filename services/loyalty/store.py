@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import ColumnElement, Table, func, select, tuple_
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.loyalty.domain import account as accounts
@@ -26,6 +27,36 @@ from shared.db import insert_ignoring_conflicts, insert_rows, upsert
 Key = tuple[str, uuid.UUID]
 LOT_FIELDS = tuple(Lot.__dataclass_fields__)
 REACTIVATION = "reactivation"
+
+
+class EntryRow(TypedDict):
+    """One row of ``ledger_entry``: a change of balance and what caused it."""
+
+    entry_id: uuid.UUID
+    tenant_id: str
+    customer_id: uuid.UUID
+    kind: str
+    points: int
+    ref: str
+    rule: str
+    cause_event_id: uuid.UUID | None
+    at: datetime
+
+
+class AccountRow(TypedDict):
+    """One row of ``account``: the tier, its review, and when the sweep next looks."""
+
+    tenant_id: str
+    customer_id: uuid.UUID
+    tier: str
+    qualifying_spend_minor: int
+    currency: str
+    tier_review_at: datetime | None
+    reviewed_tier: str | None
+    reviewed_at: datetime | None
+    next_due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 def entry_id(account: Account, entry: Entry) -> uuid.UUID:
@@ -60,25 +91,15 @@ async def lock_accounts(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key,
         return {}
     where = tuple_(account.c.tenant_id, account.c.customer_id).in_(wanted)
     query = select(account).where(where).order_by(account.c.tenant_id, account.c.customer_id)
-    found = {
-        (r.tenant_id, r.customer_id): Account(
-            r.tenant_id,
-            r.customer_id,
-            r.tier,
-            Ledger(),
-            r.tier_review_at,
-            reviewed_tier=r.reviewed_tier,
-            reviewed_at=r.reviewed_at,
-        )
-        for r in await conn.execute(query.with_for_update())
-    }
+    locked = (await conn.execute(query.with_for_update())).mappings()
+    found = {(a.tenant_id, a.customer_id): a for a in map(_account, locked)}
     for key, balance in (await _balances(conn, wanted)).items():
         found[key].ledger.balance = balance
-    for row in await conn.execute(select(lot).where(_keyed(lot, wanted))):
-        found[(row.tenant_id, row.customer_id)].ledger.lots.append(_lot(row))
+    for row in (await conn.execute(select(lot).where(_keyed(lot, wanted)))).mappings():
+        found[(row["tenant_id"], row["customer_id"])].ledger.lots.append(lot_of(row))
     offers = select(offer).where(_keyed(offer, wanted), offer.c.kind == REACTIVATION)
-    for row in await conn.execute(offers):
-        found[(row.tenant_id, row.customer_id)].offer = _offer(row)
+    for row in (await conn.execute(offers)).mappings():
+        found[(row["tenant_id"], row["customer_id"])].offer = _offer(row)
     return found
 
 
@@ -135,27 +156,41 @@ async def _balances(conn: AsyncConnection, keys: Sequence[Key]) -> dict[Key, int
     return {(t, c): int(s) for t, c, s in await conn.execute(query)}
 
 
-def _keyed(table: Any, keys: Sequence[Key]) -> Any:
+def _keyed(table: Table, keys: Sequence[Key]) -> ColumnElement[bool]:
     return tuple_(table.c.tenant_id, table.c.customer_id).in_(keys)
 
 
-def _lot(row: Any) -> Lot:
-    return Lot(**{name: getattr(row, name) for name in LOT_FIELDS})
+def lot_of(row: RowMapping) -> Lot:
+    """A lot row as the ledger's ``Lot``."""
+    return Lot(**{name: row[name] for name in LOT_FIELDS})
 
 
-def _offer(row: Any) -> Offer:
-    return Offer(
-        row.granted_at,
-        row.valid_until,
-        row.spend_minor,
-        row.currency,
-        row.reward_points,
-        row.progress_minor,
-        row.completed_at,
+def _account(row: RowMapping) -> Account:
+    """An account row, its ledger still empty (the balance and lots are read apart)."""
+    return Account(
+        row["tenant_id"],
+        row["customer_id"],
+        row["tier"],
+        Ledger(),
+        row["tier_review_at"],
+        reviewed_tier=row["reviewed_tier"],
+        reviewed_at=row["reviewed_at"],
     )
 
 
-def _entry_row(account: Account, entry: Entry, cause: uuid.UUID | None) -> dict[str, Any]:
+def _offer(row: RowMapping) -> Offer:
+    return Offer(
+        row["granted_at"],
+        row["valid_until"],
+        row["spend_minor"],
+        row["currency"],
+        row["reward_points"],
+        row["progress_minor"],
+        row["completed_at"],
+    )
+
+
+def _entry_row(account: Account, entry: Entry, cause: uuid.UUID | None) -> EntryRow:
     return {
         "entry_id": entry_id(account, entry),
         "tenant_id": account.tenant_id,
@@ -169,11 +204,11 @@ def _entry_row(account: Account, entry: Entry, cause: uuid.UUID | None) -> dict[
     }
 
 
-def _lot_row(account: Account, lot: Lot) -> dict[str, Any]:
+def _lot_row(account: Account, lot: Lot) -> dict[str, object]:
     return {"tenant_id": account.tenant_id, "customer_id": account.customer_id, **lot.__dict__}
 
 
-def _offer_row(account: Account) -> dict[str, Any]:
+def _offer_row(account: Account) -> dict[str, object]:
     assert account.offer is not None
     return {
         "tenant_id": account.tenant_id,
@@ -183,7 +218,7 @@ def _offer_row(account: Account) -> dict[str, Any]:
     }
 
 
-def _account_row(account: Account, programme: Programme, now: datetime) -> dict[str, Any]:
+def _account_row(account: Account, programme: Programme, now: datetime) -> AccountRow:
     return {
         "tenant_id": account.tenant_id,
         "customer_id": account.customer_id,

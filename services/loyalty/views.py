@@ -1,23 +1,24 @@
-"""Loyalty's read side: the account summary and the ledger, page by page."""
+"""Loyalty's read side: the account summary and the ledger, page by page, each as the
+API answers it (``shared.contracts.loyalty``)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.loyalty.domain.ledger import Ledger
-from services.loyalty.store import _lot
+from services.loyalty.store import lot_of
 from services.loyalty.tables import account, ledger_entry, lot
+from shared.contracts.loyalty import LedgerEntry, LedgerPage, LoyaltyAccount, NextExpiry
 from shared.cursors import encode_keyset
 
 
 async def loyalty_summary(
     engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID
-) -> dict[str, Any] | None:
+) -> LoyaltyAccount | None:
     """Tier, balance (the sum of the ledger), pending points, the next expiry and the
     qualifying spend, or None if the customer has no account."""
     mine = (ledger_entry.c.tenant_id == tenant_id, ledger_entry.c.customer_id == customer_id)
@@ -37,15 +38,15 @@ async def loyalty_summary(
         lots = await conn.execute(
             select(lot).where(lot.c.tenant_id == tenant_id, lot.c.customer_id == customer_id)
         )
-        ledger = Ledger(int(balance or 0), [_lot(r) for r in lots])
+        ledger = Ledger(int(balance or 0), [lot_of(r) for r in lots.mappings()])
     expiry = ledger.next_expiry()
-    return {
-        "tier": row.tier,
-        "points_balance": ledger.balance,
-        "points_pending": ledger.pending,
-        "next_expiry": {"points": expiry[0], "at": expiry[1]} if expiry else None,
-        "qualifying_spend_minor": row.qualifying_spend_minor,
-    }
+    return LoyaltyAccount(
+        tier=row.tier,
+        points_balance=ledger.balance,
+        points_pending=ledger.pending,
+        next_expiry=NextExpiry(points=expiry[0], at=expiry[1]) if expiry else None,
+        qualifying_spend_minor=row.qualifying_spend_minor,
+    )
 
 
 async def ledger_page(
@@ -54,34 +55,22 @@ async def ledger_page(
     customer_id: uuid.UUID,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
-) -> dict[str, Any]:
+) -> LedgerPage:
     """Entries newest first, after the (at, entry_id) of a cursor; the cursor is the last
     entry's (at, entry_id), so pages stay stable while new entries arrive."""
-    query = select(ledger_entry).where(
-        ledger_entry.c.tenant_id == tenant_id, ledger_entry.c.customer_id == customer_id
+    e = ledger_entry.c
+    query = select(e.entry_id, e.kind, e.points, e.at, e.ref, e.rule).where(
+        e.tenant_id == tenant_id, e.customer_id == customer_id
     )
     if after:
         at, entry_id = after
-        query = query.where(
-            or_(
-                ledger_entry.c.at < at,
-                and_(ledger_entry.c.at == at, ledger_entry.c.entry_id < entry_id),
-            )
-        )
-    query = query.order_by(ledger_entry.c.at.desc(), ledger_entry.c.entry_id.desc()).limit(
-        limit + 1
-    )
+        query = query.where(or_(e.at < at, and_(e.at == at, e.entry_id < entry_id)))
+    query = query.order_by(e.at.desc(), e.entry_id.desc()).limit(limit + 1)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
-    page = rows[:limit]
-    entries = [
-        {"entry_id": str(r.entry_id), "kind": r.kind, "points": r.points, "at": r.at,
-         "ref": r.ref, "rule": r.rule}
-        for r in page
-    ]  # fmt: skip
-    more = len(rows) > limit
-    last = page[-1] if more else None
-    return {
-        "entries": entries,
-        "next_cursor": encode_keyset(last.at, last.entry_id) if last else None,
-    }
+    entries = [LedgerEntry.model_validate(r, from_attributes=True) for r in rows[:limit]]
+    last = entries[-1] if len(rows) > limit else None
+    return LedgerPage(
+        entries=entries,
+        next_cursor=encode_keyset(last.at, last.entry_id) if last else None,
+    )

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
+from services.profile.merging import Decided, MergeCandidate, MergeRow
 from services.profile.resolution import Candidate
 from shared.consumer import Received
 from shared.events import CloudEvent, new_event
 from shared.events.activity import Inbound
 from shared.events.envelope import caused_event, derived_id
+from shared.events.payload import Payload
 from shared.events.profile import (
     CustomerCreated,
     CustomersMerged,
@@ -23,7 +24,7 @@ from shared.events.profile import (
 SOURCE = "/crm/profile"
 
 
-def activity(received: Received[Inbound[Any]], customer_id: uuid.UUID) -> CloudEvent:
+def activity(received: Received[Inbound[Payload]], customer_id: uuid.UUID) -> CloudEvent:
     activity = received.payload.activity
     return caused_event(
         activity, received.event, source=SOURCE, purpose="activity", subject=str(customer_id)
@@ -31,7 +32,7 @@ def activity(received: Received[Inbound[Any]], customer_id: uuid.UUID) -> CloudE
 
 
 def customer_created(
-    received: Received[Inbound[Any]], customer_id: uuid.UUID, now: datetime
+    received: Received[Inbound[Payload]], customer_id: uuid.UUID, now: datetime
 ) -> CloudEvent:
     ref = received.payload.customer
     return caused_event(
@@ -50,7 +51,7 @@ def customer_created(
 
 
 def merge_candidate_found(
-    received: Received[Inbound[Any]], candidate: Candidate, now: datetime
+    received: Received[Inbound[Payload]], candidate: Candidate, now: datetime
 ) -> CloudEvent:
     return caused_event(
         MergeCandidateFound(
@@ -68,7 +69,7 @@ def merge_candidate_found(
     )
 
 
-def customers_merged(row: dict[str, Any]) -> CloudEvent:
+def customers_merged(row: MergeRow) -> CloudEvent:
     survivor = str(row["survivor_id"])
     return new_event(
         CustomersMerged(
@@ -89,7 +90,7 @@ def customers_merged(row: dict[str, Any]) -> CloudEvent:
     )
 
 
-def merge_candidate_dismissed(candidate: Any, decided: dict[str, Any]) -> CloudEvent:
+def merge_candidate_dismissed(candidate: MergeCandidate, decided: Decided) -> CloudEvent:
     merged = str(candidate.merged_id)
     return new_event(
         MergeCandidateDismissed(

@@ -6,7 +6,7 @@ and how a survivor's 360 counts the customers merged into it. Plain Python, no I
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TypedDict
 from uuid import UUID
 
 from shared.events.activity import OrderRefunded, PurchaseCompleted
@@ -34,7 +34,7 @@ class View(TypedDict):
     stage_since: datetime | None
     churn_score: int | None
     churn_level: str | None
-    churn_reasons: list[dict[str, Any]] | None
+    churn_reasons: list[dict[str, object]] | None  # each a RiskReason, as JSON
     tier: str
     points_balance: int
     points_pending: int

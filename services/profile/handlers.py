@@ -5,11 +5,12 @@ SQL inside the consumer's unit of work."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import select, tuple_, update
+from sqlalchemy.engine import RowMapping
 
 from services.profile import announcements, domain, store
 from services.profile.resolution import Resolution, find_candidates, reference_key
@@ -33,7 +34,7 @@ VIEW_COLUMNS = [c.name for c in customer_view.c if c.name != "merged_into"]
 
 
 async def resolve_inbound(
-    uow: UnitOfWork, batch: Sequence[Received[Inbound[Any]]], clock: Clock
+    uow: UnitOfWork, batch: Sequence[Received[Inbound[Payload]]], clock: Clock
 ) -> None:
     """Give every inbound event its customer (a new one for an unknown reference),
     apply the contact details of the sources that own them, open merge candidates for
@@ -121,6 +122,6 @@ async def _views(uow: UnitOfWork, keys: Iterable[ViewKey]) -> dict[ViewKey, doma
     return {(r.tenant_id, r.customer_id): _view(r._mapping) for r in rows}
 
 
-def _view(row: Mapping[Any, Any]) -> domain.View:
+def _view(row: RowMapping) -> domain.View:
     """A 360 row as the fold types it (every column but ``merged_into``)."""
     return cast(domain.View, {c: row[c] for c in VIEW_COLUMNS})

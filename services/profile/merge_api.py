@@ -39,8 +39,7 @@ async def list_candidates(
     """Customers that share an e-mail or phone, oldest first (all statuses unless
     ``status`` is given; ``cursor`` from the previous page)."""
     after = decode_keyset(cursor) if cursor else None
-    page = await views.candidates_page(runtime.db.engine, tenant, status, limit, after)
-    return CandidatePage.model_validate(page)
+    return await views.candidates_page(runtime.db.engine, tenant, status, limit, after)
 
 
 @router.post("/{candidate_id}/confirm")
@@ -92,8 +91,10 @@ async def _decide(
             f"Merge candidate {candidate_id} was already {error.status}; a decision is final.",
             status_of_candidate=error.status,
         ) from error
-    row = await views.candidate(runtime.db.engine, tenant, candidate_id)
-    return MergeCandidate.model_validate(row, from_attributes=True)
+    decided = await views.candidate(runtime.db.engine, tenant, candidate_id)
+    if decided is None:  # decided a moment ago, so only a vanished row gets here
+        raise Problem(404, "merge-candidate-not-found", _missing(candidate_id))
+    return decided
 
 
 def _missing(candidate_id: uuid.UUID) -> str:

@@ -5,10 +5,16 @@ tells the other services published, together or not at all."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from services.profile import announcements, merging, store
-from services.profile.merging import AlreadyDecided, CandidateNotFound, Decision
+from services.profile.merging import (
+    AlreadyDecided,
+    CandidateNotFound,
+    Decided,
+    Decision,
+    MergeCandidate,
+    MergeRow,
+)
 from shared.events.envelope import derived_id
 from shared.uow import Database, UnitOfWork
 
@@ -34,7 +40,7 @@ async def decide(
             raise AlreadyDecided(candidate.status)
         if verdict == "repeat":
             return
-        decided = {"decided_at": db.clock.now(), "decided_by": decided_by, "reason": reason}
+        decided = Decided(decided_at=db.clock.now(), decided_by=decided_by, reason=reason)
         merge_id = None
         if decision == "confirm":
             merge_id = await _merge(uow, candidate, decided)
@@ -46,7 +52,7 @@ async def decide(
         await uow.commit()
 
 
-async def _merge(uow: UnitOfWork, candidate: Any, decided: dict[str, Any]) -> uuid.UUID | None:
+async def _merge(uow: UnitOfWork, candidate: MergeCandidate, decided: Decided) -> uuid.UUID | None:
     """Merge the candidate's customers as they are now (either may have been merged
     into a third since: then its survivor stands in); None when they already are one."""
     tenant = candidate.tenant_id
@@ -59,15 +65,16 @@ async def _merge(uow: UnitOfWork, candidate: Any, decided: dict[str, Any]) -> uu
     plan = merging.plan_merge(survivor.contact, merged.contact, identities)
     merge_id = derived_id(candidate.candidate_id, "merge")
     reason = merging.merge_reason(candidate.matched, decided["reason"])
-    row = {
-        "merge_id": merge_id,
-        "tenant_id": tenant,
-        "survivor_id": survivor.key[1],
-        "merged_id": merged.key[1],
-        "candidate_id": candidate.candidate_id,
-        **decided,
-        "reason": reason,
-    }
+    row = MergeRow(
+        merge_id=merge_id,
+        tenant_id=tenant,
+        survivor_id=survivor.key[1],
+        merged_id=merged.key[1],
+        candidate_id=candidate.candidate_id,
+        decided_at=decided["decided_at"],
+        decided_by=decided["decided_by"],
+        reason=reason,
+    )
     await store.merge(uow.conn, survivor, merged, plan, row)
     uow.publish(announcements.customers_merged(row))
     return merge_id

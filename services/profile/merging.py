@@ -17,9 +17,11 @@ A merge keeps the older customer (the survivor) and retires the newer one:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import datetime
+from typing import Literal, TypedDict
 
 from services.profile.resolution import CONTACT_KINDS, Contact, is_reference
 
@@ -43,6 +45,44 @@ class AlreadyDecided(RuntimeError):
     def __init__(self, status: str) -> None:
         super().__init__(status)
         self.status = status
+
+
+@dataclass(frozen=True)
+class MergeCandidate:
+    """Two customers that share an e-mail or phone, and what an operator decided."""
+
+    candidate_id: uuid.UUID
+    tenant_id: str
+    survivor_id: uuid.UUID  # the older customer, who stays
+    merged_id: uuid.UUID
+    matched: tuple[str, ...]  # email, phone or both
+    status: str  # OPEN, CONFIRMED or DISMISSED
+    found_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+    merge_id: uuid.UUID | None = None
+
+
+class Decided(TypedDict):
+    """Who decided a candidate, when, and why (the operator's reason, if any)."""
+
+    decided_at: datetime
+    decided_by: str | None
+    reason: str | None
+
+
+class MergeRow(TypedDict):
+    """A merge as it is recorded and announced (its row, but for what moved)."""
+
+    merge_id: uuid.UUID
+    tenant_id: str
+    survivor_id: uuid.UUID
+    merged_id: uuid.UUID
+    candidate_id: uuid.UUID
+    decided_at: datetime
+    decided_by: str | None
+    reason: str
 
 
 def judge(status: str, decision: Decision) -> Verdict:

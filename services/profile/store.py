@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select, tuple_, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.profile.merging import OPEN, Identity, MergePlan
+from services.profile.merging import OPEN, Decided, Identity, MergeCandidate, MergePlan, MergeRow
 from services.profile.resolution import (
     Candidate,
     Contact,
@@ -29,6 +30,23 @@ from services.profile.tables import customer, customer_merge, identity, merge_ca
 from shared.db import insert_ignoring_conflicts, insert_new, insert_rows
 
 MAX_MERGE_HOPS = 8  # profile flattens merges, so one hop is all it ever sees
+CANDIDATE_FIELDS = tuple(f.name for f in fields(MergeCandidate))
+
+
+def record_of(row: RowMapping) -> Record:
+    """A customer row as the batch's ``Record``: its owner and contact details."""
+    return Record(
+        (row["tenant_id"], row["customer_id"]),
+        row["owner_source"],
+        Contact(row["name"], row["email"], row["phone"]),
+        row["created_at"],
+    )
+
+
+def candidate_of(row: RowMapping) -> MergeCandidate:
+    """A merge_candidate row as ``MergeCandidate``."""
+    found = {name: row[name] for name in CANDIDATE_FIELDS if name != "matched"}
+    return MergeCandidate(**found, matched=tuple(row["matched"]))
 
 
 async def references(
@@ -59,11 +77,11 @@ async def live_records(
         if not pending:
             break
         for row in await _customers(conn, pending):
-            key = (row.tenant_id, row.customer_id)
-            if row.merged_into is None:
-                records[key] = _record(row)
+            key = (row["tenant_id"], row["customer_id"])
+            if row["merged_into"] is None:
+                records[key] = record_of(row)
             else:
-                moved[key] = (row.tenant_id, row.merged_into)
+                moved[key] = (row["tenant_id"], row["merged_into"])
         pending = {s for s in moved.values() if s not in records and s not in moved}
     return records, {k: _final(k, moved) for k in moved}
 
@@ -76,7 +94,7 @@ def _final(key: CustomerKey, moved: dict[CustomerKey, CustomerKey]) -> CustomerK
     return key
 
 
-async def _customers(conn: AsyncConnection, keys: set[CustomerKey]) -> Sequence[Any]:
+async def _customers(conn: AsyncConnection, keys: set[CustomerKey]) -> Sequence[RowMapping]:
     c = customer.c
     query = (
         select(customer)
@@ -84,16 +102,7 @@ async def _customers(conn: AsyncConnection, keys: set[CustomerKey]) -> Sequence[
         .order_by(c.tenant_id, c.customer_id)
         .with_for_update()
     )
-    return (await conn.execute(query)).all()
-
-
-def _record(row: Any) -> Record:
-    return Record(
-        (row.tenant_id, row.customer_id),
-        row.owner_source,
-        Contact(row.name, row.email, row.phone),
-        row.created_at,
-    )
+    return (await conn.execute(query)).mappings().all()
 
 
 async def holders(
@@ -141,7 +150,7 @@ async def update_customers(conn: AsyncConnection, records: list[Record], now: da
     )
 
 
-def _update_params(record: Record, now: datetime) -> dict[str, Any]:
+def _update_params(record: Record, now: datetime) -> dict[str, object]:
     (tenant_id, customer_id), contact = record.key, record.contact
     return {
         "t": tenant_id,
@@ -154,7 +163,7 @@ def _update_params(record: Record, now: datetime) -> dict[str, Any]:
     }
 
 
-def _contact_row(record: Record) -> dict[str, Any]:
+def _contact_row(record: Record) -> dict[str, object]:
     return {
         "tenant_id": record.key[0],
         "customer_id": record.key[1],
@@ -212,21 +221,24 @@ async def insert_candidates(
     )
 
 
-async def candidate(conn: AsyncConnection, tenant_id: str, candidate_id: uuid.UUID) -> Any:
+async def candidate(
+    conn: AsyncConnection, tenant_id: str, candidate_id: uuid.UUID
+) -> MergeCandidate | None:
     """The candidate, locked for a decision, or None (also for another tenant's)."""
     m = merge_candidate.c
     query = select(merge_candidate).where(m.tenant_id == tenant_id, m.candidate_id == candidate_id)
-    return (await conn.execute(query.with_for_update())).first()
+    row = (await conn.execute(query.with_for_update())).mappings().first()
+    return candidate_of(row) if row else None
 
 
 async def decide(
     conn: AsyncConnection,
     candidate_id: uuid.UUID,
     status: str,
-    decided: dict[str, Any],
+    decided: Decided,
     merge_id: uuid.UUID | None,
 ) -> None:
-    """Record the decision (``decided``: decided_at, decided_by, reason)."""
+    """Record the decision: who took it, when and why."""
     await conn.execute(
         update(merge_candidate)
         .where(merge_candidate.c.candidate_id == candidate_id)
@@ -247,7 +259,7 @@ async def merge(
     survivor: Record,
     merged: Record,
     plan: MergePlan,
-    record: dict[str, Any],
+    record: MergeRow,
 ) -> None:
     """Apply a merge plan: identities move or go, the survivor's record takes the
     filled details, the merged customer (and any merged into it) points at the

@@ -1,19 +1,29 @@
-"""Profile's read side: the queries behind the customer and merge-candidate endpoints."""
+"""Profile's read side: the queries behind the customer and merge-candidate endpoints,
+each answered as the API shows it (``shared.contracts.customers`` and ``.profile``)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.profile import domain
-from services.profile.store import MAX_MERGE_HOPS
+from services.profile.resolution import Contact, Record
+from services.profile.store import MAX_MERGE_HOPS, record_of
 from services.profile.tables import customer, identity, merge_candidate
 from services.profile.tables import customer_view as view
+from shared.contracts.customers import (
+    ChurnRiskSummary,
+    Customer360,
+    FeedbackSummary,
+    LoyaltySummary,
+    PurchaseStats,
+)
+from shared.contracts.profile import CandidatePage, MergeCandidate
 from shared.cursors import encode_keyset
 
 
@@ -33,30 +43,38 @@ async def find_by_reference(
         )
         if found is None:
             return None
-        row = await _live_customer(conn, tenant_id, found)
-    return row.customer_id if row is not None else None
+        record = await _live_customer(conn, tenant_id, found)
+    return record.key[1] if record is not None else None
 
 
-async def _live_customer(conn: AsyncConnection, tenant_id: str, customer_id: uuid.UUID) -> Any:
+async def _live_customer(
+    conn: AsyncConnection, tenant_id: str, customer_id: uuid.UUID
+) -> Record | None:
     """The customer, or the survivor it was merged into."""
     for _ in range(MAX_MERGE_HOPS):
         row = (
-            await conn.execute(
-                select(customer).where(
-                    customer.c.tenant_id == tenant_id, customer.c.customer_id == customer_id
+            (
+                await conn.execute(
+                    select(customer).where(
+                        customer.c.tenant_id == tenant_id, customer.c.customer_id == customer_id
+                    )
                 )
             )
-        ).first()
-        if row is None or row.merged_into is None:
-            return row
-        customer_id = row.merged_into
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        if row["merged_into"] is None:
+            return record_of(row)
+        customer_id = row["merged_into"]
     return None
 
 
 async def customer_360(
     engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID
-) -> dict[str, Any] | None:
-    """The customer and their 360 row, or None (also for another tenant's customer).
+) -> Customer360 | None:
+    """The customer's 360, or None (also for another tenant's customer).
 
     A merged customer answers with its survivor's 360 (whose ``customer_id`` says
     so). A customer whose first events have not been folded yet (or whose 360 is
@@ -65,20 +83,42 @@ async def customer_360(
         record = await _live_customer(conn, tenant_id, customer_id)
         if record is None:
             return None
-        live = record.customer_id
+        live = record.key[1]
         rows = await conn.execute(
             select(view).where(
                 view.c.tenant_id == tenant_id,
                 or_(view.c.customer_id == live, view.c.merged_into == live),
             )
         )
-        views = [_view(r._mapping) for r in rows]
+        views = [_view(r) for r in rows.mappings()]
     own = next(
         (v for v in views if v["customer_id"] == live),
         domain.new_view(tenant_id, live, record.created_at),
     )
     found = domain.combine(own, [v for v in views if v["customer_id"] != live])
-    return {**found, "name": record.name, "email": record.email, "phone": record.phone}
+    return _answer_360(found, record.contact)
+
+
+def _answer_360(found: domain.View, contact: Contact) -> Customer360:
+    """A folded 360 and the customer's details, as the API shows them."""
+    churn = None
+    if found["churn_score"] is not None:
+        churn = ChurnRiskSummary(
+            score=found["churn_score"], level=found["churn_level"], reasons=found["churn_reasons"]
+        )
+    return Customer360(
+        customer_id=found["customer_id"],
+        name=contact.name,
+        email=contact.email,
+        phone=contact.phone,
+        stage=found["stage"],
+        stage_since=found["stage_since"],
+        churn_risk=churn,
+        loyalty=LoyaltySummary.model_validate(found),
+        feedback=FeedbackSummary.model_validate(found),
+        stats=PurchaseStats.model_validate(found),
+        updated_at=found["updated_at"],
+    )
 
 
 async def candidates_page(
@@ -87,7 +127,7 @@ async def candidates_page(
     status: str | None,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
-) -> dict[str, Any]:
+) -> CandidatePage:
     """Merge candidates oldest first (a work queue); the cursor is the last one's
     (found_at, candidate_id), so pages stay stable while new candidates arrive."""
     m = merge_candidate.c
@@ -102,24 +142,27 @@ async def candidates_page(
     query = query.order_by(m.found_at, m.candidate_id).limit(limit + 1)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
-    page = rows[:limit]
-    return {
-        "candidates": [dict(r._mapping) for r in page],
-        "next_cursor": (
-            encode_keyset(page[-1].found_at, page[-1].candidate_id) if len(rows) > limit else None
-        ),
-    }
+    page = [MergeCandidate.model_validate(r, from_attributes=True) for r in rows[:limit]]
+    last = page[-1] if len(rows) > limit else None
+    return CandidatePage(
+        candidates=page,
+        next_cursor=encode_keyset(last.found_at, last.candidate_id) if last else None,
+    )
 
 
-async def candidate(engine: AsyncEngine, tenant_id: str, candidate_id: uuid.UUID) -> Any:
+async def candidate(
+    engine: AsyncEngine, tenant_id: str, candidate_id: uuid.UUID
+) -> MergeCandidate | None:
+    """The merge candidate as the API shows it, or None (also for another tenant's)."""
     m = merge_candidate.c
     async with engine.connect() as conn:
         query = select(merge_candidate).where(
             m.tenant_id == tenant_id, m.candidate_id == candidate_id
         )
-        return (await conn.execute(query)).first()
+        row = (await conn.execute(query)).first()
+    return MergeCandidate.model_validate(row, from_attributes=True) if row else None
 
 
-def _view(row: Mapping[Any, Any]) -> domain.View:
+def _view(row: RowMapping) -> domain.View:
     """A 360 row, typed (``merged_into`` is the fold's business, not the reader's)."""
     return cast(domain.View, {k: v for k, v in row.items() if k != "merged_into"})

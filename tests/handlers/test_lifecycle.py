@@ -54,7 +54,7 @@ def complaint(customer: uuid.UUID, severity: str, at: datetime, opened: bool = T
 async def history(bench: Bench, customer: uuid.UUID) -> list[tuple[str | None, str, str]]:
     found = await views.customer_lifecycle(bench.engine, TENANT, customer)
     assert found is not None
-    return [(h["from_stage"], h["to_stage"], h["cause_kind"]) for h in found["history"]]
+    return [(h.from_stage, h.to_stage, h.cause.kind) for h in found.history]
 
 
 async def reasons(bench: Bench, customer: uuid.UUID) -> list[str]:

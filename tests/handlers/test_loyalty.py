@@ -50,7 +50,7 @@ def went_silent(customer: uuid.UUID, at: datetime) -> CloudEvent:
 async def summary(bench: Bench, customer: uuid.UUID) -> dict[str, Any]:
     found = await views.loyalty_summary(bench.engine, TENANT, customer)
     assert found is not None
-    return found
+    return found.model_dump()
 
 
 async def test_a_purchase_earns_its_points_and_a_big_one_buys_a_tier(bench_of):

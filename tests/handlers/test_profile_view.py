@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 from services.profile import merges, views
 from services.profile.tables import merge_candidate
+from shared.contracts.customers import Customer360
 from shared.events import CloudEvent, encode
 from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, SurveyAnswered, SurveyInvited
@@ -38,7 +38,7 @@ def _ref(posted: CloudEvent) -> tuple[str, str]:
     return customer["source"], customer["external_id"]
 
 
-async def view(bench: Bench, customer: uuid.UUID) -> dict[str, Any]:
+async def view(bench: Bench, customer: uuid.UUID) -> Customer360:
     found = await views.customer_360(bench.engine, TENANT, customer)
     assert found is not None
     return found
@@ -65,11 +65,13 @@ async def test_the_360_folds_what_every_service_announces(bench_of):
     await profile.consume(VIEW, *(event(p, li, NOW + HOUR) for p in announced))
 
     found = await view(profile, li)
-    stage_risk_tier = (found["stage"], found["churn_level"], found["tier"])
+    assert found.churn_risk is not None
+    stage_risk_tier = (found.stage, found.churn_risk.level, found.loyalty.tier)
     assert stage_risk_tier == ("new_customer", "medium", "silver")
-    assert found["churn_reasons"][0]["code"] == "open_complaint"
-    assert (found["points_balance"], found["open_complaints"], found["last_nps"]) == (10, 1, 3)
-    assert (found["orders"], found["revenue_minor"], found["currency"]) == (1, 600, "EUR")
+    assert found.churn_risk.reasons[0].code == "open_complaint"
+    loyalty, feedback, stats = found.loyalty, found.feedback, found.stats
+    assert (loyalty.points_balance, feedback.open_complaints, feedback.last_nps) == (10, 1, 3)
+    assert (stats.orders, stats.revenue_minor, stats.currency) == (1, 600, "EUR")
 
 
 async def test_the_same_purchase_twice_counts_once(bench_of):
@@ -80,7 +82,7 @@ async def test_the_same_purchase_twice_counts_once(bench_of):
     await profile.consume(VIEW, purchase, purchase)
 
     found = await view(profile, li)
-    assert (found["orders"], found["revenue_minor"]) == (1, 1000)
+    assert (found.stats.orders, found.stats.revenue_minor) == (1, 1000)
 
 
 async def _merged(profile: Bench) -> tuple[uuid.UUID, uuid.UUID, list[CloudEvent]]:
@@ -107,8 +109,8 @@ async def test_a_merged_customer_answers_with_the_survivors_360_and_purchases_ad
     await profile.consume(VIEW, *published)
 
     found = await view(profile, merged)
-    assert found["customer_id"] == survivor and found["name"] == "Li"
-    assert (found["orders"], found["revenue_minor"]) == (3, 3000)
+    assert found.customer_id == survivor and found.name == "Li"
+    assert (found.stats.orders, found.stats.revenue_minor) == (3, 3000)
     assert await view(profile, survivor) == found
 
 
@@ -124,8 +126,8 @@ async def test_the_merge_folds_the_same_whichever_comes_first(bench_of):
             await profile.consume(VIEW, *events)
         folded.append(await view(profile, merged))
 
-    assert folded[0]["orders"] == folded[1]["orders"] == 3
-    assert folded[0]["revenue_minor"] == folded[1]["revenue_minor"] == 3000
+    assert folded[0].stats.orders == folded[1].stats.orders == 3
+    assert folded[0].stats.revenue_minor == folded[1].stats.revenue_minor == 3000
 
 
 async def test_an_unknown_version_is_dead_lettered_and_an_event_the_360_does_not_need_ignored(
@@ -143,4 +145,4 @@ async def test_an_unknown_version_is_dead_lettered_and_an_event_the_360_does_not
     [dead] = profile.dead_letters()
     assert dead.value == newer
     assert dead.header("crm-error") == "profile does not support crm.lifecycle.stage_changed.v9"
-    assert (await view(profile, li))["stage"] is None
+    assert (await view(profile, li)).stage is None

@@ -71,7 +71,7 @@ async def entries(loyalty: RunningService, customer: str) -> list[tuple[str, int
         rows = await conn.execute(
             select(ledger_entry.c.kind, ledger_entry.c.points)
             .where(ledger_entry.c.customer_id == uuid.UUID(customer))
-            .order_by(ledger_entry.c.at, ledger_entry.c.kind)
+            .order_by(ledger_entry.c.at, ledger_entry.c.kind, ledger_entry.c.ref)  # ref breaks ties
         )
         return [tuple(r) for r in rows]  # type: ignore[misc]
 

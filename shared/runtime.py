@@ -20,9 +20,9 @@ from sqlalchemy import Table
 from shared import internal
 from shared.bus import Bus
 from shared.clock import Clock
-from shared.consumer import Subscription
 from shared.problems import Problem
 from shared.settings import ServiceSettings
+from shared.subscription import Subscription
 from shared.uow import Database
 
 S = TypeVar("S", bound=ServiceSettings)

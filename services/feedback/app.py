@@ -9,9 +9,9 @@ from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import sweep_due
 from services.feedback.tables import inbox, outbox
 from shared import sweeps, topics
-from shared.consumer import Subscription
 from shared.contracts.feedback import FeedbackSweep
 from shared.runtime import Job, Runtime, ServiceDefinition
+from shared.subscription import Subscription
 from shared.sweeps import Swept
 
 FeedbackRuntime = Runtime[FeedbackSettings, None]

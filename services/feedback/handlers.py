@@ -17,11 +17,11 @@ from services.feedback.domain import complaints, invitations
 from services.feedback.domain.complaints import Complaint
 from services.feedback.domain.config import FeedbackConfig, Invitations
 from services.feedback.domain.surveys import Response
-from shared.consumer import Received, only
 from shared.events import activity
 from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
 from shared.events.envelope import derived_id
 from shared.events.payload import Payload
+from shared.subscription import Received, only
 from shared.uow import UnitOfWork
 
 # What the consumer applies, as ``record_feedback`` sorts it.

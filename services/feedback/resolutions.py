@@ -22,8 +22,8 @@ from prometheus_client import Counter
 from services.feedback import announcements, store
 from services.feedback.domain import complaints
 from services.feedback.domain.complaints import Complaint, Refusal, Resolution
-from shared.consumer import Received
 from shared.events import CloudEvent, activity
+from shared.subscription import Received
 from shared.uow import Database, UnitOfWork
 
 log = structlog.get_logger()

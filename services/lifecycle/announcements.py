@@ -14,10 +14,10 @@ from typing import TypedDict
 
 from services.lifecycle.domain import risk
 from services.lifecycle.domain.stages import Transition
-from shared.consumer import CustomerKey
 from shared.events import CloudEvent, new_event
 from shared.events.envelope import caused_event
 from shared.events.lifecycle import ChurnRiskChanged, RiskReason, StageCause, StageChanged
+from shared.subscription import CustomerKey
 
 SOURCE = "/crm/lifecycle"
 _TIMER_EVENTS = uuid.UUID("6f0c1c57-0b0e-4c1e-9a43-5d1b0c2f7a11")

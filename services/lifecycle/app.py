@@ -11,10 +11,10 @@ from services.lifecycle.settings import LifecycleSettings
 from services.lifecycle.sweep import sweep_due
 from services.lifecycle.tables import inbox, outbox
 from shared import sweeps, topics
-from shared.consumer import Subscription
 from shared.contracts.lifecycle import StageSweep
 from shared.jobs import Periodic
 from shared.runtime import Job, Runtime, ServiceDefinition
+from shared.subscription import Subscription
 from shared.sweeps import Swept
 
 LifecycleRuntime = Runtime[LifecycleSettings, None]

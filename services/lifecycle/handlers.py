@@ -13,7 +13,6 @@ from services.lifecycle.domain.stages import StageMachine, Transition
 from services.lifecycle.settling import settle
 from services.lifecycle.store import Customer
 from shared.clock import Clock
-from shared.consumer import CustomerKey, Received
 from shared.events import CloudEvent
 from shared.events.activity import (
     AccountClosed,
@@ -25,6 +24,7 @@ from shared.events.activity import (
 from shared.events.feedback import ComplaintOpened, ComplaintResolved, SurveyAnswered
 from shared.events.loyalty import TierChanged
 from shared.events.payload import Payload
+from shared.subscription import CustomerKey, Received
 from shared.uow import UnitOfWork
 
 # What the two consumers apply, as ``_fold`` matches it.

@@ -14,9 +14,9 @@ from services.lifecycle.domain.stages import StageMachine
 from services.lifecycle.store import Customer
 from services.lifecycle.tables import stage_history
 from shared.clock import Clock
-from shared.consumer import CustomerKey
 from shared.db import insert_rows
 from shared.events import CloudEvent
+from shared.subscription import CustomerKey
 from shared.uow import UnitOfWork
 
 

@@ -18,8 +18,8 @@ from services.lifecycle.domain.timers import TRIGGER_OF, Timer, next_timer
 from services.lifecycle.settling import settle
 from services.lifecycle.store import Customer
 from shared.clock import Clock
-from shared.consumer import CustomerKey
 from shared.events import CloudEvent
+from shared.subscription import CustomerKey
 from shared.sweeps import Swept, drain
 from shared.uow import Database
 

@@ -9,9 +9,9 @@ from services.loyalty.settings import LoyaltySettings
 from services.loyalty.sweep import sweep_due
 from services.loyalty.tables import inbox, outbox
 from shared import sweeps, topics
-from shared.consumer import BatchHandler, Subscription
 from shared.contracts.loyalty import LoyaltySweep
 from shared.runtime import Job, Runtime, ServiceDefinition
+from shared.subscription import BatchHandler, Subscription
 from shared.sweeps import Swept
 
 LoyaltyRuntime = Runtime[LoyaltySettings, None]

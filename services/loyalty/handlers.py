@@ -26,11 +26,11 @@ from services.loyalty.domain.commands import (
 from services.loyalty.domain.earning import Item, Purchase
 from services.loyalty.domain.rules import Programme
 from shared.clock import Clock
-from shared.consumer import Received
 from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, ComplaintResolved
 from shared.events.lifecycle import StageChanged
 from shared.events.payload import Payload
+from shared.subscription import Received
 from shared.uow import UnitOfWork
 
 # What each consumer applies, as ``_apply`` matches it.

@@ -9,7 +9,6 @@ from datetime import datetime
 
 from services.profile.merging import Decided, MergeCandidate, MergeRow
 from services.profile.resolution import Candidate
-from shared.consumer import Received
 from shared.events import CloudEvent, new_event
 from shared.events.activity import Inbound
 from shared.events.envelope import caused_event, derived_id
@@ -20,6 +19,7 @@ from shared.events.profile import (
     MergeCandidateDismissed,
     MergeCandidateFound,
 )
+from shared.subscription import Received
 
 SOURCE = "/crm/profile"
 

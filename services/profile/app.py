@@ -12,9 +12,9 @@ from __future__ import annotations
 from services.profile import api, handlers, merge_api
 from services.profile.tables import inbox, outbox
 from shared import topics
-from shared.consumer import Subscription
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import ServiceSettings
+from shared.subscription import Subscription
 
 VIEW_GROUP = "profile-view"
 VIEW_TOPICS = (topics.ACTIVITY, topics.PROFILE, topics.LIFECYCLE, topics.LOYALTY, topics.FEEDBACK)

@@ -17,12 +17,12 @@ from services.profile.resolution import Resolution, find_candidates, reference_k
 from services.profile.tables import customer_view
 from shared import topics
 from shared.clock import Clock
-from shared.consumer import Received
 from shared.db import insert_ignoring_conflicts, upsert
 from shared.events import REGISTRY
 from shared.events.activity import Inbound
 from shared.events.payload import Payload
 from shared.events.profile import CustomersMerged
+from shared.subscription import Received
 from shared.uow import UnitOfWork
 
 # What each consumer applies: every partner activity as posted, and what the 360 folds.

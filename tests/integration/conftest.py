@@ -30,11 +30,12 @@ from shared import topics
 from shared.bus import Message, Record
 from shared.bus.kafka import KafkaBus
 from shared.clock import SystemClock
-from shared.consumer import Consumer, Subscription
+from shared.consumer import Consumer
 from shared.db import create_engine
 from shared.events import CloudEvent, encode
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
+from shared.subscription import Subscription
 from shared.topics import PARTITIONS
 from shared.uow import Database
 from tests.integration.harness import COUNTER, INBOX, METADATA, OUTBOX, SERVICE

@@ -13,9 +13,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table
 from sqlalchemy.dialects.postgresql import insert
 
 from shared import topics
-from shared.consumer import BatchHandler, Received, Subscription
 from shared.events import CloudEvent, new_event
 from shared.events.activity import PurchaseCompleted
+from shared.subscription import BatchHandler, Received, Subscription
 from shared.tables import kernel_tables
 from shared.uow import UnitOfWork
 

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import topics
 from shared.bus.kafka import KafkaBus
-from shared.consumer import BatchHandler, Consumer, Received
+from shared.consumer import Consumer
 from shared.events import CloudEvent, encode
+from shared.subscription import BatchHandler, Received
 from shared.uow import UnitOfWork
 from tests.integration.conftest import (
     about,

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import deadletter
 from shared.bus.kafka import KafkaBus
-from shared.consumer import Consumer, Received
+from shared.consumer import Consumer
+from shared.subscription import Received
 from shared.uow import UnitOfWork
 from tests.integration.conftest import counter_value, eventually, publish_events, running
 from tests.integration.harness import SERVICE, count_events, counting, purchase

@@ -18,9 +18,9 @@ from services.profile.tables import customer, identity
 from shared.bus import Record
 from shared.bus.kafka import KafkaBus
 from shared.clock import SystemClock
-from shared.consumer import Received
 from shared.events import CloudEvent, new_event
 from shared.events.activity import CustomerRef, Inbound, PurchaseCompleted
+from shared.subscription import Received
 from shared.uow import Database
 from tests.integration.conftest import about, eventually, publish_events
 from tests.integration.services import (

@@ -28,13 +28,14 @@ from shared import topics
 from shared.bus import Record
 from shared.bus.memory import MemoryBus
 from shared.clock import FrozenClock
-from shared.consumer import Consumer, Subscription
+from shared.consumer import Consumer
 from shared.db import create_engine
 from shared.events import encode, new_event
 from shared.events.activity import CustomerRegistered, OrderRefunded, PurchaseCompleted
 from shared.events.payload import Payload
 from shared.migrations import migrate
 from shared.settings import ServiceSettings
+from shared.subscription import Subscription
 from shared.uow import Database
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)

@@ -18,10 +18,11 @@ from shared import topics
 from shared.bus import Message
 from shared.bus.memory import MemoryBus
 from shared.clock import SystemClock
-from shared.consumer import Consumer, Received, Subscription
+from shared.consumer import Consumer
 from shared.db import create_engine
 from shared.events import CloudEvent, encode, new_event
 from shared.events.activity import PurchaseCompleted
+from shared.subscription import Received, Subscription
 from shared.tables import kernel_tables
 from shared.uow import Database, UnitOfWork
 

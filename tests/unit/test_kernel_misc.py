@@ -13,12 +13,12 @@ from sqlalchemy.engine import make_url
 from shared.app import create_service_app
 from shared.bus.memory import MemoryBus
 from shared.clock import FrozenClock, SystemClock, clock_for
-from shared.consumer import Subscription, UnknownEventType
 from shared.events.activity import AccountClosed, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened
 from shared.events.payload import Payload
 from shared.problems import MEDIA_TYPE, Problem, validation_problem
 from shared.settings import ServiceSettings
+from shared.subscription import Subscription, UnknownEventType
 
 AT = datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
 

@@ -91,8 +91,22 @@ running() {
 
 fail() { [[ -f "$KLOG" ]] && tail -n 40 "$KLOG" >&2; die "$* (log: $KLOG)"; }
 
+# Our ports lie in Linux's ephemeral range (32768-60999), so a client connection (to
+# PostgreSQL, say) may have taken one as its own local port; Kafka's listener cannot bind
+# it until that socket has left TIME-WAIT (at most a minute). Wait rather than fail.
+port_lingering() {
+  ss -Htan "( sport = :$CRM_KAFKA_PORT or sport = :$CRM_KAFKA_CONTROLLER_PORT )" 2>/dev/null | grep -q .
+}
+
+wait_ports_free() {
+  local i
+  for ((i = 0; i < 70; i++)); do port_lingering || return 0; sleep 1; done
+  log "a local socket still holds port $CRM_KAFKA_PORT or $CRM_KAFKA_CONTROLLER_PORT; starting anyway"
+}
+
 launch() {
   port_open && die "127.0.0.1:$CRM_KAFKA_PORT is already in use by another process"
+  wait_ports_free
   [[ -f "$KLOG" ]] && mv -f "$KLOG" "$KLOG.1"
   log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$CRM_KAFKA_PORT (log: $KLOG)"
   # setsid: the broker must outlive this shell and its terminal/job.

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
 
-from sqlalchemy import Select, Table, bindparam, func, select, tuple_, update
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,7 +23,7 @@ from services.feedback.domain.complaints import OPEN_STATUSES, Complaint
 from services.feedback.domain.invitations import SCHEDULED, SENT, Invitation
 from services.feedback.domain.surveys import Response
 from services.feedback.tables import complaint, survey_invitation, survey_response
-from shared.db import insert_ignoring_conflicts, insert_new
+from shared.db import insert_ignoring_conflicts, insert_new, keys_in
 from shared.events.activity import SurveyKind
 
 Key = tuple[str, uuid.UUID]  # (tenant, customer)
@@ -64,7 +64,7 @@ async def complaints_by_ref(
 ) -> dict[RefKey, Complaint]:
     """The complaints filed under these (tenant, ref), locked."""
     c = complaint.c
-    query = select(complaint).where(tuple_(c.tenant_id, c.complaint_ref).in_(refs))
+    query = select(complaint).where(keys_in(conn, [c.tenant_id, c.complaint_ref], refs))
     found = await _locked(conn, query)
     return {(r.tenant_id, r.complaint_ref): r for r in map(complaint_of, found)}
 
@@ -105,7 +105,7 @@ async def open_counts(conn: AsyncConnection, keys: Collection[Key]) -> dict[Key,
     c = complaint.c
     rows = await conn.execute(
         select(c.tenant_id, c.customer_id, func.count())
-        .where(tuple_(c.tenant_id, c.customer_id).in_(keys), c.status.in_(OPEN_STATUSES))
+        .where(keys_in(conn, [c.tenant_id, c.customer_id], keys), c.status.in_(OPEN_STATUSES))
         .group_by(c.tenant_id, c.customer_id)
     )
     return {(t, customer): n for t, customer, n in rows}
@@ -132,7 +132,7 @@ async def latest_invitations(
     inv = survey_invitation.c
     rows = await conn.execute(
         select(inv.tenant_id, inv.customer_id, inv.survey, func.max(inv.due_at))
-        .where(tuple_(inv.tenant_id, inv.customer_id).in_(keys))
+        .where(keys_in(conn, [inv.tenant_id, inv.customer_id], keys))
         .group_by(inv.tenant_id, inv.customer_id, inv.survey)
     )
     return {((t, customer), survey): at for t, customer, survey, at in rows}
@@ -146,7 +146,9 @@ async def sent_invitations(
     inv = survey_invitation.c
     query = (
         select(survey_invitation)
-        .where(tuple_(inv.tenant_id, inv.customer_id, inv.survey).in_(wanted), inv.status == SENT)
+        .where(
+            keys_in(conn, [inv.tenant_id, inv.customer_id, inv.survey], wanted), inv.status == SENT
+        )
         .order_by(inv.invited_at.desc())
     )
     return [invitation_of(r) for r in await _locked(conn, query)]

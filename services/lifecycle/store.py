@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import delete, desc, select, tuple_
+from sqlalchemy import delete, desc, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,7 +28,7 @@ from services.lifecycle.tables import (
     lifecycle_purchase,
     lifecycle_timer,
 )
-from shared.db import upsert
+from shared.db import keys_in, upsert
 from shared.events.lifecycle import Stage
 
 Key = tuple[str, uuid.UUID]
@@ -85,7 +85,7 @@ async def load_customers(
         return {}
     rows = await conn.execute(
         select(customer_state)
-        .where(tuple_(customer_state.c.tenant_id, customer_state.c.customer_id).in_(keys))
+        .where(keys_in(conn, [customer_state.c.tenant_id, customer_state.c.customer_id], keys))
         .with_for_update(skip_locked=skip_locked)
     )
     customers = {(r["tenant_id"], r["customer_id"]): _customer(r) for r in rows.mappings()}
@@ -97,7 +97,7 @@ async def load_customers(
 async def _purchases(conn: AsyncConnection, keys: Collection[Key]) -> list[tuple[Key, Purchase]]:
     p = lifecycle_purchase.c
     rows = await conn.execute(
-        select(lifecycle_purchase).where(tuple_(p.tenant_id, p.customer_id).in_(keys))
+        select(lifecycle_purchase).where(keys_in(conn, [p.tenant_id, p.customer_id], keys))
     )
     return [
         (
@@ -188,7 +188,7 @@ async def set_timers(
     if cleared:
         t = lifecycle_timer.c
         await conn.execute(
-            delete(lifecycle_timer).where(tuple_(t.tenant_id, t.customer_id).in_(cleared))
+            delete(lifecycle_timer).where(keys_in(conn, [t.tenant_id, t.customer_id], cleared))
         )
     rows = [
         {"tenant_id": k[0], "customer_id": k[1], "kind": t[0], "due_at": t[1]}

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TypedDict
 
-from sqlalchemy import ColumnElement, Table, func, select, tuple_
+from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,7 +22,7 @@ from services.loyalty.domain.account import Account, Notice, Offer
 from services.loyalty.domain.ledger import Entry, Ledger, Lot
 from services.loyalty.domain.rules import Programme
 from services.loyalty.tables import account, ledger_entry, lot, offer
-from shared.db import insert_ignoring_conflicts, insert_rows, upsert
+from shared.db import insert_ignoring_conflicts, insert_rows, keys_in, upsert
 
 Key = tuple[str, uuid.UUID]
 LOT_FIELDS = tuple(Lot.__dataclass_fields__)
@@ -89,15 +89,15 @@ async def lock_accounts(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key,
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    where = tuple_(account.c.tenant_id, account.c.customer_id).in_(wanted)
+    where = keys_in(conn, [account.c.tenant_id, account.c.customer_id], wanted)
     query = select(account).where(where).order_by(account.c.tenant_id, account.c.customer_id)
     locked = (await conn.execute(query.with_for_update())).mappings()
     found = {(a.tenant_id, a.customer_id): a for a in map(_account, locked)}
     for key, balance in (await _balances(conn, wanted)).items():
         found[key].ledger.balance = balance
-    for row in (await conn.execute(select(lot).where(_keyed(lot, wanted)))).mappings():
+    for row in (await conn.execute(select(lot).where(_keyed(conn, lot, wanted)))).mappings():
         found[(row["tenant_id"], row["customer_id"])].ledger.lots.append(lot_of(row))
-    offers = select(offer).where(_keyed(offer, wanted), offer.c.kind == REACTIVATION)
+    offers = select(offer).where(_keyed(conn, offer, wanted), offer.c.kind == REACTIVATION)
     for row in (await conn.execute(offers)).mappings():
         found[(row["tenant_id"], row["customer_id"])].offer = _offer(row)
     return found
@@ -150,14 +150,14 @@ async def _balances(conn: AsyncConnection, keys: Sequence[Key]) -> dict[Key, int
     total = func.sum(ledger_entry.c.points)
     query = (
         select(ledger_entry.c.tenant_id, ledger_entry.c.customer_id, total)
-        .where(_keyed(ledger_entry, keys))
+        .where(_keyed(conn, ledger_entry, keys))
         .group_by(ledger_entry.c.tenant_id, ledger_entry.c.customer_id)
     )
     return {(t, c): int(s) for t, c, s in await conn.execute(query)}
 
 
-def _keyed(table: Table, keys: Sequence[Key]) -> ColumnElement[bool]:
-    return tuple_(table.c.tenant_id, table.c.customer_id).in_(keys)
+def _keyed(conn: AsyncConnection, table: Table, keys: Sequence[Key]) -> ColumnElement[bool]:
+    return keys_in(conn, [table.c.tenant_id, table.c.customer_id], keys)
 
 
 def lot_of(row: RowMapping) -> Lot:

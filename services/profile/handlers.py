@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 
 from services.profile import announcements, domain, store
@@ -17,7 +17,7 @@ from services.profile.resolution import Resolution, find_candidates, reference_k
 from services.profile.tables import customer_view
 from shared import topics
 from shared.clock import Clock
-from shared.db import insert_ignoring_conflicts, upsert
+from shared.db import insert_ignoring_conflicts, keys_in, upsert
 from shared.events import REGISTRY
 from shared.events.activity import Inbound
 from shared.events.payload import Payload
@@ -116,7 +116,7 @@ async def _views(uow: UnitOfWork, keys: Iterable[ViewKey]) -> dict[ViewKey, doma
         return {}
     rows = await uow.conn.execute(
         select(*(customer_view.c[c] for c in VIEW_COLUMNS)).where(
-            tuple_(customer_view.c.tenant_id, customer_view.c.customer_id).in_(keys)
+            keys_in(uow.conn, [customer_view.c.tenant_id, customer_view.c.customer_id], keys)
         )
     )
     return {(r.tenant_id, r.customer_id): _view(r._mapping) for r in rows}

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, delete, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,7 +27,7 @@ from services.profile.resolution import (
     ReferenceKey,
 )
 from services.profile.tables import customer, customer_merge, identity, merge_candidate
-from shared.db import insert_ignoring_conflicts, insert_new, insert_rows
+from shared.db import insert_ignoring_conflicts, insert_new, insert_rows, keys_in
 
 MAX_MERGE_HOPS = 8  # profile flattens merges, so one hop is all it ever sees
 CANDIDATE_FIELDS = tuple(f.name for f in fields(MergeCandidate))
@@ -59,7 +59,7 @@ async def references(
     i = identity.c
     rows = await conn.execute(
         select(i.tenant_id, i.kind, i.value, i.customer_id).where(
-            tuple_(i.tenant_id, i.kind, i.value).in_(keys)
+            keys_in(conn, [i.tenant_id, i.kind, i.value], keys)
         )
     )
     return {(r.tenant_id, r.kind, r.value): (r.tenant_id, r.customer_id) for r in rows}
@@ -98,7 +98,7 @@ async def _customers(conn: AsyncConnection, keys: set[CustomerKey]) -> Sequence[
     c = customer.c
     query = (
         select(customer)
-        .where(tuple_(c.tenant_id, c.customer_id).in_(keys))
+        .where(keys_in(conn, [c.tenant_id, c.customer_id], keys))
         .order_by(c.tenant_id, c.customer_id)
         .with_for_update()
     )
@@ -117,7 +117,7 @@ async def holders(
     rows = await conn.execute(
         select(i.tenant_id, i.kind, i.value, i.customer_id, c.created_at)
         .join(customer, and_(c.tenant_id == i.tenant_id, c.customer_id == i.customer_id))
-        .where(tuple_(i.tenant_id, i.kind, i.value).in_(contacts))
+        .where(keys_in(conn, [i.tenant_id, i.kind, i.value], contacts))
     )
     return [
         ((r.tenant_id, r.kind, r.value), Holder((r.tenant_id, r.customer_id), r.created_at))
@@ -194,7 +194,9 @@ async def release_identities(
     if keys:
         i = identity.c
         await conn.execute(
-            delete(identity).where(tuple_(i.tenant_id, i.kind, i.value, i.customer_id).in_(keys))
+            delete(identity).where(
+                keys_in(conn, [i.tenant_id, i.kind, i.value, i.customer_id], keys)
+            )
         )
 
 
@@ -269,12 +271,12 @@ async def merge(
     if plan.moved:
         await conn.execute(
             update(identity)
-            .where(of_merged, tuple_(i.kind, i.value).in_(plan.moved))
+            .where(of_merged, keys_in(conn, [i.kind, i.value], plan.moved))
             .values(customer_id=survivor.key[1])
         )
     if plan.released:
         await conn.execute(
-            delete(identity).where(of_merged, tuple_(i.kind, i.value).in_(plan.released))
+            delete(identity).where(of_merged, keys_in(conn, [i.kind, i.value], plan.released))
         )
     now = record["decided_at"]
     if plan.filled:

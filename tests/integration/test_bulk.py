@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import insert_ignoring_conflicts, insert_new, upsert
+from shared.db import insert_ignoring_conflicts, insert_new, keys_in, upsert
 from shared.uow import Database
 from tests.integration.harness import COUNTER, INBOX
 
@@ -68,3 +68,26 @@ async def test_upsert_overwrites_existing_rows_and_inserts_new_ones(
     async with engine.connect() as conn:
         rows = dict((await conn.execute(select(COUNTER).where(COUNTER.c.key.in_([a, b])))).all())
     assert rows == {a: 5, b: 2}
+
+
+async def test_keys_in_finds_the_rows_of_the_keys_in_one_statement_text(
+    db: Database, engine: AsyncEngine
+) -> None:
+    """Whatever the number of keys, one statement (arrays unnested into rows), not a
+    literal row list that PostgreSQL parses and plans anew for every size."""
+    consumer = f"keys-{uuid.uuid4().hex[:8]}"
+    rows = _claims(consumer, 5)
+    async with db.unit_of_work() as uow:
+        await insert_ignoring_conflicts(uow.conn, INBOX, rows)
+        await uow.commit()
+    wanted = [(consumer, r["event_id"]) for r in rows[:3]] + [(consumer, uuid.uuid4())]
+    texts = set()
+    async with engine.connect() as conn:
+        for keys in (wanted, wanted[:1]):
+            query = select(INBOX.c.event_id).where(
+                keys_in(conn, [INBOX.c.consumer, INBOX.c.event_id], keys)
+            )
+            found = set((await conn.execute(query)).scalars())
+            assert found == {k[1] for k in keys} & {r["event_id"] for r in rows}
+            texts.add(str(query.compile(conn.sync_connection)))
+    assert len(texts) == 1

@@ -57,9 +57,12 @@ async def generate(client: httpx.AsyncClient, run: str, rate: int, seconds: floa
 async def settled_at(client: httpx.AsyncClient, run: str, n: int) -> float | None:
     params = {"source": "shop", "external_id": f"{run}-C{n}"}
     found = await client.get("/v1/customers/lookup", params=params)
-    if found.status_code != 200:
+    if found.status_code != 200:  # not yet known, or 429: read it again later
         return None
-    view = (await client.get(f"/v1/customers/{found.json()['customer_id']}")).json()
+    answer = await client.get(f"/v1/customers/{found.json()['customer_id']}")
+    if answer.status_code != 200:  # 429 past the key's rate limit: read it again later
+        return None
+    view = answer.json()
     if view["stage"] is None or view["loyalty"]["points_balance"] <= 0:
         return None
     return datetime.fromisoformat(view["updated_at"]).timestamp()
@@ -69,7 +72,7 @@ async def latencies(client: httpx.AsyncClient, run: str, sent: list[float]) -> l
     pending, found = set(range(len(sent))), {}
     deadline = time.monotonic() + 300
     while pending and time.monotonic() < deadline:
-        for chunk in _chunks(sorted(pending), 64):
+        for chunk in _chunks(sorted(pending), 32):
             answers = await asyncio.gather(*(settled_at(client, run, n) for n in chunk))
             for n, at in zip(chunk, answers, strict=True):
                 if at is not None:

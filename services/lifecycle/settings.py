@@ -23,8 +23,9 @@ class LifecycleSettings(ServiceSettings):
     ``services/lifecycle/stages.toml`` by default)."""
     lifecycle_sweep_seconds: float = Field(5.0, gt=0)
     """How often the time-based transitions (silence, churn) are swept."""
-    lifecycle_sweep_batch_size: int = Field(500, ge=1)
-    """Customers one sweep transaction moves at most."""
+    lifecycle_sweep_batch_size: int = Field(100, ge=1)
+    """Customers one sweep transaction moves at most (small, so a consumer that needs one
+    of them waits for a short transaction, not a long one)."""
     lifecycle_refit_check_seconds: float = Field(600.0, gt=0)
     """How often lifecycle checks whether the churn model is due for a refit."""
 

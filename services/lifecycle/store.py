@@ -201,13 +201,22 @@ async def set_timers(
 async def due_timers(
     conn: AsyncConnection, now: datetime, limit: int, tenant: str | None = None
 ) -> list[DueTimer]:
-    """Due timers, locked; rows another replica holds are skipped, not waited for."""
-    t = lifecycle_timer.c
-    query = select(t.tenant_id, t.customer_id, t.kind, t.due_at).where(t.due_at <= now)
+    """Due timers, locked with their customers' rows; a timer or a customer another
+    transaction holds (another replica's sweep, a consumer) is skipped, not waited for.
+
+    Both are locked at once: a sweep that held a timer whose customer a consumer holds
+    would make the consumer wait for the whole sweep when it comes to write the timer."""
+    t, c = lifecycle_timer.c, customer_state.c
+    query = (
+        select(t.tenant_id, t.customer_id, t.kind, t.due_at)
+        .join(customer_state, (c.tenant_id == t.tenant_id) & (c.customer_id == t.customer_id))
+        .where(t.due_at <= now)
+    )
     if tenant is not None:
         query = query.where(t.tenant_id == tenant)
+    locked = query.order_by(t.due_at).limit(limit)
     rows = await conn.execute(
-        query.order_by(t.due_at).limit(limit).with_for_update(skip_locked=True)
+        locked.with_for_update(skip_locked=True, of=[lifecycle_timer, customer_state])
     )
     return [DueTimer(r.tenant_id, r.customer_id, r.kind, r.due_at) for r in rows]
 

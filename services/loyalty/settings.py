@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from services.loyalty.domain.rules import Programme, load_programme
 from shared.settings import ServiceSettings
@@ -21,8 +21,9 @@ class LoyaltySettings(ServiceSettings):
     ``services/loyalty/rules.toml`` by default)."""
     loyalty_sweep_seconds: float = 5.0
     """How often due accounts are swept: pending points released, lots expired, tiers reviewed."""
-    loyalty_sweep_batch: int = 200
-    """Due rows one sweep transaction handles at most."""
+    loyalty_sweep_batch: int = Field(100, ge=1)
+    """Due accounts one sweep transaction handles at most (small, so a consumer that needs
+    one of them waits for a short transaction, not a long one)."""
     _programme: Programme = PrivateAttr()
 
     @model_validator(mode="after")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from shared.events.payload import DecodeError, Payload
 from shared.events.registry import REGISTRY
@@ -47,13 +47,6 @@ class CloudEvent(BaseModel):
     causationid: str | None = Field(default=None, max_length=64)
     partner: str | None = Field(default=None, max_length=64)
     data: dict[str, Any]
-    # Its JSON, once made: the edge checks an event's size, then the outbox stores it.
-    _encoded: bytes | None = PrivateAttr(default=None)
-
-    def __eq__(self, other: object) -> bool:
-        """Equal events have equal attributes and data (whether one was encoded yet is no
-        part of what it is)."""
-        return isinstance(other, CloudEvent) and self.__dict__ == other.__dict__
 
     @property
     def topic(self) -> str:
@@ -129,10 +122,8 @@ def derived_id(cause: uuid.UUID, purpose: str) -> uuid.UUID:
 
 
 def encode(event: CloudEvent) -> bytes:
-    """The event as structured-mode CloudEvents JSON (made once per event: it is frozen)."""
-    if event._encoded is None:
-        event._encoded = orjson.dumps(event.model_dump(mode="json", exclude_none=True))
-    return event._encoded
+    """The event as structured-mode CloudEvents JSON."""
+    return orjson.dumps(event.model_dump(mode="json", exclude_none=True))
 
 
 def type_of_encoded(raw: bytes) -> bytes | None:

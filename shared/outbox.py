@@ -33,10 +33,10 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import structlog
-from sqlalchemy import Table, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared import metrics
+from shared import bulk, metrics
 from shared.bus import Bus, Message, RecordRejected
 from shared.events.envelope import CONTENT_TYPE, TYPE_HEADER, type_of_encoded
 from shared.letters import dead_letter
@@ -66,6 +66,12 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.name = "relay"
+        name = f'"{outbox.name}"'
+        self._take = (
+            f"SELECT id, event_id, topic, key, value FROM {name} "
+            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"
+        )
+        self._delete = f"DELETE FROM {name} WHERE id = ANY($1::bigint[])"
 
     def stop(self) -> None:
         self._stopping.set()
@@ -92,25 +98,21 @@ class OutboxRelay:
         """Publish one batch of unsent rows, parking those the bus refuses for good;
         returns how many rows left the outbox. Raises, once the rows delivered so far
         are deleted, if the bus failed otherwise (the rest stays for the next try)."""
-        table = self._outbox
         async with self._engine.connect() as conn, conn.begin():
             if conn.dialect.name == "postgresql":
-                locked = await conn.scalar(select(func.pg_try_advisory_xact_lock(_RELAY_LOCK)))
-                if not locked:
+                apg = await bulk.driver(conn)  # three statements a batch: straight to asyncpg
+                if not await apg.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
                     return 0
-            rows = [
-                _Row(*row)
-                for row in await conn.execute(
-                    select(table.c.id, table.c.event_id, table.c.topic, table.c.key, table.c.value)
-                    .order_by(table.c.id)
-                    .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ]
+                rows = [_Row(*row) for row in await apg.fetch(self._take, self._batch_size)]
+            else:
+                rows = await self._rows(conn)
             if not rows:
                 return 0
             delivery = await self._deliver(rows)
-            if delivery.done:
+            if delivery.done and conn.dialect.name == "postgresql":
+                await apg.execute(self._delete, delivery.done)
+            elif delivery.done:
+                table = self._outbox
                 await conn.execute(delete(table).where(table.c.id.in_(delivery.done)))
         metrics.OUTBOX_PUBLISHED.labels(self._service).inc(delivery.published)
         for kind in delivery.parked:
@@ -118,6 +120,17 @@ class OutboxRelay:
         if delivery.stalled is not None:
             raise delivery.stalled
         return len(delivery.done)
+
+    async def _rows(self, conn: AsyncConnection) -> list[_Row]:
+        """The oldest unsent rows, locked (SQLite: one writer at a time anyway)."""
+        table = self._outbox
+        query = (
+            select(table.c.id, table.c.event_id, table.c.topic, table.c.key, table.c.value)
+            .order_by(table.c.id)
+            .limit(self._batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        return [_Row(*row) for row in await conn.execute(query)]
 
     async def _deliver(self, rows: Sequence[_Row]) -> _Delivery:
         delivery = _Delivery()

@@ -59,7 +59,10 @@ class Record:
     headers: Headers = field(default=())
 
     def header(self, name: str) -> str | None:
-        return next((v.decode() for k, v in self.headers if k == name), None)
+        for key, value in self.headers:  # a plain loop: consumers ask this of every record
+            if key == name:
+                return value.decode()
+        return None
 
 
 class RecordRejected(Exception):

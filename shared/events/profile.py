@@ -56,3 +56,25 @@ class CustomersMerged(Payload):
     decided_at: AwareDatetime
     decided_by: str | None = None
     reason: str
+
+
+ConsentChannel = Literal["email", "sms", "phone", "push", "post"]
+ConsentPurpose = Literal["marketing", "surveys", "service"]
+
+
+class ConsentChanged(Payload):
+    """A customer granted or withdrew consent to be addressed on a channel for a purpose.
+
+    Profile records every change with its proof and publishes it, so the services
+    that address customers (feedback's survey invitations, webhooks) respect it."""
+
+    channel: ConsentChannel
+    purpose: ConsentPurpose
+    granted: bool
+    at: AwareDatetime = Field(description="When the customer decided")
+    source: Name = Field(description="Where the decision was taken: a partner system or 'api'")
+    proof: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="The text the customer agreed to, or the partner's reference to it",
+    )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A single-node Apache Kafka 3.9 broker (KRaft, no ZooKeeper) for local
 # development and tests, run straight from Maven Central jars (no Docker).
-#   deploy/local/kafka.sh start|stop|status
+#   deploy/local/kafka.sh start|stop|status|crash
 # Broker on 127.0.0.1:$CRM_KAFKA_PORT, controller on 127.0.0.1:$CRM_KAFKA_CONTROLLER_PORT,
 # data under $CRM_DATA_DIR/kafka; `start` also creates the topics (python -m shared.topics_admin create).
 set -euo pipefail
@@ -130,6 +130,7 @@ wait_ready() {
 
 cmd_start() {
   require_tools
+  reserve_ports "$CRM_KAFKA_PORT" "$CRM_KAFKA_CONTROLLER_PORT"
   if running; then
     log "already running (pid $(<"$PID_FILE"), 127.0.0.1:$CRM_KAFKA_PORT)"
     wait_ready   # cheap, and recreates missing topics
@@ -158,6 +159,16 @@ cmd_stop() {
   running && { log "still running after 30s: SIGKILL"; kill -KILL "$pid"; sleep 1; }
   rm -f "$PID_FILE"
   log "stopped"
+}
+
+cmd_crash() {
+  running || { rm -f "$PID_FILE"; log "not running"; return; }
+  local pid i
+  pid="$(<"$PID_FILE")"
+  kill -KILL "$pid"
+  for ((i = 0; i < 50; i++)); do running || break; sleep 0.1; done
+  rm -f "$PID_FILE"
+  log "crashed (kill -9 of pid $pid)"
 }
 
 cmd_status() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A private PostgreSQL 15 cluster for local development and tests.
-#   deploy/local/postgres.sh start|stop|status
+#   deploy/local/postgres.sh start|stop|status|crash
 # Listens on 127.0.0.1:$CRM_PG_PORT only (trust auth, superuser "crm"), keeps
 # everything under $CRM_DATA_DIR/postgres and creates one database per service.
 set -euo pipefail
@@ -106,6 +106,7 @@ ensure_databases() {
 
 cmd_start() {
   require_binaries
+  reserve_ports "$CRM_PG_PORT"
   ensure_os_user
   ensure_dirs
   init_cluster
@@ -134,6 +135,13 @@ cmd_stop() {
   as_pg "$PG_BIN/pg_ctl" stop -D "$PGDATA" -m fast -w -t 60 >/dev/null ||
     { tail -n 30 "$PG_LOG" >&2; die "pg_ctl stop failed (log: $PG_LOG)"; }
   log "stopped"
+}
+
+# Immediate mode: every backend killed, no checkpoint; the next start replays the WAL.
+cmd_crash() {
+  pg_running || { log "not running"; return; }
+  as_pg "$PG_BIN/pg_ctl" stop -D "$PGDATA" -m immediate -w -t 60 >/dev/null
+  log "crashed (immediate stop)"
 }
 
 cmd_status() {

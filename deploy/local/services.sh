@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The five services as separate processes on this machine (the local topology).
-#   deploy/local/services.sh start|stop|status
+#   deploy/local/services.sh start|stop|status|crash [SERVICE...]
 # Needs PostgreSQL and Kafka running (postgres.sh, kafka.sh). Ports come from
 # CRM_<SERVICE>_PORT (gateway 8000, profile 8001, lifecycle 8002, feedback 8003,
 # loyalty 8004); logs and pid files live under $CRM_DATA_DIR.
@@ -25,7 +25,10 @@ port_of() {
   echo "${!variable:-$default}"
 }
 
-pid_alive() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(<"$RUN_DIR/$1.pid")" 2>/dev/null; }
+# Dead, or a zombie no one has reaped yet (it holds no port and no lock any more).
+gone() { ! kill -0 "$1" 2>/dev/null || [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" == Z ]]; }
+
+pid_alive() { [[ -f "$RUN_DIR/$1.pid" ]] && ! gone "$(<"$RUN_DIR/$1.pid")"; }
 
 ready() { curl -fsS -o /dev/null "http://127.0.0.1:$(port_of "$1")/readyz" 2>/dev/null; }
 
@@ -100,6 +103,19 @@ stop_one() {
 cmd_stop() {
   local name
   for name in gateway profile lifecycle feedback loyalty; do stop_one "$name"; done
+}
+
+# kill -9 of one service (or of all): no shutdown hook runs, as in a power cut.
+cmd_crash() {
+  local name pid i
+  for name in "${@:-${SERVICES[@]}}"; do
+    pid_alive "$name" || continue
+    pid="$(<"$RUN_DIR/$name.pid")"
+    kill -KILL "$pid"
+    for ((i = 0; i < 50; i++)); do gone "$pid" && break; sleep 0.1; done
+    rm -f "$RUN_DIR/$name.pid"
+    log "$name crashed (kill -9 of pid $pid)"
+  done
 }
 
 cmd_status() {

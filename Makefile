@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install infra dev up down test lint format bench lock test-containers
+.PHONY: install infra dev up down test lint format bench lock test-containers test-faults
 
 install: $(STAMP)
 
@@ -50,6 +50,12 @@ down:
 test: infra
 	deploy/local/services.sh start
 	status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; deploy/local/services.sh stop; exit $$status
+
+## The fault suite: the same events delivered calmly and through kill -9 of every service,
+## of the broker and an immediate stop of PostgreSQL must leave every customer alike (minutes).
+test-faults: infra
+	deploy/local/services.sh start
+	status=0; $(PY) -m pytest -p no:cacheprovider -s tests/faults/run_faults.py || status=$$?; deploy/local/services.sh stop; exit $$status
 
 ## The image built from this tree, and the compose topology's end-to-end tests run in it
 ## (Docker and debootstrap installed and a daemon started when missing: needs root).

@@ -1,0 +1,16 @@
+"""The fault suite as a test (``make test-faults``; CI runs it after ``make test``).
+
+Not collected by ``make test``: it takes minutes and crashes the topology on purpose.
+"""
+
+from __future__ import annotations
+
+from tests.faults.suite import run
+
+
+async def test_crashes_of_every_part_leave_every_customer_as_a_calm_run_does() -> None:
+    outcome = await run(customers=700, seed=11, faults=10, pace=60)
+    print(outcome.report())
+    assert outcome.faulted.partner is not None and outcome.faulted.partner.retries > 0
+    assert len(outcome.faulted.faults) >= 2 * 7  # every part crashed and restarted
+    assert outcome.differing == {}, outcome.report()

@@ -98,8 +98,18 @@ port_lingering() {
   ss -Htan "( sport = :$CRM_KAFKA_PORT or sport = :$CRM_KAFKA_CONTROLLER_PORT )" 2>/dev/null | grep -q .
 }
 
+# Only a client socket can hold the port against the broker (it binds with SO_REUSEADDR, so
+# its own connections left in TIME-WAIT by a crash do not); reserved ports are never given
+# to clients (env.sh), and then there is nothing to wait for.
+ports_reserved() {
+  local reserved
+  reserved="$(cat /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null)"
+  [[ ",$reserved," == *",$CRM_KAFKA_PORT"[,-]* || ",$reserved," == *"-$CRM_KAFKA_PORT,"* ]]
+}
+
 wait_ports_free() {
   local i
+  ports_reserved && return 0
   for ((i = 0; i < 70; i++)); do port_lingering || return 0; sleep 1; done
   log "a local socket still holds port $CRM_KAFKA_PORT or $CRM_KAFKA_CONTROLLER_PORT; starting anyway"
 }

@@ -57,7 +57,8 @@ async def resolve_complaint(
         tenant, customer_id, complaint_id, body.resolution, body.compensation_points
     )
     try:
-        resolved = await resolutions.resolve_at_desk(runtime.db, command)
+        rules = runtime.settings.config.invitations
+        resolved = await resolutions.resolve_at_desk(runtime.db, command, rules)
     except resolutions.UnknownComplaint:
         raise Problem(
             404, "complaint-not-found",

@@ -84,6 +84,9 @@ class ResolutionRequest(BaseModel):
 
 class FeedbackSweep(BaseModel):
     invited: int = Field(ge=0)
+    suppressed: int = Field(
+        0, ge=0, description="Invitations that fell due but may not go (fatigue, consent, …)"
+    )
     expired: int = Field(ge=0)
     escalated: int = Field(ge=0)
 

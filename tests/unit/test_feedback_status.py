@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from services.feedback.domain import complaints, invitations
 from services.feedback.domain.complaints import Complaint, IllegalStep, Resolution
 from services.feedback.domain.config import load_config
+from services.feedback.domain.definitions import defaults
 from services.feedback.domain.invitations import Invitation, Occasion, Planned
 from services.feedback.domain.surveys import Response
 from services.feedback.settings import SHIPPED_CONFIG
@@ -25,6 +26,7 @@ T0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 CONFIG = load_config(SHIPPED_CONFIG)  # high: 24 hours; a level more every 24 hours, up to 3
 CUSTOMER = uuid.UUID("00000000-0000-4000-8000-000000000001")
+CSAT = defaults(CONFIG.invitations)["csat"]
 
 
 def filed(partner: str | None = "tickets", at: datetime = T0) -> Complaint:
@@ -120,7 +122,8 @@ def test_no_sequence_of_actions_takes_a_complaint_off_its_machine(steps):
 
 
 def scheduled(order: str = "O-1", due_at: datetime = T0) -> Invitation:
-    planned = Planned(Occasion(("t", CUSTOMER), order, due_at - DAY), "csat", due_at)
+    occasion = Occasion(("t", CUSTOMER), "purchase", order, due_at - DAY)
+    planned = Planned(occasion, "csat", "purchase", due_at)
     return invitations.schedule(planned, uuid.uuid4())
 
 
@@ -129,19 +132,19 @@ def response(at: datetime, survey: SurveyKind = "csat") -> Response:
 
 
 def test_an_invitation_is_sent_when_due_and_expires_after_its_days():
-    sent = invitations.send(scheduled(), CONFIG.invitations, T0)
+    sent = invitations.send(scheduled(), "email", CSAT, T0)
 
     assert (sent.status, sent.invited_at, sent.expires_at) == ("sent", T0, T0 + 14 * DAY)
     assert invitations.expire(sent).status == "expired"
     with pytest.raises(IllegalStep):
-        invitations.send(sent, CONFIG.invitations, T0)
+        invitations.send(sent, "email", CSAT, T0)
     with pytest.raises(IllegalStep):
         invitations.expire(scheduled())
 
 
 def test_an_answer_closes_the_latest_invitation_of_its_kind_open_when_given():
-    older = invitations.send(scheduled("O-1"), CONFIG.invitations, T0)
-    newer = invitations.send(scheduled("O-2"), CONFIG.invitations, T0 + DAY)
+    older = invitations.send(scheduled("O-1"), "email", CSAT, T0)
+    newer = invitations.send(scheduled("O-2"), "email", CSAT, T0 + DAY)
 
     [closed] = invitations.answered([older, newer], [response(T0 + 2 * DAY)])
     both = invitations.answered([older, newer], [response(T0 + 2 * DAY), response(T0 + HOUR)])

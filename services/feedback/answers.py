@@ -37,8 +37,10 @@ class NotOpen(Exception):
 
 @dataclass(frozen=True)
 class TokenAnswer:
-    """What a customer posts: the token of their invitation, a score and a comment."""
+    """What a customer posts: the token of their invitation, a score and a comment
+    (and the tenant the gateway forwarded it to, read from the token)."""
 
+    tenant_id: str
     token: str
     score: int
     comment: str | None
@@ -73,6 +75,8 @@ async def answer_by_token(
     or ``surveys.OffScale``; nothing is written then."""
     now = db.clock.now()
     claims = tokens.verify(secret, answer.token, now)
+    if claims.tenant_id != answer.tenant_id:
+        raise UnknownInvitation(claims.invitation_id)
     async with db.unit_of_work() as uow:
         invitation = await store.lock_invitation(
             uow.conn, claims.tenant_id, claims.customer_id, claims.invitation_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from services.feedback import api, handlers
+from services.feedback import api, handlers, survey_api
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
 from services.feedback.tables import inbox, outbox
@@ -57,6 +57,7 @@ SERVICE: ServiceDefinition[FeedbackSettings, None] = ServiceDefinition(
     inbox=inbox,
     routers=[
         api.router,
+        survey_api.router,
         sweeps.sweep_router(
             "/feedback/sweep",
             sweep,

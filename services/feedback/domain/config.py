@@ -99,12 +99,20 @@ class Recovery(Section):
     sla_hours: Hours = 48
 
 
+class Desk(Section):
+    """What one agent may grant: goodwill points at most ``max_goodwill_points`` per
+    resolution (loyalty's own caps per customer and period apply after)."""
+
+    max_goodwill_points: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
+
+
 class FeedbackConfig(Section):
     sla: Sla
     escalation: Escalation = Escalation()
     invitations: Invitations = Invitations()
     detractors: Detractors = Detractors()
     recovery: Recovery = Recovery()
+    desk: Desk = Desk()
 
     @model_validator(mode="after")
     def _channels_once(self) -> FeedbackConfig:

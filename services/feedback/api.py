@@ -130,13 +130,13 @@ async def resolve_complaint(
     body: ResolutionRequest,
 ) -> Complaint:
     """Resolve an open complaint at the service desk (announced like a partner's
-    resolution, ``resolved_by`` "desk"); 404 for an unknown one, 409 once resolved,
-    422 for goodwill over the desk's cap."""
+    resolution, ``resolved_by`` "desk"); 404 for an unknown one, 409 once resolved or
+    for goodwill over the desk's cap."""
     config = runtime.settings.config
     cap = config.desk.max_goodwill_points
     if body.compensation_points > cap:
         raise Problem(
-            422, "goodwill-over-cap",
+            409, "goodwill-over-cap",
             f"A desk resolution grants at most {cap} goodwill points, not "
             f"{body.compensation_points}; ask for {cap} or less.",
             errors=[{"field": "body.compensation_points", "message": f"at most {cap}"}],

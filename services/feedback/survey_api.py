@@ -92,12 +92,12 @@ async def post_response(
     try:
         kept = await answers.answer_by_token(runtime.db, secret, answer, runtime.settings.config)
     except tokens.ForgedToken:
-        raise Problem(422, "invalid-answer-token", _FORGED, errors=_TOKEN_FIELD) from None
+        raise Problem(401, "invalid-answer-token", _FORGED) from None
     except tokens.ExpiredToken as expired:
         when = expired.claims.expires_at.isoformat()
         raise Problem(409, "invitation-expired", f"The invitation expired at {when}.") from None
     except answers.UnknownInvitation:
-        raise Problem(422, "invalid-answer-token", _FORGED, errors=_TOKEN_FIELD) from None
+        raise Problem(401, "invalid-answer-token", _FORGED) from None
     except answers.NotOpen as closed:
         raise Problem(
             409, "invitation-closed",
@@ -113,4 +113,3 @@ async def post_response(
 
 
 _FORGED = "The answer token is not one this service issued; use the link of the invitation."
-_TOKEN_FIELD = [{"field": "body.answer_token", "message": "not a token this service issued"}]

@@ -4,7 +4,7 @@ the answer a customer posts with their invitation's token.
 
 That last route is public: its token is its credential. The gateway reads the tenant
 from the token's claims to know where to forward it (feedback checks the signature
-and refuses a forged or altered one, 422), and counts every refused token against the
+and refuses a forged or altered one, 401), and counts every refused token against the
 client's address like a failed authentication, so guessing tokens is slowed down."""
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ from shared.contracts.query import Id
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["surveys"])
+# A refused token is a 401 without a challenge: the token is the only credential.
+ANSWER_FAILURES = problem_responses(400, 401, 409, 413, 422, 429, 503)
+ANSWER_FAILURES[401] = {
+    **{k: v for k, v in ANSWER_FAILURES[401].items() if k != "headers"},
+    "description": "The answer token is forged, altered or names no invitation here",
+}
 TENANT = re.compile(r"[a-z0-9_-]{1,64}")  # as tenants are named (key_models.TenantId)
 
 
@@ -93,14 +99,14 @@ async def get_comments(
     "/survey-responses",
     status_code=201,
     response_model=contract.SurveyResponse,
-    responses=problem_responses(400, 409, 413, 422, 429, 503),
+    responses=ANSWER_FAILURES,
 )
 async def post_response(
     body: contract.TokenAnswer, request: Request, runtime: RuntimeDep, upstreams: UpstreamsDep
 ) -> Response:
     """A customer's answer to the invitation its ``answer_token`` names (no API key:
     the token is the credential): once per invitation, before it expires (409 after
-    either), on the survey's scale (422 off it); a forged token is 422."""
+    either), on the survey's scale (422 off it); a forged token is 401."""
     address = request.client.host if request.client else "unknown"
     limiter = runtime.resources.auth_failures
     wait = limiter.wait(address)
@@ -114,12 +120,11 @@ async def post_response(
     if presented is None or not TENANT.fullmatch(presented.claims.tenant_id):
         limiter.acquire(address)
         raise Problem(
-            422, "invalid-answer-token",
+            401, "invalid-answer-token",
             "The answer token is not one this service issued; use the link of the invitation.",
-            errors=[{"field": "body.answer_token", "message": "not an answer token"}],
         )  # fmt: skip
     tenant = presented.claims.tenant_id
     answer = await upstreams.forward("feedback", "/v1/survey-responses", tenant, request)
-    if answer.status_code == 422 and b"invalid-answer-token" in answer.body:
+    if answer.status_code == 401:
         limiter.acquire(address)
     return answer

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 from pydantic.json_schema import JsonDict
 
 from shared.answer_tokens import PATTERN as TOKEN_PATTERN
@@ -46,7 +46,7 @@ class SurveyDefinition(BaseModel):
         default_factory=list, max_length=7, json_schema_extra=UNIQUE,
         description="Invite on the customer's entry into these lifecycle stages",
     )  # fmt: skip
-    delay_hours: Annotated[float, Field(ge=0, le=8784)] = 24
+    delay_hours: Annotated[StrictFloat, Field(ge=0, le=8784)] = 24
     every_days: Annotated[StrictInt, Field(ge=1, le=3660), WHOLE] = 30
     channels: list[ConsentChannel] = Field(
         default=["email"], min_length=1, max_length=5, json_schema_extra=UNIQUE

@@ -15,9 +15,13 @@ from services.gateway.app import definition
 from shared.app import create_service_app
 from shared.problems import MEDIA_TYPE
 
-PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"),
-          ("get", "/v1/events/catalogue"),
-          ("post", "/v1/survey-responses")}  # fmt: skip  (its answer token is its credential)
+PUBLIC = {
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/v1/events/catalogue"),
+    ("post", "/v1/survey-responses"),
+}  # fmt: skip  (its answer token is its credential)
 FORWARDED = {
     "/v1/customers/lookup": "profile",
     "/v1/customers/{customer_id}": "profile",

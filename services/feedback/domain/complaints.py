@@ -63,7 +63,7 @@ def allow(status: Status, to: Status, what: str = "complaint") -> None:
     """Raise ``IllegalStep`` unless a complaint of ``status`` may become ``to``."""
     if to not in STEPS[status]:
         onward = ", ".join(sorted(STEPS[status])) or "nothing (it is final)"
-        raise IllegalStep(f"A {status} {what} cannot become {to}; it may become {onward}.")
+        raise IllegalStep(f"The {what} is {status}: it cannot become {to}; it may become {onward}.")
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,9 @@ from shared.contracts.query import Id
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["surveys"])
-# A refused token is a 401 without a challenge: the token is the only credential.
 ANSWER_FAILURES = problem_responses(400, 401, 409, 413, 422, 429, 503)
-ANSWER_FAILURES[401] = {
-    **{k: v for k, v in ANSWER_FAILURES[401].items() if k != "headers"},
-    "description": "The answer token is forged, altered or names no invitation here",
-}
+# A refused token's challenge: the answer token is this route's only credential.
+CHALLENGE = {"WWW-Authenticate": 'AnswerToken realm="crm"'}
 TENANT = re.compile(r"[a-z0-9_-]{1,64}")  # as tenants are named (key_models.TenantId)
 
 
@@ -122,9 +119,11 @@ async def post_response(
         raise Problem(
             401, "invalid-answer-token",
             "The answer token is not one this service issued; use the link of the invitation.",
+            headers=CHALLENGE,
         )  # fmt: skip
     tenant = presented.claims.tenant_id
     answer = await upstreams.forward("feedback", "/v1/survey-responses", tenant, request)
     if answer.status_code == 401:
         limiter.acquire(address)
+        answer.headers.update(CHALLENGE)
     return answer

@@ -9,7 +9,15 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    model_validator,
+)
 from pydantic.json_schema import JsonDict
 
 from shared.answer_tokens import PATTERN as TOKEN_PATTERN
@@ -34,7 +42,7 @@ class SurveyDefinition(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = True
+    enabled: StrictBool = True
     questions: dict[Language, Question] = Field(
         min_length=1,
         max_length=20,

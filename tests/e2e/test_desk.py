@@ -47,7 +47,7 @@ async def test_an_agent_works_the_queue_and_the_360_and_risk_follow(
     closing = await gateway.patch(one, json={"status": "closed"}, headers=agent)
     over = await gateway.post(
         f"{one}/resolution",
-        json={"resolution": "Refunded.", "compensation_points": 5000},
+        json={"resolution": "Refunded.", "compensation_points": 20000},
         headers=agent,
     )
     done = await gateway.post(
@@ -63,7 +63,7 @@ async def test_an_agent_works_the_queue_and_the_360_and_risk_follow(
     assert noted.status_code == 201 and noted.json()["author"].startswith("api-key:")
     assert closing.status_code == 409
     assert "in_progress" in closing.json()["detail"] and "closed" in closing.json()["detail"]
-    assert over.status_code == 409 and "1000" in over.json()["detail"]
+    assert over.status_code == 409 and "10000" in over.json()["detail"]
     assert (done.status_code, done.json()["status"]) == (200, "resolved")
     assert detail.json()["text"] == "Charged twice, nobody answers."
     assert [n["text"] for n in detail.json()["notes"]] == ["Called back, refund due."]

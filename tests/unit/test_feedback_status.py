@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.feedback.domain import complaints, invitations
+from services.feedback.domain import complaints, desk, invitations
 from services.feedback.domain.complaints import Complaint, IllegalStep, Resolution
 from services.feedback.domain.config import load_config
 from services.feedback.domain.definitions import defaults
@@ -154,3 +154,66 @@ def test_an_answer_closes_the_latest_invitation_of_its_kind_open_when_given():
     assert invitations.answered([older], [response(T0 - HOUR)]) == []  # before it was sent
     assert invitations.answered([older], [response(T0 + 14 * DAY)]) == []  # once expired
     assert invitations.answered([older], [response(T0 + HOUR, survey="nps")]) == []
+
+
+desk_actions = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["escalate", "resolve", "in_progress", "waiting_on_customer", "closed", "open",
+             "assign"]
+        ),
+        st.integers(-48, 24 * 30),
+    ),
+    max_size=16,
+)  # fmt: skip
+
+
+@given(desk_actions)
+def test_no_sequence_of_desk_actions_takes_a_complaint_off_its_machine(steps):
+    """The desk's moves, escalations and resolutions in any order: every change is an
+    arrow of the machine, a refused one changes nothing and names both states, and each
+    status carries what it means (a resolution while resolved, a closing while closed,
+    none while open)."""
+    complaint = filed()
+    for action, hours in steps:
+        before, at = complaint, T0 + hours * HOUR
+        try:
+            complaint = _act(complaint, action, at)
+        except IllegalStep as refused:
+            assert complaint is before
+            if action in ("in_progress", "waiting_on_customer", "closed", "open"):
+                assert before.status in str(refused) and action in str(refused)
+        assert (
+            complaint.status == before.status or complaint.status in complaints.STEPS[before.status]
+        )
+        if complaint.status in complaints.OPEN_STATUSES:
+            assert complaint.resolved_at is None and complaint.closed_at is None
+        if complaint.status in ("resolved", "closed"):
+            assert complaint.resolved_at is not None and complaint.escalate_at is None
+        if complaint.status == "closed":
+            assert complaint.closed_at is not None
+        if complaint.status != "closed" and before.status == "closed":
+            raise AssertionError("a closed complaint moved")
+
+
+def _act(complaint: Complaint, action: str, at: datetime) -> Complaint:
+    if action == "escalate":
+        return complaints.escalate_complaint(complaint, CONFIG.escalation, at)[0]
+    if action == "resolve":
+        return complaints.resolve(complaint, Resolution(at, "desk", "ok", 0))
+    if action == "assign":
+        return desk.assign(complaint, "agent-1")
+    return desk.move(complaint, action, CONFIG, at)  # type: ignore[arg-type]
+
+
+def test_a_reopened_complaint_is_due_afresh_and_its_old_resolution_is_noted():
+    resolved = complaints.resolve(filed(), Resolution(T0 + HOUR, "desk", "refunded", 300))
+
+    reopened = desk.move(resolved, "open", CONFIG, T0 + 2 * DAY)
+    note = desk.reopening_note(resolved, "api-key:k", T0 + 2 * DAY)
+
+    assert (reopened.status, reopened.reopened, reopened.resolved_at) == ("open", 1, None)
+    assert reopened.due_at == T0 + 2 * DAY + 24 * HOUR  # high: 24 hours, from the reopening
+    assert "refunded" in note.text and "300 points" in note.text
+    with pytest.raises(IllegalStep, match="closed: it cannot become open"):
+        desk.move(desk.move(resolved, "closed", CONFIG, T0 + DAY), "open", CONFIG, T0 + 2 * DAY)

@@ -103,7 +103,7 @@ class Desk(Section):
     """What one agent may grant: goodwill points at most ``max_goodwill_points`` per
     resolution (loyalty's own caps per customer and period apply after)."""
 
-    max_goodwill_points: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
+    max_goodwill_points: Annotated[int, Field(ge=0, le=1_000_000)] = 10_000
 
 
 class FeedbackConfig(Section):

@@ -47,7 +47,8 @@ def test_churned_open_complaint_and_fatigue_suppress_in_that_order():
     )
     assert gate(CSAT, Audience(last_invited_at=T0 - 6 * DAY)).suppressed == "fatigue"
     assert gate(CSAT, Audience(last_invited_at=T0 - 7 * DAY)).channel == "email"
-    assert gate(CSAT, Audience(last_invited_at=T0), RULES.model_copy(update={"fatigue_days": 0})).channel
+    unlimited = RULES.model_copy(update={"fatigue_days": 0})
+    assert gate(CSAT, Audience(last_invited_at=T0), unlimited).channel == "email"
 
 
 def test_the_ces_after_a_resolution_passes_open_complaints_and_fatigue_not_churn():

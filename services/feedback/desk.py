@@ -59,7 +59,7 @@ async def change(db: Database, command: Change, config: FeedbackConfig) -> Compl
             await store.save_complaints(uow.conn, [changed])
         if found.status == RESOLVED and changed.status == OPEN:
             note = desk.reopening_note(found, command.actor, now)
-            await store.add_notes(uow.conn, changed, [(_note_id(changed, note), note)])
+            await store.add_notes(uow.conn, changed, [(_note_id(changed), note)])
             counts = await store.open_counts(uow.conn, {changed.customer})
             opened = counts.get(changed.customer, 1)
             uow.publish(announcements.complaint_opened(changed, opened, None, now))
@@ -83,6 +83,6 @@ async def add_note(
     return note_id
 
 
-def _note_id(complaint: Complaint, note: Note) -> uuid.UUID:
+def _note_id(complaint: Complaint) -> uuid.UUID:
     """A reopening's note, once per reopening."""
     return uuid.uuid5(complaint.complaint_id, f"reopened:{complaint.reopened}")

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 
 import orjson
 import pytest
+from pydantic import SecretStr
 
-from services.feedback import resolutions
+from services.feedback import answers, resolutions
 from services.feedback.domain.config import load_config
+from services.feedback.domain.surveys import OffScale
 from services.feedback.settings import SHIPPED_CONFIG, FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
 from services.feedback.tables import complaint, survey_invitation, survey_response
@@ -244,3 +246,52 @@ async def _sweep(bench: Bench) -> Swept:
     assert isinstance(settings, FeedbackSettings)
     sweeper = Sweeper(settings.config, 100, settings.answer_secret)
     return await sweep_due(bench.runtime.db, sweeper)
+
+
+async def test_a_detractors_answer_opens_one_recovery_case_linked_to_it(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+    unhappy = answer(customer, "nps", 4)
+
+    await feedback.consume(GROUP, unhappy, answer(customer, "csat", 3), unhappy)
+
+    [response] = await feedback.rows(survey_response, customer_id=customer, survey="nps")
+    [case] = await feedback.rows(complaint, customer_id=customer)
+    assert (case["category"], case["status"], case["response_id"]) == (
+        "detractor_recovery", "open", response["response_id"],
+    )  # fmt: skip
+    assert case["due_at"] == NOW + 48 * HOUR  # feedback.toml [recovery]: 48 hours
+    [opened] = await feedback.payloads(ComplaintOpened)
+    assert (opened.category, opened.open_complaints) == ("detractor_recovery", 1)
+    answered = await feedback.payloads(SurveyAnswered)
+    assert [(a.survey, a.detractor) for a in answered] == [("nps", True), ("csat", False)]
+
+
+async def test_an_answer_by_token_answers_its_invitation_once_on_its_scale(bench_of):
+    key = SecretStr("a survey token key of 32 characters or more")
+    feedback, customer = await bench_of("feedback", survey_token_key=key), uuid.uuid4()
+    await feedback.consume(GROUP, bought(customer, "O-1", NOW - DAY))
+    await _sweep(feedback)
+    [invited] = await feedback.payloads(SurveyInvited)
+    settings = feedback.runtime.settings
+    assert isinstance(settings, FeedbackSettings) and settings.answer_secret is not None
+    token, db = invited.answer_token or "", feedback.runtime.db
+
+    def posted(score: int, tenant: str = TENANT) -> answers.TokenAnswer:
+        return answers.TokenAnswer(tenant, token, score, "ok")
+
+    with pytest.raises(OffScale):  # a CSAT is 1–5
+        await answers.answer_by_token(db, settings.answer_secret, posted(9), settings.config)
+    with pytest.raises(answers.UnknownInvitation):  # another tenant's gateway route
+        await answers.answer_by_token(db, settings.answer_secret, posted(4, "t-x"), settings.config)
+    kept = await answers.answer_by_token(db, settings.answer_secret, posted(4), settings.config)
+    with pytest.raises(answers.NotOpen):
+        await answers.answer_by_token(db, settings.answer_secret, posted(5), settings.config)
+
+    assert (kept.score, kept.invitation_id, kept.channel) == (
+        4,
+        uuid.UUID(invited.invitation_id),
+        "email",
+    )
+    [closed] = await feedback.rows(survey_invitation, customer_id=customer)
+    assert (closed["status"], closed["response_id"]) == ("answered", kept.response_id)
+    assert await feedback.rows(complaint, customer_id=customer) == []  # 4 is no detractor's

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
@@ -106,8 +106,9 @@ def _filters(wanted: DeskQuery, now: datetime) -> list[ColumnElement[bool]]:
     if wanted.category is not None:
         found.append(c.category == wanted.category)
     if wanted.breached is not None:
-        breached = and_(c.status.in_(OPEN_STATUSES), c.due_at < now)
-        found.append(breached if wanted.breached else not_(breached))
+        # Open either way: past its due time, or not yet (a range of the due-time index).
+        due = c.due_at < now if wanted.breached else c.due_at >= now
+        found.append(and_(c.status.in_(OPEN_STATUSES), due))
     return found
 
 

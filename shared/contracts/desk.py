@@ -75,7 +75,8 @@ class RecordedChange(DeskChange):
 DeskStatusFilter = Annotated[ComplaintStatus | None, Query(description="Only this status")]
 SeverityFilter = Annotated[Severity | None, Query(description="Only this severity")]
 BreachedFilter = Annotated[
-    Flag | None, Query(description="true: open past its due time; false: not (yet)")
+    Flag | None,
+    Query(description="true: open past its due time; false: open, not yet due"),
 ]
 AssigneeFilter = Annotated[
     str | None, Query(pattern=AGENT_PATTERN, max_length=128, description="Only this agent's")

@@ -40,7 +40,6 @@ FROM_ACTIVITY: tuple[type[Payload], ...] = (
 )
 FROM_LIFECYCLE: tuple[type[Payload], ...] = (StageChanged,)
 FROM_PROFILE: tuple[type[Payload], ...] = (ConsentChanged,)
-APPLIES = FROM_ACTIVITY
 
 
 async def record_feedback(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from services.gateway.auth import DeskAgent, Reader, UpstreamsDep, failures
+from services.gateway.links import link, links
 from shared.contracts import desk as contract
 from shared.contracts.feedback import Complaint
 from shared.contracts.query import Id
@@ -19,7 +20,24 @@ router = APIRouter(prefix="/v1", tags=["desk"])
 ONE = "/customers/{customer_id}/complaints/{complaint_id}"
 
 
-@router.get("/feedback/complaints", response_model=contract.DeskPage, responses=failures())
+_FIRST = {
+    "customer_id": "$response.body#/complaints/0/customer_id",
+    "complaint_id": "$response.body#/complaints/0/complaint_id",
+}
+
+
+@router.get(
+    "/feedback/complaints",
+    response_model=contract.DeskPage,
+    responses=failures(),
+    openapi_extra=links(
+        200,
+        GetComplaint=link(f"/v1{ONE}", "get", **_FIRST),
+        ChangeComplaint=link(f"/v1{ONE}", "patch", **_FIRST),
+        AddNote=link(f"/v1{ONE}/notes", "post", **_FIRST),
+        ResolveComplaint=link(f"/v1{ONE}/resolution", "post", **_FIRST),
+    ),
+)
 async def get_desk(
     request: Request,
     caller: Reader,

@@ -18,6 +18,7 @@ SCOPES: Final = frozenset(
         "feedback:write",
         "admin",
         "complaints:resolve",
+        "desk:write",
         "loyalty:compensate",
         "operator",
     }

@@ -1,11 +1,12 @@
-"""What feedback tells the platform on ``crm.feedback``: complaints opened, resolved and
-escalated, surveys answered and invitations sent, each built from the domain's rows.
+"""What feedback tells the platform on ``crm.feedback``: complaints opened (or reopened),
+resolved and escalated, surveys answered, invitations sent and lapsed, each built from
+the domain's rows.
 
 An event's id derives from what caused it: the consumed event when there is one,
-else the complaint or invitation and the step it took (a desk resolution, an
-escalation level, a sending), each of which happens once. So a replay, or a sweep
-retried after a crash, announces under the same ids and downstream inboxes drop the
-repeat.
+else the complaint, invitation or response and the step it took (a desk resolution,
+the n-th reopening, an escalation level, a sending), each of which happens once. So a
+replay, or a sweep retried after a crash, announces under the same ids and downstream
+inboxes drop the repeat.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import uuid
 from datetime import datetime
 
 from services.feedback.domain.complaints import Complaint, Escalated, Resolution, within_sla
+from services.feedback.domain.definitions import SurveyDefinition
 from services.feedback.domain.invitations import Invitation
 from services.feedback.domain.surveys import Response
 from shared.events import CloudEvent, new_event
@@ -22,6 +24,7 @@ from shared.events.feedback import (
     ComplaintEscalated,
     ComplaintOpened,
     ComplaintResolved,
+    InvitationExpired,
     SurveyAnswered,
     SurveyInvited,
 )
@@ -30,8 +33,11 @@ from shared.events.payload import Payload
 SOURCE = "/crm/feedback"
 
 
-def complaint_opened(complaint: Complaint, open_count: int, cause: CloudEvent) -> CloudEvent:
-    """A filed complaint, with the customer's open count after it."""
+def complaint_opened(
+    complaint: Complaint, open_count: int, cause: CloudEvent | None, at: datetime | None = None
+) -> CloudEvent:
+    """A complaint filed (caused by its filing, or a detractor's answer), or reopened by
+    the desk at ``at`` (its n-th reopening), with the customer's open count after it."""
     payload = ComplaintOpened(
         complaint_id=str(complaint.complaint_id),
         complaint_ref=complaint.complaint_ref,
@@ -40,15 +46,22 @@ def complaint_opened(complaint: Complaint, open_count: int, cause: CloudEvent) -
         opened_at=complaint.opened_at,
         due_at=complaint.due_at,
         open_complaints=open_count,
+        reopened=complaint.reopened > 0,
     )
-    return caused_event(payload, cause, source=SOURCE, purpose="complaint_opened")
+    if cause is not None:
+        return caused_event(payload, cause, source=SOURCE, purpose="complaint_opened")
+    step = f"reopened:{complaint.reopened}" if complaint.reopened else "opened"
+    event_id = derived_id(complaint.complaint_id, step)
+    when = at or complaint.opened_at
+    return _about(complaint.tenant_id, complaint.customer_id, payload, when, event_id)
 
 
 def complaint_resolved(
     complaint: Complaint, resolution: Resolution, open_count: int, cause: CloudEvent | None
 ) -> CloudEvent:
     """A resolution, with the customer's open count after it: caused by the partner's
-    event, or (the desk) derived from the complaint, which is resolved once only."""
+    event, or (the desk) derived from the complaint and how often it was reopened, since
+    each opening is resolved once only."""
     payload = ComplaintResolved(
         complaint_id=str(complaint.complaint_id),
         complaint_ref=complaint.complaint_ref,
@@ -62,7 +75,8 @@ def complaint_resolved(
     )
     if cause is not None:
         return caused_event(payload, cause, source=SOURCE, purpose="complaint_resolved")
-    event_id = derived_id(complaint.complaint_id, "resolved")
+    step = f"resolved:{complaint.reopened}" if complaint.reopened else "resolved"
+    event_id = derived_id(complaint.complaint_id, step)
     return _about(complaint.tenant_id, complaint.customer_id, payload, resolution.at, event_id)
 
 
@@ -76,24 +90,36 @@ def complaint_escalated(complaint: Complaint, step: Escalated, now: datetime) ->
         due_at=complaint.due_at,
         escalated_at=now,
         overdue_by=step.overdue_by,
+        category=complaint.category,
+        assignee=complaint.assignee,
     )
-    event_id = derived_id(complaint.complaint_id, f"escalated:{step.level}")
+    reopened = f":{complaint.reopened}" if complaint.reopened else ""
+    event_id = derived_id(complaint.complaint_id, f"escalated:{step.level}{reopened}")
     return _about(complaint.tenant_id, complaint.customer_id, payload, now, event_id)
 
 
-def survey_answered(response: Response, cause: CloudEvent) -> CloudEvent:
-    """An answer, with its NPS bucket when it is an NPS answer."""
+def survey_answered(response: Response, detractor: bool, cause: CloudEvent | None) -> CloudEvent:
+    """An answer, with its NPS bucket when it is an NPS answer: caused by a partner's
+    event, or derived from the response an answer token recorded."""
     payload = SurveyAnswered(
         survey=response.survey,
         score=response.score,
         category=response.category,
         at=response.responded_at,
+        invitation_id=str(response.invitation_id) if response.invitation_id else None,
+        detractor=detractor,
     )
-    return caused_event(payload, cause, source=SOURCE, purpose="survey_answered")
+    if cause is not None:
+        return caused_event(payload, cause, source=SOURCE, purpose="survey_answered")
+    event_id = derived_id(response.response_id, "survey_answered")
+    tenant, customer, at = response.tenant_id, response.customer_id, response.responded_at
+    return _about(tenant, customer, payload, at, event_id)
 
 
-def survey_invited(invitation: Invitation) -> CloudEvent:
-    """An invitation the sweep sent: once per invitation."""
+def survey_invited(
+    invitation: Invitation, definition: SurveyDefinition, token: str | None
+) -> CloudEvent:
+    """An invitation the sweep sent, with what its sender needs: once per invitation."""
     invited_at, expires_at = invitation.invited_at, invitation.expires_at
     if invited_at is None or expires_at is None:
         raise ValueError(f"invitation {invitation.invitation_id} is not sent")
@@ -103,9 +129,29 @@ def survey_invited(invitation: Invitation) -> CloudEvent:
         order_id=invitation.order_id,
         invited_at=invited_at,
         expires_at=expires_at,
+        channel=invitation.channel,
+        occasion=invitation.occasion,
+        questions=dict(definition.questions),
+        answer_token=token,
     )
     event_id = derived_id(invitation.invitation_id, "survey_invited")
     return _about(invitation.tenant_id, invitation.customer_id, payload, invited_at, event_id)
+
+
+def invitation_expired(invitation: Invitation) -> CloudEvent:
+    """An invitation that lapsed unanswered: once per invitation."""
+    invited_at, expires_at = invitation.invited_at, invitation.expires_at
+    if invited_at is None or expires_at is None:
+        raise ValueError(f"invitation {invitation.invitation_id} was never sent")
+    payload = InvitationExpired(
+        invitation_id=str(invitation.invitation_id),
+        survey=invitation.survey,
+        channel=invitation.channel,
+        invited_at=invited_at,
+        expires_at=expires_at,
+    )
+    event_id = derived_id(invitation.invitation_id, "invitation_expired")
+    return _about(invitation.tenant_id, invitation.customer_id, payload, expires_at, event_id)
 
 
 def _about(

@@ -1,4 +1,6 @@
-"""Feedback's HTTP API (reached through the gateway, which authenticates)."""
+"""Feedback's HTTP API for complaints and the desk (reached through the gateway, which
+authenticates): a customer's complaints, the desk's queue, one complaint with its
+notes, an agent's changes and notes, the desk's resolution, and the scores."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from services.feedback import resolutions, views
+from services.feedback import desk, resolutions, views
+from services.feedback.domain.complaints import IllegalStep
+from services.feedback.domain.desk import Note, TooManyNotes
 from services.feedback.settings import FeedbackSettings
+from shared.contracts import desk as contract
 from shared.contracts.feedback import (
     Complaint,
     ComplaintCursor,
@@ -28,6 +33,7 @@ from shared.runtime import Runtime, TenantDep, get_runtime
 RuntimeDep = Annotated[Runtime[FeedbackSettings, None], Depends(get_runtime)]
 router = APIRouter(prefix="/v1", tags=["feedback"])
 DEFAULT_WINDOW = timedelta(days=30)
+ONE = "/customers/{customer_id}/complaints/{complaint_id}"
 
 
 @router.get("/customers/{customer_id}/complaints")
@@ -40,10 +46,82 @@ async def get_complaints(
 ) -> ComplaintPage:
     """The customer's complaints, newest first, with status, SLA deadline and escalation."""
     after = decode_keyset(cursor) if cursor else None
-    return await views.complaints_page(runtime.db.engine, tenant, customer_id, limit, after)
+    now = runtime.clock.now()
+    return await views.complaints_page(runtime.db.engine, tenant, customer_id, limit, after, now)
 
 
-@router.post("/customers/{customer_id}/complaints/{complaint_id}/resolution")
+@router.get("/feedback/complaints")
+async def get_desk(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    status: contract.DeskStatusFilter = None,
+    severity: contract.SeverityFilter = None,
+    breached: contract.BreachedFilter = None,
+    assignee: contract.AssigneeFilter = None,
+    category: contract.CategoryFilter = None,
+    limit: contract.DeskLimit = 50,
+    cursor: contract.DeskCursor = None,
+) -> contract.DeskPage:
+    """The desk's queue: the tenant's complaints across customers, the soonest due first."""
+    wanted = views.DeskQuery(status, severity, breached, assignee, category)
+    after = decode_keyset(cursor) if cursor else None
+    now = runtime.clock.now()
+    return await views.desk_page(runtime.db.engine, tenant, wanted, limit, after, now)
+
+
+@router.get(ONE)
+async def get_complaint(
+    runtime: RuntimeDep, tenant: TenantDep, customer_id: uuid.UUID, complaint_id: uuid.UUID
+) -> contract.ComplaintDetail:
+    """One complaint with its text, resolution and the agents' notes."""
+    now = runtime.clock.now()
+    found = await views.complaint_detail(runtime.db.engine, tenant, customer_id, complaint_id, now)
+    if found is None:
+        raise _unknown(customer_id, complaint_id)
+    return found
+
+
+@router.patch(ONE)
+async def change_complaint(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    customer_id: uuid.UUID,
+    complaint_id: uuid.UUID,
+    body: contract.RecordedChange,
+) -> Complaint:
+    """An agent's change: the status (409 naming the states for a step the machine
+    has no arrow for) and the assignee."""
+    assignee = body.assignee if "assignee" in body.model_fields_set else desk.KEEP
+    command = desk.Change(tenant, customer_id, complaint_id, body.status, assignee, body.actor)
+    try:
+        changed = await desk.change(runtime.db, command, runtime.settings.config)
+    except desk.UnknownComplaint:
+        raise _unknown(customer_id, complaint_id) from None
+    except IllegalStep as refused:
+        raise Problem(409, "illegal-transition", str(refused)) from None
+    return views.complaint_answer(changed, runtime.clock.now())
+
+
+@router.post(f"{ONE}/notes", status_code=201)
+async def add_note(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    customer_id: uuid.UUID,
+    complaint_id: uuid.UUID,
+    body: contract.RecordedNote,
+) -> contract.Note:
+    """Keep an agent's internal note on the complaint."""
+    note = Note(body.author, body.text, runtime.clock.now())
+    try:
+        note_id = await desk.add_note(runtime.db, tenant, customer_id, complaint_id, note)
+    except desk.UnknownComplaint:
+        raise _unknown(customer_id, complaint_id) from None
+    except TooManyNotes as full:
+        raise Problem(409, "too-many-notes", f"{full}; keep the essentials in fewer.") from None
+    return contract.Note(note_id=note_id, author=note.author, text=note.text, at=note.at)
+
+
+@router.post(f"{ONE}/resolution")
 async def resolve_complaint(
     runtime: RuntimeDep,
     tenant: TenantDep,
@@ -52,25 +130,32 @@ async def resolve_complaint(
     body: ResolutionRequest,
 ) -> Complaint:
     """Resolve an open complaint at the service desk (announced like a partner's
-    resolution, ``resolved_by`` "desk"); 404 for an unknown one, 409 once resolved."""
+    resolution, ``resolved_by`` "desk"); 404 for an unknown one, 409 once resolved or
+    for goodwill over the desk's cap."""
+    config = runtime.settings.config
+    cap = config.desk.max_goodwill_points
+    if body.compensation_points > cap:
+        raise Problem(
+            409, "goodwill-over-cap",
+            f"A desk resolution grants at most {cap} goodwill points, not "
+            f"{body.compensation_points}; ask for {cap} or less.",
+            errors=[{"field": "body.compensation_points", "message": f"at most {cap}"}],
+        )  # fmt: skip
     command = resolutions.ResolveAtDesk(
         tenant, customer_id, complaint_id, body.resolution, body.compensation_points
     )
     try:
-        resolved = await resolutions.resolve_at_desk(runtime.db, command)
+        resolved = await resolutions.resolve_at_desk(runtime.db, command, config.invitations)
     except resolutions.UnknownComplaint:
-        raise Problem(
-            404, "complaint-not-found",
-            f"Customer {customer_id} has no complaint {complaint_id}; list them at "
-            f"/v1/customers/{customer_id}/complaints.",
-        ) from None  # fmt: skip
+        raise _unknown(customer_id, complaint_id) from None
     except resolutions.AlreadyResolved as done:
         when = done.resolved_at.isoformat() if done.resolved_at else "earlier"
         raise Problem(
             409, "complaint-already-resolved",
-            f"Complaint {complaint_id} was resolved at {when}; a resolution is final.",
+            f"Complaint {complaint_id} is {done.status} (resolved at {when}); reopen it "
+            "first (PATCH with status open) to resolve it again.",
         ) from None  # fmt: skip
-    return views.complaint_answer(resolved)
+    return views.complaint_answer(resolved, runtime.clock.now())
 
 
 @router.get("/feedback/scores")
@@ -81,10 +166,20 @@ async def get_scores(
     end: WindowEnd = None,
 ) -> Scores:
     """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30
-    days); a survey nobody answered scores null."""
+    days), and the recovery of the detractors' cases opened then; a survey nobody
+    answered scores null."""
     end = end or runtime.clock.now()
     start = start or end - DEFAULT_WINDOW
     if start > end:
         raise Problem(422, "invalid-window", "'from' must not be after 'to'.")
-    found = await views.satisfaction(runtime.db.engine, tenant, start, end)
+    detractor = runtime.settings.config.detractors
+    found = await views.satisfaction(runtime.db.engine, tenant, start, end, detractor)
     return Scores.model_validate({"from_": start, "to": end, **found})
+
+
+def _unknown(customer_id: uuid.UUID, complaint_id: uuid.UUID) -> Problem:
+    return Problem(
+        404, "complaint-not-found",
+        f"Customer {customer_id} has no complaint {complaint_id}; list them at "
+        f"/v1/customers/{customer_id}/complaints.",
+    )  # fmt: skip

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from services.feedback import api, handlers
+from services.feedback import api, handlers, survey_api
 from services.feedback.settings import FeedbackSettings
-from services.feedback.sweep import sweep_due
+from services.feedback.sweep import Sweeper, sweep_due
 from services.feedback.tables import inbox, outbox
 from shared import sweeps, topics
 from shared.contracts.feedback import FeedbackSweep
@@ -17,15 +17,23 @@ from shared.sweeps import Swept
 FeedbackRuntime = Runtime[FeedbackSettings, None]
 
 
+CONSUMED = {
+    "feedback-activity": (topics.ACTIVITY, handlers.FROM_ACTIVITY),
+    "feedback-lifecycle": (topics.LIFECYCLE, handlers.FROM_LIFECYCLE),
+    "feedback-profile": (topics.PROFILE, handlers.FROM_PROFILE),
+}
+
+
 def subscriptions(runtime: FeedbackRuntime) -> list[Subscription]:
     config = runtime.settings.config
     return [
         Subscription(
-            group="feedback-activity",
-            topics=(topics.ACTIVITY,),
-            applies=handlers.APPLIES,
+            group=group,
+            topics=(topic,),
+            applies=payloads,
             handler=lambda uow, batch: handlers.record_feedback(uow, batch, config),
         )
+        for group, (topic, payloads) in CONSUMED.items()
     ]
 
 
@@ -33,7 +41,8 @@ def sweep(runtime: FeedbackRuntime, tenant: str | None = None) -> Awaitable[Swep
     """The invitations to send or lapse and the complaints to escalate now, of ``tenant``
     (None: every tenant)."""
     settings = runtime.settings
-    return sweep_due(runtime.db, settings.config, settings.feedback_sweep_batch, tenant)
+    sweeper = Sweeper(settings.config, settings.feedback_sweep_batch, settings.answer_secret)
+    return sweep_due(runtime.db, sweeper, tenant)
 
 
 def jobs(runtime: FeedbackRuntime) -> list[Job]:
@@ -48,11 +57,12 @@ SERVICE: ServiceDefinition[FeedbackSettings, None] = ServiceDefinition(
     inbox=inbox,
     routers=[
         api.router,
+        survey_api.router,
         sweeps.sweep_router(
             "/feedback/sweep",
             sweep,
             FeedbackSweep,
-            "the invitations to send or lapse and the complaints to escalate",
+            "the invitations to send, suppress or lapse and the complaints to escalate",
         ),
     ],
     subscriptions=subscriptions,

@@ -1,6 +1,8 @@
-"""Feedback's consumer: filed complaints open with their SLA, survey answers are kept
-(closing the invitation they answer), purchases schedule invitations, and partners'
-resolutions close complaints (``resolutions``).
+"""Feedback's consumers: filed complaints open with their SLA, survey answers are kept
+(closing the invitation they answer, a detractor's opening a recovery case),
+purchases and stage entries schedule invitations, partners' resolutions close
+complaints (``resolutions``), and what feedback must know of its audience is folded:
+each customer's lifecycle stage and consent for surveys.
 
 Each step translates the batch's events into the domain's rows, lets the domain
 decide, and hands the result to the store and the announcements. Set-based: one
@@ -12,37 +14,48 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.feedback import announcements, resolutions, store
-from services.feedback.domain import complaints, invitations
+from services.feedback import announcements, answers, resolutions, scheduling, store
+from services.feedback.domain import audience, complaints, invitations
+from services.feedback.domain.audience import Dated
 from services.feedback.domain.complaints import Complaint
-from services.feedback.domain.config import FeedbackConfig, Invitations
+from services.feedback.domain.config import FeedbackConfig
+from services.feedback.domain.invitations import Occasion
 from services.feedback.domain.surveys import Response
+from services.feedback.store.audience import ConsentKey
 from shared.events import activity
 from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
 from shared.events.envelope import derived_id
+from shared.events.lifecycle import StageChanged
 from shared.events.payload import Payload
+from shared.events.profile import ConsentChanged
 from shared.subscription import Received, only
 from shared.uow import UnitOfWork
 
-# What the consumer applies, as ``record_feedback`` sorts it.
-APPLIES: tuple[type[Payload], ...] = (
+# What each consumer group applies, as ``record_feedback`` sorts it.
+FROM_ACTIVITY: tuple[type[Payload], ...] = (
     ComplaintFiled,
     activity.ComplaintResolved,
     SurveyResponded,
     PurchaseCompleted,
 )
+FROM_LIFECYCLE: tuple[type[Payload], ...] = (StageChanged,)
+FROM_PROFILE: tuple[type[Payload], ...] = (ConsentChanged,)
 
 
 async def record_feedback(
     uow: UnitOfWork, batch: Sequence[Received[Payload]], config: FeedbackConfig
 ) -> None:
-    """Open a complaint (with its SLA), store a survey answer, resolve a complaint or
-    schedule a survey invitation for each event."""
+    """Open a complaint (with its SLA), keep a survey answer, resolve a complaint,
+    schedule survey invitations, or fold a stage or a consent decision, per event."""
     await open_complaints(uow, only(batch, ComplaintFiled), config)
-    await record_answers(uow, only(batch, SurveyResponded))
-    await schedule_invitations(uow, only(batch, PurchaseCompleted), config.invitations)
+    await record_answers(uow, only(batch, SurveyResponded), config)
+    await schedule_invitations(uow, only(batch, PurchaseCompleted), config)
+    await fold_stages(uow, only(batch, StageChanged), config)
+    await fold_consents(uow, only(batch, ConsentChanged))
     # After the filings, so a complaint filed and resolved within one batch is found.
-    await resolutions.resolve_from_events(uow, only(batch, activity.ComplaintResolved))
+    await resolutions.resolve_from_events(
+        uow, only(batch, activity.ComplaintResolved), config.invitations
+    )
 
 
 async def open_complaints(
@@ -58,38 +71,62 @@ async def open_complaints(
     uow.publish(*(announcements.complaint_opened(c, counts[c.customer], filed[c]) for c in new))
 
 
-async def record_answers(uow: UnitOfWork, answers: Sequence[Received[SurveyResponded]]) -> None:
-    """Keep each answer once, close the invitation it answers, and announce it."""
-    responses = {_response(r): r.event for r in answers}  # each with its cause
-    await store.add_responses(uow.conn, list(responses.keys()))
-    if responses:
-        wanted = {(r.tenant_id, r.customer_id, r.survey) for r in responses}
-        sent = await store.sent_invitations(uow.conn, wanted)
-        await store.save_invitations(uow.conn, invitations.answered(sent, responses.keys()))
-    uow.publish(*(announcements.survey_answered(r, cause) for r, cause in responses.items()))
+async def record_answers(
+    uow: UnitOfWork, received: Sequence[Received[SurveyResponded]], config: FeedbackConfig
+) -> None:
+    """Keep each partner's answer once, close the invitation it answers, announce it,
+    and open a recovery case for a detractor's."""
+    if not received:
+        return
+    responses = {_response(r): r.event for r in received}  # each with its cause
+    wanted = {(r.tenant_id, r.customer_id, r.survey) for r in responses}
+    sent = await store.sent_invitations(uow.conn, wanted)
+    await store.save_invitations(uow.conn, invitations.answered(sent, responses.keys()))
+    await answers.keep(uow, responses, config)
 
 
 async def schedule_invitations(
-    uow: UnitOfWork, purchases: Sequence[Received[PurchaseCompleted]], rules: Invitations
+    uow: UnitOfWork, purchases: Sequence[Received[PurchaseCompleted]], config: FeedbackConfig
 ) -> None:
-    """Schedule the invitations these purchases earn (throttled per customer and kind);
-    the sweep sends each when due. An invitation's id derives from its purchase."""
-    if not purchases:
-        return
-    # Each purchase as an occasion to invite, with the id of the event that made it.
+    """Schedule the invitations these purchases earn (the tenant's surveys decide); the
+    sweep sends each when due. An invitation's id derives from its purchase."""
     occasions = {
-        invitations.Occasion(r.customer, r.payload.order_id, r.event.time): r.event.id
+        Occasion(r.customer, "purchase", r.payload.order_id, r.event.time): r.event.id
         for r in purchases
     }
-    latest = await store.latest_invitations(uow.conn, {o.key for o in occasions})
-    planned = invitations.plan_invitations(rules, occasions.keys(), latest)
-    await store.add_invitations(
-        uow.conn,
-        [
-            invitations.schedule(p, derived_id(occasions[p.occasion], f"invitation:{p.survey}"))
-            for p in planned
-        ],
-    )
+    await scheduling.schedule(uow, occasions, config.invitations)
+
+
+async def fold_stages(
+    uow: UnitOfWork, moves: Sequence[Received[StageChanged]], config: FeedbackConfig
+) -> None:
+    """Keep each customer's newest stage (a churned customer is not invited), and
+    schedule the surveys that follow the entry into it."""
+    if not moves:
+        return
+    incoming = [(r.customer, Dated(str(r.payload.to_stage), r.payload.at)) for r in moves]
+    await store.add_respondents(uow.conn, {key for key, _ in incoming})
+    recorded = await store.stages(uow.conn, {key for key, _ in incoming})
+    await store.save_stages(uow.conn, audience.newest(recorded, incoming))
+    occasions = {
+        Occasion(r.customer, "stage_entered", str(r.payload.to_stage), r.payload.at): r.event.id
+        for r in moves
+    }
+    await scheduling.schedule(uow, occasions, config.invitations)
+
+
+async def fold_consents(uow: UnitOfWork, decisions: Sequence[Received[ConsentChanged]]) -> None:
+    """Keep each customer's newest consent decision per channel and purpose."""
+    if not decisions:
+        return
+    incoming = [(_consent_key(r), Dated(r.payload.granted, r.payload.at)) for r in decisions]
+    recorded = await store.consent_decisions(uow.conn, {key for key, _ in incoming})
+    await store.save_consents(uow.conn, audience.newest(recorded, incoming))
+
+
+def _consent_key(received: Received[ConsentChanged]) -> ConsentKey:
+    tenant_id, customer_id = received.customer
+    return tenant_id, customer_id, received.payload.channel, received.payload.purpose
 
 
 def _filed(received: Received[ComplaintFiled], config: FeedbackConfig) -> Complaint:

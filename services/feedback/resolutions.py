@@ -1,8 +1,10 @@
 """Resolving complaints, the two ways there are: the filing partner's
 ``complaint.resolved`` event, and the service desk's route. Either way an open
-complaint closes once, in the unit of work that records who resolved it and
-announces ``crm.feedback.complaint_resolved.v1`` with the customer's open count after
-it (loyalty grants the compensation it carries, within its caps).
+complaint closes once, in the unit of work that records who resolved it (at the
+desk, the API key too) and announces ``crm.feedback.complaint_resolved.v1`` with the
+customer's open count after it (loyalty grants the compensation it carries, within
+its caps, and its ledger entry names the cap that cut it), and schedules the CES
+follow-up the tenant's surveys ask for.
 
 A resolution may grant points, so an event resolves only a complaint its own partner
 filed (``complaints.may_resolve``); the desk route is the gateway's to authorise
@@ -19,9 +21,10 @@ from datetime import datetime
 import structlog
 from prometheus_client import Counter
 
-from services.feedback import announcements, store
+from services.feedback import announcements, scheduling, store
 from services.feedback.domain import complaints
 from services.feedback.domain.complaints import Complaint, Refusal, Resolution
+from services.feedback.domain.config import Invitations
 from shared.events import CloudEvent, activity
 from shared.subscription import Received
 from shared.uow import Database, UnitOfWork
@@ -40,9 +43,9 @@ class UnknownComplaint(Exception):
 
 
 class AlreadyResolved(Exception):
-    def __init__(self, resolved_at: datetime | None) -> None:
+    def __init__(self, status: str, resolved_at: datetime | None) -> None:
         super().__init__("the complaint is already resolved")
-        self.resolved_at = resolved_at
+        self.status, self.resolved_at = status, resolved_at
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,11 @@ class ResolveAtDesk:
     complaint_id: uuid.UUID
     resolution: str
     compensation_points: int
+    resolver: str | None = None  # the API key, as the gateway names it
 
 
 async def resolve_from_events(
-    uow: UnitOfWork, resolved: Sequence[Received[activity.ComplaintResolved]]
+    uow: UnitOfWork, resolved: Sequence[Received[activity.ComplaintResolved]], rules: Invitations
 ) -> None:
     """Close the open complaints these events resolve; one locked read and one update
     for the batch.
@@ -83,10 +87,10 @@ async def resolve_from_events(
         # Kept in ``found``, so a second resolution in this batch finds it resolved.
         found[_ref_key(received)] = done = complaints.resolve(current, resolution)
         closed.append((done, resolution, event))
-    await _close(uow, closed)
+    await _close(uow, closed, rules)
 
 
-async def resolve_at_desk(db: Database, command: ResolveAtDesk) -> Complaint:
+async def resolve_at_desk(db: Database, command: ResolveAtDesk, rules: Invitations) -> Complaint:
     """Resolve an open complaint of the customer now, as the service desk decided, and
     return it. Raises ``UnknownComplaint`` or ``AlreadyResolved``; nothing is written then."""
     async with db.unit_of_work() as uow:
@@ -96,28 +100,35 @@ async def resolve_at_desk(db: Database, command: ResolveAtDesk) -> Complaint:
         if found is None:
             raise UnknownComplaint(command.complaint_id)
         resolution = complaints.desk_resolution(
-            found, command.resolution, command.compensation_points, db.clock.now()
+            found,
+            command.resolution,
+            command.compensation_points,
+            db.clock.now(),
+            command.resolver,
         )
         if not complaints.resolvable(found.status, found.opened_at, resolution.at):
-            raise AlreadyResolved(found.resolved_at)
+            raise AlreadyResolved(found.status, found.resolved_at)
         done = complaints.resolve(found, resolution)
-        await _close(uow, [(done, resolution, None)])
+        await _close(uow, [(done, resolution, None)], rules)
         await uow.commit()
     return done
 
 
-async def _close(uow: UnitOfWork, closed: Sequence[Closed]) -> None:
-    """Write the resolutions and announce each with the customer's open count after it."""
+async def _close(uow: UnitOfWork, closed: Sequence[Closed], rules: Invitations) -> None:
+    """Write the resolutions, announce each with the customer's open count after it, and
+    schedule the follow-up surveys they earn."""
     if not closed:
         return
-    await store.save_complaints(uow.conn, [c for c, _, _ in closed])
-    counts = await store.open_counts(uow.conn, {c.customer for c, _, _ in closed})
+    resolved = [c for c, _, _ in closed]
+    await store.save_complaints(uow.conn, resolved)
+    counts = await store.open_counts(uow.conn, {c.customer for c in resolved})
     uow.publish(
         *(
             announcements.complaint_resolved(c, resolution, counts.get(c.customer, 0), cause)
             for c, resolution, cause in closed
         )
     )
+    await scheduling.schedule(uow, scheduling.follow_ups(resolved), rules)
 
 
 def _drop(reason: Refusal, received: Received[activity.ComplaintResolved]) -> None:

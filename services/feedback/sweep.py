@@ -4,51 +4,117 @@ invitations, and complaints breaching their SLA.
 Each pass takes due rows a batch at a time with ``FOR UPDATE SKIP LOCKED`` and moves
 them past their due time in the same transaction as the events it writes, so replicas
 share the work without waiting on each other and nothing is sent or escalated twice.
+An invitation falls due under the audience rules (``domain.audience``): the sweep
+locks its customer's ``respondent`` row (skipping a customer another replica is
+inviting), so fatigue holds across replicas as well as across surveys.
 No in-memory timers: the injected clock decides what is due, so tests move time and a
 restart loses nothing. The same code answers ``POST /v1/feedback/sweep``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.feedback import announcements, store
-from services.feedback.domain import complaints, invitations
+from services.feedback.domain import audience, complaints, invitations, tokens
 from services.feedback.domain.complaints import Complaint, Escalated
 from services.feedback.domain.config import Escalation, FeedbackConfig
+from services.feedback.domain.definitions import SurveyDefinition, Surveys
+from services.feedback.domain.invitations import Invitation
+from shared.answer_tokens import AnswerClaims
+from shared.events import CloudEvent
 from shared.sweeps import Swept, drain
 from shared.uow import Database
 
 
-async def sweep_due(
-    db: Database, config: FeedbackConfig, limit: int, tenant: str | None = None
-) -> Swept:
+@dataclass(frozen=True)
+class Sweeper:
+    """What a sweep needs besides the database: the rules, the batch size, and the
+    secret answer tokens are signed with (None: invitations go without one)."""
+
+    config: FeedbackConfig
+    limit: int
+    secret: bytes | None = None
+
+
+async def sweep_due(db: Database, sweeper: Sweeper, tenant: str | None = None) -> Swept:
     """Everything due at the clock's now, batch after batch: of one tenant (a tenant's
     admin sweeps their own work and sees their own counts) or of all (``None``: the
-    background pass and an operator's): how many ``invited``, ``expired``, ``escalated``."""
-    return await drain(lambda: _sweep_batch(db, config, limit, tenant))
+    background pass and an operator's): how many ``invited``, ``suppressed``,
+    ``expired``, ``escalated``."""
+    return await drain(lambda: _sweep_batch(db, sweeper, tenant))
 
 
-async def _sweep_batch(
-    db: Database, config: FeedbackConfig, limit: int, tenant: str | None
-) -> Swept:
-    now = db.clock.now()
+async def _sweep_batch(db: Database, sweeper: Sweeper, tenant: str | None) -> Swept:
+    now, limit, config = db.clock.now(), sweeper.limit, sweeper.config
     async with db.unit_of_work() as uow:
         due = await store.due_invitations(uow.conn, now, limit, tenant)
+        sent, suppressed, events = await _invite(uow.conn, sweeper, due, now)
         lapsing = await store.lapsing_invitations(uow.conn, now, limit, tenant)
-        sent = [invitations.send(i, config.invitations, now) for i in due]
         lapsed = [invitations.expire(i) for i in lapsing]
-        await store.save_invitations(uow.conn, [*sent, *lapsed])
+        await store.save_invitations(uow.conn, [*sent, *suppressed, *lapsed])
         escalated = await _escalate(uow.conn, config.escalation, now, limit, tenant)
         uow.publish(
-            *(announcements.survey_invited(i) for i in sent),
+            *events,
+            *(announcements.invitation_expired(i) for i in lapsed),
             *(announcements.complaint_escalated(c, step, now) for c, step in escalated),
         )
         await uow.commit()
-    counts = {"invited": len(sent), "expired": len(lapsed), "escalated": len(escalated)}
-    return Swept(counts, more=max(counts.values()) >= limit)
+    counts = {
+        "invited": len(sent),
+        "suppressed": len(suppressed),
+        "expired": len(lapsed),
+        "escalated": len(escalated),
+    }
+    # Invitations of customers another replica holds stay due for a later pass.
+    more = max(len(sent) + len(suppressed), len(lapsed), len(escalated)) >= limit
+    return Swept(counts, more=more)
+
+
+async def _invite(
+    conn: AsyncConnection, sweeper: Sweeper, due: list[Invitation], now: datetime
+) -> tuple[list[Invitation], list[Invitation], list[CloudEvent]]:
+    """Send or suppress the due invitations whose customers this replica holds (the
+    others stay due), schedule each periodic survey's next link, and return the sent,
+    the suppressed and the announcements."""
+    rules = sweeper.config.invitations
+    held = await store.lock_audience(conn, {i.key for i in due})
+    surveys = await store.surveys_of(conn, {t for t, _ in held}, rules)
+    sent: list[Invitation] = []
+    suppressed: list[Invitation] = []
+    events: list[CloudEvent] = []
+    for invitation in sorted(due, key=lambda i: i.due_at):
+        facts = held.get(invitation.key)
+        if facts is None:
+            continue
+        definition = surveys[invitation.tenant_id].get(invitation.survey)
+        verdict = audience.gate(invitation, definition, facts, rules, now)
+        if verdict.channel is None or definition is None:
+            suppressed.append(invitations.suppress(invitation, verdict.suppressed or "survey_off"))
+        else:
+            done = invitations.send(invitation, verdict.channel, definition, now)
+            held[invitation.key] = facts.invited(now)
+            sent.append(done)
+            events.append(announcements.survey_invited(done, definition, _token(sweeper, done)))
+    links = [invitations.next_link(i, _definition(surveys, i)) for i in [*sent, *suppressed]]
+    await store.add_invitations(conn, [i for i in links if i is not None])
+    await store.save_last_invited(conn, {i.key: now for i in sent})
+    return sent, suppressed, events
+
+
+def _definition(surveys: dict[str, Surveys], invitation: Invitation) -> SurveyDefinition | None:
+    return surveys.get(invitation.tenant_id, {}).get(invitation.survey)
+
+
+def _token(sweeper: Sweeper, sent: Invitation) -> str | None:
+    """The answer token of a sent invitation, valid until it expires."""
+    if sweeper.secret is None or sent.expires_at is None:
+        return None
+    claims = AnswerClaims(sent.tenant_id, sent.invitation_id, sent.customer_id, sent.expires_at)
+    return tokens.issue(sweeper.secret, claims)
 
 
 async def _escalate(

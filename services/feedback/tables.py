@@ -1,6 +1,19 @@
-"""Feedback's tables: complaints, survey invitations and survey responses."""
+"""Feedback's tables: complaints and their notes, survey definitions, invitations and
+responses, and what feedback folds of its audience (stage, consent)."""
 
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 
 from shared.db import UTCDateTime
 from shared.tables import kernel_tables
@@ -19,7 +32,8 @@ complaint = Table(
     Column("category", String(64), nullable=False),
     Column("channel", String(64), nullable=False),
     Column("text", Text, nullable=False),
-    Column("status", String(16), nullable=False),
+    # open, escalated, in_progress, waiting_on_customer → resolved → closed
+    Column("status", String(24), nullable=False),
     Column("opened_at", UTCDateTime, nullable=False),
     Column("due_at", UTCDateTime, nullable=False),
     Column("resolved_at", UTCDateTime),
@@ -32,10 +46,32 @@ complaint = Table(
     Column("partner", String(64), comment="the partner that filed it"),
     Column("resolved_by", String(80), comment="desk, or partner:<name>"),
     Column("resolution", Text),
+    Column("assignee", String(128), comment="the desk agent working it"),
+    Column("first_contact_at", UTCDateTime, comment="when the desk first took it up"),
+    Column("closed_at", UTCDateTime),
+    Column("reopened", Integer, nullable=False, server_default="0"),
+    Column("compensation_points", Integer, nullable=False, server_default="0"),
+    Column("resolver", String(80), comment="the API key that resolved it at the desk"),
+    Column("response_id", Uuid, comment="the detractor's answer a recovery case follows"),
     UniqueConstraint("tenant_id", "complaint_ref", name="uq_complaint_ref"),
 )
 Index("ix_complaint_customer", complaint.c.tenant_id, complaint.c.customer_id, complaint.c.status)
 Index("ix_complaint_escalate_at", complaint.c.escalate_at)
+# The desk's queue: a tenant's complaints by due time (the filters narrow it from there).
+Index("ix_complaint_desk", complaint.c.tenant_id, complaint.c.due_at, complaint.c.complaint_id)
+
+complaint_note = Table(
+    "complaint_note",
+    metadata,
+    Column("note_id", Uuid, primary_key=True),
+    Column("complaint_id", Uuid, nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("author", String(80), comment="the API key that wrote it"),
+    Column("text", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    comment="Agents' internal notes on a complaint, never shown to the customer.",
+)
+Index("ix_complaint_note", complaint_note.c.complaint_id, complaint_note.c.at)
 
 survey_invitation = Table(
     "survey_invitation",
@@ -45,13 +81,17 @@ survey_invitation = Table(
     Column("customer_id", Uuid, nullable=False),
     Column("survey", String(8), nullable=False),
     Column("order_id", String(128)),
-    # scheduled → sent → answered | expired
+    # scheduled → sent → answered | expired; scheduled → suppressed
     Column("status", String(16), nullable=False),
     Column("due_at", UTCDateTime, nullable=False),
     Column("invited_at", UTCDateTime),
     Column("expires_at", UTCDateTime),
     Column("answered_at", UTCDateTime),
     Column("response_id", Uuid),
+    Column("occasion", String(24), nullable=False, server_default="purchase"),
+    Column("occasion_ref", String(128), comment="the order, complaint or stage; a chain's link"),
+    Column("channel", String(16)),
+    Column("suppressed", String(24), comment="why it was not sent"),
     comment="Survey invitations: due-time rows the sweep sends, then answered or expired.",
 )
 Index("ix_survey_invitation_due", survey_invitation.c.status, survey_invitation.c.due_at)
@@ -72,5 +112,43 @@ survey_response = Table(
     Column("score", Integer, nullable=False),
     Column("comment", Text),
     Column("responded_at", UTCDateTime, nullable=False),
+    Column("channel", String(16)),
+    Column("invitation_id", Uuid),
 )
 Index("ix_survey_response_customer", survey_response.c.tenant_id, survey_response.c.customer_id)
+Index("ix_survey_response_tenant", survey_response.c.tenant_id, survey_response.c.responded_at)
+
+survey_definition = Table(
+    "survey_definition",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("survey", String(8), primary_key=True),
+    Column("definition", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    comment="A tenant's own surveys; a tenant without rows has feedback.toml's defaults.",
+)
+
+# What feedback folds of its audience: lifecycle's stage (a churned customer is not
+# invited) and the last invitation sent (fatigue). A customer's row is also the lock the
+# sweep takes before inviting them, so two replicas never invite one customer twice.
+respondent = Table(
+    "respondent",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("stage", String(24)),
+    Column("stage_at", UTCDateTime),
+    Column("last_invited_at", UTCDateTime),
+)
+
+consent = Table(
+    "consent",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("purpose", String(16), primary_key=True),
+    Column("granted", Boolean, nullable=False),
+    Column("at", UTCDateTime, nullable=False, comment="when the customer decided"),
+    comment="Each customer's latest consent decision per channel and purpose (from profile).",
+)

@@ -12,11 +12,13 @@ from services.gateway import (
     api,
     complaints,
     customers,
+    desk,
     feedback,
     keys,
     lifecycle,
     loyalty,
     profile,
+    surveys,
 )
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.runtime import GatewayResources
@@ -74,6 +76,8 @@ def definition(
             feedback.router,
             profile.router,
             complaints.router,
+            desk.router,
+            surveys.router,
         ],
         resources=resources,
         settings=GatewaySettings,

@@ -1,17 +1,24 @@
 """A service desk resolves a complaint of its tenant, forwarded to feedback (which owns
 complaints). Resolving needs ``complaints:resolve``; granting compensation points also
-needs ``loyalty:compensate``, so a desk key cannot mint points by itself."""
+needs ``loyalty:compensate``, so a resolving key cannot mint points by itself. An
+agent's key (``desk:write``) does both, within the desk's goodwill cap (feedback's
+``[desk]``) and loyalty's caps, each grant recorded in the ledger."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
 
-from services.gateway.auth import COMPENSATE, Resolver, UpstreamsDep, failures
+from fastapi import APIRouter, Depends, Request, Response
+
+from services.gateway import keys
+from services.gateway.auth import COMPENSATE, UpstreamsDep, failures, require
 from shared.contracts.feedback import Complaint, ResolutionRequest
 from shared.contracts.query import Id
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
+RESOLVE, DESK = "complaints:resolve", "desk:write"
+AnyKey = Annotated[keys.Principal, Depends(require())]
 
 
 @router.post(
@@ -24,12 +31,16 @@ async def resolve_complaint(
     complaint_id: Id,
     body: ResolutionRequest,
     request: Request,
-    caller: Resolver,
+    caller: AnyKey,
     upstreams: UpstreamsDep,
 ) -> Response:
     """Resolve one of the customer's complaints (a service desk, any complaint of the
     tenant); answers the complaint, 404 if unknown, 409 if it is already closed."""
-    if body.compensation_points > 0 and COMPENSATE not in caller.scopes:
+    if not {RESOLVE, DESK} & caller.scopes:
+        raise Problem(
+            403, "insufficient-scope", f"This API key lacks the '{RESOLVE}' scope (or '{DESK}')."
+        )
+    if body.compensation_points > 0 and not {COMPENSATE, DESK} & caller.scopes:
         raise Problem(
             403,
             "insufficient-scope",

@@ -20,13 +20,18 @@ MAX_COMPENSATION = next(
 )
 
 
+ComplaintStatus = Literal[
+    "open", "escalated", "in_progress", "waiting_on_customer", "resolved", "closed"
+]
+
+
 class Complaint(BaseModel):
     complaint_id: uuid.UUID
     complaint_ref: str
     severity: Severity
-    category: str
+    category: str = Field(description="detractor_recovery: a detractor's recovery case")
     channel: str
-    status: Literal["open", "escalated", "resolved"]
+    status: ComplaintStatus
     opened_at: datetime
     due_at: datetime
     resolved_at: datetime | None
@@ -35,6 +40,16 @@ class Complaint(BaseModel):
     resolved_by: str | None = Field(
         None, description="'desk', or 'partner:<name>' for the filing partner's event"
     )
+    customer_id: uuid.UUID
+    assignee: str | None = Field(None, description="The desk agent working it")
+    first_contact_at: datetime | None = Field(None, description="When the desk took it up")
+    closed_at: datetime | None = None
+    reopened: int = Field(0, ge=0, description="How many times the desk reopened it")
+    compensation_points: int = Field(0, ge=0, description="What its resolution granted")
+    response_id: uuid.UUID | None = Field(
+        None, description="The detractor's answer a recovery case follows"
+    )
+    breached: bool = Field(False, description="Still open past its due time")
 
 
 class ComplaintPage(BaseModel):
@@ -61,12 +76,24 @@ class Ces(BaseModel):
     responses: int
 
 
+class Recovery(BaseModel):
+    """How the detractors' recovery cases opened in the window were followed up."""
+
+    cases: int = Field(ge=0)
+    contacted_within_sla: int = Field(ge=0, description="Taken up by the desk by their due time")
+    contacted_within_sla_pct: float | None = Field(ge=0, le=100)
+    answered_again: int = Field(ge=0, description="Customers who answered a survey since")
+    recovered: int = Field(ge=0, description="… no longer as detractors (passive or promoter)")
+    recovered_pct: float | None = Field(ge=0, le=100)
+
+
 class Scores(BaseModel):
     from_: datetime = Field(serialization_alias="from")
     to: datetime
     nps: Nps
     csat: Csat
     ces: Ces
+    recovery: Recovery | None = None
 
 
 class ResolutionRequest(BaseModel):
@@ -84,6 +111,9 @@ class ResolutionRequest(BaseModel):
 
 class FeedbackSweep(BaseModel):
     invited: int = Field(ge=0)
+    suppressed: int = Field(
+        0, ge=0, description="Invitations that fell due but may not go (fatigue, consent, …)"
+    )
     expired: int = Field(ge=0)
     escalated: int = Field(ge=0)
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
 from shared.events.activity import Severity, SurveyKind
 from shared.events.bounds import Id, Name
 from shared.events.payload import Payload
+from shared.events.profile import ConsentChannel
+
+# What occasioned an invitation: a purchase, a complaint's resolution (the CES follow-up),
+# the period of a relationship survey, or the customer's entry into a lifecycle stage.
+OccasionKind = Literal["purchase", "complaint_resolved", "periodic", "stage_entered"]
 
 
 class ComplaintOpened(Payload):
@@ -21,6 +27,11 @@ class ComplaintOpened(Payload):
     opened_at: AwareDatetime
     due_at: AwareDatetime
     open_complaints: int
+    reopened: bool = Field(
+        default=False,
+        description="True when the service desk reopened a resolved complaint: it counts as "
+        "open again and its SLA clock restarted (due_at); the complaint_id is the same",
+    )
 
 
 class ComplaintResolved(Payload):
@@ -48,14 +59,45 @@ class SurveyAnswered(Payload):
     score: int
     category: Name | None
     at: AwareDatetime
+    invitation_id: Id | None = Field(
+        default=None, description="The invitation it answers, when it answers one"
+    )
+    detractor: bool | None = Field(
+        default=None,
+        description="Whether the score passes the detractor threshold of its survey "
+        "(feedback.toml [detractors]); a detractor opens a recovery case",
+    )
 
 
 class SurveyInvited(Payload):
-    """The customer was invited to a survey; an answer before ``expires_at`` counts for it."""
+    """The customer was invited to a survey; an answer before ``expires_at`` counts for it.
+
+    What a sender needs to reach the customer: the channel (one the customer consented
+    to), the question in every language the survey has, and the ``answer_token`` the
+    customer's answer is posted with (``POST /v1/survey-responses``), valid for one answer
+    until ``expires_at``."""
 
     invitation_id: Id
     survey: SurveyKind
     order_id: Name | None = Field(None, description="The purchase that occasioned it, if any")
+    invited_at: AwareDatetime
+    expires_at: AwareDatetime
+    channel: ConsentChannel | None = Field(default=None, description="Where to ask the customer")
+    occasion: OccasionKind | None = Field(default=None, description="What occasioned it")
+    questions: dict[Annotated[str, Field(max_length=35)], Annotated[str, Field(max_length=500)]] = (
+        Field(default_factory=dict, max_length=20, description="The question, by language tag")
+    )
+    answer_token: Annotated[str, Field(max_length=600)] | None = Field(
+        default=None, description="Posted with the answer; one answer, until expires_at"
+    )
+
+
+class InvitationExpired(Payload):
+    """An invitation nobody answered before it expired; its token answers nothing now."""
+
+    invitation_id: Id
+    survey: SurveyKind
+    channel: ConsentChannel | None = None
     invited_at: AwareDatetime
     expires_at: AwareDatetime
 
@@ -70,3 +112,7 @@ class ComplaintEscalated(Payload):
     due_at: AwareDatetime
     escalated_at: AwareDatetime
     overdue_by: timedelta = Field(description="How long past due_at, an ISO 8601 duration")
+    category: Name | None = Field(default=None, description="The complaint's category")
+    assignee: Name | None = Field(
+        default=None, description="The desk agent working it, if any (unassigned: the lead's)"
+    )

@@ -126,6 +126,7 @@ def _types() -> Iterable[EventType]:
     yield EventType(feedback.SurveyAnswered, "crm.feedback.survey_answered.v1")
     yield EventType(feedback.SurveyInvited, "crm.feedback.survey_invited.v1")
     yield EventType(feedback.ComplaintEscalated, "crm.feedback.complaint_escalated.v1")
+    yield EventType(feedback.InvitationExpired, "crm.feedback.invitation_expired.v1")
 
 
 REGISTRY = Registry(_types())

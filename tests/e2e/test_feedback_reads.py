@@ -49,10 +49,13 @@ async def test_complaints_and_scores_are_read_through_the_gateway(
     customer_id, _ = await eventually(lambda: _customer_id(gateway, customer), bool, within=10)
     page, _ = await eventually(
         lambda: gateway.get(f"/v1/customers/{customer_id}/complaints"),
-        lambda r: r.status_code == 200 and r.json()["complaints"],
+        lambda r: r.status_code == 200 and len(r.json()["complaints"]) == 2,
         within=10,
     )
-    [found] = page.json()["complaints"]
+    # The filed complaint, and the recovery case the NPS 2 (a detractor's) opened.
+    by_category = {c["category"]: c for c in page.json()["complaints"]}
+    assert sorted(by_category) == ["billing", "detractor_recovery"]
+    found = by_category["billing"]
     assert (found["complaint_ref"], found["status"], found["escalation_level"]) == (
         f"T-{run_id}",
         "open",

@@ -8,6 +8,7 @@ from pathlib import Path
 from services import NAMES, definition
 from tests.handlers import (
     test_feedback,
+    test_feedback_audience,
     test_lifecycle,
     test_loyalty,
     test_profile_inbound,
@@ -21,6 +22,8 @@ TESTED_BY = {
     "lifecycle-activity": test_lifecycle,
     "lifecycle-signals": test_lifecycle,
     "feedback-activity": test_feedback,
+    "feedback-lifecycle": test_feedback_audience,
+    "feedback-profile": test_feedback_audience,
     "loyalty-activity": test_loyalty,
     "loyalty-feedback": test_loyalty,
     "loyalty-lifecycle": test_loyalty,

@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 
 import orjson
 import pytest
+from pydantic import SecretStr
 
-from services.feedback import resolutions
-from services.feedback.domain.config import FeedbackConfig
-from services.feedback.settings import FeedbackSettings
-from services.feedback.sweep import sweep_due
+from services.feedback import answers, resolutions
+from services.feedback.domain.config import load_config
+from services.feedback.domain.surveys import OffScale
+from services.feedback.settings import SHIPPED_CONFIG, FeedbackSettings
+from services.feedback.sweep import Sweeper, sweep_due
 from services.feedback.tables import complaint, survey_invitation, survey_response
 from shared.events import CloudEvent, encode
 from shared.events.activity import (
@@ -33,6 +35,7 @@ from shared.events.feedback import (
     SurveyInvited,
 )
 from shared.events.feedback import ComplaintResolved as Resolved
+from shared.sweeps import Swept
 from tests.handlers.bench import NOW, TENANT, Bench, event
 
 GROUP = "feedback-activity"
@@ -159,7 +162,7 @@ async def test_purchases_schedule_a_throttled_invitation_that_an_answer_closes(b
     )
     assert scheduled["due_at"] == NOW - DAY  # feedback.toml: 24 hours after the purchase
 
-    swept = await sweep_due(feedback.runtime.db, _config(feedback), limit=100)
+    swept = await _sweep(feedback)
     await feedback.consume(GROUP, answer(customer, "csat", 4, NOW + HOUR))
 
     assert swept.counts["invited"] == 1
@@ -175,17 +178,14 @@ async def test_a_breached_complaint_is_escalated_a_level_per_sweep_up_to_the_top
     due = NOW + 4 * HOUR  # feedback.toml: critical = 4 hours, a level more every 24 hours
 
     feedback.clock.move_to(due + HOUR)
-    first = await sweep_due(feedback.runtime.db, _config(feedback), limit=100)
+    first = await _sweep(feedback)
     [row] = await feedback.rows(complaint, customer_id=customer)
-    assert first.counts == {"invited": 0, "expired": 0, "escalated": 1}
+    assert first.counts == {"invited": 0, "suppressed": 0, "expired": 0, "escalated": 1}
     assert (row["status"], row["escalation_level"]) == ("escalated", 1)
     assert (row["escalated_at"], row["escalate_at"]) == (due + HOUR, due + 24 * HOUR)
 
     feedback.clock.move_to(due + 100 * DAY)  # one level per pass, never a jump
-    counts = [
-        (await sweep_due(feedback.runtime.db, _config(feedback), limit=100)).counts["escalated"]
-        for _ in range(3)
-    ]
+    counts = [(await _sweep(feedback)).counts["escalated"] for _ in range(3)]
     assert counts == [1, 1, 0]
     [top] = await feedback.rows(complaint, customer_id=customer)
     assert (top["status"], top["escalation_level"], top["escalate_at"]) == ("escalated", 3, None)
@@ -200,13 +200,13 @@ async def test_a_breached_complaint_is_escalated_a_level_per_sweep_up_to_the_top
 async def test_an_invitation_nobody_answers_lapses_and_a_late_answer_leaves_it(bench_of):
     feedback, customer = await bench_of("feedback"), uuid.uuid4()
     await feedback.consume(GROUP, bought(customer, "O-1", NOW - DAY))
-    await sweep_due(feedback.runtime.db, _config(feedback), limit=100)
+    await _sweep(feedback)
 
     feedback.clock.move_to(NOW + 14 * DAY)  # feedback.toml: expires after 14 days
-    swept = await sweep_due(feedback.runtime.db, _config(feedback), limit=100)
+    swept = await _sweep(feedback)
     await feedback.consume(GROUP, answer(customer, "csat", 2, NOW + 14 * DAY))
 
-    assert swept.counts == {"invited": 0, "expired": 1, "escalated": 0}
+    assert swept.counts == {"invited": 0, "suppressed": 0, "expired": 1, "escalated": 0}
     [lapsed] = await feedback.rows(survey_invitation, customer_id=customer)
     assert (lapsed["status"], lapsed["expires_at"], lapsed["answered_at"]) == (
         "expired",
@@ -222,7 +222,7 @@ async def test_the_desk_resolves_an_open_complaint_once(bench_of):
     [row] = await feedback.rows(complaint, customer_id=customer)
     desk = resolutions.ResolveAtDesk(TENANT, customer, row["complaint_id"], "Replaced", 300)
 
-    done = await resolutions.resolve_at_desk(feedback.runtime.db, desk)
+    done = await resolutions.resolve_at_desk(feedback.runtime.db, desk, RULES)
 
     assert (done.status, done.resolved_by, done.resolved_at) == ("resolved", "desk", NOW)
     assert (done.complaint_ref, done.escalate_at, done.resolution) == ("T-1", None, "Replaced")
@@ -230,14 +230,68 @@ async def test_the_desk_resolves_an_open_complaint_once(bench_of):
     assert (announced.resolved_by, announced.compensation_points) == ("desk", 300)
     assert (announced.within_sla, announced.open_complaints) == (True, 0)
     with pytest.raises(resolutions.AlreadyResolved):
-        await resolutions.resolve_at_desk(feedback.runtime.db, desk)
+        await resolutions.resolve_at_desk(feedback.runtime.db, desk, RULES)
     elsewhere = resolutions.ResolveAtDesk("t-other", customer, row["complaint_id"], "x", 0)
     with pytest.raises(resolutions.UnknownComplaint):
-        await resolutions.resolve_at_desk(feedback.runtime.db, elsewhere)
+        await resolutions.resolve_at_desk(feedback.runtime.db, elsewhere, RULES)
     assert len(await feedback.payloads(Resolved)) == 1
 
 
-def _config(bench: Bench) -> FeedbackConfig:
+RULES = load_config(SHIPPED_CONFIG).invitations
+
+
+async def _sweep(bench: Bench) -> Swept:
+    """Everything due at the bench's clock, as the service's sweep does it."""
     settings = bench.runtime.settings
     assert isinstance(settings, FeedbackSettings)
-    return settings.config
+    sweeper = Sweeper(settings.config, 100, settings.answer_secret)
+    return await sweep_due(bench.runtime.db, sweeper)
+
+
+async def test_a_detractors_answer_opens_one_recovery_case_linked_to_it(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+    unhappy = answer(customer, "nps", 4)
+
+    await feedback.consume(GROUP, unhappy, answer(customer, "csat", 3), unhappy)
+
+    [response] = await feedback.rows(survey_response, customer_id=customer, survey="nps")
+    [case] = await feedback.rows(complaint, customer_id=customer)
+    assert (case["category"], case["status"], case["response_id"]) == (
+        "detractor_recovery", "open", response["response_id"],
+    )  # fmt: skip
+    assert case["due_at"] == NOW + 48 * HOUR  # feedback.toml [recovery]: 48 hours
+    [opened] = await feedback.payloads(ComplaintOpened)
+    assert (opened.category, opened.open_complaints) == ("detractor_recovery", 1)
+    answered = await feedback.payloads(SurveyAnswered)
+    assert [(a.survey, a.detractor) for a in answered] == [("nps", True), ("csat", False)]
+
+
+async def test_an_answer_by_token_answers_its_invitation_once_on_its_scale(bench_of):
+    key = SecretStr("a survey token key of 32 characters or more")
+    feedback, customer = await bench_of("feedback", survey_token_key=key), uuid.uuid4()
+    await feedback.consume(GROUP, bought(customer, "O-1", NOW - DAY))
+    await _sweep(feedback)
+    [invited] = await feedback.payloads(SurveyInvited)
+    settings = feedback.runtime.settings
+    assert isinstance(settings, FeedbackSettings) and settings.answer_secret is not None
+    token, db = invited.answer_token or "", feedback.runtime.db
+
+    def posted(score: int, tenant: str = TENANT) -> answers.TokenAnswer:
+        return answers.TokenAnswer(tenant, token, score, "ok")
+
+    with pytest.raises(OffScale):  # a CSAT is 1–5
+        await answers.answer_by_token(db, settings.answer_secret, posted(9), settings.config)
+    with pytest.raises(answers.UnknownInvitation):  # another tenant's gateway route
+        await answers.answer_by_token(db, settings.answer_secret, posted(4, "t-x"), settings.config)
+    kept = await answers.answer_by_token(db, settings.answer_secret, posted(4), settings.config)
+    with pytest.raises(answers.NotOpen):
+        await answers.answer_by_token(db, settings.answer_secret, posted(5), settings.config)
+
+    assert (kept.score, kept.invitation_id, kept.channel) == (
+        4,
+        uuid.UUID(invited.invitation_id),
+        "email",
+    )
+    [closed] = await feedback.rows(survey_invitation, customer_id=customer)
+    assert (closed["status"], closed["response_id"]) == ("answered", kept.response_id)
+    assert await feedback.rows(complaint, customer_id=customer) == []  # 4 is no detractor's

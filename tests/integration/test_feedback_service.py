@@ -232,6 +232,9 @@ async def test_the_desk_resolves_an_open_complaint_once_and_announces_it(
         "category": "delivery", "channel": "phone", "status": "resolved",
         "opened_at": "2026-03-01T12:00:00Z", "due_at": "", "resolved_at": "2026-03-01T12:00:00Z",
         "escalation_level": 0, "escalated_at": None, "resolved_by": "desk",
+        "customer_id": customer, "assignee": None, "first_contact_at": "2026-03-01T12:00:00Z",
+        "closed_at": None, "reopened": 0, "compensation_points": 300, "response_id": None,
+        "breached": False,
     }  # fmt: skip
     assert (again.status_code, again.json()["type"]) == (
         409, "urn:crm:problem:complaint-already-resolved",

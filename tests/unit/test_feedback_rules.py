@@ -15,11 +15,11 @@ from services.feedback.domain.config import load_config
 from services.feedback.settings import SHIPPED_CONFIG
 
 OPENED = datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
-SLA = load_config(SHIPPED_CONFIG).sla
+CONFIG = load_config(SHIPPED_CONFIG)
 
 
 def sla_due(severity, opened_at):
-    return sla_due_in(SLA, severity, opened_at)
+    return sla_due_in(CONFIG, severity, "delivery", opened_at)
 
 
 @pytest.mark.parametrize(

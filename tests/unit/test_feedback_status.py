@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.feedback.domain import complaints, invitations
+from services.feedback.domain import complaints, desk, invitations
 from services.feedback.domain.complaints import Complaint, IllegalStep, Resolution
 from services.feedback.domain.config import load_config
+from services.feedback.domain.definitions import defaults
 from services.feedback.domain.invitations import Invitation, Occasion, Planned
 from services.feedback.domain.surveys import Response
 from services.feedback.settings import SHIPPED_CONFIG
@@ -25,6 +26,7 @@ T0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 CONFIG = load_config(SHIPPED_CONFIG)  # high: 24 hours; a level more every 24 hours, up to 3
 CUSTOMER = uuid.UUID("00000000-0000-4000-8000-000000000001")
+CSAT = defaults(CONFIG.invitations)["csat"]
 
 
 def filed(partner: str | None = "tickets", at: datetime = T0) -> Complaint:
@@ -120,7 +122,8 @@ def test_no_sequence_of_actions_takes_a_complaint_off_its_machine(steps):
 
 
 def scheduled(order: str = "O-1", due_at: datetime = T0) -> Invitation:
-    planned = Planned(Occasion(("t", CUSTOMER), order, due_at - DAY), "csat", due_at)
+    occasion = Occasion(("t", CUSTOMER), "purchase", order, due_at - DAY)
+    planned = Planned(occasion, "csat", "purchase", due_at)
     return invitations.schedule(planned, uuid.uuid4())
 
 
@@ -129,19 +132,19 @@ def response(at: datetime, survey: SurveyKind = "csat") -> Response:
 
 
 def test_an_invitation_is_sent_when_due_and_expires_after_its_days():
-    sent = invitations.send(scheduled(), CONFIG.invitations, T0)
+    sent = invitations.send(scheduled(), "email", CSAT, T0)
 
     assert (sent.status, sent.invited_at, sent.expires_at) == ("sent", T0, T0 + 14 * DAY)
     assert invitations.expire(sent).status == "expired"
     with pytest.raises(IllegalStep):
-        invitations.send(sent, CONFIG.invitations, T0)
+        invitations.send(sent, "email", CSAT, T0)
     with pytest.raises(IllegalStep):
         invitations.expire(scheduled())
 
 
 def test_an_answer_closes_the_latest_invitation_of_its_kind_open_when_given():
-    older = invitations.send(scheduled("O-1"), CONFIG.invitations, T0)
-    newer = invitations.send(scheduled("O-2"), CONFIG.invitations, T0 + DAY)
+    older = invitations.send(scheduled("O-1"), "email", CSAT, T0)
+    newer = invitations.send(scheduled("O-2"), "email", CSAT, T0 + DAY)
 
     [closed] = invitations.answered([older, newer], [response(T0 + 2 * DAY)])
     both = invitations.answered([older, newer], [response(T0 + 2 * DAY), response(T0 + HOUR)])
@@ -151,3 +154,66 @@ def test_an_answer_closes_the_latest_invitation_of_its_kind_open_when_given():
     assert invitations.answered([older], [response(T0 - HOUR)]) == []  # before it was sent
     assert invitations.answered([older], [response(T0 + 14 * DAY)]) == []  # once expired
     assert invitations.answered([older], [response(T0 + HOUR, survey="nps")]) == []
+
+
+desk_actions = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["escalate", "resolve", "in_progress", "waiting_on_customer", "closed", "open",
+             "assign"]
+        ),
+        st.integers(-48, 24 * 30),
+    ),
+    max_size=16,
+)  # fmt: skip
+
+
+@given(desk_actions)
+def test_no_sequence_of_desk_actions_takes_a_complaint_off_its_machine(steps):
+    """The desk's moves, escalations and resolutions in any order: every change is an
+    arrow of the machine, a refused one changes nothing and names both states, and each
+    status carries what it means (a resolution while resolved, a closing while closed,
+    none while open)."""
+    complaint = filed()
+    for action, hours in steps:
+        before, at = complaint, T0 + hours * HOUR
+        try:
+            complaint = _act(complaint, action, at)
+        except IllegalStep as refused:
+            assert complaint is before
+            if action in ("in_progress", "waiting_on_customer", "closed", "open"):
+                assert before.status in str(refused) and action in str(refused)
+        assert (
+            complaint.status == before.status or complaint.status in complaints.STEPS[before.status]
+        )
+        if complaint.status in complaints.OPEN_STATUSES:
+            assert complaint.resolved_at is None and complaint.closed_at is None
+        if complaint.status in ("resolved", "closed"):
+            assert complaint.resolved_at is not None and complaint.escalate_at is None
+        if complaint.status == "closed":
+            assert complaint.closed_at is not None
+        if complaint.status != "closed" and before.status == "closed":
+            raise AssertionError("a closed complaint moved")
+
+
+def _act(complaint: Complaint, action: str, at: datetime) -> Complaint:
+    if action == "escalate":
+        return complaints.escalate_complaint(complaint, CONFIG.escalation, at)[0]
+    if action == "resolve":
+        return complaints.resolve(complaint, Resolution(at, "desk", "ok", 0))
+    if action == "assign":
+        return desk.assign(complaint, "agent-1")
+    return desk.move(complaint, action, CONFIG, at)  # type: ignore[arg-type]
+
+
+def test_a_reopened_complaint_is_due_afresh_and_its_old_resolution_is_noted():
+    resolved = complaints.resolve(filed(), Resolution(T0 + HOUR, "desk", "refunded", 300))
+
+    reopened = desk.move(resolved, "open", CONFIG, T0 + 2 * DAY)
+    note = desk.reopening_note(resolved, "api-key:k", T0 + 2 * DAY)
+
+    assert (reopened.status, reopened.reopened, reopened.resolved_at) == ("open", 1, None)
+    assert reopened.due_at == T0 + 2 * DAY + 24 * HOUR  # high: 24 hours, from the reopening
+    assert "refunded" in note.text and "300 points" in note.text
+    with pytest.raises(IllegalStep, match="closed: it cannot become open"):
+        desk.move(desk.move(resolved, "closed", CONFIG, T0 + DAY), "open", CONFIG, T0 + 2 * DAY)

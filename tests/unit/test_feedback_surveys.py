@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.feedback.domain import Occasion, escalate, plan_invitations, scores
 from services.feedback.domain.config import Escalation, Invitations
+from services.feedback.domain.definitions import defaults
 
 T0 = datetime(2026, 5, 1, 9, tzinfo=UTC)
 POLICY = Escalation(repeat_hours=24, max_level=3)
@@ -42,11 +43,16 @@ def test_a_late_sweep_escalates_one_level_at_a_time():
 
 
 def occasion(order: str, at: datetime, who: tuple[str, str] = ALICE) -> Occasion:
-    return Occasion(who, order, at)
+    return Occasion(who, "purchase", order, at)
+
+
+def plan(rules, occasions, latest):
+    """Plan with the rule file's default surveys for tenant ``t``."""
+    return plan_invitations({"t": defaults(rules)}, occasions, latest)
 
 
 def test_a_purchase_earns_a_csat_invitation_after_the_delay():
-    [planned] = plan_invitations(RULES, [occasion("O-1", T0)], {})
+    [planned] = plan(RULES, [occasion("O-1", T0)], {})
 
     assert (planned.survey, planned.due_at) == ("csat", T0 + timedelta(hours=24))
 
@@ -59,25 +65,25 @@ def test_the_throttle_allows_one_invitation_per_customer_per_period():
         occasion("O-4", T0, who=("t", "bob")),
     ]
 
-    planned = plan_invitations(RULES, purchases, {})
+    planned = plan(RULES, purchases, {})
 
-    assert [p.occasion.order_id for p in planned] == ["O-1", "O-4", "O-3"]
+    assert [p.occasion.ref for p in planned] == ["O-1", "O-4", "O-3"]
 
 
 def test_an_earlier_invitation_in_the_database_counts_against_the_throttle():
-    earlier = {(ALICE, "csat"): T0 - timedelta(days=29)}
+    earlier = {(ALICE, "csat", "purchase"): T0 - timedelta(days=29)}
 
-    assert plan_invitations(RULES, [occasion("O-1", T0 - timedelta(days=1))], earlier) == []
-    assert len(plan_invitations(RULES, [occasion("O-2", T0 + timedelta(days=2))], earlier)) == 1
+    assert plan(RULES, [occasion("O-1", T0 - timedelta(days=1))], earlier) == []
+    assert len(plan(RULES, [occasion("O-2", T0 + timedelta(days=2))], earlier)) == 1
 
 
 def test_an_nps_relationship_survey_has_its_own_cadence():
     rules = Invitations(throttle_days=7, nps_every_days=90)
     purchases = [occasion("O-1", T0), occasion("O-2", T0 + timedelta(days=10))]
 
-    planned = plan_invitations(rules, purchases, {})
+    planned = plan(rules, purchases, {})
 
-    assert [(p.occasion.order_id, p.survey) for p in planned] == [
+    assert sorted((p.occasion.ref, p.survey) for p in planned) == [
         ("O-1", "csat"),
         ("O-1", "nps"),
         ("O-2", "csat"),

@@ -15,8 +15,13 @@ from services.gateway.app import definition
 from shared.app import create_service_app
 from shared.problems import MEDIA_TYPE
 
-PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"),
-          ("get", "/v1/events/catalogue")}  # fmt: skip
+PUBLIC = {
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/v1/events/catalogue"),
+    ("post", "/v1/survey-responses"),
+}  # fmt: skip  (its answer token is its credential)
 FORWARDED = {
     "/v1/customers/lookup": "profile",
     "/v1/customers/{customer_id}": "profile",
@@ -36,6 +41,19 @@ FORWARDED = {
     "/v1/feedback/sweep": "feedback",
     "/v1/customers/{customer_id}/complaints/{complaint_id}/resolution": "feedback",
     "/v1/profile/merge-candidates": "profile",
+    "/v1/feedback/complaints": "feedback",
+    "/v1/customers/{customer_id}/complaints/{complaint_id}": "feedback",
+    "/v1/customers/{customer_id}/complaints/{complaint_id}/notes": "feedback",
+    "/v1/feedback/surveys": "feedback",
+    "/v1/customers/{customer_id}/survey-invitations": "feedback",
+    "/v1/customers/{customer_id}/survey-responses": "feedback",
+    "/v1/feedback/comments": "feedback",
+    "/v1/survey-responses": "feedback",
+}
+# Routes whose body the gateway forwards with the calling key written in (actor, author).
+VOUCHED = {
+    ("patch", "/v1/customers/{customer_id}/complaints/{complaint_id}"),
+    ("post", "/v1/customers/{customer_id}/complaints/{complaint_id}/notes"),
 }
 
 
@@ -117,7 +135,8 @@ def test_forwarded_routes_document_the_services_parameters_and_answers(
             upstream = services[service]["paths"][path][method]
             assert _parameters(operation) == _parameters(upstream), (method, path)
             assert _schema(_success(operation)) == _schema(_success(upstream)), (method, path)
-            assert _body(operation) == _body(upstream), (method, path)
+            if (method, path) not in VOUCHED:
+                assert _body(operation) == _body(upstream), (method, path)
 
 
 def _parameters(operation: dict[str, Any]) -> dict[tuple[str, str], Any]:

@@ -1,6 +1,9 @@
 """Feedback's rules in plain Python: configuration (``config``), complaints and their
-status machine (``complaints``: SLA, who may resolve, escalation), survey answers and
-scores (``surveys``), and invitations and theirs (``invitations``: throttle, expiry)."""
+status machine (``complaints``: SLA, who may resolve, escalation) and the desk's moves
+on it (``desk``), survey answers and scores (``surveys``), tenants' survey definitions
+(``definitions``), invitations and theirs (``invitations``: triggers, throttle,
+expiry), who may be asked (``audience``: churn, open complaints, fatigue, consent),
+detractors' recovery cases (``recovery``) and answer tokens (``tokens``)."""
 
 from services.feedback.domain.complaints import (
     DESK,

@@ -1,16 +1,23 @@
 """Complaint rules: the status machine, the SLA deadline, who may resolve, and escalation
 on breach. Plain Python.
 
-A complaint opens ``open`` with the deadline its severity earns. Past the deadline
-the sweep escalates it, a level at a time up to the policy's top; open or
-escalated, it closes once, ``resolved``, and a resolution is final::
+A complaint opens ``open`` with the deadline its severity earns (a detractor's
+recovery case, the deadline of ``[recovery]``). The service desk works it
+(``domain.desk``); past the deadline the sweep escalates it, a level at a time up to
+the policy's top; it is resolved once, and a resolved complaint is closed for good
+or reopened with a fresh deadline::
 
     open ──escalate──▶ escalated ──escalate──▶ escalated (the next level)
-      │                    │
-      └──── resolve ───────┴──────────────────▶ resolved
+      │  ╲                 │  ╲
+      │   ▶ in_progress ◀──┼───▶ waiting_on_customer      (the desk; escalation raises
+      │        │           │           │                   their level, not their status)
+      └──── resolve ───────┴───────────┴──────────▶ resolved ──close──▶ closed
+                                                       │
+      open ◀───────────────── reopen ──────────────────┘
 
 Every change of status is one of these functions, which return the changed
-complaint and refuse a step the machine has no arrow for (``IllegalStep``).
+complaint and refuse a step the machine has no arrow for (``IllegalStep``, which
+names the states).
 """
 
 from __future__ import annotations
@@ -21,26 +28,42 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.feedback.domain.config import Escalation, FeedbackConfig, Sla
+from services.feedback.domain.config import Escalation, FeedbackConfig
 from shared.events.activity import Severity
 
-Status = Literal["open", "escalated", "resolved"]
+Status = Literal["open", "escalated", "in_progress", "waiting_on_customer", "resolved", "closed"]
 OPEN: Status = "open"
 ESCALATED: Status = "escalated"
+IN_PROGRESS: Status = "in_progress"
+WAITING: Status = "waiting_on_customer"
 RESOLVED: Status = "resolved"
-OPEN_STATUSES: tuple[Status, ...] = (OPEN, ESCALATED)
-# Where a complaint of each status may go next (an escalated one to a higher level).
+CLOSED: Status = "closed"
+# Statuses of a complaint still to be resolved: counted as open everywhere.
+OPEN_STATUSES: tuple[Status, ...] = (OPEN, ESCALATED, IN_PROGRESS, WAITING)
+# Where a complaint of each status may go next (escalation keeps an agent's status).
 STEPS: Mapping[Status, frozenset[Status]] = {
-    OPEN: frozenset({ESCALATED, RESOLVED}),
-    ESCALATED: frozenset({ESCALATED, RESOLVED}),
-    RESOLVED: frozenset(),
+    OPEN: frozenset({ESCALATED, IN_PROGRESS, WAITING, RESOLVED}),
+    ESCALATED: frozenset({ESCALATED, IN_PROGRESS, WAITING, RESOLVED}),
+    IN_PROGRESS: frozenset({IN_PROGRESS, WAITING, RESOLVED}),
+    WAITING: frozenset({WAITING, IN_PROGRESS, RESOLVED}),
+    RESOLVED: frozenset({CLOSED, OPEN}),
+    CLOSED: frozenset(),
 }
 DESK = "desk"  # who resolved a complaint through the service desk route
+RECOVERY = "detractor_recovery"  # the category of a detractor's recovery case
 Refusal = Literal["unknown", "not_filer", "not_open"]
 
 
 class IllegalStep(ValueError):
-    """A complaint was asked to move where its status machine has no arrow."""
+    """A complaint (or invitation) was asked to move where its status machine has no
+    arrow; the message names where it stands and where it may go."""
+
+
+def allow(status: Status, to: Status, what: str = "complaint") -> None:
+    """Raise ``IllegalStep`` unless a complaint of ``status`` may become ``to``."""
+    if to not in STEPS[status]:
+        onward = ", ".join(sorted(STEPS[status])) or "nothing (it is final)"
+        raise IllegalStep(f"The {what} is {status}: it cannot become {to}; it may become {onward}.")
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,13 @@ class Complaint:
     resolved_at: datetime | None = None
     resolved_by: str | None = None  # DESK, or resolved_by_partner(...)
     resolution: str | None = None
+    assignee: str | None = None  # the desk agent working it
+    first_contact_at: datetime | None = None  # when the desk first took it up
+    closed_at: datetime | None = None
+    reopened: int = 0  # how many times the desk reopened it
+    compensation_points: int = 0  # what its resolution asked loyalty to grant
+    resolver: str | None = None  # who resolved it at the desk: the API key
+    response_id: uuid.UUID | None = None  # the detractor's answer a recovery case follows
 
     @property
     def customer(self) -> tuple[str, uuid.UUID]:
@@ -74,12 +104,14 @@ class Complaint:
 
 @dataclass(frozen=True)
 class Resolution:
-    """What closes a complaint: when, by whom, with what and for how many points."""
+    """What closes a complaint: when, by whom (DESK or a partner, and at the desk the
+    API key that did), with what and for how many points."""
 
     at: datetime
     by: str
     text: str
     points: int
+    resolver: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,9 +134,10 @@ def open_complaint(
     text: str,
     opened_at: datetime,
     partner: str | None,
+    response_id: uuid.UUID | None = None,
 ) -> Complaint:
-    """A filed complaint, open, due by its severity's SLA and escalated if still open then."""
-    due_at = sla_due(config.sla, severity, opened_at)
+    """A filed complaint, open, due by its SLA and escalated if still open then."""
+    due_at = sla_due(config, severity, category, opened_at)
     return Complaint(
         complaint_id=complaint_id,
         tenant_id=tenant_id,
@@ -119,12 +152,15 @@ def open_complaint(
         opened_at=opened_at,
         due_at=due_at,
         escalate_at=escalation_due(config.escalation, due_at, 1),
+        response_id=response_id,
     )
 
 
-def sla_due(sla: Sla, severity: Severity, opened_at: datetime) -> datetime:
-    """When a complaint of this severity must be resolved."""
-    return opened_at + timedelta(hours=sla.hours[severity])
+def sla_due(config: FeedbackConfig, severity: Severity, category: str, at: datetime) -> datetime:
+    """When a complaint of this severity and category, opened at ``at``, must be resolved:
+    a recovery case by ``[recovery]``, any other by its severity's SLA."""
+    hours = config.recovery.sla_hours if category == RECOVERY else config.sla.hours[severity]
+    return at + timedelta(hours=hours)
 
 
 def within_sla(due_at: datetime, resolved_at: datetime) -> bool:
@@ -146,9 +182,10 @@ def resolved_by_partner(partner: str) -> str:
 
 
 def resolvable(status: str, opened_at: datetime, resolved_at: datetime) -> bool:
-    """Only an open (or escalated) complaint can be resolved, and only by a resolution
-    dated after it was opened: a second resolution changes nothing (partners retry),
-    and one dated earlier cannot be about it, whichever order the two arrived in."""
+    """Only an open complaint (any status before ``resolved``) can be resolved, and only
+    by a resolution dated after it was opened: a second resolution changes nothing
+    (partners retry), and one dated earlier cannot be about it, whichever order the two
+    arrived in."""
     return status in OPEN_STATUSES and resolved_at >= opened_at
 
 
@@ -167,20 +204,24 @@ def refusal(
     return None
 
 
-def desk_resolution(complaint: Complaint, text: str, points: int, now: datetime) -> Resolution:
+def desk_resolution(
+    complaint: Complaint, text: str, points: int, now: datetime, resolver: str | None = None
+) -> Resolution:
     """The service desk resolves now; a complaint dated ahead of the service's clock is
     resolved at its own opening, never before it."""
-    return Resolution(max(now, complaint.opened_at), DESK, text, points)
+    return Resolution(max(now, complaint.opened_at), DESK, text, points, resolver)
 
 
 def resolve(complaint: Complaint, resolution: Resolution) -> Complaint:
     """The complaint closed by ``resolution``; nothing is due for it any more.
     ``IllegalStep`` unless it is ``resolvable`` at the resolution's date."""
-    if not resolvable(complaint.status, complaint.opened_at, resolution.at):
+    allow(complaint.status, RESOLVED)
+    if resolution.at < complaint.opened_at:
         raise IllegalStep(
-            f"a {complaint.status} complaint opened at {complaint.opened_at.isoformat()} "
-            f"cannot be resolved at {resolution.at.isoformat()}"
+            f"A complaint opened at {complaint.opened_at.isoformat()} cannot be resolved at "
+            f"{resolution.at.isoformat()}, before it."
         )
+    desk = resolution.by == DESK
     return replace(
         complaint,
         status=RESOLVED,
@@ -188,6 +229,9 @@ def resolve(complaint: Complaint, resolution: Resolution) -> Complaint:
         resolved_by=resolution.by,
         resolution=resolution.text,
         escalate_at=None,
+        compensation_points=resolution.points,
+        resolver=resolution.resolver,
+        first_contact_at=complaint.first_contact_at or (resolution.at if desk else None),
     )
 
 
@@ -199,11 +243,12 @@ def escalate_complaint(
     step = escalate(policy, complaint.due_at, complaint.escalation_level, now)
     if step is None:
         return replace(complaint, escalate_at=None), None
-    if ESCALATED not in STEPS[complaint.status]:
-        raise IllegalStep(f"a {complaint.status} complaint cannot be escalated")
+    # An untouched complaint shows it is escalated; one the desk works keeps its status.
+    status = ESCALATED if complaint.status in (OPEN, ESCALATED) else complaint.status
+    allow(complaint.status, status)
     escalated = replace(
         complaint,
-        status=ESCALATED,
+        status=status,
         escalation_level=step.level,
         escalate_at=step.next_at,
         escalated_at=now,

@@ -9,16 +9,20 @@ problem, before anything is written.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.config import RuleFileError, load_toml
 from shared.events.activity import Severity
+from shared.events.profile import ConsentChannel
 
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 Hours = Annotated[float, Field(gt=0, le=24 * 366)]
 Days = Annotated[int, Field(ge=1, le=3660)]
+# opt_out: invite unless the customer withdrew consent for surveys on the channel;
+# opt_in: invite only on a channel the customer granted it for.
+ConsentModel = Literal["opt_out", "opt_in"]
 
 
 class ConfigError(RuleFileError):
@@ -60,12 +64,62 @@ class Invitations(Section):
     throttle_days: Days = 30
     expires_after_days: Days = 14
     nps_every_days: Days | None = None
+    ces_after_hours: Hours = 24
+    """The CES follow-up, this long after a complaint is resolved (at most one a day)."""
+    fatigue_days: Annotated[int, Field(ge=0, le=3660)] = 7
+    """At most one invitation per customer within this many days, whatever the survey
+    (the CES after a resolution excepted); 0: no limit across surveys."""
+    channels: tuple[ConsentChannel, ...] = Field(("email",), min_length=1, max_length=5)
+    """Where invitations go, in order of preference, unless a tenant's survey says."""
+    survey_consent: ConsentModel = "opt_out"
+
+
+class Detractors(Section):
+    """Which answers are a detractor's: NPS at most ``nps_max``, CSAT at most
+    ``csat_max``, CES (effort) at least ``ces_min``."""
+
+    nps_max: Annotated[int, Field(ge=0, le=10)] = 6
+    csat_max: Annotated[int, Field(ge=1, le=5)] = 2
+    ces_min: Annotated[int, Field(ge=1, le=7)] = 5
+
+    def __call__(self, survey: str, score: int) -> bool:
+        """Whether ``score`` on ``survey`` is a detractor's answer."""
+        if survey == "nps":
+            return score <= self.nps_max
+        if survey == "csat":
+            return score <= self.csat_max
+        return score >= self.ces_min
+
+
+class Recovery(Section):
+    """A detractor's recovery case: a complaint of ``category`` (``detractor_recovery``)
+    at ``severity``, due ``sla_hours`` after the answer."""
+
+    severity: Severity = "medium"
+    sla_hours: Hours = 48
+
+
+class Desk(Section):
+    """What one agent may grant: goodwill points at most ``max_goodwill_points`` per
+    resolution (loyalty's own caps per customer and period apply after)."""
+
+    max_goodwill_points: Annotated[int, Field(ge=0, le=1_000_000)] = 10_000
 
 
 class FeedbackConfig(Section):
     sla: Sla
     escalation: Escalation = Escalation()
     invitations: Invitations = Invitations()
+    detractors: Detractors = Detractors()
+    recovery: Recovery = Recovery()
+    desk: Desk = Desk()
+
+    @model_validator(mode="after")
+    def _channels_once(self) -> FeedbackConfig:
+        channels = self.invitations.channels
+        if len(set(channels)) != len(channels):
+            raise ValueError("invitations.channels names a channel twice")
+        return self
 
 
 def load_config(path: Path) -> FeedbackConfig:

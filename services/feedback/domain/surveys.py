@@ -1,14 +1,26 @@
-"""Survey rules: the answers customers give, NPS buckets, and the satisfaction scores
-of a window. Plain Python."""
+"""Survey rules: the answers customers give, NPS buckets, the satisfaction scores of a
+window, and how well detractors were recovered. Plain Python."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.events.activity import SurveyKind
+from services.feedback.domain.config import Detractors
+from shared.events.activity import SURVEY_SCALES, SurveyKind
+
+
+class OffScale(ValueError):
+    """A score outside its survey's scale."""
+
+
+def check_scale(survey: SurveyKind, score: int) -> None:
+    """Raise ``OffScale`` (naming the scale) unless ``score`` lies on ``survey``'s."""
+    low, high = SURVEY_SCALES[survey]
+    if not low <= score <= high:
+        raise OffScale(f"a {survey} score is between {low} and {high}, not {score}")
 
 
 def nps_category(score: int) -> str:
@@ -30,6 +42,8 @@ class Response:
     score: int
     comment: str | None
     responded_at: datetime
+    channel: str | None = None  # where it was asked: the invitation's channel
+    invitation_id: uuid.UUID | None = None  # the invitation it answers, if any
 
     @property
     def category(self) -> str | None:
@@ -90,3 +104,35 @@ def _csat(counts: Mapping[int, int]) -> dict[str, float | int | None]:
 def _ces(counts: Mapping[int, int]) -> dict[str, float | int | None]:
     """The average effort (1–7)."""
     return {"average": _mean(counts), "responses": sum(counts.values())}
+
+
+@dataclass(frozen=True)
+class RecoveryCase:
+    """A detractor's recovery case as the recovery figures count it: its deadline, when
+    the desk first took it up, and the customer's next answer after it opened."""
+
+    due_at: datetime
+    first_contact_at: datetime | None
+    next_answer: tuple[SurveyKind, int] | None
+
+
+def recovery(cases: Iterable[RecoveryCase], detractor: Detractors) -> dict[str, float | int | None]:
+    """How detractors were followed up: the cases, the share taken up by the desk within
+    their SLA, and of those who answered a survey again, how many no longer as
+    detractors (an NPS passive or promoter; a CSAT or CES above its threshold)."""
+    total = contacted = answered = recovered = 0
+    for case in cases:
+        total += 1
+        first = case.first_contact_at
+        contacted += first is not None and first <= case.due_at
+        if case.next_answer is not None:
+            answered += 1
+            recovered += not detractor(*case.next_answer)
+    return {
+        "cases": total,
+        "contacted_within_sla": contacted,
+        "contacted_within_sla_pct": _ratio(contacted, total),
+        "answered_again": answered,
+        "recovered": recovered,
+        "recovered_pct": _ratio(recovered, answered),
+    }

@@ -1,0 +1,103 @@
+"""Keeping survey answers, the two ways they come: a partner's ``survey.responded``
+event, and a customer's answer posted with the ``answer_token`` of their invitation.
+
+Either way an answer is kept once and announced (``crm.feedback.survey_answered.v1``,
+saying whether it is a detractor's), and a detractor's opens a recovery case on the
+desk (``domain.recovery``) in the same unit of work, so no detractor goes unfollowed
+even if the service stops right after. A token answers its own invitation only,
+once, before it expires: the invitation's row, locked, says whether it still may.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from services.feedback import announcements, store
+from services.feedback.domain import invitations, recovery, tokens
+from services.feedback.domain.config import FeedbackConfig
+from services.feedback.domain.invitations import SENT, Invitation
+from services.feedback.domain.surveys import Response, check_scale
+from shared.events import CloudEvent
+from shared.uow import Database, UnitOfWork
+
+
+class UnknownInvitation(Exception):
+    """A genuine token whose invitation this service does not hold (or no longer)."""
+
+
+class NotOpen(Exception):
+    """The invitation was answered already, or lapsed."""
+
+    def __init__(self, invitation: Invitation) -> None:
+        super().__init__(f"the invitation is {invitation.status}")
+        self.invitation = invitation
+
+
+@dataclass(frozen=True)
+class TokenAnswer:
+    """What a customer posts: the token of their invitation, a score and a comment
+    (and the tenant the gateway forwarded it to, read from the token)."""
+
+    tenant_id: str
+    token: str
+    score: int
+    comment: str | None
+
+
+async def keep(
+    uow: UnitOfWork, responses: Mapping[Response, CloudEvent | None], config: FeedbackConfig
+) -> None:
+    """Keep these answers (each with the event that brought it, if one did), announce
+    them, and open a recovery case for each detractor's."""
+    await store.add_responses(uow.conn, list(responses))
+    detractors = {r: cause for r, cause in responses.items() if recovery.is_detractor(config, r)}
+    uow.publish(
+        *(
+            announcements.survey_answered(r, r in detractors, cause)
+            for r, cause in responses.items()
+        )
+    )
+    cases = {recovery.recovery_case(config, r): cause for r, cause in detractors.items()}
+    opened = await store.add_complaints(uow.conn, list(cases))
+    counts = await store.open_counts(uow.conn, {c.customer for c in opened})
+    uow.publish(
+        *(announcements.complaint_opened(c, counts.get(c.customer, 1), cases[c]) for c in opened)
+    )
+
+
+async def answer_by_token(
+    db: Database, secret: bytes, answer: TokenAnswer, config: FeedbackConfig
+) -> Response:
+    """Keep the answer to the invitation ``answer.token`` names, and return it. Raises
+    ``tokens.ForgedToken``, ``tokens.ExpiredToken``, ``UnknownInvitation``, ``NotOpen``
+    or ``surveys.OffScale``; nothing is written then."""
+    now = db.clock.now()
+    claims = tokens.verify(secret, answer.token, now)
+    if claims.tenant_id != answer.tenant_id:
+        raise UnknownInvitation(claims.invitation_id)
+    async with db.unit_of_work() as uow:
+        invitation = await store.lock_invitation(
+            uow.conn, claims.tenant_id, claims.customer_id, claims.invitation_id
+        )
+        if invitation is None:
+            raise UnknownInvitation(claims.invitation_id)
+        if invitation.status != SENT:
+            raise NotOpen(invitation)
+        check_scale(invitation.survey, answer.score)
+        response = Response(
+            response_id=uuid.uuid5(invitation.invitation_id, "answer"),
+            tenant_id=invitation.tenant_id,
+            customer_id=invitation.customer_id,
+            survey=invitation.survey,
+            score=answer.score,
+            comment=answer.comment,
+            responded_at=now,
+            channel=invitation.channel,
+            invitation_id=invitation.invitation_id,
+        )
+        await store.save_invitations(uow.conn, [invitations.answer(invitation, response)])
+        await keep(uow, {response: None}, config)
+        await uow.commit()
+    return response

@@ -18,13 +18,18 @@ from shared.contracts.lifecycle import (
     CustomerCursor,
     CustomerLifecycle,
     CustomerLimit,
+    CustomerOrder,
     CustomerPage,
+    CustomerValue,
     FitRequest,
     Funnel,
     FunnelAsOf,
+    HorizonMonths,
+    MonthlyDiscountRate,
     RiskFilter,
     StageFilter,
     StageSweep,
+    ValueClasses,
 )
 from shared.contracts.query import Id
 from shared.contracts.sweeps import AllTenants
@@ -78,9 +83,33 @@ async def list_customers(
     risk_level: RiskFilter = None,
     limit: CustomerLimit = 50,
     cursor: CustomerCursor = None,
+    order: CustomerOrder = "customer_id",
 ) -> Response:
-    """A page of customers by ``stage`` and/or ``risk_level`` (``limit``, ``cursor``)."""
+    """A page of customers by ``stage`` and/or ``risk_level`` (``limit``, ``cursor``), by
+    id or, with ``order=value_at_risk``, the most valuable doubtful customers first."""
     path = "/v1/lifecycle/customers"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+
+
+@router.get("/customers/{customer_id}/value", response_model=CustomerValue, responses=failures(404))
+async def get_customer_value(
+    customer_id: Id,
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    horizon_months: HorizonMonths = None,
+    monthly_discount_rate: MonthlyDiscountRate = None,
+) -> Response:
+    """The customer's expected purchases, expected spend per purchase, lifetime value over
+    ``horizon_months`` discounted at ``monthly_discount_rate``, and value class."""
+    path = f"/v1/customers/{customer_id}/value"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+
+
+@router.get("/lifecycle/value-classes", response_model=ValueClasses, responses=failures())
+async def get_value_classes(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
+    """Per currency, each value class's customers, the lifetime value it holds and its floor."""
+    path = "/v1/lifecycle/value-classes"
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from services.lifecycle import modelfit, views
+from services.lifecycle import modelfit, value_views, views
 from services.lifecycle.settings import LifecycleSettings
 from shared.contracts.lifecycle import (
     ChurnModel,
@@ -15,12 +15,17 @@ from shared.contracts.lifecycle import (
     CustomerCursor,
     CustomerLifecycle,
     CustomerLimit,
+    CustomerOrder,
     CustomerPage,
+    CustomerValue,
     FitRequest,
     Funnel,
     FunnelAsOf,
+    HorizonMonths,
+    MonthlyDiscountRate,
     RiskFilter,
     StageFilter,
+    ValueClasses,
 )
 from shared.cursors import decode_id
 from shared.problems import Problem
@@ -72,12 +77,52 @@ async def list_customers(
     risk_level: RiskFilter = None,
     limit: CustomerLimit = 50,
     cursor: CustomerCursor = None,
+    order: CustomerOrder = "customer_id",
 ) -> CustomerPage:
-    """A page of customers by stage and/or risk level, for the service desk."""
+    """A page of customers by stage and/or risk level, for the service desk; by value at
+    risk, for a retention team that works the most valuable first."""
     after = decode_id(cursor) if cursor else None
     return await views.customers(
-        runtime.db.engine, tenant, stage=stage, risk_level=risk_level, limit=limit, after=after
+        runtime.db.engine,
+        tenant,
+        stage=stage,
+        risk_level=risk_level,
+        limit=limit,
+        after=after,
+        order=order,
     )
+
+
+@router.get("/customers/{customer_id}/value")
+async def get_customer_value(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    customer_id: uuid.UUID,
+    horizon_months: HorizonMonths = None,
+    monthly_discount_rate: MonthlyDiscountRate = None,
+) -> CustomerValue:
+    """The customer's expected purchases, expected spend, lifetime value and class."""
+    config = runtime.settings.machine.config
+    found = await value_views.customer_value(
+        runtime.db.engine,
+        config,
+        (tenant, customer_id),
+        runtime.clock.now(),
+        horizon_months or config.value.horizon_months,
+        config.value.monthly_discount_rate
+        if monthly_discount_rate is None
+        else monthly_discount_rate,
+    )
+    if found is None:
+        raise _unknown(customer_id)
+    return found
+
+
+@router.get("/lifecycle/value-classes")
+async def get_value_classes(runtime: RuntimeDep, tenant: TenantDep) -> ValueClasses:
+    """Per currency, each value class's customers, the value it holds and its floor."""
+    config = runtime.settings.machine.config
+    return await value_views.value_classes(runtime.db.engine, config, tenant, runtime.clock.now())
 
 
 @router.post("/lifecycle/model/fit")
@@ -85,10 +130,12 @@ async def fit_model(runtime: RuntimeDep, tenant: TenantDep, request: FitRequest)
     """Fit the churn model on every customer's purchase history up to ``as_of``."""
     try:
         config, clock = runtime.settings.machine.config, runtime.clock
-        fitted = await modelfit.fit_model(runtime.db, config, clock, tenant, request.as_of)
+        fitted, spending = await modelfit.fit_model(
+            runtime.db, config, clock, tenant, request.as_of
+        )
     except modelfit.FitRejected as error:
         raise Problem(422, error.slug, str(error)) from error
-    return views.model_answer(fitted)
+    return views.model_answer(fitted, spending)
 
 
 @router.get("/lifecycle/model")

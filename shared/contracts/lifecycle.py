@@ -71,6 +71,11 @@ class CustomerListItem(BaseModel):
     risk_score: int | None = Field(ge=0, le=100)
     risk_level: RiskLevel | None
     last_purchase_at: datetime | None
+    top_reason: Reason | None = Field(None, description="The churn risk's weightiest reason")
+    value_class: str | None = None
+    clv_minor: int | None = Field(None, ge=0)
+    value_at_risk_minor: int | None = Field(None, ge=0, description="clv_minor × (1 − p_alive)")
+    currency: str | None = Field(None, description="The currency of clv_minor")
 
 
 class CustomerPage(BaseModel):
@@ -94,6 +99,22 @@ class ModelParams(BaseModel):
     b: float
 
 
+class SpendParams(BaseModel):
+    p: float
+    q: float
+    v: float = Field(description="In minor units of the currency")
+
+
+class SpendModel(BaseModel):
+    """Gamma-Gamma (Fader, Hardie & Lee 2005) fitted on the repeat customers' mean
+    spend per purchase occasion in one currency."""
+
+    model: Literal["gamma_gamma"]
+    params: SpendParams
+    customers: int = Field(ge=0, description="Customers with a repeat purchase it was fitted on")
+    currency: str
+
+
 class ChurnModel(BaseModel):
     model: Literal["bg_nbd"]
     params: ModelParams
@@ -102,6 +123,43 @@ class ChurnModel(BaseModel):
     customers: int = Field(ge=0)
     log_likelihood: float
     fitted_at: datetime
+    spend_model: SpendModel | None = Field(
+        None, description="The spend model of the currency most customers buy in"
+    )
+    spend_models: list[SpendModel] = Field(
+        default_factory=list, description="The spend model of every currency"
+    )
+
+
+class CustomerValue(BaseModel):
+    """What the customer is worth: expected purchases over the horizon (BG/NBD) times
+    their expected spend per purchase (Gamma-Gamma, given their own repeat spends),
+    month by month, discounted monthly."""
+
+    p_alive: float | None = Field(ge=0, le=1)
+    expected_purchases: float = Field(ge=0)
+    expected_average_spend_minor: int | None = Field(ge=0)
+    clv_minor: int = Field(ge=0)
+    value_at_risk_minor: int = Field(ge=0, description="clv_minor × (1 − p_alive)")
+    currency: str | None
+    horizon_months: int
+    monthly_discount_rate: float
+    value_class: str | None = Field(description="The class of the configured horizon's CLV")
+    at: datetime
+
+
+class ValueClassFigures(BaseModel):
+    name: str
+    currency: str
+    customers: int = Field(ge=0)
+    clv_minor: int = Field(ge=0, description="The lifetime value the class holds")
+    share_of_value: float = Field(ge=0, le=1)
+    floor_minor: int | None = Field(ge=0, description="The least CLV of the class")
+
+
+class ValueClasses(BaseModel):
+    as_of: datetime
+    classes: list[ValueClassFigures]
 
 
 # The lists' and the funnel's queries.
@@ -109,6 +167,17 @@ StageFilter = Annotated[Stage | None, Query(description="Only customers in this 
 RiskFilter = Annotated[RiskLevel | None, Query(description="Only customers at this risk level")]
 CustomerLimit = Annotated[int, Query(ge=1, le=500)]
 CustomerCursor = IdCursor
+CustomerOrder = Annotated[
+    Literal["customer_id", "value_at_risk"],
+    Query(
+        description="customer_id (default), or value_at_risk: the most valuable doubtful "
+        "customers first (the cursor is the last customer's id either way)"
+    ),
+]
+HorizonMonths = Annotated[int | None, Query(ge=1, le=120, description="Default: configured")]
+MonthlyDiscountRate = Annotated[
+    float | None, Query(ge=0, le=1, description="Per month; default: configured")
+]
 FunnelAsOf = Annotated[
     Instant | None, Query(description="Count the stages as of this instant; default: now")
 ]

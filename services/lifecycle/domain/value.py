@@ -102,7 +102,7 @@ def worth(
     x = np.array([h.x for h in histories], dtype=float)
     T = np.array([h.T for h in histories], dtype=float)
     alive = np.array([h.p_alive for h in histories], dtype=float)
-    months = np.arange(horizon_months + 1) * month_days / bgnbd.DAYS_PER[unit]
+    months = np.arange(horizon_months + 1, dtype=np.float64) * (month_days / bgnbd.DAYS_PER[unit])
     cumulative = bgnbd.expected_purchases_if_alive(buying, x, T, months)
     per_month = alive[:, None] * np.diff(cumulative, axis=1)
     discount = (1 + monthly_discount_rate) ** -np.arange(1, horizon_months + 1, dtype=float)

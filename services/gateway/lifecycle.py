@@ -30,6 +30,9 @@ from shared.contracts.lifecycle import (
     StageFilter,
     StageSweep,
     ValueClasses,
+    Winbacks,
+    WindowEnd,
+    WindowStart,
 )
 from shared.contracts.query import Id
 from shared.contracts.sweeps import AllTenants
@@ -140,3 +143,17 @@ async def sweep(
     ``?all_tenants=true``, operator only); how many customers moved."""
     refuse_all_tenants_unless_operator(caller, all_tenants)
     return await upstreams.forward("lifecycle", "/v1/lifecycle/sweep", caller.tenant_id, request)
+
+
+@router.get("/lifecycle/winbacks", response_model=Winbacks, responses=failures())
+async def get_winbacks(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> Response:
+    """Customers won back in [from, to) (default: the last 30 days) and their revenue since,
+    per currency; 422 if ``from`` lies after ``to``."""
+    path = "/v1/lifecycle/winbacks"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)

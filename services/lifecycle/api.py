@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from services.lifecycle import modelfit, value_views, views
+from services.lifecycle import analytics, modelfit, value_views, views
 from services.lifecycle.settings import LifecycleSettings
 from shared.contracts.lifecycle import (
     ChurnModel,
@@ -26,6 +27,9 @@ from shared.contracts.lifecycle import (
     RiskFilter,
     StageFilter,
     ValueClasses,
+    Winbacks,
+    WindowEnd,
+    WindowStart,
 )
 from shared.cursors import decode_id
 from shared.problems import Problem
@@ -45,7 +49,8 @@ async def get_customer_lifecycle(
     runtime: RuntimeDep, tenant: TenantDep, customer_id: uuid.UUID
 ) -> CustomerLifecycle:
     """The customer's stage, since when, and every transition with its cause."""
-    found = await views.customer_lifecycle(runtime.db.engine, tenant, customer_id)
+    won_back_from = runtime.settings.machine.config.reactivation_from
+    found = await views.customer_lifecycle(runtime.db.engine, tenant, customer_id, won_back_from)
     if found is None:
         raise _unknown(customer_id)
     return found
@@ -145,3 +150,16 @@ async def get_model(runtime: RuntimeDep, tenant: TenantDep) -> ChurnModel:
     if found is None:
         raise Problem(404, "model-not-fitted", "No churn model has been fitted yet; POST one.")
     return found
+
+
+@router.get("/lifecycle/winbacks")
+async def get_winbacks(
+    runtime: RuntimeDep, tenant: TenantDep, start: WindowStart = None, end: WindowEnd = None
+) -> Winbacks:
+    """Customers won back in [from, to) (default: the last 30 days) and their revenue since."""
+    end = end or runtime.clock.now()
+    start = start or end - timedelta(days=30)
+    if start > end:
+        raise Problem(422, "invalid-window", "'from' must not be after 'to'.")
+    won_back_from = runtime.settings.machine.config.reactivation_from
+    return await analytics.winbacks(runtime.db.engine, tenant, start, end, won_back_from)

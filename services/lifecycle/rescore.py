@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.lifecycle import store, valuing
@@ -29,8 +29,12 @@ from services.lifecycle.settling import settle
 from services.lifecycle.store import Key
 from services.lifecycle.tables import customer_state, lifecycle_model
 from shared.clock import Clock
+from shared.cursors import EPOCH
 from shared.sweeps import Swept, drain
 from shared.uow import Database
+
+# The score time that makes a customer due at once (the rescore then writes the real one).
+RESCORE_NOW = EPOCH
 
 
 async def rescore_due(
@@ -84,8 +88,8 @@ async def _due(conn: AsyncConnection, tenant: str, due_by: datetime, limit: int)
     c = customer_state.c
     rows = await conn.execute(
         select(c.tenant_id, c.customer_id)
-        .where(c.tenant_id == tenant, or_(c.risk_at.is_(None), c.risk_at < due_by))
-        .order_by(c.risk_at.nulls_first())
+        .where(c.tenant_id == tenant, c.risk_at < due_by)
+        .order_by(c.risk_at)  # the (tenant_id, risk_at) index, no sort
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -132,6 +136,6 @@ async def _make_due_if_reclassed(
             c.clv_minor.is_not(None),
             c.value_class.is_distinct_from(classed),
         )
-        .values(risk_at=None)
+        .values(risk_at=RESCORE_NOW)
     )
     return int(result.rowcount or 0)

@@ -5,7 +5,7 @@ service desk's lists, and the current model, each as the API answers it
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,14 +35,18 @@ from shared.contracts.lifecycle import (
 
 
 async def customer_lifecycle(
-    engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID
+    engine: AsyncEngine,
+    tenant_id: str,
+    customer_id: uuid.UUID,
+    reactivation_from: Collection[str] = (),
 ) -> CustomerLifecycle | None:
-    """The customer's stage, since when, and every transition, oldest first."""
+    """The customer's stage, since when, every transition (oldest first), and how often
+    and when last they were won back (from a stage of ``reactivation_from``)."""
     s, h = customer_state.c, stage_history.c
     async with engine.connect() as conn:
         state = (
             await conn.execute(
-                select(s.stage, s.stage_since).where(
+                select(s.stage, s.stage_since, s.reactivations).where(
                     s.tenant_id == tenant_id, s.customer_id == customer_id
                 )
             )
@@ -63,7 +67,18 @@ async def customer_lifecycle(
             )
             for m in moves
         ]
-    return CustomerLifecycle(stage=state.stage, since=state.stage_since, history=history)
+    won_back = [
+        m.at
+        for m in history
+        if m.from_stage in reactivation_from and m.to_stage not in ("silent", "churned")
+    ]
+    return CustomerLifecycle(
+        stage=state.stage,
+        since=state.stage_since,
+        history=history,
+        reactivations=state.reactivations,
+        last_reactivated_at=max(won_back, default=None),
+    )
 
 
 async def customer_risk(

@@ -30,6 +30,8 @@ class CustomerLifecycle(BaseModel):
     stage: Stage
     since: datetime
     history: list[HistoryEntry]
+    reactivations: int = Field(0, ge=0, description="Times they were won back")
+    last_reactivated_at: datetime | None = Field(None, description="When they were last won back")
 
 
 class Reason(BaseModel):
@@ -180,4 +182,29 @@ MonthlyDiscountRate = Annotated[
 ]
 FunnelAsOf = Annotated[
     Instant | None, Query(description="Count the stages as of this instant; default: now")
+]
+
+
+class WinbackRevenue(BaseModel):
+    currency: str
+    customers: int = Field(ge=0, description="Won-back buyers in this currency")
+    revenue_minor: int = Field(ge=0, description="Their revenue since won back, net")
+
+
+class Winbacks(BaseModel):
+    """Customers won back (from a stage of ``reactivation_from`` back to buying) in
+    [from, to), and their revenue since their first win-back in the window."""
+
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    customers: int = Field(ge=0)
+    winbacks: int = Field(ge=0, description="Win-backs (a customer may count twice)")
+    revenue_since: list[WinbackRevenue]
+
+
+WindowStart = Annotated[
+    Instant | None, Query(alias="from", description="Start of [from, to); default: to − 30 days")
+]
+WindowEnd = Annotated[
+    Instant | None, Query(alias="to", description="End of [from, to); default: now")
 ]

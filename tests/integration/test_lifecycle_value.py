@@ -174,3 +174,50 @@ async def test_a_value_class_follows_a_large_purchase(
     at_risk = [item["value_at_risk_minor"] for item in top["items"]]
     assert at_risk == sorted(at_risk, reverse=True) and len(at_risk) == 3
     assert top["items"][0]["customer_id"] == poorest  # now the most valuable doubtful one
+
+
+async def test_a_win_back_is_counted_per_customer_and_in_aggregate(
+    infra: Infra, bus: KafkaBus, tenant: str
+) -> None:
+    await create_database(infra, "lifecycle")
+    lapsed, steady = str(uuid.uuid4()), str(uuid.uuid4())
+    clock = FrozenClock(NOW)
+    async with run_service(infra, "lifecycle", clock=clock, tenant=tenant, **QUIET) as lc:
+        await publish_events(
+            bus,
+            _purchase(tenant, lapsed, NOW - timedelta(days=400), 1000),
+            _purchase(tenant, steady, NOW - timedelta(days=10), 1000),
+        )
+        await _until_orders(lc, tenant, 2)
+        assert (await lc.client.post("/v1/lifecycle/sweep")).json()["moved"] == 1
+        await publish_events(
+            bus,
+            _purchase(tenant, lapsed, NOW, 4200),
+            _purchase(tenant, steady, NOW, 999),
+        )
+        await _until_orders(lc, tenant, 4)
+        clock.move_to(NOW + timedelta(days=3))
+        await publish_events(bus, _purchase(tenant, lapsed, NOW + timedelta(days=2), 800))
+        await _until_orders(lc, tenant, 5)
+        window = "from=2026-11-19T00:00:00Z&to=2026-11-21T00:00:00Z"
+        aggregate = await lc.client.get(f"/v1/lifecycle/winbacks?{window}")
+        before = await lc.client.get(
+            "/v1/lifecycle/winbacks?from=2026-01-01T00:00:00Z&to=2026-11-19T00:00:00Z"
+        )
+        reversed_ = await lc.client.get(
+            "/v1/lifecycle/winbacks?from=2026-11-21T00:00:00Z&to=2026-11-19T00:00:00Z"
+        )
+        read = (await lc.client.get(f"/v1/customers/{lapsed}/lifecycle")).json()
+
+    assert aggregate.status_code == 200, aggregate.text
+    assert aggregate.json() == {
+        "from": "2026-11-19T00:00:00Z",
+        "to": "2026-11-21T00:00:00Z",
+        "customers": 1,
+        "winbacks": 1,
+        "revenue_since": [{"currency": "EUR", "customers": 1, "revenue_minor": 5000}],
+    }
+    assert before.json()["customers"] == 0 and before.json()["revenue_since"] == []
+    assert reversed_.status_code == 422
+    assert read["reactivations"] == 1
+    assert read["last_reactivated_at"] == "2026-11-20T12:00:00Z"

@@ -30,6 +30,7 @@ from shared.contracts.lifecycle import (
     StageFilter,
     StageSweep,
     ValueClasses,
+    ValueClassFilter,
     Winbacks,
     WindowEnd,
     WindowStart,
@@ -87,9 +88,11 @@ async def list_customers(
     limit: CustomerLimit = 50,
     cursor: CustomerCursor = None,
     order: CustomerOrder = "customer_id",
+    value_class: ValueClassFilter = None,
 ) -> Response:
-    """A page of customers by ``stage`` and/or ``risk_level`` (``limit``, ``cursor``), by
-    id or, with ``order=value_at_risk``, the most valuable doubtful customers first."""
+    """A page of customers by ``stage``, ``risk_level`` and/or ``value_class`` (``limit``,
+    ``cursor``), by id or, with ``order=value_at_risk``, the most valuable doubtful
+    customers first."""
     path = "/v1/lifecycle/customers"
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 

@@ -27,6 +27,7 @@ from shared.contracts.lifecycle import (
     RiskFilter,
     StageFilter,
     ValueClasses,
+    ValueClassFilter,
     Winbacks,
     WindowEnd,
     WindowStart,
@@ -83,6 +84,7 @@ async def list_customers(
     limit: CustomerLimit = 50,
     cursor: CustomerCursor = None,
     order: CustomerOrder = "customer_id",
+    value_class: ValueClassFilter = None,
 ) -> CustomerPage:
     """A page of customers by stage and/or risk level, for the service desk; by value at
     risk, for a retention team that works the most valuable first."""
@@ -95,6 +97,7 @@ async def list_customers(
         limit=limit,
         after=after,
         order=order,
+        value_class=value_class,
     )
 
 

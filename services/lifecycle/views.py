@@ -145,6 +145,7 @@ async def customers(
     limit: int,
     after: uuid.UUID | None,
     order: str = "customer_id",
+    value_class: str | None = None,
 ) -> CustomerPage:
     """A page of customers in a stage and/or at a risk level, by customer id or by value
     at risk (highest first, then id); a full page names the last one as the cursor."""
@@ -154,6 +155,8 @@ async def customers(
         query = query.where(c.stage == stage)
     if risk_level:
         query = query.where(c.risk_level == risk_level)
+    if value_class:
+        query = query.where(c.value_class == value_class)
     async with engine.connect() as conn:
         if order == "value_at_risk":
             query = await _by_value_at_risk(conn, tenant_id, query, after)

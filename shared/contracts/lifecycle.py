@@ -169,6 +169,15 @@ StageFilter = Annotated[Stage | None, Query(description="Only customers in this 
 RiskFilter = Annotated[RiskLevel | None, Query(description="Only customers at this risk level")]
 CustomerLimit = Annotated[int, Query(ge=1, le=500)]
 CustomerCursor = IdCursor
+ValueClassFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=16,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Only customers of this value class (as configured: A, B, C by default)",
+    ),
+]
 CustomerOrder = Annotated[
     Literal["customer_id", "value_at_risk"],
     Query(

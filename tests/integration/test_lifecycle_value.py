@@ -161,6 +161,7 @@ async def test_a_value_class_follows_a_large_purchase(
         await _until_orders(lc, tenant, len(events) + 1)
         now_classed = (await _scores(lc, tenant))[poorest]
         top = (await lc.client.get("/v1/lifecycle/customers?order=value_at_risk&limit=3")).json()
+        class_a = (await lc.client.get("/v1/lifecycle/customers?value_class=A")).json()["items"]
 
         async def class_announced() -> bool:
             changes = await _announced(infra, poorest, "value_class_changed")
@@ -171,6 +172,7 @@ async def test_a_value_class_follows_a_large_purchase(
     assert [(f["name"], f["customers"]) for f in classes] == [("A", 4), ("B", 6), ("C", 10)]
     assert abs(sum(f["share_of_value"] for f in classes) - 1.0) < 1e-9
     assert now_classed["value_class"] == "A"
+    assert poorest in {item["customer_id"] for item in class_a} and len(class_a) == 5
     at_risk = [item["value_at_risk_minor"] for item in top["items"]]
     assert at_risk == sorted(at_risk, reverse=True) and len(at_risk) == 3
     assert top["items"][0]["customer_id"] == poorest  # now the most valuable doubtful one

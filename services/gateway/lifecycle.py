@@ -15,6 +15,7 @@ from services.gateway.links import customer_reads, links
 from shared.contracts.lifecycle import (
     ChurnModel,
     ChurnRisk,
+    Cohorts,
     CustomerCursor,
     CustomerLifecycle,
     CustomerLimit,
@@ -24,6 +25,7 @@ from shared.contracts.lifecycle import (
     FitRequest,
     Funnel,
     FunnelAsOf,
+    FunnelConversion,
     HorizonMonths,
     MonthlyDiscountRate,
     RiskFilter,
@@ -159,4 +161,33 @@ async def get_winbacks(
     """Customers won back in [from, to) (default: the last 30 days) and their revenue since,
     per currency; 422 if ``from`` lies after ``to``."""
     path = "/v1/lifecycle/winbacks"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+
+
+@router.get("/lifecycle/funnel/conversion", response_model=FunnelConversion, responses=failures())
+async def get_conversion(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> Response:
+    """Conversion between consecutive funnel stages in [from, to) (default: the last 30
+    days) and the median days customers stayed in each stage; 422 if ``from`` lies after
+    ``to``."""
+    path = "/v1/lifecycle/funnel/conversion"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+
+
+@router.get("/lifecycle/cohorts", response_model=Cohorts, responses=failures())
+async def get_cohorts(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> Response:
+    """Retention by month of first purchase, for first purchases in [from, to) (default:
+    the last 365 days), month by month up to now; 422 if ``from`` lies after ``to``."""
+    path = "/v1/lifecycle/cohorts"
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -13,6 +13,7 @@ from services.lifecycle.settings import LifecycleSettings
 from shared.contracts.lifecycle import (
     ChurnModel,
     ChurnRisk,
+    Cohorts,
     CustomerCursor,
     CustomerLifecycle,
     CustomerLimit,
@@ -22,6 +23,7 @@ from shared.contracts.lifecycle import (
     FitRequest,
     Funnel,
     FunnelAsOf,
+    FunnelConversion,
     HorizonMonths,
     MonthlyDiscountRate,
     RiskFilter,
@@ -155,14 +157,44 @@ async def get_model(runtime: RuntimeDep, tenant: TenantDep) -> ChurnModel:
     return found
 
 
+def _window(
+    runtime: Runtime[LifecycleSettings, None],
+    start: datetime | None,
+    end: datetime | None,
+    default: timedelta,
+) -> tuple[datetime, datetime]:
+    end = end or runtime.clock.now()
+    start = start or end - default
+    if start > end:
+        raise Problem(422, "invalid-window", "'from' must not be after 'to'.")
+    return start, end
+
+
 @router.get("/lifecycle/winbacks")
 async def get_winbacks(
     runtime: RuntimeDep, tenant: TenantDep, start: WindowStart = None, end: WindowEnd = None
 ) -> Winbacks:
     """Customers won back in [from, to) (default: the last 30 days) and their revenue since."""
-    end = end or runtime.clock.now()
-    start = start or end - timedelta(days=30)
-    if start > end:
-        raise Problem(422, "invalid-window", "'from' must not be after 'to'.")
+    start, end = _window(runtime, start, end, timedelta(days=30))
     won_back_from = runtime.settings.machine.config.reactivation_from
     return await analytics.winbacks(runtime.db.engine, tenant, start, end, won_back_from)
+
+
+@router.get("/lifecycle/funnel/conversion")
+async def get_conversion(
+    runtime: RuntimeDep, tenant: TenantDep, start: WindowStart = None, end: WindowEnd = None
+) -> FunnelConversion:
+    """Conversion between funnel stages in [from, to) (default: the last 30 days), and
+    the median time customers stayed in each stage."""
+    start, end = _window(runtime, start, end, timedelta(days=30))
+    return await analytics.conversion(runtime.db.engine, tenant, start, end)
+
+
+@router.get("/lifecycle/cohorts")
+async def get_cohorts(
+    runtime: RuntimeDep, tenant: TenantDep, start: WindowStart = None, end: WindowEnd = None
+) -> Cohorts:
+    """Retention by month of first purchase, for first purchases in [from, to) (default:
+    the last 365 days)."""
+    start, end = _window(runtime, start, end, timedelta(days=365))
+    return await analytics.cohorts(runtime.db.engine, tenant, start, end, runtime.clock.now())

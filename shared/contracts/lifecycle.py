@@ -217,3 +217,43 @@ WindowStart = Annotated[
 WindowEnd = Annotated[
     Instant | None, Query(alias="to", description="End of [from, to); default: now")
 ]
+
+
+class StageConversion(BaseModel):
+    from_stage: Stage = Field(serialization_alias="from")
+    to_stage: Stage = Field(serialization_alias="to")
+    entered: int = Field(ge=0, description="Customers who entered 'from' in the window")
+    converted: int = Field(ge=0, description="Of those, who reached 'to' or beyond by its end")
+    rate: float | None = Field(ge=0, le=1, description="converted / entered; none if none entered")
+
+
+class StageTime(BaseModel):
+    stage: Stage
+    stays: int = Field(ge=0, description="Stays in the stage that ended in the window")
+    median_days: float | None = Field(ge=0)
+
+
+class FunnelConversion(BaseModel):
+    """How customers moved down the funnel in [from, to): conversion between consecutive
+    stages and how long they stayed in each."""
+
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    conversions: list[StageConversion]
+    time_in_stage: list[StageTime]
+
+
+class Cohort(BaseModel):
+    month: str = Field(pattern=r"^\d{4}-\d{2}$", description="Month of first purchase (UTC)")
+    customers: int = Field(ge=0)
+    active: list[int] = Field(description="Cohort customers buying in month 0, 1, … after")
+    retention: list[float] = Field(description="active / customers, month by month")
+
+
+class Cohorts(BaseModel):
+    """Retention by month of first purchase, for the cohorts whose first purchase lies in
+    [from, to), up to the current month."""
+
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    cohorts: list[Cohort]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -16,7 +17,10 @@ from shared.contracts.loyalty import (
     LedgerLimit,
     LedgerPage,
     LoyaltyAccount,
+    MovesEnd,
+    MovesStart,
     RedemptionRequest,
+    TierDistribution,
 )
 from shared.cursors import decode_keyset
 from shared.problems import Problem
@@ -85,3 +89,18 @@ async def redeem_points(
             balance=short.balance,
         ) from None  # fmt: skip
     return entry
+
+
+@router.get("/loyalty/tiers/distribution")
+async def get_tier_distribution(
+    runtime: RuntimeDep, tenant: TenantDep, start: MovesStart = None, end: MovesEnd = None
+) -> TierDistribution:
+    """Customers per tier now, and the moves between tiers in [from, to) (default: the
+    last 30 days)."""
+    now = runtime.clock.now()
+    end = end or now
+    start = start or end - timedelta(days=30)
+    if start > end:
+        raise Problem(422, "invalid-window", "'from' must not be after 'to'.")
+    tiers = runtime.settings.programme.tiers.names
+    return await views.tier_distribution(runtime.db.engine, tenant, tiers, (start, end), now)

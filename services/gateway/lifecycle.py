@@ -39,6 +39,7 @@ from shared.contracts.lifecycle import (
 )
 from shared.contracts.query import Id
 from shared.contracts.sweeps import AllTenants
+from shared.tabular import CSV_CONTENT
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
 
@@ -67,7 +68,7 @@ async def get_churn_risk(
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 
-@router.get("/lifecycle/funnel", response_model=Funnel, responses=failures())
+@router.get("/lifecycle/funnel", response_model=Funnel, responses=failures() | CSV_CONTENT)
 async def get_funnel(
     request: Request, caller: Reader, upstreams: UpstreamsDep, as_of: FunnelAsOf = None
 ) -> Response:
@@ -114,7 +115,9 @@ async def get_customer_value(
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 
-@router.get("/lifecycle/value-classes", response_model=ValueClasses, responses=failures())
+@router.get(
+    "/lifecycle/value-classes", response_model=ValueClasses, responses=failures() | CSV_CONTENT
+)
 async def get_value_classes(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
     """Per currency, each value class's customers, the lifetime value it holds and its floor."""
     path = "/v1/lifecycle/value-classes"
@@ -150,7 +153,7 @@ async def sweep(
     return await upstreams.forward("lifecycle", "/v1/lifecycle/sweep", caller.tenant_id, request)
 
 
-@router.get("/lifecycle/winbacks", response_model=Winbacks, responses=failures())
+@router.get("/lifecycle/winbacks", response_model=Winbacks, responses=failures() | CSV_CONTENT)
 async def get_winbacks(
     request: Request,
     caller: Reader,
@@ -164,7 +167,11 @@ async def get_winbacks(
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 
-@router.get("/lifecycle/funnel/conversion", response_model=FunnelConversion, responses=failures())
+@router.get(
+    "/lifecycle/funnel/conversion",
+    response_model=FunnelConversion,
+    responses=failures() | CSV_CONTENT,
+)
 async def get_conversion(
     request: Request,
     caller: Reader,
@@ -179,7 +186,7 @@ async def get_conversion(
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 
-@router.get("/lifecycle/cohorts", response_model=Cohorts, responses=failures())
+@router.get("/lifecycle/cohorts", response_model=Cohorts, responses=failures() | CSV_CONTENT)
 async def get_cohorts(
     request: Request,
     caller: Reader,

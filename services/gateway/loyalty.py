@@ -27,6 +27,7 @@ from shared.contracts.loyalty import (
 )
 from shared.contracts.query import Id
 from shared.contracts.sweeps import AllTenants
+from shared.tabular import CSV_CONTENT
 
 router = APIRouter(prefix="/v1", tags=["loyalty"])
 
@@ -91,7 +92,11 @@ async def sweep(
     return await upstreams.forward("loyalty", "/v1/loyalty/sweep", caller.tenant_id, request)
 
 
-@router.get("/loyalty/tiers/distribution", response_model=TierDistribution, responses=failures())
+@router.get(
+    "/loyalty/tiers/distribution",
+    response_model=TierDistribution,
+    responses=failures() | CSV_CONTENT,
+)
 async def get_tier_distribution(
     request: Request,
     caller: Reader,

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 
-from services.lifecycle import analytics, modelfit, value_views, views
+from services.lifecycle import analytics, modelfit, sheets, value_views, views
 from services.lifecycle.settings import LifecycleSettings
 from shared.contracts.lifecycle import (
     ChurnModel,
@@ -37,6 +37,7 @@ from shared.contracts.lifecycle import (
 from shared.cursors import decode_id
 from shared.problems import Problem
 from shared.runtime import Runtime, TenantDep, get_runtime
+from shared.tabular import wants_csv
 
 # This service's runtime, typed by its settings.
 RuntimeDep = Annotated[Runtime[LifecycleSettings, None], Depends(get_runtime)]
@@ -71,10 +72,13 @@ async def get_churn_risk(
     return found
 
 
-@router.get("/lifecycle/funnel")
-async def get_funnel(runtime: RuntimeDep, tenant: TenantDep, as_of: FunnelAsOf = None) -> Funnel:
+@router.get("/lifecycle/funnel", response_model=Funnel)
+async def get_funnel(
+    runtime: RuntimeDep, tenant: TenantDep, request: Request, as_of: FunnelAsOf = None
+) -> Funnel | Response:
     """How many customers stand in each lifecycle stage, now or as of an instant."""
-    return await views.funnel(runtime.db.engine, tenant, as_of, runtime.clock.now())
+    found = await views.funnel(runtime.db.engine, tenant, as_of, runtime.clock.now())
+    return sheets.funnel(found) if wants_csv(request) else found
 
 
 @router.get("/lifecycle/customers")
@@ -128,11 +132,14 @@ async def get_customer_value(
     return found
 
 
-@router.get("/lifecycle/value-classes")
-async def get_value_classes(runtime: RuntimeDep, tenant: TenantDep) -> ValueClasses:
+@router.get("/lifecycle/value-classes", response_model=ValueClasses)
+async def get_value_classes(
+    runtime: RuntimeDep, tenant: TenantDep, request: Request
+) -> ValueClasses | Response:
     """Per currency, each value class's customers, the value it holds and its floor."""
-    config = runtime.settings.machine.config
-    return await value_views.value_classes(runtime.db.engine, config, tenant, runtime.clock.now())
+    config, now = runtime.settings.machine.config, runtime.clock.now()
+    found = await value_views.value_classes(runtime.db.engine, config, tenant, now)
+    return sheets.value_classes(found) if wants_csv(request) else found
 
 
 @router.post("/lifecycle/model/fit")
@@ -170,31 +177,47 @@ def _window(
     return start, end
 
 
-@router.get("/lifecycle/winbacks")
+@router.get("/lifecycle/winbacks", response_model=Winbacks)
 async def get_winbacks(
-    runtime: RuntimeDep, tenant: TenantDep, start: WindowStart = None, end: WindowEnd = None
-) -> Winbacks:
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    request: Request,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> Winbacks | Response:
     """Customers won back in [from, to) (default: the last 30 days) and their revenue since."""
     start, end = _window(runtime, start, end, timedelta(days=30))
     won_back_from = runtime.settings.machine.config.reactivation_from
-    return await analytics.winbacks(runtime.db.engine, tenant, start, end, won_back_from)
+    found = await analytics.winbacks(runtime.db.engine, tenant, start, end, won_back_from)
+    return sheets.winbacks(found) if wants_csv(request) else found
 
 
-@router.get("/lifecycle/funnel/conversion")
+@router.get("/lifecycle/funnel/conversion", response_model=FunnelConversion)
 async def get_conversion(
-    runtime: RuntimeDep, tenant: TenantDep, start: WindowStart = None, end: WindowEnd = None
-) -> FunnelConversion:
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    request: Request,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> FunnelConversion | Response:
     """Conversion between funnel stages in [from, to) (default: the last 30 days), and
     the median time customers stayed in each stage."""
     start, end = _window(runtime, start, end, timedelta(days=30))
-    return await analytics.conversion(runtime.db.engine, tenant, start, end)
+    found = await analytics.conversion(runtime.db.engine, tenant, start, end)
+    return sheets.conversion(found) if wants_csv(request) else found
 
 
-@router.get("/lifecycle/cohorts")
+@router.get("/lifecycle/cohorts", response_model=Cohorts)
 async def get_cohorts(
-    runtime: RuntimeDep, tenant: TenantDep, start: WindowStart = None, end: WindowEnd = None
-) -> Cohorts:
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    request: Request,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> Cohorts | Response:
     """Retention by month of first purchase, for first purchases in [from, to) (default:
     the last 365 days)."""
     start, end = _window(runtime, start, end, timedelta(days=365))
-    return await analytics.cohorts(runtime.db.engine, tenant, start, end, runtime.clock.now())
+    now = runtime.clock.now()
+    found = await analytics.cohorts(runtime.db.engine, tenant, start, end, now)
+    return sheets.cohorts(found) if wants_csv(request) else found

@@ -192,3 +192,22 @@ def test_value_classes_cut_the_population_at_the_configured_shares():
     classes = [cut.classify(c) for c in clvs]
     assert classes.count("A") == 20 and classes.count("B") == 30 and classes.count("C") == 50
     assert cut.classify(0) == "C"
+
+
+def test_value_classes_are_configurable_and_a_bad_cut_is_refused():
+    from services.lifecycle.domain.config import Value
+
+    gold = Value.model_validate(
+        {"classes": [{"name": "gold", "share": 0.1}, {"name": "rest"}], "horizon_months": 24}
+    )
+    clvs = list(range(1000, 0, -10))  # 100 customers
+    cut = value.cutoffs(gold, [clvs[r] for r in value.cutoff_ranks(len(clvs), gold)])
+    assert [cut.classify(c) for c in clvs].count("gold") == 10
+    for bad, says in [
+        ({"classes": [{"name": "A", "share": 0.6}, {"name": "B", "share": 0.5}, {"name": "C"}]},
+         "add up to less than 1"),
+        ({"classes": [{"name": "A", "share": 0.2}, {"name": "B", "share": 0.3}]}, "the last"),
+        ({"classes": [{"name": "A", "share": 0.2}, {"name": "A"}]}, "must differ"),
+    ]:  # fmt: skip
+        with pytest.raises(ValueError, match=says):
+            Value.model_validate(bad)

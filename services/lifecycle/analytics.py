@@ -148,7 +148,7 @@ async def _time_in_stage(
 ) -> list[StageTime]:
     """The stays that ended in the window: each history row until the customer's next."""
     h = stage_history.c
-    left = func.lead(h.at).over(partition_by=h.customer_id, order_by=(h.at, h.id))
+    left = func.lead(h.at, type_=h.at.type).over(partition_by=h.customer_id, order_by=(h.at, h.id))
     stays = (
         select(h.to_stage.label("stage"), h.at.label("entered_at"), left.label("left_at"))
         .where(h.tenant_id == tenant, h.at < end)

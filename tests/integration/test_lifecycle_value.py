@@ -123,6 +123,8 @@ async def test_sixty_days_without_an_event_lower_p_alive_and_raise_risk(
         await _rescore(lc, clock, tenant)
         after = (await _scores(lc, tenant))[customer]
         value = (await lc.client.get(f"/v1/customers/{customer}/value")).json()
+        unknown = await lc.client.get(f"/v1/customers/{uuid.uuid4()}/value")
+        no_horizon = await lc.client.get(f"/v1/customers/{customer}/value?horizon_months=0")
 
         async def risk_announced_again() -> bool:
             return len(await _announced(infra, customer, "churn_risk_changed")) >= 2
@@ -135,6 +137,11 @@ async def test_sixty_days_without_an_event_lower_p_alive_and_raise_risk(
     assert value["p_alive"] == after["p_alive"] and value["currency"] == "EUR"
     assert value["clv_minor"] == after["clv_minor"]
     assert value["value_at_risk_minor"] == after["value_at_risk_minor"]
+    assert (unknown.status_code, unknown.json()["type"]) == (
+        404,
+        "urn:crm:problem:customer-not-found",
+    )
+    assert no_horizon.status_code == 422
 
 
 async def test_a_value_class_follows_a_large_purchase(

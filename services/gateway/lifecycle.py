@@ -15,19 +15,31 @@ from services.gateway.links import customer_reads, links
 from shared.contracts.lifecycle import (
     ChurnModel,
     ChurnRisk,
+    Cohorts,
     CustomerCursor,
     CustomerLifecycle,
     CustomerLimit,
+    CustomerOrder,
     CustomerPage,
+    CustomerValue,
     FitRequest,
     Funnel,
     FunnelAsOf,
+    FunnelConversion,
+    HorizonMonths,
+    MonthlyDiscountRate,
     RiskFilter,
     StageFilter,
     StageSweep,
+    ValueClasses,
+    ValueClassFilter,
+    Winbacks,
+    WindowEnd,
+    WindowStart,
 )
 from shared.contracts.query import Id
 from shared.contracts.sweeps import AllTenants
+from shared.tabular import CSV_CONTENT
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
 
@@ -56,7 +68,7 @@ async def get_churn_risk(
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 
-@router.get("/lifecycle/funnel", response_model=Funnel, responses=failures())
+@router.get("/lifecycle/funnel", response_model=Funnel, responses=failures() | CSV_CONTENT)
 async def get_funnel(
     request: Request, caller: Reader, upstreams: UpstreamsDep, as_of: FunnelAsOf = None
 ) -> Response:
@@ -78,9 +90,37 @@ async def list_customers(
     risk_level: RiskFilter = None,
     limit: CustomerLimit = 50,
     cursor: CustomerCursor = None,
+    order: CustomerOrder = "customer_id",
+    value_class: ValueClassFilter = None,
 ) -> Response:
-    """A page of customers by ``stage`` and/or ``risk_level`` (``limit``, ``cursor``)."""
+    """A page of customers by ``stage``, ``risk_level`` and/or ``value_class`` (``limit``,
+    ``cursor``), by id or, with ``order=value_at_risk``, the most valuable doubtful
+    customers first."""
     path = "/v1/lifecycle/customers"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+
+
+@router.get("/customers/{customer_id}/value", response_model=CustomerValue, responses=failures(404))
+async def get_customer_value(
+    customer_id: Id,
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    horizon_months: HorizonMonths = None,
+    monthly_discount_rate: MonthlyDiscountRate = None,
+) -> Response:
+    """The customer's expected purchases, expected spend per purchase, lifetime value over
+    ``horizon_months`` discounted at ``monthly_discount_rate``, and value class."""
+    path = f"/v1/customers/{customer_id}/value"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+
+
+@router.get(
+    "/lifecycle/value-classes", response_model=ValueClasses, responses=failures() | CSV_CONTENT
+)
+async def get_value_classes(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
+    """Per currency, each value class's customers, the lifetime value it holds and its floor."""
+    path = "/v1/lifecycle/value-classes"
     return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
 
 
@@ -111,3 +151,50 @@ async def sweep(
     ``?all_tenants=true``, operator only); how many customers moved."""
     refuse_all_tenants_unless_operator(caller, all_tenants)
     return await upstreams.forward("lifecycle", "/v1/lifecycle/sweep", caller.tenant_id, request)
+
+
+@router.get("/lifecycle/winbacks", response_model=Winbacks, responses=failures() | CSV_CONTENT)
+async def get_winbacks(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> Response:
+    """Customers won back in [from, to) (default: the last 30 days) and their revenue since,
+    per currency; 422 if ``from`` lies after ``to``."""
+    path = "/v1/lifecycle/winbacks"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+
+
+@router.get(
+    "/lifecycle/funnel/conversion",
+    response_model=FunnelConversion,
+    responses=failures() | CSV_CONTENT,
+)
+async def get_conversion(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> Response:
+    """Conversion between consecutive funnel stages in [from, to) (default: the last 30
+    days) and the median days customers stayed in each stage; 422 if ``from`` lies after
+    ``to``."""
+    path = "/v1/lifecycle/funnel/conversion"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+
+
+@router.get("/lifecycle/cohorts", response_model=Cohorts, responses=failures() | CSV_CONTENT)
+async def get_cohorts(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> Response:
+    """Retention by month of first purchase, for first purchases in [from, to) (default:
+    the last 365 days), month by month up to now; 422 if ``from`` lies after ``to``."""
+    path = "/v1/lifecycle/cohorts"
+    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)

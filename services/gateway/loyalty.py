@@ -20,10 +20,14 @@ from shared.contracts.loyalty import (
     LedgerPage,
     LoyaltyAccount,
     LoyaltySweep,
+    MovesEnd,
+    MovesStart,
     RedemptionRequest,
+    TierDistribution,
 )
 from shared.contracts.query import Id
 from shared.contracts.sweeps import AllTenants
+from shared.tabular import CSV_CONTENT
 
 router = APIRouter(prefix="/v1", tags=["loyalty"])
 
@@ -86,3 +90,21 @@ async def sweep(
     (every tenant's with ``?all_tenants=true``, operator only)."""
     refuse_all_tenants_unless_operator(caller, all_tenants)
     return await upstreams.forward("loyalty", "/v1/loyalty/sweep", caller.tenant_id, request)
+
+
+@router.get(
+    "/loyalty/tiers/distribution",
+    response_model=TierDistribution,
+    responses=failures() | CSV_CONTENT,
+)
+async def get_tier_distribution(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    start: MovesStart = None,
+    end: MovesEnd = None,
+) -> Response:
+    """Customers per tier now (programme order), and the moves between tiers in [from, to)
+    (default: the last 30 days); 422 if ``from`` lies after ``to``."""
+    path = "/v1/loyalty/tiers/distribution"
+    return await upstreams.forward("loyalty", path, caller.tenant_id, request)

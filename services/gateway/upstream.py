@@ -21,6 +21,8 @@ FORWARDED_HEADERS = {
     "content-type": re.compile(r"^[\x20-\x7e]{1,200}$"),
     "idempotency-key": re.compile(r"^[\x21-\x7e]{1,100}$"),
 }
+# Accept is passed on when it is plain (else ignored, as before: JSON is the default).
+_ACCEPT = re.compile(r"^[\x20-\x7e]{1,200}$")
 
 
 def forwarded_headers(request: Request) -> dict[str, str]:
@@ -51,6 +53,9 @@ class Upstreams:
         """Forward the request (method, query, body, idempotency key) to ``service`` with
         the caller's tenant, and relay its answer."""
         headers = {TENANT_HEADER: tenant_id, **forwarded_headers(request)}
+        accept = request.headers.get("accept")
+        if accept and _ACCEPT.match(accept):  # the analytics answer CSV when asked for it
+            headers["accept"] = accept
         try:
             answer = await self._clients[service].request(
                 request.method,

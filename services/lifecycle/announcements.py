@@ -16,11 +16,18 @@ from services.lifecycle.domain import risk
 from services.lifecycle.domain.stages import Transition
 from shared.events import CloudEvent, new_event
 from shared.events.envelope import caused_event
-from shared.events.lifecycle import ChurnRiskChanged, RiskReason, StageCause, StageChanged
+from shared.events.lifecycle import (
+    ChurnRiskChanged,
+    RiskReason,
+    StageCause,
+    StageChanged,
+    ValueClassChanged,
+)
 from shared.subscription import CustomerKey
 
 SOURCE = "/crm/lifecycle"
 _TIMER_EVENTS = uuid.UUID("6f0c1c57-0b0e-4c1e-9a43-5d1b0c2f7a11")
+_RESCORE_EVENTS = uuid.UUID("0d7f4a52-6c1b-4f4e-8f0e-3b9a61c2d5e4")
 
 
 class HistoryRow(TypedDict):
@@ -83,6 +90,39 @@ def risk_changed(churn: risk.ChurnScore, cause: CloudEvent, now: datetime) -> Cl
     return caused_event(
         risk_payload(churn, now), cause, source=SOURCE, purpose="churn_risk_changed", time=now
     )
+
+
+def rescored(key: CustomerKey, payload: ChurnRiskChanged | ValueClassChanged) -> CloudEvent:
+    """A change the rescore job found (time passed, a refit): no event caused it, so its
+    id derives from the customer and what changed, and a retried pass repeats it."""
+    tenant, customer = key
+    event_id = uuid.uuid5(_RESCORE_EVENTS, f"{tenant}/{customer}/{payload.model_dump_json()}")
+    return new_event(
+        payload,
+        source=SOURCE,
+        tenant_id=tenant,
+        key=str(customer),
+        subject=str(customer),
+        time=payload.at,
+        event_id=event_id,
+    )
+
+
+def value_class_changed(
+    key: CustomerKey,
+    change: tuple[str | None, str | None],
+    worth: tuple[int | None, str | None],
+    cause: CloudEvent | None,
+    now: datetime,
+) -> CloudEvent:
+    """The customer's value class changed (``change``: from, to), with their CLV and its
+    currency (``worth``); the 360 and segments follow it."""
+    payload = ValueClassChanged(
+        from_class=change[0], to_class=change[1], clv_minor=worth[0], currency=worth[1], at=now
+    )
+    if cause is None:
+        return rescored(key, payload)
+    return caused_event(payload, cause, source=SOURCE, purpose="value_class_changed", time=now)
 
 
 def risk_payload(churn: risk.ChurnScore, at: datetime) -> ChurnRiskChanged:

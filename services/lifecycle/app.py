@@ -7,6 +7,7 @@ from functools import partial
 
 from services.lifecycle import api, handlers
 from services.lifecycle.modelfit import refit_stale
+from services.lifecycle.rescore import rescore_due
 from services.lifecycle.settings import LifecycleSettings
 from services.lifecycle.sweep import sweep_due
 from services.lifecycle.tables import inbox, outbox
@@ -53,6 +54,13 @@ def jobs(runtime: LifecycleRuntime) -> list[Job]:
             "lifecycle-sweep", settings.lifecycle_sweep_seconds, lambda: sweep(runtime)
         ),
         Periodic("lifecycle-model-refit", settings.lifecycle_refit_check_seconds, refit),
+        sweeps.periodic(
+            "lifecycle-rescore",
+            settings.lifecycle_rescore_seconds,
+            lambda: rescore_due(
+                runtime.db, settings.machine, runtime.clock, settings.lifecycle_rescore_batch_size
+            ),
+        ),
     ]
 
 

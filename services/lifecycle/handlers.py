@@ -77,8 +77,9 @@ def _fold(
         case AccountClosed():
             customer.state, transition = machine.move(state, "closed", at)
             return transition
-        case PurchaseCompleted(order_id=order, amount_minor=amount):
-            return _take(customer, folding.purchased(machine, state, orders, order, amount, at))
+        case PurchaseCompleted(order_id=order, amount_minor=amount, currency=currency):
+            folded = folding.purchased(machine, state, orders, order, amount, at, currency)
+            return _take(customer, folded)
         case OrderRefunded(order_id=order, amount_minor=amount):
             return _take(customer, folding.refunded(machine, state, orders, order, amount, at))
         case ComplaintOpened(severity=severity):

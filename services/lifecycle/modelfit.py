@@ -1,6 +1,8 @@
 """Fitting the churn model: every customer's purchase occasions up to ``as_of``, the
 BG/NBD maximum-likelihood fit (in a worker thread, so the event loop keeps serving),
-and the fitted parameters stored for scoring. Also the job that refits on a schedule."""
+and the fitted parameters stored for scoring; beside it, the Gamma-Gamma spend model
+of each currency. Also the job that refits on a schedule. A fit makes every score
+older than it due, so the rescore job (``rescore``) brings every customer up to it."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.lifecycle import store
-from services.lifecycle.domain import bgnbd, rfm
+from services.lifecycle import store, valuing
+from services.lifecycle.domain import bgnbd, gamma_gamma, rfm, value
 from services.lifecycle.domain.config import LifecycleConfig
 from services.lifecycle.store import StoredModel
 from services.lifecycle.tables import lifecycle_purchase
@@ -32,8 +34,9 @@ class FitRejected(ValueError):
 
 async def fit_model(
     db: Database, config: LifecycleConfig, clock: Clock, tenant: str, as_of: datetime
-) -> StoredModel:
-    """Fit BG/NBD on the tenant's purchase occasions up to ``as_of`` and store it."""
+) -> tuple[StoredModel, list[valuing.SpendModel]]:
+    """Fit BG/NBD on the tenant's purchase occasions up to ``as_of``, and Gamma-Gamma on
+    each currency's spends, and store them."""
     now = clock.now()
     if as_of > now:
         raise FitRejected(
@@ -43,7 +46,8 @@ async def fit_model(
         )
     unit = config.model.time_unit
     async with db.engine.connect() as conn:
-        occasions = await _occasions(conn, tenant, as_of)
+        orders = await _orders(conn, tenant, as_of)
+    occasions = {c: [p.at.date() for p in bought] for c, bought in orders.items()}
     try:
         data = bgnbd.summarise(occasions, as_of, unit)
         fitted = await asyncio.to_thread(bgnbd.fit, data)
@@ -61,23 +65,58 @@ async def fit_model(
         log_likelihood=fitted.log_likelihood,
         fitted_at=now,
     )
+    spending = await asyncio.to_thread(_fit_spend, orders, tenant, as_of, now)
     async with db.unit_of_work() as uow:
         await store.add_model(uow.conn, model)
+        await valuing.add_spend_models(uow.conn, spending)
         await uow.commit()
-    return model
+    return model, spending
 
 
-async def _occasions(conn: AsyncConnection, tenant: str, as_of: datetime) -> dict[object, list]:
+def _fit_spend(
+    orders: dict[object, list[rfm.Purchase]], tenant: str, as_of: datetime, now: datetime
+) -> list[valuing.SpendModel]:
+    """Gamma-Gamma on each currency's repeat customers; a currency whose spends cannot
+    identify it keeps its last fit (its customers' own means until the first)."""
+    by_currency: dict[str, list[tuple[int, float]]] = {}
+    for bought in orders.values():
+        spend = value.spend_of(bought)
+        if spend.currency is not None:
+            by_currency.setdefault(spend.currency, []).append((spend.repeats, spend.repeat_mean))
+    fitted = []
+    for currency, rows in sorted(by_currency.items()):
+        try:
+            fit = gamma_gamma.fit(gamma_gamma.spends(rows))
+        except gamma_gamma.NotEnoughData as error:
+            log.info("spend model not fitted", tenant=tenant, currency=currency, reason=str(error))
+            continue
+        fitted.append(
+            valuing.SpendModel(
+                tenant, currency, fit.params, as_of, fit.customers, fit.log_likelihood, now
+            )
+        )
+    return fitted
+
+
+async def _orders(
+    conn: AsyncConnection, tenant: str, as_of: datetime
+) -> dict[object, list[rfm.Purchase]]:
+    """Every order that stands up to ``as_of`` (free ones included; not those refunded in
+    full), by customer."""
     p = lifecycle_purchase.c
     rows = await conn.execute(
-        select(p.customer_id, p.purchased_at).where(
-            # every order that stands, free ones included; not those refunded in full
-            p.tenant_id == tenant,
-            p.purchased_at <= as_of,
-            p.state == rfm.BOUGHT,
-        )
+        select(
+            p.customer_id, p.order_id, p.purchased_at, p.amount_minor, p.refunded_minor, p.currency
+        ).where(p.tenant_id == tenant, p.purchased_at <= as_of, p.state == rfm.BOUGHT)
     )
-    return bgnbd.occasions_by_customer((r.customer_id, r.purchased_at.date()) for r in rows)
+    orders: dict[object, list[rfm.Purchase]] = {}
+    for r in rows:
+        orders.setdefault(r.customer_id, []).append(
+            rfm.Purchase(
+                r.order_id, r.purchased_at, r.amount_minor, r.refunded_minor, currency=r.currency
+            )
+        )
+    return orders
 
 
 async def refit_stale(db: Database, config: LifecycleConfig, clock: Clock) -> None:

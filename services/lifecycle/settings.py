@@ -28,6 +28,11 @@ class LifecycleSettings(ServiceSettings):
     of them waits for a short transaction, not a long one)."""
     lifecycle_refit_check_seconds: float = Field(600.0, gt=0)
     """How often lifecycle checks whether the churn model is due for a refit."""
+    lifecycle_rescore_seconds: float = Field(60.0, gt=0)
+    """How often lifecycle looks for customers whose scores are due (older than the
+    configured ``value.rescore_hours`` or than the latest fit) and rescores them."""
+    lifecycle_rescore_batch_size: int = Field(500, ge=1, le=10_000)
+    """Customers one rescore transaction takes at most."""
 
     _machine: StageMachine = PrivateAttr()
 

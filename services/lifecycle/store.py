@@ -32,6 +32,15 @@ from shared.db import keys_in, upsert
 from shared.events.lifecycle import Stage
 
 Key = tuple[str, uuid.UUID]
+# The value columns of a customer with nothing to value (no order with a currency).
+NO_WORTH: Mapping[str, object] = {
+    "value_currency": None,
+    "expected_purchases": None,
+    "expected_spend_minor": None,
+    "clv_minor": None,
+    "value_at_risk_minor": None,
+    "value_class": None,
+}
 
 
 @dataclass
@@ -42,6 +51,7 @@ class Customer:
     purchases: dict[str, Purchase] = field(default_factory=dict)
     announced: tuple[int, str] | None = None
     changed_orders: set[str] = field(default_factory=set)
+    announced_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,12 +99,13 @@ async def load_customers(
         .with_for_update(skip_locked=skip_locked)
     )
     customers = {(r["tenant_id"], r["customer_id"]): _customer(r) for r in rows.mappings()}
-    for key, order in await _purchases(conn, keys):
+    for key, order in await purchases_of(conn, keys):
         customers.setdefault(key, Customer()).purchases[order.order_id] = order
     return customers
 
 
-async def _purchases(conn: AsyncConnection, keys: Collection[Key]) -> list[tuple[Key, Purchase]]:
+async def purchases_of(conn: AsyncConnection, keys: Collection[Key]) -> list[tuple[Key, Purchase]]:
+    """The orders of the customers of ``keys`` (no lock: for reads)."""
     p = lifecycle_purchase.c
     rows = await conn.execute(
         select(lifecycle_purchase).where(keys_in(conn, [p.tenant_id, p.customer_id], keys))
@@ -102,7 +113,9 @@ async def _purchases(conn: AsyncConnection, keys: Collection[Key]) -> list[tuple
     return [
         (
             (r.tenant_id, r.customer_id),
-            Purchase(r.order_id, r.purchased_at, r.amount_minor, r.refunded_minor, r.state),
+            Purchase(
+                r.order_id, r.purchased_at, r.amount_minor, r.refunded_minor, r.state, r.currency
+            ),
         )
         for r in rows
     ]
@@ -120,15 +133,22 @@ def _customer(row: RowMapping) -> Customer:
     announced = None
     if row["risk_announced_score"] is not None:
         announced = (row["risk_announced_score"], row["risk_announced_level"])
-    return Customer(state=state, announced=announced)
+    return Customer(state=state, announced=announced, announced_class=row["value_announced_class"])
 
 
 def state_row(
-    key: Key, customer: Customer, rfm: Rfm, risk: ChurnScore | None, now: datetime
+    key: Key,
+    customer: Customer,
+    rfm: Rfm,
+    risk: ChurnScore | None,
+    now: datetime,
+    worth: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
-    """The customer_state row of a folded customer."""
+    """The customer_state row of a folded customer (``worth``: its value columns)."""
     s = customer.state
     return {
+        **(worth or NO_WORTH),
+        "value_announced_class": customer.announced_class,
         "tenant_id": key[0],
         "customer_id": key[1],
         "stage": s.stage,
@@ -172,6 +192,7 @@ async def save(
             "amount_minor": p.amount_minor,
             "refunded_minor": p.refunded_minor,
             "state": p.state,
+            "currency": p.currency,
         }
         for key, customer in customers.items()
         for order_id, p in customer.purchases.items()

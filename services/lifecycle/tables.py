@@ -51,9 +51,26 @@ customer_state = Table(
     Column("risk_at", UTCDateTime),
     Column("risk_announced_score", Integer),
     Column("risk_announced_level", String(8)),
+    # What the customer is worth (domain.value), scored with the churn risk.
+    Column("value_currency", String(3)),
+    Column("expected_purchases", Float),
+    Column("expected_spend_minor", Float),
+    Column("clv_minor", BigInteger),
+    Column("value_at_risk_minor", BigInteger, comment="clv_minor × (1 − p_alive)"),
+    Column("value_class", String(16)),
+    Column("value_announced_class", String(16)),
 )
 Index("ix_customer_state_stage", customer_state.c.tenant_id, customer_state.c.stage)
 Index("ix_customer_state_risk_level", customer_state.c.tenant_id, customer_state.c.risk_level)
+Index(
+    "ix_customer_state_value_at_risk",
+    customer_state.c.tenant_id,
+    customer_state.c.risk_level,
+    customer_state.c.value_at_risk_minor,
+)
+# The rescore's due-time: a customer is due once their score is older than the
+# rescore period or than the tenant's latest fit.
+Index("ix_customer_state_risk_at", customer_state.c.tenant_id, customer_state.c.risk_at)
 
 stage_history = Table(
     "stage_history",
@@ -87,6 +104,7 @@ lifecycle_purchase = Table(
         server_default="bought",
         comment="bought, refunded (in full), awaiting (a refund came before its order)",
     ),
+    Column("currency", String(3), comment="None: recorded before lifecycle kept currencies"),
     comment="Each order once: RFM and the churn model are recomputed from these, "
     "so late, repeated or refunded orders land in the same numbers.",
 )
@@ -120,3 +138,36 @@ lifecycle_model = Table(
     Column("fitted_at", UTCDateTime, nullable=False),
 )
 Index("ix_lifecycle_model_tenant", lifecycle_model.c.tenant_id, lifecycle_model.c.fitted_at)
+
+lifecycle_spend_model = Table(
+    "lifecycle_spend_model",
+    metadata,
+    Column("id", BigIntId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("model", String(16), nullable=False),
+    Column("p", Float, nullable=False),
+    Column("q", Float, nullable=False),
+    Column("v", Float, nullable=False, comment="In minor units of the currency"),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("customers", Integer, nullable=False),
+    Column("log_likelihood", Float, nullable=False),
+    Column("fitted_at", UTCDateTime, nullable=False),
+    comment="Gamma-Gamma fits of spend per occasion, one per currency, beside each BG/NBD fit.",
+)
+Index(
+    "ix_lifecycle_spend_model_tenant",
+    lifecycle_spend_model.c.tenant_id,
+    lifecycle_spend_model.c.currency,
+    lifecycle_spend_model.c.fitted_at,
+)
+
+lifecycle_value_cutoffs = Table(
+    "lifecycle_value_cutoffs",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("floors", JSON, nullable=False, comment="[[class, least clv_minor], …], best first"),
+    Column("at", UTCDateTime, nullable=False),
+    comment="Where the value classes start, cut from the CLVs by the rescore job.",
+)

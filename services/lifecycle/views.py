@@ -5,15 +5,18 @@ service desk's lists, and the current model, each as the API answers it
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.lifecycle import store
+from services.lifecycle import store, valuing
 from services.lifecycle.domain.config import STAGES
 from services.lifecycle.store import StoredModel
 from services.lifecycle.tables import customer_state, stage_history
+from services.lifecycle.valuing import SpendModel as SpendModelRow
 from shared.contracts.lifecycle import (
     ChurnModel,
     ChurnRisk,
@@ -25,19 +28,25 @@ from shared.contracts.lifecycle import (
     ModelParams,
     Reason,
     Rfm,
+    SpendModel,
+    SpendParams,
     StageCause,
 )
 
 
 async def customer_lifecycle(
-    engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID
+    engine: AsyncEngine,
+    tenant_id: str,
+    customer_id: uuid.UUID,
+    reactivation_from: Collection[str] = (),
 ) -> CustomerLifecycle | None:
-    """The customer's stage, since when, and every transition, oldest first."""
+    """The customer's stage, since when, every transition (oldest first), and how often
+    and when last they were won back (from a stage of ``reactivation_from``)."""
     s, h = customer_state.c, stage_history.c
     async with engine.connect() as conn:
         state = (
             await conn.execute(
-                select(s.stage, s.stage_since).where(
+                select(s.stage, s.stage_since, s.reactivations).where(
                     s.tenant_id == tenant_id, s.customer_id == customer_id
                 )
             )
@@ -58,7 +67,18 @@ async def customer_lifecycle(
             )
             for m in moves
         ]
-    return CustomerLifecycle(stage=state.stage, since=state.stage_since, history=history)
+    won_back = [
+        m.at
+        for m in history
+        if m.from_stage in reactivation_from and m.to_stage not in ("silent", "churned")
+    ]
+    return CustomerLifecycle(
+        stage=state.stage,
+        since=state.stage_since,
+        history=history,
+        reactivations=state.reactivations,
+        last_reactivated_at=max(won_back, default=None),
+    )
 
 
 async def customer_risk(
@@ -124,46 +144,87 @@ async def customers(
     risk_level: str | None,
     limit: int,
     after: uuid.UUID | None,
+    order: str = "customer_id",
+    value_class: str | None = None,
 ) -> CustomerPage:
-    """A page of customers in a stage and/or at a risk level, by customer id; a full page
-    names the last one as the cursor of the next."""
+    """A page of customers in a stage and/or at a risk level, by customer id or by value
+    at risk (highest first, then id); a full page names the last one as the cursor."""
     c = customer_state.c
-    query = select(
-        c.customer_id, c.stage, c.stage_since, c.risk_score, c.risk_level, c.last_purchase_at
-    ).where(c.tenant_id == tenant_id)
+    query = select(customer_state).where(c.tenant_id == tenant_id)
     if stage:
         query = query.where(c.stage == stage)
     if risk_level:
         query = query.where(c.risk_level == risk_level)
-    if after:
-        query = query.where(c.customer_id > after)
+    if value_class:
+        query = query.where(c.value_class == value_class)
     async with engine.connect() as conn:
-        rows = await conn.execute(query.order_by(c.customer_id).limit(limit))
-        items = [
-            CustomerListItem(
-                customer_id=r.customer_id,
-                stage=r.stage,
-                since=r.stage_since,
-                risk_score=r.risk_score,
-                risk_level=r.risk_level,
-                last_purchase_at=r.last_purchase_at,
-            )
-            for r in rows
-        ]
+        if order == "value_at_risk":
+            query = await _by_value_at_risk(conn, tenant_id, query, after)
+        else:
+            query = query.where(c.customer_id > after) if after else query
+            query = query.order_by(c.customer_id)
+        rows = await conn.execute(query.limit(limit))
+        items = [_list_item(r) for r in rows]
     next_cursor = str(items[-1].customer_id) if len(items) == limit else None
     return CustomerPage(items=items, next_cursor=next_cursor)
 
 
+async def _by_value_at_risk(
+    conn: AsyncConnection, tenant_id: str, query: Select[Any], after: uuid.UUID | None
+) -> Select[Any]:
+    """Highest value at risk first (none counts as 0), then by id; the cursor's customer
+    is looked up for where to resume (one no longer known resumes as if worth 0)."""
+    c = customer_state.c
+    at_risk = func.coalesce(c.value_at_risk_minor, 0)
+    if after:
+        last = await conn.scalar(
+            select(at_risk).where(c.tenant_id == tenant_id, c.customer_id == after)
+        )
+        last = last or 0
+        query = query.where(or_(at_risk < last, and_(at_risk == last, c.customer_id > after)))
+    return query.order_by(at_risk.desc(), c.customer_id)
+
+
+def _list_item(r: Row[Any]) -> CustomerListItem:
+    reasons = r.risk_reasons or []
+    return CustomerListItem(
+        customer_id=r.customer_id,
+        stage=r.stage,
+        since=r.stage_since,
+        risk_score=r.risk_score,
+        risk_level=r.risk_level,
+        last_purchase_at=r.last_purchase_at,
+        top_reason=Reason.model_validate(reasons[0]) if reasons else None,
+        value_class=r.value_class,
+        clv_minor=r.clv_minor,
+        value_at_risk_minor=r.value_at_risk_minor,
+        currency=r.value_currency,
+    )
+
+
 async def current_model(engine: AsyncEngine, tenant_id: str) -> ChurnModel | None:
-    """The tenant's latest fitted churn model."""
+    """The tenant's latest fitted churn model, with its spend models."""
     async with engine.connect() as conn:
         stored = await store.latest_model(conn, tenant_id)
-    return model_answer(stored) if stored else None
+        if stored is None:
+            return None
+        spending = await valuing.latest_spend_models(conn, tenant_id)
+    return model_answer(stored, spending)
 
 
-def model_answer(stored: StoredModel) -> ChurnModel:
-    """A fitted model as the API shows it."""
+def model_answer(stored: StoredModel, spending: Sequence[SpendModelRow]) -> ChurnModel:
+    """A fitted model as the API shows it; the main spend model is that of the currency
+    fitted on most customers."""
     p = stored.params
+    spend_models = [
+        SpendModel(
+            model="gamma_gamma",
+            params=SpendParams(**m.params.as_dict()),
+            customers=m.customers,
+            currency=m.currency,
+        )
+        for m in spending
+    ]
     return ChurnModel(
         model=stored.model,
         params=ModelParams(r=p.r, alpha=p.alpha, a=p.a, b=p.b),
@@ -172,4 +233,6 @@ def model_answer(stored: StoredModel) -> ChurnModel:
         customers=stored.customers,
         log_likelihood=stored.log_likelihood,
         fitted_at=stored.fitted_at,
+        spend_model=max(spend_models, key=lambda m: m.customers, default=None),
+        spend_models=spend_models,
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 
 from services.loyalty import redemptions, views
 from services.loyalty.settings import LoyaltySettings
@@ -16,11 +17,15 @@ from shared.contracts.loyalty import (
     LedgerLimit,
     LedgerPage,
     LoyaltyAccount,
+    MovesEnd,
+    MovesStart,
     RedemptionRequest,
+    TierDistribution,
 )
 from shared.cursors import decode_keyset
 from shared.problems import Problem
 from shared.runtime import Runtime, TenantDep, get_runtime
+from shared.tabular import csv_answer, wants_csv
 
 # This service's runtime, typed by its settings.
 RuntimeDep = Annotated[Runtime[LoyaltySettings, None], Depends(get_runtime)]
@@ -85,3 +90,36 @@ async def redeem_points(
             balance=short.balance,
         ) from None  # fmt: skip
     return entry
+
+
+@router.get("/loyalty/tiers/distribution", response_model=TierDistribution)
+async def get_tier_distribution(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    request: Request,
+    start: MovesStart = None,
+    end: MovesEnd = None,
+) -> TierDistribution | Response:
+    """Customers per tier now, and the moves between tiers in [from, to) (default: the
+    last 30 days); one CSV table with ``Accept: text/csv``."""
+    now = runtime.clock.now()
+    end = end or now
+    start = start or end - timedelta(days=30)
+    if start > end:
+        raise Problem(422, "invalid-window", "'from' must not be after 'to'.")
+    tiers = runtime.settings.programme.tiers.names
+    found = await views.tier_distribution(runtime.db.engine, tenant, tiers, (start, end), now)
+    return _tiers_sheet(found) if wants_csv(request) else found
+
+
+def _tiers_sheet(found: TierDistribution) -> Response:
+    """One row per tier (its customers and share), then one per move between tiers."""
+    rows: list[tuple[object, ...]] = [
+        ("tier", t.tier, t.customers, t.share, None, None, None, None) for t in found.tiers
+    ]
+    rows += [
+        ("move", None, None, None, m.from_tier, m.to_tier, m.direction, m.moves)
+        for m in found.movements
+    ]
+    header = ("row", "tier", "customers", "share", "from", "to", "direction", "moves")
+    return csv_answer(header, rows)

@@ -21,7 +21,7 @@ from services.loyalty.domain import account as accounts
 from services.loyalty.domain.account import Account, Notice, Offer
 from services.loyalty.domain.ledger import Entry, Ledger, Lot
 from services.loyalty.domain.rules import Programme
-from services.loyalty.tables import account, ledger_entry, lot, offer
+from services.loyalty.tables import account, ledger_entry, lot, offer, tier_change
 from shared.db import insert_ignoring_conflicts, insert_rows, keys_in, upsert
 
 Key = tuple[str, uuid.UUID]
@@ -115,6 +115,19 @@ async def save(
         _entry_row(account, n.entry, cause) for account, n, cause in noticed if n.entry is not None
     ]
     await insert_rows(conn, ledger_entry, entries)
+    moves = [
+        {
+            "tenant_id": account.tenant_id,
+            "customer_id": account.customer_id,
+            "from_tier": n.from_tier,
+            "to_tier": n.tier,
+            "cause": n.cause[:200],
+            "at": now,
+        }
+        for account, n, _ in noticed
+        if n.kind == "tier_changed" and n.from_tier is not None
+    ]
+    await insert_rows(conn, tier_change, moves)
     changed = list(changed)
     lots = [
         _lot_row(account, lot)

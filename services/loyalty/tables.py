@@ -13,7 +13,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from shared.db import UTCDateTime
+from shared.db import BigIntId, UTCDateTime
 from shared.tables import kernel_tables
 
 metadata = MetaData()
@@ -107,3 +107,17 @@ offer = Table(
     Column("progress_minor", BigInteger, nullable=False),
     Column("completed_at", UTCDateTime),
 )
+
+tier_change = Table(
+    "tier_change",
+    metadata,
+    Column("id", BigIntId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("from_tier", String(32), nullable=False),
+    Column("to_tier", String(32), nullable=False),
+    Column("cause", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False, comment="When loyalty applied the move"),
+    comment="Every tier move, for the tier movements over a period.",
+)
+Index("ix_tier_change_at", tier_change.c.tenant_id, tier_change.c.at)

@@ -4,6 +4,7 @@ API answers it (``shared.contracts.loyalty``)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -11,8 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.loyalty.domain.ledger import Ledger
 from services.loyalty.store import lot_of
-from services.loyalty.tables import account, ledger_entry, lot
-from shared.contracts.loyalty import LedgerEntry, LedgerPage, LoyaltyAccount, NextExpiry
+from services.loyalty.tables import account, ledger_entry, lot, tier_change
+from shared.contracts.loyalty import (
+    LedgerEntry,
+    LedgerPage,
+    LoyaltyAccount,
+    NextExpiry,
+    TierCount,
+    TierDistribution,
+    TierMove,
+)
 from shared.cursors import encode_keyset
 
 
@@ -73,4 +82,51 @@ async def ledger_page(
     return LedgerPage(
         entries=entries,
         next_cursor=encode_keyset(last.at, last.entry_id) if last else None,
+    )
+
+
+async def tier_distribution(
+    engine: AsyncEngine,
+    tenant: str,
+    tiers: Sequence[str],
+    window: tuple[datetime, datetime],
+    now: datetime,
+) -> TierDistribution:
+    """The accounts per tier now, and the recorded moves between tiers in ``window``."""
+    t, a = tier_change.c, account.c
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(a.tier, func.count()).where(a.tenant_id == tenant).group_by(a.tier)
+        )
+        counts: dict[str, int] = {tier: n for tier, n in rows}
+        moves = await conn.execute(
+            select(t.from_tier, t.to_tier, func.count())
+            .where(t.tenant_id == tenant, t.at >= window[0], t.at < window[1])
+            .group_by(t.from_tier, t.to_tier)
+            .order_by(t.from_tier, t.to_tier)
+        )
+        movements = [_move(tiers, before, after, n) for before, after, n in moves]
+    total = sum(counts.values())
+    named = [*tiers, *sorted(set(counts) - set(tiers))]  # a tier since left out of the rules
+    return TierDistribution.model_validate(
+        {
+            "as_of": now,
+            "tiers": [
+                TierCount(tier=n, customers=counts.get(n, 0), share=counts.get(n, 0) / (total or 1))
+                for n in named
+            ],
+            "from_": window[0],
+            "to": window[1],
+            "upgrades": sum(m.moves for m in movements if m.direction == "up"),
+            "downgrades": sum(m.moves for m in movements if m.direction == "down"),
+            "movements": movements,
+        }
+    )
+
+
+def _move(tiers: Sequence[str], before: str, after: str, moves: int) -> TierMove:
+    rank = {name: i for i, name in enumerate(tiers)}
+    up = rank.get(after, -1) > rank.get(before, -1)
+    return TierMove.model_validate(
+        {"from_tier": before, "to_tier": after, "direction": "up" if up else "down", "moves": moves}
     )

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, ComplaintResolved, SurveyAnswered
-from shared.events.lifecycle import ChurnRiskChanged, StageChanged
+from shared.events.lifecycle import ChurnRiskChanged, StageChanged, ValueClassChanged
 from shared.events.loyalty import (
     BalanceChange,
     PointsAdjusted,
@@ -45,6 +45,10 @@ class View(TypedDict):
     currency: str | None
     last_purchase_at: datetime | None
     updated_at: datetime
+    value_class: str | None
+    clv_minor: int | None
+    value_currency: str | None
+    reactivations: int
 
 
 def new_view(tenant_id: str, customer_id: UUID, now: datetime) -> View:
@@ -67,6 +71,10 @@ def new_view(tenant_id: str, customer_id: UUID, now: datetime) -> View:
         "currency": None,
         "last_purchase_at": None,
         "updated_at": now,
+        "value_class": None,
+        "clv_minor": None,
+        "value_currency": None,
+        "reactivations": 0,
     }
 
 
@@ -76,6 +84,7 @@ FOLDED: tuple[type[Payload], ...] = (
     OrderRefunded,
     StageChanged,
     ChurnRiskChanged,
+    ValueClassChanged,
     PointsEarned,
     PointsPending,
     PointsReversed,
@@ -102,8 +111,12 @@ def fold(view: View, payload: Payload, at: datetime) -> bool:
         case OrderRefunded(amount_minor=amount, currency=currency):
             if currency in (None, view["currency"]):
                 view["revenue_minor"] = max(0, view["revenue_minor"] - amount)
-        case StageChanged(to_stage=stage, at=since):
+        case StageChanged(to_stage=stage, at=since, reactivation=won_back):
             view["stage"], view["stage_since"] = stage, since
+            view["reactivations"] += int(won_back)
+        case ValueClassChanged(to_class=value_class, clv_minor=clv, currency=currency):
+            view["value_class"], view["clv_minor"] = value_class, clv
+            view["value_currency"] = currency
         case ChurnRiskChanged(score=score, level=level, reasons=reasons):
             view["churn_score"], view["churn_level"] = score, level
             view["churn_reasons"] = [r.model_dump() for r in reasons]

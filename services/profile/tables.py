@@ -123,6 +123,10 @@ customer_view = Table(
     Column("last_purchase_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("merged_into", Uuid, comment="Folded from customers_merged: always the final survivor"),
+    Column("value_class", String(16)),
+    Column("clv_minor", BigInteger),
+    Column("value_currency", String(3)),
+    Column("reactivations", Integer, nullable=False, server_default="0"),
     Index("ix_customer_view_merged_into", "tenant_id", "merged_into"),
     comment="The customer 360, folded from every service's events; rebuildable from the topics.",
 )

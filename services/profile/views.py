@@ -22,6 +22,7 @@ from shared.contracts.customers import (
     FeedbackSummary,
     LoyaltySummary,
     PurchaseStats,
+    ValueSummary,
 )
 from shared.contracts.profile import CandidatePage, MergeCandidate
 from shared.cursors import encode_keyset
@@ -118,6 +119,14 @@ def _answer_360(found: domain.View, contact: Contact) -> Customer360:
         feedback=FeedbackSummary.model_validate(found),
         stats=PurchaseStats.model_validate(found),
         updated_at=found["updated_at"],
+        value=None
+        if found["value_class"] is None
+        else ValueSummary(
+            value_class=found["value_class"],
+            clv_minor=found["clv_minor"],
+            currency=found["value_currency"],
+        ),
+        reactivations=found["reactivations"],
     )
 
 

@@ -41,6 +41,12 @@ class PurchaseStats(BaseModel):
     last_purchase_at: datetime | None
 
 
+class ValueSummary(BaseModel):
+    value_class: str | None = Field(description="A/B/C by lifetime value (as configured)")
+    clv_minor: int | None = Field(ge=0)
+    currency: str | None
+
+
 class Customer360(BaseModel):
     """Identity, stage, churn risk, loyalty, feedback and purchase statistics."""
 
@@ -55,6 +61,8 @@ class Customer360(BaseModel):
     feedback: FeedbackSummary
     stats: PurchaseStats
     updated_at: datetime
+    value: ValueSummary | None = Field(None, description="None until lifecycle values them")
+    reactivations: int = Field(0, ge=0, description="Times lifecycle won them back")
 
 
 # The lookup's query: a partner system and its own id for the customer.

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StrictInt
 
 from shared.cursors import KeysetCursor
 from shared.events.bounds import WHOLE, Text
+from shared.instants import Instant
 
 
 class NextExpiry(BaseModel):
@@ -64,4 +65,38 @@ IdempotencyKey = Annotated[
         pattern=r"^[\x21-\x7e]+$",
         description="The same key with the same body returns the first answer",
     ),
+]
+
+
+class TierCount(BaseModel):
+    tier: str
+    customers: int = Field(ge=0)
+    share: float = Field(ge=0, le=1)
+
+
+class TierMove(BaseModel):
+    from_tier: str = Field(serialization_alias="from")
+    to_tier: str = Field(serialization_alias="to")
+    direction: Literal["up", "down"]
+    moves: int = Field(ge=0)
+
+
+class TierDistribution(BaseModel):
+    """How many customers stand in each tier now (programme order, lowest first), and
+    the moves between tiers in [from, to)."""
+
+    as_of: datetime
+    tiers: list[TierCount]
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    upgrades: int = Field(ge=0)
+    downgrades: int = Field(ge=0)
+    movements: list[TierMove]
+
+
+MovesStart = Annotated[
+    Instant | None, Query(alias="from", description="Start of [from, to); default: to − 30 days")
+]
+MovesEnd = Annotated[
+    Instant | None, Query(alias="to", description="End of [from, to); default: now")
 ]

@@ -41,3 +41,13 @@ class ChurnRiskChanged(Payload):
     level: RiskLevel
     reasons: list[RiskReason] = Field(max_length=32)
     at: AwareDatetime
+
+
+class ValueClassChanged(Payload):
+    """The customer's value class (A/B/C by lifetime value, as configured) changed."""
+
+    from_class: Name | None = None
+    to_class: Name | None = Field(description="None: nothing to value any more")
+    clv_minor: int | None = Field(ge=0, description="Lifetime value over the configured horizon")
+    currency: Name | None = None
+    at: AwareDatetime

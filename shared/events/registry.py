@@ -113,6 +113,7 @@ def _types() -> Iterable[EventType]:
     yield EventType(profile.ConsentChanged, "crm.profile.consent_changed.v1")
     yield EventType(lifecycle.StageChanged, "crm.lifecycle.stage_changed.v1")
     yield EventType(lifecycle.ChurnRiskChanged, "crm.lifecycle.churn_risk_changed.v1")
+    yield EventType(lifecycle.ValueClassChanged, "crm.lifecycle.value_class_changed.v1")
     yield EventType(loyalty.PointsEarned, "crm.loyalty.points_earned.v1")
     yield EventType(loyalty.TierChanged, "crm.loyalty.tier_changed.v1")
     yield EventType(loyalty.PointsPending, "crm.loyalty.points_pending.v1")

@@ -4,7 +4,7 @@ JSON Schema cannot, applied to the values schemathesis generates as valid.
 JSON Schema has no notion of "now" and no relation between two fields, so some of
 the API's documented rules are written in the operations' descriptions only:
 an event's ``occurred_at`` lies between ``CRM_MAX_EVENT_AGE_DAYS`` ago and now, a
-key's ``expires_at`` after now and within ten years, the scores' ``from`` not after
+key's ``expires_at`` after now and within ten years, a window's ``from`` not after
 ``to``, and a churn model is fitted ``as_of`` a past instant with purchase history
 behind it (the demo data's last 30 days). A generated valid instant outside its
 window is moved into it; nothing else is touched, and cases generated to be invalid
@@ -100,6 +100,10 @@ RULES: dict[tuple[str, str], Callable[[Any], None]] = {
     ("POST", "/v1/admin/api-keys"): _new_key,
     ("POST", "/v1/lifecycle/model/fit"): _fit,
     ("GET", "/v1/feedback/scores"): _window,
+    ("GET", "/v1/lifecycle/winbacks"): _window,
+    ("GET", "/v1/lifecycle/funnel/conversion"): _window,
+    ("GET", "/v1/lifecycle/cohorts"): _window,
+    ("GET", "/v1/loyalty/tiers/distribution"): _window,
 }
 
 

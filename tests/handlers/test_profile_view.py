@@ -14,7 +14,13 @@ from shared.contracts.customers import Customer360
 from shared.events import CloudEvent, encode
 from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, SurveyAnswered, SurveyInvited
-from shared.events.lifecycle import ChurnRiskChanged, RiskReason, StageCause, StageChanged
+from shared.events.lifecycle import (
+    ChurnRiskChanged,
+    RiskReason,
+    StageCause,
+    StageChanged,
+    ValueClassChanged,
+)
 from shared.events.loyalty import PointsEarned, TierChanged
 from shared.events.profile import CustomersMerged
 from tests.handlers.bench import LI, NOW, TENANT, Bench, event, inbound
@@ -72,6 +78,29 @@ async def test_the_360_folds_what_every_service_announces(bench_of):
     loyalty, feedback, stats = found.loyalty, found.feedback, found.stats
     assert (loyalty.points_balance, feedback.open_complaints, feedback.last_nps) == (10, 1, 3)
     assert (stats.orders, stats.revenue_minor, stats.currency) == (1, 600, "EUR")
+
+
+async def test_the_360_follows_the_value_class_and_counts_win_backs(bench_of):
+    profile = await bench_of("profile")
+    [li] = await known(profile, inbound("pos", "O-1", source="pos", external_id="C-1"))
+    timer = StageCause(kind="timer", ref="churn")
+    announced = [
+        ValueClassChanged(to_class="C", clv_minor=1200, currency="EUR", at=NOW),
+        StageChanged(**{"from": "active", "to": "churned"}, at=NOW, cause=timer),
+        StageChanged(**{"from": "churned", "to": "active"}, at=NOW, cause=timer, reactivation=True),
+        ValueClassChanged(from_class="C", to_class="A", clv_minor=98_000, currency="EUR", at=NOW),
+    ]
+
+    await profile.consume(VIEW, *(event(p, li, NOW + k * HOUR) for k, p in enumerate(announced)))
+
+    found = await view(profile, li)
+    assert found.value is not None
+    assert (found.value.value_class, found.value.clv_minor, found.value.currency) == (
+        "A",
+        98_000,
+        "EUR",
+    )
+    assert found.reactivations == 1
 
 
 async def test_the_same_purchase_twice_counts_once(bench_of):

@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
-from scipy.special import gammaln
+from scipy.special import gammaln, hyp2f1
 
 TimeUnit = Literal["day", "week"]
 DAYS_PER: dict[str, float] = {"day": 1.0, "week": 7.0}
@@ -137,6 +137,24 @@ def p_alive(params: Params, x: float, t_x: float, T: float) -> float:
     ratio = ((alpha + T) / (alpha + t_x)) ** (r + x)
     odds = a / (b + x - 1) * ratio if x > 0 else a / b * ratio
     return 1.0 / (1.0 + odds)
+
+
+def expected_purchases_if_alive(params: Params, x: Floats, T: Floats, horizons: Floats) -> Floats:
+    """Expected purchase occasions in (T, T + t] of a customer still alive, for each
+    customer (rows) and each horizon ``t`` (columns), in the model's time unit.
+
+    FHL 2005's equation 10 is P(alive) times this: the conditional expectation
+    divided by the probability of being alive. Kept apart so the caller multiplies
+    by the same P(alive) the churn score uses (which judges one-time buyers too).
+    """
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    a = a if abs(a - 1) > 1e-6 else 1 + 1e-6  # a = 1 is 0/0 here, with a finite limit
+    x = np.asarray(x, dtype=float)[:, None]
+    T = np.asarray(T, dtype=float)[:, None]
+    t = np.asarray(horizons, dtype=float)[None, :]
+    z = t / (alpha + T + t)
+    tail = ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+    return np.asarray((a + b + x - 1) / (a - 1) * (1 - tail), dtype=float)
 
 
 def occasions_by_customer(rows: Iterable[tuple[object, date]]) -> dict[object, list[date]]:

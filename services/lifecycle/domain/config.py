@@ -155,6 +155,45 @@ class Model(_Strict):
     prior: Prior = Prior(r=0.243, alpha=30.9, a=0.793, b=2.426)
 
 
+class ValueClass(_Strict):
+    """One value class: its name, and the share of customers (by CLV, highest first) it
+    takes; the last class takes the rest and has no share."""
+
+    name: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
+    share: float | None = Field(None, gt=0, lt=1)
+
+
+class Value(_Strict):
+    """Lifetime value: its horizon and discount rate, the value classes, and how often
+    every customer's scores are recomputed as time passes."""
+
+    horizon_months: int = Field(12, ge=1, le=120)
+    monthly_discount_rate: float = Field(0.01, ge=0, le=1)
+    rescore_hours: float = Field(24, gt=0)
+    classes: tuple[ValueClass, ...] = Field(
+        (ValueClass(name="A", share=0.2), ValueClass(name="B", share=0.3), ValueClass(name="C")),
+        min_length=1,
+        max_length=10,
+    )
+
+    @model_validator(mode="after")
+    def _shares_add_up(self) -> Value:
+        *ranked, rest = self.classes
+        if any(c.share is None for c in ranked) or rest.share is not None:
+            raise ValueError(
+                "every value class but the last needs a share; the last takes the rest"
+            )
+        if sum(c.share or 0 for c in ranked) >= 1:
+            raise ValueError("the value classes' shares must add up to less than 1")
+        if len({c.name for c in self.classes}) != len(self.classes):
+            raise ValueError("value class names must differ")
+        return self
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.classes)
+
+
 class LifecycleConfig(_Strict):
     """Everything a business may change about lifecycle, as read from ``stages.toml``."""
 
@@ -164,6 +203,7 @@ class LifecycleConfig(_Strict):
     loyal: Loyal = Loyal()
     risk: Risk = Risk()
     model: Model = Model()
+    value: Value = Value()
 
     @field_validator("reactivation_from")
     @classmethod

@@ -35,6 +35,7 @@ def purchased(
     order_id: str,
     amount_minor: int,
     at: datetime,
+    currency: str | None = None,
 ) -> Folded:
     """An order, paid or free: count it once (a replay under another event id changes
     nothing), apply a refund that arrived before it, then fire first or repeat purchase
@@ -42,7 +43,7 @@ def purchased(
     known = purchases.get(order_id)
     if known is not None and known.known:
         return Folded(state, purchases)
-    order = Purchase(order_id, at, amount_minor)
+    order = Purchase(order_id, at, amount_minor, currency=currency)
     if known is not None:
         order = order.refund(known.refunded_minor)
     before = rfm_of(purchases.values())

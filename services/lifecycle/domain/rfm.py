@@ -34,6 +34,7 @@ class Purchase:
     amount_minor: int
     refunded_minor: int = 0
     state: OrderState = "bought"
+    currency: str | None = None  # None: an order recorded before lifecycle kept currencies
 
     def __post_init__(self) -> None:
         # A paid order whose refunds reach its amount is refunded in full; a free order
@@ -57,10 +58,10 @@ class Purchase:
         kept whole for when it arrives."""
         total = self.refunded_minor + amount_minor
         if not self.known:
-            return Purchase(self.order_id, self.at, 0, total, "awaiting")
+            return Purchase(self.order_id, self.at, 0, total, "awaiting", self.currency)
         total = min(total, self.amount_minor)
         state: OrderState = "refunded" if total >= self.amount_minor else self.state
-        return Purchase(self.order_id, self.at, self.amount_minor, total, state)
+        return Purchase(self.order_id, self.at, self.amount_minor, total, state, self.currency)
 
 
 @dataclass(frozen=True)

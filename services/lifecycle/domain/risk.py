@@ -33,15 +33,21 @@ class ChurnScore:
     p_alive: float | None
 
 
-def probability_alive(rfm: Rfm, params: Params, unit: str, at: datetime) -> float | None:
-    """P(alive) of this customer at ``at`` (None for one who never bought)."""
+def history(rfm: Rfm, unit: str, at: datetime) -> tuple[float, float, float] | None:
+    """The customer's (x, t_x, T) at ``at`` in the model's unit (None if never bought):
+    repeat occasions, the last one's time and the age, from the first purchase."""
     if rfm.first_purchase_at is None or rfm.last_purchase_at is None:
         return None
     scale = DAYS_PER[unit]
     first = rfm.first_purchase_at.date()
     t_x = (rfm.last_purchase_at.date() - first).days / scale
-    age = max((at.date() - first).days / scale, t_x)
-    return p_alive(params, rfm.occasions - 1, t_x, age)
+    return rfm.occasions - 1, t_x, max((at.date() - first).days / scale, t_x)
+
+
+def probability_alive(rfm: Rfm, params: Params, unit: str, at: datetime) -> float | None:
+    """P(alive) of this customer at ``at`` (None for one who never bought)."""
+    known = history(rfm, unit, at)
+    return None if known is None else p_alive(params, *known)
 
 
 def score(

@@ -2,7 +2,7 @@
 process, as a node of the scale-out test would run them: real PostgreSQL (the services'
 shared databases) and Kafka (the test's topics and consumer groups).
 
-    python -m tests.integration.replica_node PREFIX RUN NAME
+    python -m tests.integration.replica_node PREFIX RUN NAME [--services profile,loyalty]
 
 It prints a JSON line every 0.2 s, ``{"node": NAME, "applied": {group: events}}`` (what
 this replica's consumers applied so far), and stops gracefully on SIGTERM (consumers and
@@ -19,6 +19,7 @@ import json
 import signal
 
 from shared.consumer import Consumer
+from shared.logging import configure_logging
 from shared.settings import ServiceSettings
 from tests.integration.services import Infra, RunningService, run_service
 
@@ -43,12 +44,13 @@ async def main(arguments: argparse.Namespace) -> None:
     infra = Infra(ServiceSettings(), arguments.prefix, arguments.run)
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
+    configure_logging("WARNING", "json")  # stdout is for the lines above
     async with contextlib.AsyncExitStack() as stack:
         services = [
             await stack.enter_async_context(
                 run_service(infra, name, log_level="WARNING", **SWEEP_EVERY.get(name, {}))
             )
-            for name in SERVICES
+            for name in arguments.services.split(",")
         ]
         while not stopping.is_set():
             print(json.dumps({"node": arguments.name, "applied": applied(services)}), flush=True)
@@ -61,4 +63,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name in ("prefix", "run", "name"):
         parser.add_argument(name)
+    parser.add_argument("--services", default=",".join(SERVICES))
     asyncio.run(main(parser.parse_args()))

@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import faulthandler
-import json
-import signal
 import sys
 import uuid
 from collections import Counter
@@ -29,7 +27,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from shared import topics
 from shared.bus import Message
@@ -38,6 +35,7 @@ from shared.events import decode, encode, new_event
 from shared.events.activity import CustomerRef, Inbound, PurchaseCompleted
 from shared.settings import ServiceSettings
 from tests.integration.conftest import ROOT, read_topic
+from tests.integration.nodes import Node, members_hold_all, until
 from tests.integration.replica_node import SERVICES
 from tests.integration.services import Infra, create_database, drop_database
 
@@ -88,88 +86,14 @@ async def own(settings: ServiceSettings, servers: str) -> AsyncIterator[Infra]:
             await admin.close()
 
 
-class Node:
-    """A replica_node process and what it last said it applied."""
-
-    def __init__(self, name: str, process: asyncio.subprocess.Process, log: Path) -> None:
-        self.name, self.process, self.log = name, process, log
-        self.applied: dict[str, int] = {}
-        self.stopped = False
-        self._reader = asyncio.create_task(self._read())
-
-    @classmethod
-    async def start(cls, infra: Infra, name: str, logs: Path) -> Node:
-        log = logs / f"node-{name}.log"
-        with log.open("wb") as stderr:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tests.integration.replica_node", infra.prefix, infra.run,
-                name, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=stderr,
-            )  # fmt: skip
-        return cls(name, process, log)
-
-    async def _read(self) -> None:
-        assert self.process.stdout is not None
-        async for line in self.process.stdout:
-            with contextlib.suppress(ValueError):
-                said = json.loads(line)
-                if isinstance(said, dict) and said.get("node") == self.name:
-                    self.applied = said.get("applied", self.applied)
-                    self.stopped = self.stopped or bool(said.get("stopped"))
-
-    async def ready(self) -> None:
-        await until(lambda: set(GROUPS) <= set(self.applied) or self.process.returncode is not None)
-        assert self.process.returncode is None, self.log.read_text()[-3000:]
-
-    async def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            assert await self.process.wait() == 0
-        await self._reader
-        assert self.stopped
-
-    async def kill(self) -> None:
-        self.process.kill()
-        assert await self.process.wait() == -signal.SIGKILL
-        self._reader.cancel()
+async def start_node(infra: Infra, name: str, logs: Path) -> Node:
+    return await Node.start(infra.prefix, infra.run, name, logs)
 
 
-async def until(condition: object, within: float = 60.0) -> None:
-    async with asyncio.timeout(within):
-        while True:
-            value = condition()  # type: ignore[operator]
-            if asyncio.iscoroutine(value):
-                value = await value
-            if value:
-                return
-            await asyncio.sleep(0.2)
-
-
-async def assignments(servers: str, group: str) -> list[set[int]]:
-    """The partitions each live member of ``group`` holds (one set per member)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-    await admin.start()
-    try:
-        (answer,) = await admin.describe_consumer_groups([group])
-    finally:
-        await admin.close()
-    (described,) = answer.groups
-    members = described[5]
-    if described[2] != "Stable":
-        return []
-    held = []
-    for member in members:
-        assignment = ConsumerProtocolMemberAssignment.decode(member[4])
-        held.append({p for _, partitions in assignment.assignment for p in partitions})
-    return held
-
-
-async def members_hold_all(servers: str, infra: Infra, count: int) -> bool:
-    """Whether every group has ``count`` members sharing all of its topic's partitions."""
-    for group, topic in GROUPS.items():
-        held = await assignments(servers, infra.prefix + group)
-        if len(held) != count or set().union(*held) != set(range(topics.PARTITIONS[topic])):
-            return False
-    return True
+async def shared_by(servers: str, infra: Infra, replicas: int) -> bool:
+    """Whether every consumer group of the test has ``replicas`` members holding all of
+    its topic's partitions between them."""
+    return await members_hold_all(servers, infra.prefix, GROUPS, replicas)
 
 
 def wave(tenant: str, number: int) -> list[Message]:
@@ -243,10 +167,13 @@ async def test_two_replicas_share_the_work_and_lose_nothing_when_one_leaves_or_d
     await bus.start()
     nodes: list[Node] = []
     try:
-        a, b = await Node.start(own, "a", tmp_path), await Node.start(own, "b", tmp_path)
+        a, b = (
+            await Node.start(own.prefix, own.run, "a", tmp_path),
+            await Node.start(own.prefix, own.run, "b", tmp_path),
+        )
         nodes += [a, b]
-        await asyncio.gather(a.ready(), b.ready())
-        await until(lambda: members_hold_all(servers, own, 2))
+        await asyncio.gather(a.ready(GROUPS), b.ready(GROUPS))
+        await until(lambda: shared_by(servers, own, 2))
 
         await bus.publish(wave(tenant, 1))
         # Both replicas of every service apply their share of the first wave.
@@ -254,16 +181,16 @@ async def test_two_replicas_share_the_work_and_lose_nothing_when_one_leaves_or_d
 
         await bus.publish(wave(tenant, 2))
         await a.stop()  # gracefully, mid-run
-        await until(lambda: members_hold_all(servers, own, 1))  # b holds every partition
-        c = await Node.start(own, "c", tmp_path)
+        await until(lambda: shared_by(servers, own, 1))  # b holds every partition
+        c = await start_node(own, "c", tmp_path)
         nodes.append(c)
-        await c.ready()
-        await until(lambda: members_hold_all(servers, own, 2))
+        await c.ready(GROUPS)
+        await until(lambda: shared_by(servers, own, 2))
         await bus.publish(wave(tenant, 3))
         await until(lambda: sum(c.applied.values()) > 0)
         before_kill = await _published(servers, own, tenant)
         await b.kill()  # mid-run, no goodbye: its partitions move once its session expires
-        await until(lambda: members_hold_all(servers, own, 1))  # c holds every partition
+        await until(lambda: shared_by(servers, own, 1))  # c holds every partition
         settled = c.applied.copy()
         await bus.publish(wave(tenant, 4))  # on every partition: c alone applies it
 
@@ -273,10 +200,8 @@ async def test_two_replicas_share_the_work_and_lose_nothing_when_one_leaves_or_d
         for group in GROUPS:
             assert c.applied[group] - settled[group] >= CUSTOMERS, group
     finally:
-        for node in nodes:
-            if node.process.returncode is None:
-                node.process.kill()
-                await node.process.wait()
+        for each in nodes:
+            await each.end()
         await bus.stop()
 
     assert [key for key, n in before_kill.items() if n > 1] == []  # no relay sent twice

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -15,6 +16,7 @@ from opentelemetry.trace import SpanKind
 
 from shared import tracing
 from shared.events import decode, encode
+from shared.settings import ServiceSettings
 from tests.e2e.conftest import customer_360, eventually, purchase
 from tests.e2e.embedded import embedded_client
 from tests.integration.harness import purchase as purchase_event
@@ -89,3 +91,21 @@ def test_without_tracing_an_event_carries_no_trace_context() -> None:
     event = purchase_event("c-1", "t-1")
     assert event.traceparent is None and event.tracestate is None
     assert b"traceparent" not in encode(event)
+
+
+def test_tracing_is_off_by_default_and_an_otlp_exporter_when_asked() -> None:
+    tracing.configure(ServiceSettings(), "loyalty")
+    assert not tracing.enabled()
+    endpoint = "http://collector:4318/v1/traces"
+    tracing.configure(ServiceSettings(tracing="otlp", tracing_endpoint=endpoint), "loyalty")
+    provider = tracing._provider
+    try:
+        assert tracing.enabled() and provider is not None
+        assert provider.resource.attributes["service.name"] == "crm-loyalty"
+        (processor,) = provider._active_span_processor._span_processors
+        assert isinstance(processor.span_exporter, OTLPSpanExporter)  # type: ignore[attr-defined]
+        assert processor.span_exporter._endpoint == endpoint  # type: ignore[attr-defined]
+    finally:
+        tracing.install(None)
+        if provider is not None:
+            provider.shutdown()

@@ -66,7 +66,9 @@ async def test_an_events_trace_goes_through_the_outbox_the_relay_and_kafka_to_it
     spans = exporter.get_finished_spans()
     (publish,) = [s for s in spans if s.kind == SpanKind.PRODUCER
                   and s.attributes["messaging.message.id"] == str(event.id)]  # fmt: skip
-    (consumed,) = [s for s in spans if s.name == f"{group} {event.type}"]
+    (consumed,) = [s for s in spans if s.kind == SpanKind.CONSUMER and s.attributes
+                   .get("messaging.message.id") == str(event.id)]  # fmt: skip
+    assert consumed.name == f"{group} {event.type}"
     assert publish.context.trace_id == consumed.context.trace_id == trace_id
     assert publish.parent.span_id == root.get_span_context().span_id
     assert consumed.parent.span_id == publish.context.span_id  # through the Kafka header

@@ -26,6 +26,7 @@ from shared.outbox import measure_backlog
 from shared.problems import Problem, install_problem_handlers
 from shared.requestid import HEADER, install_request_id
 from shared.tables import kernel_tables
+from tests.e2e.embedded import embedded_client
 
 ROOT = Path(__file__).resolve().parents[2]
 METADATA = MetaData()
@@ -196,3 +197,13 @@ def test_every_logger_writes_json_lines_with_the_request_id() -> None:
 
 def _sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_the_services_answer_with_the_request_id_a_forwarded_404_too(tmp_path: Path) -> None:
+    async with embedded_client(tmp_path) as client:
+        params = {"source": "pos", "external_id": "nobody"}
+        answer = await client.get("/v1/customers/lookup", params=params,
+                                  headers={HEADER: "req-gw"})  # fmt: skip
+        health = await client.get("/healthz")
+    assert answer.status_code == 404 and answer.headers[HEADER] == "req-gw"
+    assert uuid.UUID(health.headers[HEADER])

@@ -55,7 +55,8 @@ class Node:
     async def ready(self, groups: Iterable[str]) -> None:
         """Wait until the node runs a consumer of each of ``groups``."""
         wanted = set(groups)
-        await until(lambda: wanted <= set(self.applied) or self.process.returncode is not None)
+        # A node migrates and joins its groups in seconds; on a crowded machine, minutes.
+        await until(lambda: wanted <= set(self.applied) or self.process.returncode is not None, 180)
         assert self.process.returncode is None, self.log.read_text()[-3000:]
 
     async def stop(self) -> None:
@@ -80,7 +81,7 @@ class Node:
         self._reader.cancel()
 
 
-async def until(condition: Callable[[], object], within: float = 60.0) -> None:
+async def until(condition: Callable[[], object], within: float = 120.0) -> None:
     """Poll ``condition`` (a value or an awaitable of one) until it is true."""
     async with asyncio.timeout(within):
         while True:

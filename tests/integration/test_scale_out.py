@@ -53,8 +53,9 @@ OUTPUTS = (topics.ACTIVITY, topics.PROFILE, topics.LIFECYCLE, topics.LOYALTY, to
 
 @pytest.fixture(autouse=True)
 def watchdog() -> Iterator[None]:
-    """This test runs longer than the others (nodes start, leave and die): three minutes."""
-    faulthandler.dump_traceback_later(180, exit=True)
+    """This test runs longer than the others (nodes start, leave and die: under a minute
+    on an idle machine); its own waits are bounded, this is the last resort."""
+    faulthandler.dump_traceback_later(600, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
 
@@ -195,7 +196,7 @@ async def test_two_replicas_share_the_work_and_lose_nothing_when_one_leaves_or_d
         await bus.publish(wave(tenant, 4))  # on every partition: c alone applies it
 
         with contextlib.suppress(TimeoutError):  # the state says what differs
-            await until(lambda: _complete(own, tenant), within=60)
+            await until(lambda: _complete(own, tenant))
         assert await _state(own, tenant) == EXPECTED
         for group in GROUPS:
             assert c.applied[group] - settled[group] >= CUSTOMERS, group

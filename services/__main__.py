@@ -16,6 +16,7 @@ from services import NAMES, definition
 from shared.app import create_service_app
 from shared.logging import configure_logging
 from shared.settings import ServiceSettings
+from shared.tracing import configure as configure_tracing
 
 
 def main() -> None:
@@ -25,6 +26,7 @@ def main() -> None:
     arguments = parser.parse_args()
     base = ServiceSettings()
     configure_logging(base.log_level, base.log_format)
+    configure_tracing(base, arguments.service)
     if arguments.service == "embedded":
         from services.embedded import create_embedded_app
 
@@ -43,12 +45,20 @@ def main() -> None:
                 port=port,
                 log_level="warning",
                 access_log=False,
+                log_config=None,  # uvicorn logs through our handler (shared.logging)
             )
             return
         app = service_app(arguments.service)
     # CRM_BIND_HOST: loopback by default; a container binds 0.0.0.0 and lets the platform
     # decide who reaches the port.
-    uvicorn.run(app, host=base.bind_host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=base.bind_host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,  # uvicorn logs through our handler (shared.logging)
+    )
 
 
 def service_app(name: str | None = None) -> FastAPI:
@@ -56,6 +66,7 @@ def service_app(name: str | None = None) -> FastAPI:
     base = ServiceSettings()
     configure_logging(base.log_level, base.log_format)
     service = definition(name or base.service)
+    configure_tracing(base, service.name)
     return create_service_app(service, service.settings(service=service.name))
 
 

@@ -4,7 +4,8 @@
 engine, migrations, bus, outbox relay, consumers and jobs, created at start and
 stopped at batch boundaries, nothing at import), the operators' routes
 (``shared.operations``: ``/healthz``, ``/readyz``, ``/metrics``), HTTP timing,
-a bounded body reader, problem+json errors and its OpenAPI. The service brings
+a request id (``shared.requestid``), a span per request when tracing is on
+(``shared.tracing``), a bounded body reader, problem+json errors and its OpenAPI. The service brings
 its ``ServiceDefinition`` (``shared.runtime``): tables, routers, subscriptions,
 jobs and resources.
 """
@@ -17,12 +18,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from shared import tracing
 from shared.body_limit import BodyLimit
 from shared.bus import Bus
 from shared.clock import Clock, clock_for
 from shared.contracts.openapi import install_openapi
 from shared.operations import HttpMetrics, operations_router
 from shared.problems import install_problem_handlers
+from shared.requestid import install_request_id
 from shared.runtime import S, ServiceDefinition
 from shared.supervision import running
 
@@ -46,11 +49,13 @@ def create_service_app(
             yield
 
     app = FastAPI(title=service.title, version="0.1.0", lifespan=lifespan)
-    install_problem_handlers(app)
+    install_problem_handlers(app, service.name)
     install_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(HttpMetrics, service=service.name)
     app.include_router(operations_router())
     for router in service.routers:
         app.include_router(router)
+    tracing.instrument_app(app, service.name)  # when tracing is on: a span per request
+    install_request_id(app)  # outermost: the id is on every answer and log line, a 500's too
     return app

@@ -28,7 +28,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy import Table
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.bus import Bus, Message, Record
 from shared.events import DecodeError, decode
 from shared.events.envelope import TYPE_HEADER
@@ -71,7 +71,9 @@ class Consumer:
         self._batch_size = subscription.batch_size or batch_size
         self._labels = (service, subscription.group)
         self.name = subscription.group
+        self.applied = 0  # events this member applied (how replicas shared a group's work)
         self._stopping = asyncio.Event()
+        self._spans: tracing.Consumed | None = None
 
     def stop(self) -> None:
         self._stopping.set()
@@ -94,9 +96,10 @@ class Consumer:
     async def process(self, records: Sequence[Record]) -> None:
         """Apply one batch (the offsets are the caller's to commit afterwards)."""
         started = time.perf_counter()
-        accepted, rejected = self._partition(records)
-        await _patiently(lambda: self._dead_letter(rejected))
-        await _patiently(lambda: self._apply(accepted))
+        with tracing.consuming(self.name, len(records)) as self._spans:
+            accepted, rejected = self._partition(records)
+            await _patiently(lambda: self._dead_letter(rejected))
+            await _patiently(lambda: self._apply(accepted))
         metrics.BATCH_SECONDS.labels(*self._labels).observe(time.perf_counter() - started)
 
     def _partition(
@@ -119,7 +122,10 @@ class Consumer:
                 if verdict == "ignore" or event.id in seen:
                     ignored += 1
                     continue
-                accepted.append(Received(event, event.payload(), record))
+                payload = event.payload()
+                if self._spans is not None:  # the event's span; its context for what it causes
+                    event = self._spans.received(event, record.topic, record.header("traceparent"))
+                accepted.append(Received(event, payload, record))
                 seen.add(event.id)
             except DecodeError as error:
                 rejected.append(Rejection(record, str(error), "DecodeError"))
@@ -187,6 +193,8 @@ class Consumer:
             error=reason,
             where=_where(error),
         )
+        if self._spans is not None:
+            self._spans.failed(received.event.id, reason)
         rejection = Rejection(received.record, f"handler failed: {reason}", cause_name(error))
         await self._dead_letter([rejection])
 
@@ -203,6 +211,7 @@ class Consumer:
             if todo:
                 await self.subscription.handler(uow, todo)
             await uow.commit()
+        self.applied += len(todo)
         metrics.EVENTS_CONSUMED.labels(*self._labels, "applied").inc(len(todo))
         metrics.EVENTS_CONSUMED.labels(*self._labels, "duplicate").inc(len(batch) - len(todo))
 

@@ -39,3 +39,47 @@ CONSUMER_RETRIES = Counter(
     "Batches or events applied again after a handler error that was not the message's fault",
     ["service", "consumer"],
 )
+OUTBOX_BACKLOG = Gauge(
+    "crm_outbox_backlog",
+    "Outbox rows not yet published (as of the last look, every few seconds)",
+    ["service"],
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "crm_outbox_oldest_age_seconds",
+    "Age of the oldest outbox row not yet published (0 when the outbox is empty)",
+    ["service"],
+)
+UPSTREAM_SECONDS = Histogram(
+    "crm_upstream_request_seconds",
+    "Calls the gateway forwards to a service, by upstream, method and status, with their "
+    "latency to the answer's headers",
+    ["upstream", "method", "status"],
+)
+UPSTREAM_ERRORS = Counter(
+    "crm_upstream_errors_total",
+    "Forwarded calls that failed, by upstream and reason (timeout, unreachable, status_5xx)",
+    ["upstream", "reason"],
+)
+RATE_LIMITED = Counter(
+    "crm_rate_limited_total",
+    "Requests answered 429, by the limit that refused them (the problem type's slug: "
+    "rate-limited per API key, too-many-failed-authentications per address)",
+    ["service", "limit"],
+)
+# Webhooks (the gateway's deliveries to partners' endpoints): defined here, once, for the
+# deliverer to count into.
+WEBHOOK_DELIVERIES = Counter(
+    "crm_webhook_deliveries_total",
+    "Webhook delivery attempts, by outcome (delivered: a 2xx; retrying: failed, another "
+    "attempt is due; failed: given up after the last attempt)",
+    ["outcome"],
+)
+WEBHOOK_DELIVERY_SECONDS = Histogram(
+    "crm_webhook_delivery_seconds",
+    "Time of one webhook delivery attempt, to the endpoint's answer or the timeout",
+    ["outcome"],
+)
+WEBHOOK_PENDING = Gauge(
+    "crm_webhook_pending",
+    "Webhook deliveries due or waiting for a retry (as of the deliverer's last look)",
+)

@@ -28,16 +28,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from uuid import UUID
 
 import structlog
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared import bulk, metrics
-from shared.bus import Bus, Message, RecordRejected
+from shared import bulk, metrics, tracing
+from shared.bus import Bus, Headers, Message, RecordRejected
+from shared.clock import Clock
 from shared.events.envelope import CONTENT_TYPE, TYPE_HEADER, type_of_encoded
 from shared.letters import dead_letter
 
@@ -108,7 +109,12 @@ class OutboxRelay:
                 rows = await self._rows(conn)
             if not rows:
                 return 0
-            delivery = await self._deliver(rows)
+            with tracing.publishing(self._service) as spans:
+                if spans is not None:  # a producer span per event, in the event's trace
+                    rows = [
+                        replace(r, headers=spans.start(r.topic, r.event_id, r.value)) for r in rows
+                    ]
+                delivery = await self._deliver(rows)
             if delivery.done and conn.dialect.name == "postgresql":
                 await apg.execute(self._delete, delivery.done)
             elif delivery.done:
@@ -200,6 +206,18 @@ class OutboxRelay:
         )
 
 
+async def measure_backlog(engine: AsyncEngine, outbox: Table, clock: Clock, service: str) -> None:
+    """Set ``crm_outbox_backlog`` and ``crm_outbox_oldest_age_seconds``: a relay that
+    stalls (the bus away, a lost lock) shows as a growing age long before anyone
+    misses an event. Ages are on the service's clock, the one ``created_at`` is on."""
+    query = select(func.count(), func.min(outbox.c.created_at))
+    async with engine.connect() as conn:
+        backlog, oldest = (await conn.execute(query)).one()
+    age = (clock.now() - oldest).total_seconds() if oldest is not None else 0.0
+    metrics.OUTBOX_BACKLOG.labels(service).set(backlog)
+    metrics.OUTBOX_OLDEST_AGE.labels(service).set(max(0.0, age))
+
+
 @dataclass(frozen=True)
 class _Row:
     id: int
@@ -207,12 +225,13 @@ class _Row:
     topic: str
     key: str
     value: bytes
+    headers: Headers = ()  # the publish's trace context, when tracing is on
 
 
 def _message(row: _Row) -> Message:
     event_type = type_of_encoded(row.value)
     typed = ((TYPE_HEADER, event_type),) if event_type else ()
-    return Message(row.topic, row.key.encode(), row.value, (*_STRUCTURED, *typed))
+    return Message(row.topic, row.key.encode(), row.value, (*_STRUCTURED, *typed, *row.headers))
 
 
 @dataclass

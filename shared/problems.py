@@ -24,6 +24,7 @@ from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from shared import metrics
 from shared.fields import summary
 
 log = structlog.get_logger()
@@ -117,9 +118,11 @@ def _field(location: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, service: str = "") -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, problem: Problem) -> JSONResponse:
+        if problem.status == 429:  # which limit refused: crm_rate_limited_total
+            metrics.RATE_LIMITED.labels(service, problem.slug).inc()
         return problem.response()
 
     @app.exception_handler(RequestValidationError)

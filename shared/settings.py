@@ -73,6 +73,15 @@ class ServiceSettings(BaseSettings):
     """Log level (DEBUG, INFO, WARNING, ERROR)."""
     log_format: Literal["json", "console"] = "console"
     """``json`` (one object a line, for log shippers) or ``console``."""
+    tracing: Literal["off", "console", "otlp"] = "off"
+    """Where OpenTelemetry spans go: ``off`` (no tracing and no cost), ``console`` (one JSON
+    span a line on stdout) or ``otlp`` (a collector, OTLP over HTTP, at
+    ``CRM_TRACING_ENDPOINT``)."""
+    tracing_endpoint: str | None = Field(None, max_length=2048)
+    """The collector's OTLP/HTTP traces endpoint (``http://collector:4318/v1/traces``);
+    unset: the standard ``OTEL_EXPORTER_OTLP_*`` variables, else the exporter's default."""
+    tracing_sample_ratio: float = Field(1.0, ge=0.0, le=1.0)
+    """Share of new traces recorded; a trace started by a caller keeps its caller's choice."""
     consumer_batch_size: int = Field(500, ge=1, le=10_000)
     """Records a consumer applies in one transaction."""
     consumer_max_attempts: int = 3

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from shared import tracing
 from shared.bus import Bus
 from shared.bus.kafka import KafkaBus
 from shared.clock import Clock
@@ -19,13 +20,14 @@ from shared.db import engine_for
 from shared.inbox import InboxPruner
 from shared.jobs import Periodic
 from shared.migrations import migrate
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, measure_backlog
 from shared.runtime import Job, Runtime, S, ServiceDefinition
 from shared.uow import Database
 
 log = structlog.get_logger()
 
 STOP_GRACE_SECONDS = 5.0
+OUTBOX_WATCH_SECONDS = 10.0
 
 
 @contextlib.asynccontextmanager
@@ -34,6 +36,7 @@ async def running(
 ) -> AsyncIterator[Runtime[S, Any]]:
     """The service's lifespan: everything it needs, started; on leaving, stopped."""
     engine = engine_for(settings)
+    tracing.instrument_engine(engine)
     bus: Bus = shared_bus or KafkaBus(
         settings.kafka_servers, client_id=f"crm-{service.name}", topic_prefix=settings.topic_prefix
     )
@@ -71,7 +74,12 @@ async def running(
             engine, service.inbox, clock, timedelta(days=settings.inbox_retention_days)
         )
         pruning = Periodic("inbox-pruner", 3600, pruner.prune)
-        runtime.jobs = [relay, pruning, *consumers, *service.jobs(runtime)]
+        watch = Periodic(
+            "outbox-watch",
+            OUTBOX_WATCH_SECONDS,
+            lambda: measure_backlog(engine, service.outbox, clock, service.name),
+        )
+        runtime.jobs = [relay, pruning, watch, *consumers, *service.jobs(runtime)]
         runtime.tasks = [asyncio.create_task(_supervise(service.name, j)) for j in runtime.jobs]
         log.info("service started", service=service.name, jobs=[j.name for j in runtime.jobs])
         yield runtime

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 import httpx
 from fastapi import Request, Response
 
+from shared import outgoing
 from shared.internal import TENANT_HEADER, InternalAuth
 from shared.problems import Problem
 
@@ -87,7 +88,8 @@ async def upstreams(
     async with contextlib.AsyncExitStack() as stack:
         clients = {
             name: await stack.enter_async_context(
-                httpx.AsyncClient(
+                outgoing.client(  # timed and counted per service, traced, the request id passed
+                    name,
                     base_url=urls[name],
                     transport=(transports or {}).get(name),
                     timeout=timeout_seconds,

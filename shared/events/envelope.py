@@ -3,8 +3,10 @@
 Extensions: ``tenantid`` (every event belongs to one tenant), ``correlationid``
 (the partner's original request), ``causationid`` (the event that caused this
 one), ``partitionkey`` (the customer the event is about, also the Kafka key)
-and ``partner`` (the partner whose post started the chain, so a service can
-tell whose complaint or order a later event may touch).
+``partner`` (the partner whose post started the chain, so a service can
+tell whose complaint or order a later event may touch), and the CloudEvents
+distributed-tracing extension, ``traceparent`` and ``tracestate`` (the W3C trace
+context the event was created in, so one purchase is one trace: ``shared.tracing``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from shared.events.payload import DecodeError, Payload
 from shared.events.registry import REGISTRY
 from shared.fields import field_errors, summary
+from shared.tracing import MAX_TRACESTATE, TRACEPARENT_PATTERN, current
 
 CONTENT_TYPE = "application/cloudevents+json"
 # A Kafka header repeating the event's type, so a consumer can skip a type it does not
@@ -46,6 +49,10 @@ class CloudEvent(BaseModel):
     correlationid: str | None = Field(default=None, max_length=64)
     causationid: str | None = Field(default=None, max_length=64)
     partner: str | None = Field(default=None, max_length=64)
+    traceparent: str | None = Field(default=None, max_length=55, pattern=TRACEPARENT_PATTERN)
+    tracestate: str | None = Field(
+        default=None, max_length=MAX_TRACESTATE, pattern=r"^[\x20-\x7e]*$"
+    )
     data: dict[str, Any]
 
     @property
@@ -70,10 +77,14 @@ def new_event(
     correlation_id: str | None = None,
     causation_id: uuid.UUID | None = None,
     partner: str | None = None,
+    trace: tuple[str | None, str | None] | None = None,
 ) -> CloudEvent:
-    """Wrap a registered payload in its envelope."""
+    """Wrap a registered payload in its envelope; ``trace`` is its trace context
+    (``traceparent``, ``tracestate``), by default the span current now (none when
+    tracing is off)."""
     if time.tzinfo is None:
         raise ValueError("an event's time must carry its timezone")
+    traceparent, tracestate = current() if trace is None else trace
     return CloudEvent(
         id=event_id or uuid.uuid4(),
         source=source,
@@ -85,6 +96,8 @@ def new_event(
         correlationid=correlation_id,
         causationid=str(causation_id) if causation_id else None,
         partner=partner,
+        traceparent=traceparent,
+        tracestate=tracestate,
         data=payload.model_dump(mode="json", by_alias=True),
     )
 
@@ -98,9 +111,9 @@ def caused_event(
     subject: str | None = None,
     time: datetime | None = None,
 ) -> CloudEvent:
-    """An event published because of ``cause``: same tenant, customer, correlation and
-    partner, and an id derived from the cause, so re-processing the cause emits the same
-    event."""
+    """An event published because of ``cause``: same tenant, customer, correlation,
+    partner and trace context, and an id derived from the cause, so re-processing the
+    cause emits the same event."""
     subject = subject or cause.subject
     return new_event(
         payload,
@@ -113,6 +126,7 @@ def caused_event(
         correlation_id=cause.correlationid,
         causation_id=cause.id,
         partner=cause.partner,
+        trace=(cause.traceparent, cause.tracestate),
     )
 
 

@@ -151,7 +151,11 @@ class WebhookSender:
     async def _settle(self, due: store.Due, attempt: domain.Attempt) -> None:
         now = self._clock.now()
         async with self._db.unit_of_work() as uow:
-            last_success = await store.last_success(uow.conn, due.subscription_id)
+            last_attempt = not attempt.delivered and due.attempts >= self.policy.max_attempts
+            # Read only when it decides something: whether the receiver worked since.
+            last_success = (
+                await store.last_success(uow.conn, due.subscription_id) if last_attempt else None
+            )
             settled = domain.after_attempt(
                 attempt,
                 due.attempts,

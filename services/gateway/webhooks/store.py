@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -219,9 +219,17 @@ async def settle(
         )
     )
     if settled.status == "delivered":
+        # At most once a second: every delivery of a busy subscription would otherwise
+        # queue on this one row's lock.
         await conn.execute(
             update(subscription)
-            .where(subscription.c.subscription_id == due.subscription_id)
+            .where(
+                subscription.c.subscription_id == due.subscription_id,
+                or_(
+                    subscription.c.last_success_at.is_(None),
+                    subscription.c.last_success_at < now - timedelta(seconds=1),
+                ),
+            )
             .values(last_success_at=now)
         )
 

@@ -53,4 +53,6 @@ def create_service_app(
     app.include_router(operations_router())
     for router in service.routers:
         app.include_router(router)
+    if service.middleware is not None:
+        service.middleware(app, settings)
     return app

@@ -19,6 +19,7 @@ from services.gateway import (
     loyalty,
     profile,
 )
+from services.gateway.cors import install_cors
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.runtime import GatewayResources, GatewayRuntime
 from services.gateway.settings import GatewaySettings
@@ -101,6 +102,7 @@ def definition(
         subscriptions=subscriptions,
         jobs=jobs,
         resources=resources,
+        middleware=install_cors,
         settings=GatewaySettings,
     )
 

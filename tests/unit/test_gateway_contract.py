@@ -16,7 +16,7 @@ from shared.app import create_service_app
 from shared.problems import MEDIA_TYPE
 
 PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"),
-          ("get", "/v1/events/catalogue")}  # fmt: skip
+          ("get", "/v1/events/catalogue"), ("get", "/v1/events/asyncapi.json")}  # fmt: skip
 FORWARDED = {
     "/v1/customers/lookup": "profile",
     "/v1/customers/{customer_id}": "profile",

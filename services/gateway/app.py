@@ -18,6 +18,7 @@ from services.gateway import (
     lifecycle,
     loyalty,
     profile,
+    storefront,
 )
 from services.gateway.cors import install_cors
 from services.gateway.ratelimit import RateLimiter
@@ -98,6 +99,7 @@ def definition(
             profile.router,
             complaints.router,
             webhooks.router,
+            storefront.router,
         ],
         subscriptions=subscriptions,
         jobs=jobs,

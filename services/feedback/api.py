@@ -15,6 +15,7 @@ from shared.contracts.feedback import (
     ComplaintCursor,
     ComplaintLimit,
     ComplaintPage,
+    InvitationList,
     ResolutionRequest,
     Scores,
     WindowEnd,
@@ -41,6 +42,15 @@ async def get_complaints(
     """The customer's complaints, newest first, with status, SLA deadline and escalation."""
     after = decode_keyset(cursor) if cursor else None
     return await views.complaints_page(runtime.db.engine, tenant, customer_id, limit, after)
+
+
+@router.get("/customers/{customer_id}/invitations")
+async def get_invitations(
+    runtime: RuntimeDep, tenant: TenantDep, customer_id: uuid.UUID
+) -> InvitationList:
+    """The customer's open survey invitations (sent, not answered, not expired)."""
+    now = runtime.clock.now()
+    return await views.open_invitations(runtime.db.engine, tenant, customer_id, now)
 
 
 @router.post("/customers/{customer_id}/complaints/{complaint_id}/resolution")

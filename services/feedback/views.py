@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.feedback import domain
 from services.feedback.domain.complaints import Complaint
 from services.feedback.store import complaint_of
-from services.feedback.tables import complaint, survey_response
+from services.feedback.tables import complaint, survey_invitation, survey_response
 from shared.contracts import feedback as contract
 from shared.contracts.feedback import ComplaintPage
 from shared.cursors import encode_keyset
+
+OPEN_INVITATIONS = 20
 
 
 async def complaints_page(
@@ -43,6 +45,24 @@ async def complaints_page(
         complaints=[complaint_answer(c) for c in page],
         next_cursor=encode_keyset(last.opened_at, last.complaint_id) if last else None,
     )
+
+
+async def open_invitations(
+    engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID, now: datetime
+) -> contract.InvitationList:
+    """The customer's invitations sent and not yet answered or expired, newest first."""
+    i = survey_invitation.c
+    query = (
+        select(i.invitation_id, i.survey, i.order_id, i.invited_at, i.expires_at)
+        .where(i.tenant_id == tenant_id, i.customer_id == customer_id)
+        .where(i.status == "sent", i.expires_at > now)
+        .order_by(i.invited_at.desc(), i.invitation_id.desc())
+        .limit(OPEN_INVITATIONS)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    invitations = [contract.SurveyInvitation.model_validate(dict(row)) for row in rows]
+    return contract.InvitationList(invitations=invitations)
 
 
 def complaint_answer(found: Complaint) -> contract.Complaint:

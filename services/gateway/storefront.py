@@ -6,8 +6,8 @@ a day at most), holding the ``storefront`` scope alone, which no admin can grant
 key reaches only the routes below, each acting on its own customer (no route takes a
 customer id, so there is no other customer to name), and every other route answers
 403: it records engagement and survey answers for its customer and reads that
-customer's loyalty, nothing else. Its events go through ingestion like a partner's,
-limited to those two types and its customer's source.
+customer's loyalty and open survey invitations, nothing else. Its events go through
+ingestion like a partner's, limited to those two types and its customer's source.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from services.gateway import handlers, ingestion, keys
 from services.gateway.api import INGESTION_FAILURES, EventAccepted, _problem
 from services.gateway.auth import UpstreamsDep, authorize_event, failures, require
 from services.gateway.runtime import RuntimeDep
+from services.gateway.upstream import Upstreams
 from shared.auth import STOREFRONT
+from shared.contracts.feedback import InvitationList
 from shared.contracts.loyalty import LoyaltyAccount
 from shared.events.bounds import Label, LongText, Ref
 from shared.instants import Instant
@@ -138,15 +140,26 @@ async def answer_survey(body: SurveyAnswer, runtime: RuntimeDep, caller: Shopper
 
 
 @router.get("/loyalty", response_model=LoyaltyAccount, responses=failures(404))
-async def get_my_loyalty(runtime: RuntimeDep, caller: Shopper, upstreams: UpstreamsDep) -> Response:
+async def get_my_loyalty(caller: Shopper, upstreams: UpstreamsDep) -> Response:
     """The shopper's own tier, points and next expiry."""
+    return await _own(caller, upstreams, "loyalty", "/loyalty")
+
+
+@router.get("/invitations", response_model=InvitationList, responses=failures(404))
+async def get_my_invitations(caller: Shopper, upstreams: UpstreamsDep) -> Response:
+    """The shopper's open survey invitations, to answer with POST /v1/storefront/surveys."""
+    return await _own(caller, upstreams, "feedback", "/invitations")
+
+
+async def _own(caller: keys.Principal, upstreams: Upstreams, service: str, read: str) -> Response:
+    """``read`` of the key's own customer at ``service`` (404 until profile knows them)."""
     source, external_id = _bound(caller)
     params = {"source": source, "external_id": external_id}
     found = await upstreams.get("profile", "/v1/customers/lookup", caller.tenant_id, params)
     if found.status_code != 200:
         return _relayed(found)
-    path = f"/v1/customers/{found.json()['customer_id']}/loyalty"
-    return _relayed(await upstreams.get("loyalty", path, caller.tenant_id, {}))
+    path = f"/v1/customers/{found.json()['customer_id']}{read}"
+    return _relayed(await upstreams.get(service, path, caller.tenant_id, {}))
 
 
 def _relayed(answer: Any) -> Response:

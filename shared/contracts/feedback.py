@@ -97,3 +97,17 @@ WindowStart = Annotated[
 WindowEnd = Annotated[
     Instant | None, Query(alias="to", description="End of [from, to); default: now")
 ]
+
+
+class SurveyInvitation(BaseModel):
+    """An invitation sent and still open: the customer may answer it until ``expires_at``."""
+
+    invitation_id: uuid.UUID
+    survey: Literal["nps", "csat", "ces"]
+    order_id: str | None = Field(description="The order it asks about, if any")
+    invited_at: datetime
+    expires_at: datetime
+
+
+class InvitationList(BaseModel):
+    invitations: list[SurveyInvitation] = Field(description="Newest first, at most 20")

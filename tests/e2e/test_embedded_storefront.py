@@ -1,6 +1,6 @@
 """A publishable key in a shop front, end to end in embedded mode: it reads its own
-customer's loyalty (folded from a real purchase through every service), records a survey
-answer that reaches the 360, and cannot read another customer."""
+customer's loyalty (folded from a real purchase through every service) and invitations,
+records a survey answer that reaches the 360, and cannot read another customer."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ async def test_a_publishable_key_reads_its_own_loyalty_and_no_one_elses(tmp_path
                 within=15,
             )
             assert loyalty.json()["tier"] == "member"
+            invitations = await browser.get("/v1/storefront/invitations")
+            assert invitations.status_code == 200  # its CSAT invitation is due in a day
+            assert invitations.json() == {"invitations": []}
             for path in (f"/v1/customers/{theirs['customer_id']}/loyalty",
                          f"/v1/customers/{theirs['customer_id']}",
                          f"/v1/customers/{mine['customer_id']}"):  # fmt: skip

@@ -273,3 +273,28 @@ async def test_a_sweep_does_the_callers_tenant_only_unless_all_tenants_are_asked
     [sent] = await rows(first, survey_invitation, tenant_id=other)
     [escalated] = await rows(first, complaint, tenant_id=other)
     assert (sent["status"], escalated["status"]) == ("sent", "escalated")
+
+
+async def test_a_customers_open_invitations_are_listed_until_they_expire(
+    replicas, clock, bus, tenant, customer
+):
+    first, _ = replicas
+    clock.move_to(T0)
+    await publish_events(bus, purchase(tenant, customer, "O-9", T0))
+    await until_rows(first, survey_invitation, 1, customer_id=uuid.UUID(customer))
+    path = f"/v1/customers/{customer}/invitations"
+    headers = {"X-CRM-Tenant": tenant}
+    assert (await first.client.get(path, headers=headers)).json() == {"invitations": []}
+
+    clock.move_to(T0 + timedelta(hours=24))
+    await sweep(first, tenant)
+    [listed] = (await first.client.get(path, headers=headers)).json()["invitations"]
+    assert (listed["survey"], listed["order_id"]) == ("csat", "O-9")
+    assert listed["expires_at"] == "2026-06-16T09:00:00Z"
+    other = await first.client.get(f"/v1/customers/{uuid.uuid4()}/invitations", headers=headers)
+    assert other.json() == {"invitations": []}
+    foreign = await first.client.get(path, headers={"X-CRM-Tenant": f"{tenant}-x"})
+    assert foreign.json() == {"invitations": []}
+
+    clock.move_to(T0 + timedelta(days=16))
+    assert (await first.client.get(path, headers=headers)).json() == {"invitations": []}

@@ -37,8 +37,10 @@ PRUNE_SECONDS = 3600.0
 
 
 def subscriptions(runtime: GatewayRuntime) -> Sequence[Subscription]:
-    """The webhooks' own consumer group: it records deliveries, the sender posts them."""
-    return [webhook_fanout(runtime.resources.webhooks.wake)]
+    """The webhooks' own consumer group: it records deliveries, the sender posts them
+    (woken at once; without a sender, as on the handlers' bench, it finds them by polling)."""
+    sender = runtime.resources.webhooks if runtime.resources is not None else None
+    return [webhook_fanout(sender.wake if sender else lambda: None)]
 
 
 def jobs(runtime: GatewayRuntime) -> Sequence[Job]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from services import NAMES, definition
 from tests.handlers import (
     test_feedback,
+    test_gateway_webhooks,
     test_lifecycle,
     test_loyalty,
     test_profile_inbound,
@@ -24,6 +25,7 @@ TESTED_BY = {
     "loyalty-activity": test_loyalty,
     "loyalty-feedback": test_loyalty,
     "loyalty-lifecycle": test_loyalty,
+    "gateway-webhooks": test_gateway_webhooks,
 }
 
 

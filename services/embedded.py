@@ -19,6 +19,8 @@ import structlog
 from fastapi import FastAPI
 from pydantic import SecretStr
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount
 
 from services import NAMES, definition
@@ -28,6 +30,7 @@ from services.gateway.settings import GatewaySettings
 from shared.app import create_service_app
 from shared.auth import new_api_key
 from shared.bus.memory import MemoryBus
+from shared.problems import Problem
 
 log = structlog.get_logger()
 
@@ -116,4 +119,14 @@ def create_embedded_app(data_dir: Path, seed: bool = True) -> Starlette:
             print(f"  bootstrap API key: {_where_kept(data_dir, configured)}\n")
             yield
 
-    return Starlette(routes=[Mount("/", app=gateway)], lifespan=lifespan)
+    return Starlette(
+        routes=[Mount("/", app=gateway)],
+        lifespan=lifespan,
+        exception_handlers={404: _unrouted},
+    )
+
+
+async def _unrouted(_: Request, __: Exception) -> Response:
+    """A path the mount cannot match (a raw newline in it, say) is a problem+json 404,
+    as the gateway answers every other unknown path."""
+    return Problem(404, "not-found", "No such path; see /openapi.json for the routes.").response()

@@ -56,6 +56,8 @@ def create_service_app(
     app.include_router(operations_router())
     for router in service.routers:
         app.include_router(router)
+    if service.middleware is not None:
+        service.middleware(app, settings)
     tracing.instrument_app(app, service.name)  # when tracing is on: a span per request
     install_request_id(app)  # outermost: the id is on every answer and log line, a 500's too
     return app

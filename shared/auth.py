@@ -21,6 +21,7 @@ SCOPES: Final = frozenset(
         "desk:write",
         "loyalty:compensate",
         "operator",
+        "storefront:sessions",
     }
 )
 # Cross-tenant work (other tenants' keys, all-tenant sweeps): held by the bootstrap key
@@ -28,11 +29,16 @@ SCOPES: Final = frozenset(
 OPERATOR: Final = "operator"
 GRANTABLE: Final = SCOPES - {OPERATOR}
 KEY_PREFIX: Final = "crm_"
+# A publishable key (``crm_pk_…``) is safe in a browser: minted for one shop-front session
+# by a key holding ``storefront:sessions``, bound to one customer reference, short-lived,
+# and holding this scope alone, which no other kind of key holds and no admin grants.
+STOREFRONT: Final = "storefront"
+PUBLISHABLE_PREFIX: Final = "crm_pk_"
 
 
-def new_api_key() -> str:
+def new_api_key(prefix: str = KEY_PREFIX) -> str:
     """A fresh API key; give it to its owner once and keep only its hash."""
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+    return prefix + secrets.token_urlsafe(32)
 
 
 def hash_api_key(api_key: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import Table
 
 from shared import internal
@@ -75,6 +75,8 @@ class ServiceDefinition(Generic[S, R]):
     subscriptions: Callable[[Runtime[S, R]], Sequence[Subscription]] = _nothing
     jobs: Callable[[Runtime[S, R]], Sequence[Job]] = _nothing
     resources: Callable[[Runtime[S, None]], contextlib.AbstractAsyncContextManager[R]] | None = None
+    # The service's own outermost middleware (the gateway's CORS), given its settings.
+    middleware: Callable[[FastAPI, S], None] | None = None
 
 
 def get_runtime(request: Request) -> Runtime[Any, Any]:

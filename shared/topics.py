@@ -12,6 +12,7 @@ PROFILE: Final = "crm.profile"
 LIFECYCLE: Final = "crm.lifecycle"
 LOYALTY: Final = "crm.loyalty"
 FEEDBACK: Final = "crm.feedback"
+GATEWAY: Final = "crm.gateway"
 DEADLETTER: Final = "crm.deadletter"
 
 DEFAULT_PARTITIONS: Final = 12
@@ -23,5 +24,6 @@ PARTITIONS: Final[dict[str, int]] = {
     LIFECYCLE: DEFAULT_PARTITIONS,
     LOYALTY: DEFAULT_PARTITIONS,
     FEEDBACK: DEFAULT_PARTITIONS,
+    GATEWAY: DEFAULT_PARTITIONS,
     DEADLETTER: 3,
 }

@@ -24,6 +24,7 @@ class UnitOfWork:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._events: list[CloudEvent] = []
+        self._after_commit: list[Callable[[], None]] = []
         self._committed = False
         self.conn: AsyncConnection
 
@@ -36,6 +37,11 @@ class UnitOfWork:
         """Send these events if, and only if, this unit of work commits."""
         self._events.extend(events)
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this unit of work has committed (never if it rolls back):
+        to wake a job that acts on the rows it wrote, once they are there to be read."""
+        self._after_commit.append(callback)
+
     async def commit(self) -> None:
         await insert_ignoring_conflicts(
             self.conn, self._db.outbox, [self._outbox_row(e) for e in self._events]
@@ -44,6 +50,8 @@ class UnitOfWork:
         self._committed = True
         if self._events:
             self._db.on_commit_with_events()
+        for callback in self._after_commit:
+            callback()
 
     def _outbox_row(self, event: CloudEvent) -> dict[str, object]:
         return {

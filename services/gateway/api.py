@@ -12,13 +12,14 @@ import structlog
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from services.gateway import handlers, ingestion, keys
+from services.gateway import examples, handlers, ingestion, keys
 from services.gateway.auth import Writer, authorize_event, failures
 from services.gateway.event_schema import BATCH_BODY, EVENT_BODY
 from services.gateway.links import link, links
 from services.gateway.runtime import RuntimeDep
 from shared.contracts.errors import ProblemBody
 from shared.events import REGISTRY, CloudEvent
+from shared.events.asyncapi import asyncapi
 from shared.problems import Problem
 
 log = structlog.get_logger()
@@ -63,7 +64,7 @@ INGESTION_FAILURES = failures(400, 413, 415)
             ),
         ),
     },
-    responses=INGESTION_FAILURES,
+    responses=INGESTION_FAILURES | examples.answer(202, examples.EVENT_ACCEPTED),
 )
 async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> EventAccepted:
     """Accept one partner event; a repeat of its id is answered as a duplicate."""
@@ -168,6 +169,13 @@ def _batch_items(
 async def event_catalogue() -> dict[str, Any]:
     """Every event type on the platform's topics, with the JSON Schema of its data."""
     return REGISTRY.catalogue()
+
+
+@router.get("/events/asyncapi.json", tags=["ingestion"])
+async def event_asyncapi(request: Request) -> dict[str, Any]:
+    """The event catalogue as an AsyncAPI 3.0 document: a channel per topic, a message per
+    event type (the CloudEvents envelope with the type's data schema)."""
+    return asyncapi(REGISTRY, request.app.version)
 
 
 async def _json_body(request: Request) -> Any:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import timedelta
 
 import httpx
 
@@ -18,14 +19,38 @@ from services.gateway import (
     lifecycle,
     loyalty,
     profile,
+    storefront,
     surveys,
 )
+from services.gateway.cors import install_cors
 from services.gateway.ratelimit import RateLimiter
-from services.gateway.runtime import GatewayResources
+from services.gateway.runtime import GatewayResources, GatewayRuntime
 from services.gateway.settings import GatewaySettings
 from services.gateway.tables import inbox, outbox
 from services.gateway.upstream import UPSTREAMS, upstreams
-from shared.runtime import Runtime, ServiceDefinition
+from services.gateway.webhooks import api as webhooks
+from services.gateway.webhooks.fanout import webhook_fanout
+from services.gateway.webhooks.sender import WebhookSender, prune_log
+from shared.jobs import Periodic
+from shared.runtime import Job, Runtime, ServiceDefinition
+from shared.subscription import Subscription
+
+PRUNE_SECONDS = 3600.0
+
+
+def subscriptions(runtime: GatewayRuntime) -> Sequence[Subscription]:
+    """The webhooks' own consumer group: it records deliveries, the sender posts them
+    (woken at once; without a sender, as on the handlers' bench, it finds them by polling)."""
+    sender = runtime.resources.webhooks if runtime.resources is not None else None
+    return [webhook_fanout(sender.wake if sender else lambda: None)]
+
+
+def jobs(runtime: GatewayRuntime) -> Sequence[Job]:
+    retention = timedelta(days=runtime.settings.webhook_log_retention_days)
+    return [
+        runtime.resources.webhooks,
+        Periodic("webhook-log-prune", PRUNE_SECONDS, lambda: prune_log(runtime.db, retention)),
+    ]
 
 
 def definition(
@@ -60,6 +85,7 @@ def definition(
                 ),
                 key_usage=keys.UsageClock(),
                 upstreams=clients,
+                webhooks=WebhookSender(runtime.db, settings),
             )
 
     return ServiceDefinition(
@@ -78,8 +104,13 @@ def definition(
             complaints.router,
             desk.router,
             surveys.router,
+            webhooks.router,
+            storefront.router,
         ],
+        subscriptions=subscriptions,
+        jobs=jobs,
         resources=resources,
+        middleware=install_cors,
         settings=GatewaySettings,
     )
 

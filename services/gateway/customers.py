@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from services.gateway import examples
 from services.gateway.auth import Reader, UpstreamsDep, failures
 from services.gateway.links import customer_reads, links
 from shared.contracts.customers import (
@@ -34,7 +35,11 @@ async def lookup_customer(
     return await upstreams.forward("profile", "/v1/customers/lookup", caller.tenant_id, request)
 
 
-@router.get("/{customer_id}", response_model=Customer360, responses=failures(404))
+@router.get(
+    "/{customer_id}",
+    response_model=Customer360,
+    responses=failures(404) | examples.answer(200, examples.CUSTOMER_360),
+)
 async def get_customer(
     customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
 ) -> Response:

@@ -64,6 +64,8 @@ def _survey_data() -> dict[str, Any]:
         "oneOf": [
             {
                 **base,
+                # one title each: a client generator names each alternative's class by it
+                "title": f"SurveyResponded{survey.title()}",
                 "properties": {
                     **base["properties"],
                     "survey": {"const": survey},

@@ -17,7 +17,14 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway.tables import api_key
-from shared.auth import OPERATOR, SCOPES, hash_api_key, new_api_key
+from shared.auth import (
+    KEY_PREFIX,
+    OPERATOR,
+    PUBLISHABLE_PREFIX,
+    SCOPES,
+    hash_api_key,
+    new_api_key,
+)
 from shared.db import insert_ignoring_conflicts
 from shared.uow import Database
 
@@ -35,6 +42,7 @@ class Principal:
     sources: frozenset[str] = frozenset()
     event_types: frozenset[str] | None = None
     generation: int = 0
+    customer: tuple[str, str] | None = None  # a publishable key's (source, external id)
 
     @property
     def operator(self) -> bool:
@@ -94,6 +102,7 @@ async def authenticate(engine: AsyncEngine, presented: str, now: datetime) -> Pr
         frozenset(row.sources),
         None if row.event_types is None else frozenset(row.event_types),
         generation,
+        None if row.kind != "publishable" else (row.customer_source, row.customer_external_id),
     )
 
 
@@ -124,10 +133,17 @@ class UsageClock:
             await uow.commit()
 
 
-async def create_key(db: Database, spec: KeySpec, now: datetime) -> tuple[uuid.UUID, str]:
-    """A new key for a tenant; returns its id and the key, which is never stored."""
-    key_id, secret = uuid.uuid4(), new_api_key()
+async def create_key(
+    db: Database, spec: KeySpec, now: datetime, customer: tuple[str, str] | None = None
+) -> tuple[uuid.UUID, str]:
+    """A new key for a tenant; returns its id and the key, which is never stored. With
+    ``customer`` (source, external id) it is a publishable key bound to that customer."""
+    key_id = uuid.uuid4()
+    secret = new_api_key(PUBLISHABLE_PREFIX if customer else KEY_PREFIX)
     row = _row(key_id, spec, secret, now)
+    if customer is not None:
+        row |= {"kind": "publishable", "customer_source": customer[0]}
+        row["customer_external_id"] = customer[1]
     async with db.unit_of_work() as uow:
         await uow.conn.execute(api_key.insert(), [row])
         await uow.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from services.gateway import examples
 from services.gateway.auth import (
     Admin,
     LoyaltyWriter,
@@ -33,7 +34,9 @@ router = APIRouter(prefix="/v1", tags=["loyalty"])
 
 
 @router.get(
-    "/customers/{customer_id}/loyalty", response_model=LoyaltyAccount, responses=failures(404)
+    "/customers/{customer_id}/loyalty",
+    response_model=LoyaltyAccount,
+    responses=failures(404) | examples.answer(200, examples.LOYALTY_ACCOUNT),
 )
 async def get_loyalty(
     customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
@@ -63,7 +66,7 @@ async def get_ledger(
     "/customers/{customer_id}/loyalty/redemptions",
     status_code=201,
     response_model=LedgerEntry,
-    responses=failures(400, 404, 409, 413),
+    responses=failures(400, 404, 409, 413) | examples.answer(201, examples.REDEMPTION),
 )
 async def redeem_points(
     customer_id: Id,

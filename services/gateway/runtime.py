@@ -1,5 +1,5 @@
 """The gateway's runtime: its settings, and what its lifespan opens (rate limiters, the
-record of keys' last use, the clients that reach the services)."""
+record of keys' last use, the clients that reach the services, the webhook sender)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from services.gateway.keys import UsageClock
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.settings import GatewaySettings
 from services.gateway.upstream import Upstreams
+from services.gateway.webhooks.sender import WebhookSender
 from shared.runtime import Runtime, get_runtime
 
 
@@ -21,6 +22,7 @@ class GatewayResources:
     auth_failures: RateLimiter  # failed authentications per client address
     key_usage: UsageClock  # when each key was last used, written at most once a minute
     upstreams: Upstreams  # HTTP clients to the four services
+    webhooks: WebhookSender  # the job posting deliveries; woken by the fan-out and replays
 
 
 GatewayRuntime = Runtime[GatewaySettings, GatewayResources]

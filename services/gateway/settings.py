@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from shared.events.envelope import MAX_ENVELOPE_BYTES
 from shared.settings import ServiceSettings
+
+_ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
+)
 
 
 class GatewaySettings(ServiceSettings):
@@ -49,6 +54,48 @@ class GatewaySettings(ServiceSettings):
     )
     auth_failure_burst: int = 100
     """Failed authentications one client address may make at once above its rate."""
+    cors_origins: str = ""
+    """Browser origins allowed to call the API, comma-separated (``https://shop.example``);
+    none by default, so no page of another origin can read an answer."""
+    webhook_allowed_hosts: str = ""
+    """Webhook hosts (as written in the URL, comma-separated) that may resolve to private,
+    loopback or link-local addresses; any other such host is refused (against SSRF)."""
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long a webhook receiver has to answer"
+    )
+    webhook_max_attempts: int = Field(
+        default=16,
+        ge=1,
+        le=50,
+        description="Attempts of one delivery before it fails (the default spans about a day); "
+        "a subscription whose delivery fails them all, with no success since, is disabled",
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=5.0, gt=0, description="The first retry's delay; each next one doubles, jittered"
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=6 * 3600.0, gt=0, description="The longest delay between two attempts"
+    )
+    webhook_concurrency: int = Field(
+        default=32, ge=1, le=1000, description="Deliveries in flight at once per gateway process"
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often the sender looks for due retries"
+    )
+    webhook_log_retention_days: int = Field(
+        default=30, ge=1, description="How long delivered and failed deliveries stay in the log"
+    )
+    webhook_max_subscriptions: int = Field(
+        default=50, ge=1, le=10_000, description="Webhook subscriptions per tenant"
+    )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return _listed(self.cors_origins)
+
+    @property
+    def webhook_allowed_host_list(self) -> frozenset[str]:
+        return frozenset(host.lower() for host in _listed(self.webhook_allowed_hosts))
 
     def url_of(self, service: str) -> str:
         """Where the gateway reaches ``service``: ``CRM_<SERVICE>_URL``, else its local port."""
@@ -70,9 +117,25 @@ class GatewaySettings(ServiceSettings):
             raise ValueError(f"{name} must be a positive number (a large one for 'no limit')")
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in _listed(value):
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"CRM_CORS_ORIGINS: {origin[:100]!r} is no origin; write scheme://host[:port] "
+                    "with no path, e.g. https://shop.example"
+                )
+        return value
+
     @field_validator("signing_master_key")
     @classmethod
     def _strong_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("CRM_SIGNING_MASTER_KEY must be at least 32 random characters")
         return value
+
+
+def _listed(setting: str) -> list[str]:
+    """The members of a comma-separated setting, trimmed, empty ones left out."""
+    return [item.strip() for item in setting.split(",") if item.strip()]

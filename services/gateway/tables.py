@@ -1,6 +1,21 @@
-"""The gateway's tables: API keys and ingestion receipts."""
+"""The gateway's tables: API keys, ingestion receipts, and webhook subscriptions with
+their deliveries."""
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Uuid, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    false,
+    text,
+)
 
 from shared.db import UTCDateTime
 from shared.tables import kernel_tables
@@ -56,6 +71,15 @@ api_key = Table(
         comment="the key before the last rotation, accepted until previous_valid_until",
     ),
     Column("previous_valid_until", UTCDateTime),
+    Column(
+        "kind",
+        String(16),
+        nullable=False,
+        server_default="secret",
+        comment="secret (a server's key) or publishable (a shop-front session's, in a browser)",
+    ),
+    Column("customer_source", String(64), comment="a publishable key's customer: its source"),
+    Column("customer_external_id", String(128), comment="… and that source's id for them"),
     Index("ix_api_key_previous_key_hash", "previous_key_hash", unique=True),
 )
 
@@ -69,4 +93,53 @@ ingestion_receipt = Table(
     Column("type", String(64), nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     comment="One row per accepted partner event, written with its outbox row: the idempotency key.",
+)
+
+webhook_subscription = Table(
+    "webhook_subscription",
+    metadata,
+    Column("subscription_id", Uuid, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", JSON, nullable=False, comment='event types it receives; ["*"]: all'),
+    Column("description", String(500), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False, comment="api-key:<id> of the creator"),
+    Column("disabled_at", UTCDateTime),
+    Column("disabled_reason", String(500)),
+    Column("last_success_at", UTCDateTime),
+    Index("ix_webhook_subscription_tenant", "tenant_id", "created_at", "subscription_id"),
+    comment="Its signing secret is derived from CRM_SIGNING_MASTER_KEY and its id, never stored.",
+)
+
+webhook_delivery = Table(
+    "webhook_delivery",
+    metadata,
+    Column("delivery_id", Uuid, primary_key=True, comment="derived from subscription and event"),
+    Column(
+        "subscription_id",
+        Uuid,
+        ForeignKey("webhook_subscription.subscription_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", Uuid, nullable=False, comment="sent as webhook-id: the idempotency key"),
+    Column("event_type", String(128), nullable=False),
+    Column("body", LargeBinary, nullable=False, comment="the JSON sent, byte for byte as signed"),
+    Column("status", String(16), nullable=False, comment="pending, delivered or failed"),
+    Column("attempts", Integer, nullable=False, comment="attempts of the current round"),
+    Column("round_started_at", UTCDateTime, nullable=False, comment="when this round began"),
+    Column("next_attempt_at", UTCDateTime, comment="due time while pending; null otherwise"),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", String(500)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Index(
+        "ix_webhook_delivery_due",
+        "next_attempt_at",
+        postgresql_where=text("next_attempt_at IS NOT NULL"),
+        sqlite_where=text("next_attempt_at IS NOT NULL"),
+    ),
+    Index("ix_webhook_delivery_log", "subscription_id", "created_at", "delivery_id"),
+    comment="One row per event a subscription receives; due rows are taken under SKIP LOCKED.",
 )

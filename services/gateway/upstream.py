@@ -75,6 +75,19 @@ class Upstreams:
             media_type=answer.headers.get("content-type", "application/json"),
         )
 
+    async def get(
+        self, service: str, path: str, tenant_id: str, params: Mapping[str, str]
+    ) -> httpx.Response:
+        """The gateway's own read of ``service`` for the tenant (not a client's request)."""
+        try:
+            return await self._clients[service].get(
+                path, params=params, headers={TENANT_HEADER: tenant_id}
+            )
+        except httpx.HTTPError as error:
+            raise Problem(
+                503, "service-unavailable", f"The {service} service does not answer; retry shortly."
+            ) from error
+
 
 @contextlib.asynccontextmanager
 async def upstreams(

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.events import feedback, lifecycle, loyalty, profile
+from shared.events import feedback, gateway, lifecycle, loyalty, profile
 from shared.events.activity import ACTIVITIES, inbound_model
 from shared.events.payload import DecodeError, Payload
 from shared.fields import field_errors, summary
@@ -128,6 +128,7 @@ def _types() -> Iterable[EventType]:
     yield EventType(feedback.SurveyInvited, "crm.feedback.survey_invited.v1")
     yield EventType(feedback.ComplaintEscalated, "crm.feedback.complaint_escalated.v1")
     yield EventType(feedback.InvitationExpired, "crm.feedback.invitation_expired.v1")
+    yield EventType(gateway.WebhookDisabled, "crm.gateway.webhook_disabled.v1")
 
 
 REGISTRY = Registry(_types())

@@ -5,8 +5,9 @@ JSON Schema has no notion of "now" and no relation between two fields, so some o
 the API's documented rules are written in the operations' descriptions only:
 an event's ``occurred_at`` lies between ``CRM_MAX_EVENT_AGE_DAYS`` ago and now, a
 key's ``expires_at`` after now and within ten years, a window's ``from`` not after
-``to``, and a churn model is fitted ``as_of`` a past instant with purchase history
-behind it (the demo data's last 30 days). A generated valid instant outside its
+``to``, a churn model is fitted ``as_of`` a past instant with purchase history
+behind it (the demo data's last 30 days), and a webhook's host resolves to public
+addresses. A generated valid instant outside its
 window is moved into it; nothing else is touched, and cases generated to be invalid
 are left as they are, so the negative phase still tries every bound of the schema.
 
@@ -94,6 +95,14 @@ def _window(case: Any) -> None:
         query["from"] = _within(query["from"], -timedelta(days=3650), -timedelta(minutes=1))
 
 
+def _webhook(case: Any) -> None:
+    """A subscription's URL must resolve to public addresses, which no generated host
+    does here (no DNS): the run lists ``hooks.example.com`` in CRM_WEBHOOK_ALLOWED_HOSTS
+    and a valid case subscribes a URL of that host."""
+    if isinstance(case.body, dict) and isinstance(case.body.get("url"), str):
+        case.body["url"] = "https://hooks.example.com/crm"
+
+
 RULES: dict[tuple[str, str], Callable[[Any], None]] = {
     ("POST", "/v1/events"): _one_event,
     ("POST", "/v1/events/batch"): _batch,
@@ -104,6 +113,7 @@ RULES: dict[tuple[str, str], Callable[[Any], None]] = {
     ("GET", "/v1/lifecycle/funnel/conversion"): _window,
     ("GET", "/v1/lifecycle/cohorts"): _window,
     ("GET", "/v1/loyalty/tiers/distribution"): _window,
+    ("POST", "/v1/webhooks"): _webhook,
 }
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.handlers.bench import Bench, migrated_template, running_bench
 
-CONSUMING = ("profile", "lifecycle", "feedback", "loyalty")
+CONSUMING = ("profile", "lifecycle", "feedback", "loyalty", "gateway")
 BenchFactory = Callable[..., Awaitable[Bench]]
 
 

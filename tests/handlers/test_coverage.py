@@ -9,6 +9,7 @@ from services import NAMES, definition
 from tests.handlers import (
     test_feedback,
     test_feedback_audience,
+    test_gateway_webhooks,
     test_lifecycle,
     test_loyalty,
     test_profile_inbound,
@@ -27,6 +28,7 @@ TESTED_BY = {
     "loyalty-activity": test_loyalty,
     "loyalty-feedback": test_loyalty,
     "loyalty-lifecycle": test_loyalty,
+    "gateway-webhooks": test_gateway_webhooks,
 }
 
 

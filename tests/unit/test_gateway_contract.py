@@ -20,8 +20,9 @@ PUBLIC = {
     ("get", "/readyz"),
     ("get", "/metrics"),
     ("get", "/v1/events/catalogue"),
+    ("get", "/v1/events/asyncapi.json"),
     ("post", "/v1/survey-responses"),
-}  # fmt: skip  (its answer token is its credential)
+}  # fmt: skip  (the survey answer's token is its credential)
 FORWARDED = {
     "/v1/customers/lookup": "profile",
     "/v1/customers/{customer_id}": "profile",

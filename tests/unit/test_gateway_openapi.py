@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
+
 from services.gateway.app import definition
 from shared.app import create_service_app
 
@@ -41,3 +43,18 @@ def test_the_ingestion_bodies_describe_a_partner_event() -> None:
     events = batch["schema"]["properties"]["events"]
     assert set(single["required"]) == {"id", "type", "occurred_at", "customer", "data"}
     assert events["maxItems"] == 500 and events["items"] == single
+
+
+def test_the_main_routes_show_examples_their_schemas_accept() -> None:
+    """An example a client copies must be a valid answer."""
+    document = create_service_app(definition()).openapi()
+    main = {
+        ("/v1/events", "post", "202"),
+        ("/v1/customers/{customer_id}", "get", "200"),
+        ("/v1/customers/{customer_id}/loyalty", "get", "200"),
+        ("/v1/customers/{customer_id}/loyalty/redemptions", "post", "201"),
+    }
+    for path, method, status in main:
+        content = document["paths"][path][method]["responses"][status]["content"]
+        schema = {**content["application/json"]["schema"], "components": document["components"]}
+        jsonschema.validate(content["application/json"]["example"], schema)

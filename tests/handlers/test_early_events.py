@@ -1,0 +1,77 @@
+"""Early events on the fast tier: an event that refers to another one not arrived yet
+(a refund before its purchase, a resolution before its complaint) is parked, applied
+right after what it waits for, in the same transaction, and dead-lettered with its
+reason when it waited past ``CRM_PARKED_EVENT_MAX_WAIT_HOURS``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from services.loyalty import app as loyalty_app
+from services.loyalty.tables import ledger_entry, parked
+from shared.events.activity import OrderRefunded
+from shared.events.loyalty import PointsReversed
+from tests.handlers.bench import NOW, Bench
+from tests.handlers.bench import event as service_event
+from tests.handlers.test_loyalty import ACTIVITY, bought, summary
+
+HOUR = timedelta(hours=1)
+
+
+def refunded(customer: uuid.UUID, order: str, amount: int, hours_after: float = 1) -> object:
+    refund = OrderRefunded(order_id=order, amount_minor=amount, currency="CNY")
+    return service_event(refund, customer, NOW + hours_after * HOUR)
+
+
+async def ledger(bench: Bench, customer: uuid.UUID) -> list[tuple[str, int]]:
+    entries = await bench.rows(ledger_entry, customer_id=customer)
+    return sorted((e["kind"], e["points"]) for e in entries)
+
+
+async def test_a_refund_before_its_purchase_is_parked_then_reverses_the_points(bench_of):
+    loyalty, customer = await bench_of("loyalty"), uuid.uuid4()
+
+    await loyalty.consume(ACTIVITY, refunded(customer, "O-1", 50000))
+    assert [r["waits_for"] for r in await loyalty.rows(parked)] == ["order:O-1"]
+    await loyalty.consume(ACTIVITY, bought(customer, "O-1", 100000))
+
+    assert await ledger(loyalty, customer) == [("earn", 1000), ("reverse", -500)]
+    assert (await summary(loyalty, customer))["points_balance"] == 500
+    [reversed_] = await loyalty.payloads(PointsReversed)
+    assert reversed_.order_id == "O-1"
+    assert await loyalty.rows(parked) == []
+
+
+async def test_the_same_events_in_either_order_give_the_same_ledger(bench_of):
+    ordered, shuffled, customer = await bench_of("loyalty"), await bench_of("loyalty"), uuid.uuid4()
+    purchase, refund = bought(customer, "O-1", 2500000), refunded(customer, "O-1", 2500000)
+
+    await ordered.consume(ACTIVITY, purchase)
+    await ordered.consume(ACTIVITY, refund)
+    await shuffled.consume(ACTIVITY, refund, purchase)  # one batch, refund first
+
+    assert await ledger(ordered, customer) == await ledger(shuffled, customer)
+    assert await ledger(shuffled, customer) == [("earn", 25000), ("reverse", -25000)]
+    assert (await summary(shuffled, customer))["tier"] == "member"
+    assert await shuffled.rows(parked) == []
+
+
+async def test_a_refund_waiting_too_long_is_dead_lettered_with_its_reason(bench_of):
+    loyalty, customer = await bench_of("loyalty"), uuid.uuid4()
+    await loyalty.consume(ACTIVITY, refunded(customer, "O-404", 1000))
+    parking = loyalty_app.parking(loyalty.runtime)
+
+    swept = await parking.expire(loyalty.runtime.db, loyalty.bus, 10)
+    assert swept.counts == {} and loyalty.dead_letters() == []  # not yet
+
+    loyalty.clock.move_to(NOW + timedelta(hours=72, seconds=1))
+    swept = await parking.expire(loyalty.runtime.db, loyalty.bus, 10)
+
+    assert swept.counts == {"dead_lettered": 1}
+    [letter] = loyalty.dead_letters()
+    assert letter.header("crm-origin") == "parked"
+    assert "order 'O-404'" in (letter.header("crm-error") or "")
+    assert await loyalty.rows(parked) == []
+    await loyalty.consume(ACTIVITY, bought(customer, "O-404", 100000))
+    assert await ledger(loyalty, customer) == [("earn", 1000)]  # the refund is the operator's now

@@ -31,12 +31,13 @@ from sqlalchemy import Column, Index, LargeBinary, MetaData, String, Table, Uuid
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.bus import Bus, Message, Record
+from shared.clock import Clock
 from shared.db import UTCDateTime, insert_ignoring_conflicts, keys_in
 from shared.events import decode
 from shared.events.envelope import CONTENT_TYPE
 from shared.jobs import Periodic
 from shared.letters import dead_letter
-from shared.settings import ServiceSettings
+from shared.runtime import Runtime
 from shared.subscription import Received
 from shared.sweeps import Swept, drain, periodic
 from shared.uow import Database
@@ -81,11 +82,11 @@ class Parking:
     table: Table
     service: str
     max_wait: timedelta
+    clock: Clock
 
-    async def park(
-        self, conn: AsyncConnection, early: Sequence[tuple[Received[Any], str]], now: datetime
-    ) -> None:
+    async def park(self, conn: AsyncConnection, early: Sequence[tuple[Received[Any], str]]) -> None:
         """Keep these events, each with what it waits for."""
+        now = self.clock.now()
         rows = [self._row(received, waits_for, now) for received, waits_for in early]
         await insert_ignoring_conflicts(conn, self.table, rows)
         for _, waits_for in early:
@@ -180,16 +181,17 @@ def _kind(waits_for: str) -> str:
     return waits_for.partition(":")[0] or "unknown"
 
 
-def parking_of(table: Table, service: str, settings: ServiceSettings) -> Parking:
+def parking_of(table: Table, service: str, runtime: Runtime[Any, Any]) -> Parking:
     """A service's parking, waiting as long as its settings say."""
-    return Parking(table, service, timedelta(hours=settings.parked_event_max_wait_hours))
+    hours = runtime.settings.parked_event_max_wait_hours
+    return Parking(table, service, timedelta(hours=hours), runtime.clock)
 
 
-def expiry_job(parking: Parking, db: Database, bus: Bus, settings: ServiceSettings) -> Periodic:
-    """The background pass that dead-letters what waited too long, every few seconds."""
-    every = settings.parked_event_sweep_seconds
+def expiry_job(parking: Parking, runtime: Runtime[Any, Any]) -> Periodic:
+    """The background pass that dead-letters what waited too long."""
+    db, bus = runtime.db, runtime.bus
     return periodic(
         f"{parking.service}-parked-expiry",
-        every,
+        runtime.settings.parked_event_sweep_seconds,
         lambda: drain(lambda: parking.expire(db, bus, EXPIRY_BATCH)),
     )

@@ -21,6 +21,7 @@ from shared.events import activity
 from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
 from shared.events.envelope import derived_id
 from shared.events.payload import Payload
+from shared.parking import Parking
 from shared.subscription import Received, only
 from shared.uow import UnitOfWork
 
@@ -34,15 +35,20 @@ APPLIES: tuple[type[Payload], ...] = (
 
 
 async def record_feedback(
-    uow: UnitOfWork, batch: Sequence[Received[Payload]], config: FeedbackConfig
+    uow: UnitOfWork, batch: Sequence[Received[Payload]], config: FeedbackConfig, parking: Parking
 ) -> None:
     """Open a complaint (with its SLA), store a survey answer, resolve a complaint or
     schedule a survey invitation for each event."""
-    await open_complaints(uow, only(batch, ComplaintFiled), config)
+    filings = only(batch, ComplaintFiled)
+    await open_complaints(uow, filings, config)
     await record_answers(uow, only(batch, SurveyResponded))
     await schedule_invitations(uow, only(batch, PurchaseCompleted), config.invitations)
-    # After the filings, so a complaint filed and resolved within one batch is found.
-    await resolutions.resolve_from_events(uow, only(batch, activity.ComplaintResolved))
+    # After the filings, so a complaint filed and resolved within one batch is found,
+    # and so is one whose resolution came first and was parked.
+    awaited = {(*r.customer, resolutions.awaited(r.payload.complaint_ref)) for r in filings}
+    early = await parking.take(uow.conn, awaited)
+    resolved = [*early, *only(batch, activity.ComplaintResolved)]
+    await resolutions.resolve_from_events(uow, resolved, parking)
 
 
 async def open_complaints(

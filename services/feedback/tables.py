@@ -3,10 +3,12 @@
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, Uuid
 
 from shared.db import UTCDateTime
+from shared.parking import parked_table
 from shared.tables import kernel_tables
 
 metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
+parked = parked_table(metadata)  # resolutions that came before their complaint
 
 complaint = Table(
     "complaint",

@@ -26,7 +26,7 @@ CONSUMED = {
 
 def parking(runtime: LoyaltyRuntime) -> Parking:
     """Refunds that came before their purchase."""
-    return parking_of(parked, "loyalty", runtime.settings)
+    return parking_of(parked, "loyalty", runtime)
 
 
 def _handler(runtime: LoyaltyRuntime) -> BatchHandler:
@@ -52,7 +52,7 @@ def jobs(runtime: LoyaltyRuntime) -> list[Job]:
     every = runtime.settings.loyalty_sweep_seconds
     return [
         sweeps.periodic("loyalty-sweep", every, lambda: sweep(runtime)),
-        expiry_job(parking(runtime), runtime.db, runtime.bus, runtime.settings),
+        expiry_job(parking(runtime), runtime),
     ]
 
 

@@ -73,7 +73,7 @@ async def update_accounts(
         uow.conn, found.values(), [(a, n, r.event.id) for a, n, r in noticed], programme, now
     )
     uow.publish(*(announce(a, n, r.event, r.event.time) for a, n, r in noticed))
-    await parking.park(uow.conn, [(r, w[2]) for w, rs in held.items() for r, _ in rs], now)
+    await parking.park(uow.conn, [(r, w[2]) for w, rs in held.items() for r, _ in rs])
 
 
 def _fold(

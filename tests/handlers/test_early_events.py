@@ -8,12 +8,18 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from services.feedback import app as feedback_app
+from services.feedback.tables import complaint
+from services.feedback.tables import parked as feedback_parked
 from services.loyalty import app as loyalty_app
 from services.loyalty.tables import ledger_entry, parked
 from shared.events.activity import OrderRefunded
+from shared.events.feedback import ComplaintResolved as Resolved
 from shared.events.loyalty import PointsReversed
 from tests.handlers.bench import NOW, Bench
 from tests.handlers.bench import event as service_event
+from tests.handlers.test_feedback import GROUP as FEEDBACK
+from tests.handlers.test_feedback import filed, resolving
 from tests.handlers.test_loyalty import ACTIVITY, bought, summary
 
 HOUR = timedelta(hours=1)
@@ -75,3 +81,53 @@ async def test_a_refund_waiting_too_long_is_dead_lettered_with_its_reason(bench_
     assert await loyalty.rows(parked) == []
     await loyalty.consume(ACTIVITY, bought(customer, "O-404", 100000))
     assert await ledger(loyalty, customer) == [("earn", 1000)]  # the refund is the operator's now
+
+
+async def test_a_resolution_before_its_complaint_is_parked_then_closes_it(bench_of):
+    feedback, customer = await bench_of("feedback"), uuid.uuid4()
+
+    await feedback.consume(FEEDBACK, resolving(customer, "T-1", NOW + HOUR, "tickets", 300))
+    assert [r["waits_for"] for r in await feedback.rows(feedback_parked)] == ["complaint:T-1"]
+    await feedback.consume(FEEDBACK, filed(customer, "T-1", "high", NOW, "tickets"))
+
+    [closed] = await feedback.rows(complaint, customer_id=customer)
+    assert (closed["status"], closed["resolved_at"]) == ("resolved", NOW + HOUR)
+    [announced] = await feedback.payloads(Resolved)
+    assert (announced.compensation_points, announced.open_complaints) == (300, 0)
+    assert await feedback.rows(feedback_parked) == []
+
+
+async def test_a_complaint_and_its_resolution_in_either_order_end_alike(bench_of):
+    ordered, shuffled, customer = (
+        await bench_of("feedback"),
+        await bench_of("feedback"),
+        uuid.uuid4(),
+    )
+    filing = filed(customer, "T-1", "critical", NOW, "tickets")
+    resolution = resolving(customer, "T-1", NOW + HOUR, "tickets")
+
+    await ordered.consume(FEEDBACK, filing)
+    await ordered.consume(FEEDBACK, resolution)
+    await shuffled.consume(FEEDBACK, resolution)
+    await shuffled.consume(FEEDBACK, filing)
+
+    def outcome(rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
+        return [(r["complaint_ref"], r["status"], r["resolved_at"], r["resolved_by"]) for r in rows]
+
+    assert outcome(await ordered.rows(complaint)) == outcome(await shuffled.rows(complaint))
+    assert outcome(await shuffled.rows(complaint))[0][1] == "resolved"
+
+
+async def test_a_resolution_whose_complaint_never_comes_is_dead_lettered(bench_of):
+    feedback, customer = await bench_of("feedback", parked_event_max_wait_hours=2), uuid.uuid4()
+    await feedback.consume(FEEDBACK, resolving(customer, "T-404", NOW, "tickets"))
+    parking = feedback_app.parking(feedback.runtime)
+
+    feedback.clock.move_to(NOW + 2 * HOUR)
+    swept = await parking.expire(feedback.runtime.db, feedback.bus, 10)
+
+    assert swept.counts == {"dead_lettered": 1}
+    [letter] = feedback.dead_letters()
+    assert "complaint 'T-404'" in (letter.header("crm-error") or "")
+    assert letter.header("crm-service") == "feedback"
+    assert await feedback.rows(feedback_parked) == []

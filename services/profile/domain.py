@@ -39,6 +39,7 @@ class View(TypedDict):
     points_balance: int
     points_pending: int
     last_nps: int | None
+    last_nps_at: datetime | None
     open_complaints: int
     orders: int
     revenue_minor: int
@@ -61,6 +62,7 @@ def new_view(tenant_id: str, customer_id: UUID, now: datetime) -> View:
         "points_balance": 0,
         "points_pending": 0,
         "last_nps": None,
+        "last_nps_at": None,
         "open_complaints": 0,
         "orders": 0,
         "revenue_minor": 0,
@@ -90,8 +92,8 @@ FOLDED: tuple[type[Payload], ...] = (
 
 
 def fold(view: View, payload: Payload, at: datetime) -> bool:
-    """Apply one event to a customer's 360 (events of one topic arrive in order);
-    says whether the event concerns the 360 at all."""
+    """Apply one event to a customer's 360 (events of one topic arrive in order, and a
+    refund after its purchase: ``orders``); says whether the event concerns the 360."""
     match payload:
         case PurchaseCompleted(amount_minor=amount, currency=currency):
             view["orders"] += 1
@@ -114,7 +116,9 @@ def fold(view: View, payload: Payload, at: datetime) -> bool:
         case ComplaintOpened(open_complaints=count) | ComplaintResolved(open_complaints=count):
             view["open_complaints"] = count
         case SurveyAnswered(survey="nps", score=score):
-            view["last_nps"] = score
+            # the latest answer by when it was given, whatever order answers arrive in
+            if view["last_nps_at"] is None or at >= view["last_nps_at"]:
+                view["last_nps"], view["last_nps_at"] = score, at
         case _:
             return False
     return True

@@ -13,14 +13,17 @@ from services.feedback.tables import complaint
 from services.feedback.tables import parked as feedback_parked
 from services.loyalty import app as loyalty_app
 from services.loyalty.tables import ledger_entry, parked
-from shared.events.activity import OrderRefunded
+from services.profile.tables import parked as profile_parked
+from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintResolved as Resolved
+from shared.events.feedback import SurveyAnswered
 from shared.events.loyalty import PointsReversed
-from tests.handlers.bench import NOW, Bench
+from tests.handlers.bench import NOW, Bench, inbound
 from tests.handlers.bench import event as service_event
 from tests.handlers.test_feedback import GROUP as FEEDBACK
 from tests.handlers.test_feedback import filed, resolving
 from tests.handlers.test_loyalty import ACTIVITY, bought, summary
+from tests.handlers.test_profile_view import VIEW, known, view
 
 HOUR = timedelta(hours=1)
 
@@ -131,3 +134,30 @@ async def test_a_resolution_whose_complaint_never_comes_is_dead_lettered(bench_o
     assert "complaint 'T-404'" in (letter.header("crm-error") or "")
     assert letter.header("crm-service") == "feedback"
     assert await feedback.rows(feedback_parked) == []
+
+
+async def test_a_refund_before_its_purchase_takes_its_revenue_from_the_360(bench_of):
+    profile = await bench_of("profile")
+    [customer] = await known(profile, inbound("pos", "O-0", source="pos", external_id="C-1"))
+    refund = OrderRefunded(order_id="O-1", amount_minor=400, currency="EUR")
+    purchase = PurchaseCompleted(order_id="O-1", amount_minor=1000, currency="EUR", channel="web")
+
+    await profile.consume(VIEW, service_event(refund, customer, NOW + 2 * HOUR))
+    assert (await view(profile, customer)).stats.revenue_minor == 1000  # O-0 alone
+    await profile.consume(VIEW, service_event(purchase, customer, NOW + HOUR))
+
+    stats = (await view(profile, customer)).stats
+    assert (stats.orders, stats.revenue_minor) == (2, 1000 + 1000 - 400)
+    assert await profile.rows(profile_parked) == []
+
+
+async def test_the_latest_nps_answer_by_its_time_is_the_360s_whatever_the_arrival(bench_of):
+    profile = await bench_of("profile")
+    [customer] = await known(profile, inbound("pos", "O-0", source="pos", external_id="C-1"))
+    later = SurveyAnswered(survey="nps", score=9, category="promoter", at=NOW + HOUR)
+    earlier = SurveyAnswered(survey="nps", score=3, category="detractor", at=NOW)
+
+    await profile.consume(VIEW, service_event(later, customer, NOW + HOUR))
+    await profile.consume(VIEW, service_event(earlier, customer, NOW))
+
+    assert (await view(profile, customer)).feedback.last_nps == 9

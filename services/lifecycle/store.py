@@ -102,7 +102,9 @@ async def _purchases(conn: AsyncConnection, keys: Collection[Key]) -> list[tuple
     return [
         (
             (r.tenant_id, r.customer_id),
-            Purchase(r.order_id, r.purchased_at, r.amount_minor, r.refunded_minor, r.state),
+            Purchase(
+                r.order_id, r.purchased_at, r.amount_minor, r.refunded_minor, r.state, r.refunded_at
+            ),
         )
         for r in rows
     ]
@@ -172,6 +174,7 @@ async def save(
             "amount_minor": p.amount_minor,
             "refunded_minor": p.refunded_minor,
             "state": p.state,
+            "refunded_at": p.refunded_at,
         }
         for key, customer in customers.items()
         for order_id, p in customer.purchases.items()

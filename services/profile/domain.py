@@ -103,7 +103,9 @@ def fold(view: View, payload: Payload, at: datetime) -> bool:
             view["last_purchase_at"] = max(filter(None, [view["last_purchase_at"], at]))
         case OrderRefunded(amount_minor=amount, currency=currency):
             if currency in (None, view["currency"]):
-                view["revenue_minor"] = max(0, view["revenue_minor"] - amount)
+                # Kept signed, shown at least 0 (``views``): a clamp here would make a
+                # refund larger than its order depend on what was folded before it.
+                view["revenue_minor"] -= amount
         case StageChanged(to_stage=stage, at=since):
             view["stage"], view["stage_since"] = stage, since
         case ChurnRiskChanged(score=score, level=level, reasons=reasons):

@@ -161,3 +161,13 @@ async def test_the_latest_nps_answer_by_its_time_is_the_360s_whatever_the_arriva
     await profile.consume(VIEW, service_event(earlier, customer, NOW))
 
     assert (await view(profile, customer)).feedback.last_nps == 9
+
+
+async def test_a_refund_larger_than_its_order_shows_no_negative_revenue(bench_of):
+    profile = await bench_of("profile")
+    [customer] = await known(profile, inbound("pos", "O-0", source="pos", external_id="C-1"))
+    refund = OrderRefunded(order_id="O-0", amount_minor=2500, currency="EUR")
+
+    await profile.consume(VIEW, service_event(refund, customer, NOW + HOUR))
+
+    assert (await view(profile, customer)).stats.revenue_minor == 0  # 1000 - 2500, shown as 0

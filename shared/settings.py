@@ -93,6 +93,12 @@ class ServiceSettings(BaseSettings):
     """How often an idle relay looks for new outbox rows."""
     inbox_retention_days: int = 14
     """How long consumed event ids are kept to drop redeliveries."""
+    parked_event_max_wait_hours: float = Field(72.0, gt=0, le=24 * 365)
+    """How long an event that arrived before what it refers to (a refund before its
+    purchase, a resolution before its complaint) is kept waiting for it; after that it is
+    dead-lettered with the reason (``crm_parked_events_total``)."""
+    parked_event_sweep_seconds: float = Field(60.0, gt=0)
+    """How often each service dead-letters the parked events that waited too long."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     """The largest request body a service reads (413 above it); the gateway, which takes
     batches of events, has a larger default."""

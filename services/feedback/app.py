@@ -7,9 +7,10 @@ from collections.abc import Awaitable
 from services.feedback import api, handlers, survey_api
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
-from services.feedback.tables import inbox, outbox
+from services.feedback.tables import inbox, outbox, parked
 from shared import sweeps, topics
 from shared.contracts.feedback import FeedbackSweep
+from shared.parking import Parking, expiry_job, parking_of
 from shared.runtime import Job, Runtime, ServiceDefinition
 from shared.subscription import Subscription
 from shared.sweeps import Swept
@@ -24,14 +25,19 @@ CONSUMED = {
 }
 
 
+def parking(runtime: FeedbackRuntime) -> Parking:
+    """Resolutions that came before their complaint."""
+    return parking_of(parked, "feedback", runtime)
+
+
 def subscriptions(runtime: FeedbackRuntime) -> list[Subscription]:
-    config = runtime.settings.config
+    config, early = runtime.settings.config, parking(runtime)
     return [
         Subscription(
             group=group,
             topics=(topic,),
             applies=payloads,
-            handler=lambda uow, batch: handlers.record_feedback(uow, batch, config),
+            handler=lambda uow, batch: handlers.record_feedback(uow, batch, config, early),
         )
         for group, (topic, payloads) in CONSUMED.items()
     ]
@@ -47,7 +53,10 @@ def sweep(runtime: FeedbackRuntime, tenant: str | None = None) -> Awaitable[Swep
 
 def jobs(runtime: FeedbackRuntime) -> list[Job]:
     every = runtime.settings.feedback_sweep_seconds
-    return [sweeps.periodic("feedback-sweep", every, lambda: sweep(runtime))]
+    return [
+        sweeps.periodic("feedback-sweep", every, lambda: sweep(runtime)),
+        expiry_job(parking(runtime), runtime),
+    ]
 
 
 SERVICE: ServiceDefinition[FeedbackSettings, None] = ServiceDefinition(

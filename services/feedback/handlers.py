@@ -28,6 +28,7 @@ from shared.events.envelope import derived_id
 from shared.events.lifecycle import StageChanged
 from shared.events.payload import Payload
 from shared.events.profile import ConsentChanged
+from shared.parking import Parking
 from shared.subscription import Received, only
 from shared.uow import UnitOfWork
 
@@ -43,19 +44,22 @@ FROM_PROFILE: tuple[type[Payload], ...] = (ConsentChanged,)
 
 
 async def record_feedback(
-    uow: UnitOfWork, batch: Sequence[Received[Payload]], config: FeedbackConfig
+    uow: UnitOfWork, batch: Sequence[Received[Payload]], config: FeedbackConfig, parking: Parking
 ) -> None:
     """Open a complaint (with its SLA), keep a survey answer, resolve a complaint,
     schedule survey invitations, or fold a stage or a consent decision, per event."""
-    await open_complaints(uow, only(batch, ComplaintFiled), config)
+    filings = only(batch, ComplaintFiled)
+    await open_complaints(uow, filings, config)
     await record_answers(uow, only(batch, SurveyResponded), config)
     await schedule_invitations(uow, only(batch, PurchaseCompleted), config)
     await fold_stages(uow, only(batch, StageChanged), config)
     await fold_consents(uow, only(batch, ConsentChanged))
-    # After the filings, so a complaint filed and resolved within one batch is found.
-    await resolutions.resolve_from_events(
-        uow, only(batch, activity.ComplaintResolved), config.invitations
-    )
+    # After the filings, so a complaint filed and resolved within one batch is found,
+    # and so is one whose resolution came first and was parked.
+    awaited = {(*r.customer, resolutions.awaited(r.payload.complaint_ref)) for r in filings}
+    early = await parking.take(uow.conn, awaited) if awaited else []
+    resolved = [*early, *only(batch, activity.ComplaintResolved)]
+    await resolutions.resolve_from_events(uow, resolved, config.invitations, parking)
 
 
 async def open_complaints(

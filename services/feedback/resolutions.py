@@ -26,6 +26,7 @@ from services.feedback.domain import complaints
 from services.feedback.domain.complaints import Complaint, Refusal, Resolution
 from services.feedback.domain.config import Invitations
 from shared.events import CloudEvent, activity
+from shared.parking import Parking
 from shared.subscription import Received
 from shared.uow import Database, UnitOfWork
 
@@ -59,24 +60,32 @@ class ResolveAtDesk:
 
 
 async def resolve_from_events(
-    uow: UnitOfWork, resolved: Sequence[Received[activity.ComplaintResolved]], rules: Invitations
+    uow: UnitOfWork,
+    resolved: Sequence[Received[activity.ComplaintResolved]],
+    rules: Invitations,
+    parking: Parking,
 ) -> None:
     """Close the open complaints these events resolve; one locked read and one update
     for the batch.
 
-    A resolution whose complaint is unknown (never filed, filed for another customer,
-    or not arrived yet: partner systems are not ordered with each other), filed by
-    another partner, already resolved, or opened after the resolution's date is logged
-    (without personal data), counted and dropped, never retried: retrying would stall
-    the consumer behind an event that may never apply."""
+    A resolution whose complaint has not arrived yet (partner systems are not ordered
+    with each other) is parked until the complaint is filed (``parked_for``). One whose
+    complaint is another customer's, filed by another partner, already resolved, or
+    opened after the resolution's date is logged (without personal data), counted and
+    dropped, never retried: retrying would stall the consumer behind an event that may
+    never apply."""
     if not resolved:
         return
     ordered = sorted(resolved, key=lambda r: r.event.time)
     found = await store.complaints_by_ref(uow.conn, {_ref_key(r) for r in ordered})
     closed: list[Closed] = []
+    early: list[tuple[Received[activity.ComplaintResolved], str]] = []
     for received in ordered:
         event, asked = received.event, received.payload
         current = found.get(_ref_key(received))
+        if current is None:
+            early.append((received, awaited(received.payload.complaint_ref)))
+            continue
         reason = complaints.refusal(current, received.customer[1], event.partner, event.time)
         if reason is not None:
             _drop(reason, received)
@@ -88,6 +97,7 @@ async def resolve_from_events(
         found[_ref_key(received)] = done = complaints.resolve(current, resolution)
         closed.append((done, resolution, event))
     await _close(uow, closed, rules)
+    await parking.park(uow.conn, early)
 
 
 async def resolve_at_desk(db: Database, command: ResolveAtDesk, rules: Invitations) -> Complaint:
@@ -144,6 +154,11 @@ def _drop(reason: Refusal, received: Received[activity.ComplaintResolved]) -> No
         event_id=str(received.event.id),
         partner=received.event.partner,
     )
+
+
+def awaited(complaint_ref: str) -> str:
+    """What a resolution of ``complaint_ref`` waits for, when it came first."""
+    return f"complaint:{complaint_ref}"
 
 
 def _ref_key(received: Received[activity.ComplaintResolved]) -> store.RefKey:

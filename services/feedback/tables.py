@@ -16,10 +16,12 @@ from sqlalchemy import (
 )
 
 from shared.db import UTCDateTime
+from shared.parking import parked_table
 from shared.tables import kernel_tables
 
 metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
+parked = parked_table(metadata)  # resolutions that came before their complaint
 
 complaint = Table(
     "complaint",

@@ -114,7 +114,13 @@ async def purchases_of(conn: AsyncConnection, keys: Collection[Key]) -> list[tup
         (
             (r.tenant_id, r.customer_id),
             Purchase(
-                r.order_id, r.purchased_at, r.amount_minor, r.refunded_minor, r.state, r.currency
+                r.order_id,
+                r.purchased_at,
+                r.amount_minor,
+                r.refunded_minor,
+                r.state,
+                r.currency,
+                r.refunded_at,
             ),
         )
         for r in rows
@@ -193,6 +199,7 @@ async def save(
             "refunded_minor": p.refunded_minor,
             "state": p.state,
             "currency": p.currency,
+            "refunded_at": p.refunded_at,
         }
         for key, customer in customers.items()
         for order_id, p in customer.purchases.items()

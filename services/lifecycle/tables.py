@@ -105,6 +105,7 @@ lifecycle_purchase = Table(
         comment="bought, refunded (in full), awaiting (a refund came before its order)",
     ),
     Column("currency", String(3), comment="None: recorded before lifecycle kept currencies"),
+    Column("refunded_at", UTCDateTime, comment="when its latest refund was made"),
     comment="Each order once: RFM and the churn model are recomputed from these, "
     "so late, repeated or refunded orders land in the same numbers.",
 )

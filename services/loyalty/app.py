@@ -7,9 +7,10 @@ from collections.abc import Awaitable
 from services.loyalty import api, handlers
 from services.loyalty.settings import LoyaltySettings
 from services.loyalty.sweep import sweep_due
-from services.loyalty.tables import inbox, outbox
+from services.loyalty.tables import inbox, outbox, parked
 from shared import sweeps, topics
 from shared.contracts.loyalty import LoyaltySweep
+from shared.parking import Parking, expiry_job, parking_of
 from shared.runtime import Job, Runtime, ServiceDefinition
 from shared.subscription import BatchHandler, Subscription
 from shared.sweeps import Swept
@@ -23,9 +24,14 @@ CONSUMED = {
 }
 
 
+def parking(runtime: LoyaltyRuntime) -> Parking:
+    """Refunds that came before their purchase."""
+    return parking_of(parked, "loyalty", runtime)
+
+
 def _handler(runtime: LoyaltyRuntime) -> BatchHandler:
-    programme, clock = runtime.settings.programme, runtime.clock
-    return lambda uow, batch: handlers.update_accounts(uow, batch, programme, clock)
+    programme, clock, early = runtime.settings.programme, runtime.clock, parking(runtime)
+    return lambda uow, batch: handlers.update_accounts(uow, batch, programme, clock, early)
 
 
 def subscriptions(runtime: LoyaltyRuntime) -> list[Subscription]:
@@ -44,7 +50,10 @@ def sweep(runtime: LoyaltyRuntime, tenant: str | None = None) -> Awaitable[Swept
 
 def jobs(runtime: LoyaltyRuntime) -> list[Job]:
     every = runtime.settings.loyalty_sweep_seconds
-    return [sweeps.periodic("loyalty-sweep", every, lambda: sweep(runtime))]
+    return [
+        sweeps.periodic("loyalty-sweep", every, lambda: sweep(runtime)),
+        expiry_job(parking(runtime), runtime),
+    ]
 
 
 SERVICE: ServiceDefinition[LoyaltySettings, None] = ServiceDefinition(

@@ -6,15 +6,20 @@ one pass, every event is folded in Python in order, and the entries, lots,
 offers and accounts are written in one statement each. The inbox already drops
 a redelivered event; the domain also ignores an order it has rewarded before,
 whatever event carries it (order ids are unique per customer, not across partners).
+A refund that arrives before its purchase (another partner's system, not ordered
+with the till) is parked (``shared.parking``) and applied right after the purchase,
+in the transaction that applies the purchase.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 
 from services.loyalty import store
 from services.loyalty.announcements import announce
 from services.loyalty.domain import commands
+from services.loyalty.domain.account import Account, Notice
 from services.loyalty.domain.commands import (
     Buy,
     Command,
@@ -30,8 +35,11 @@ from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, ComplaintResolved
 from shared.events.lifecycle import StageChanged
 from shared.events.payload import Payload
-from shared.subscription import Received
+from shared.parking import Parking, WaitKey
+from shared.subscription import CustomerKey, Received
 from shared.uow import UnitOfWork
+
+Asked = tuple[Received[Payload], Command]
 
 # What each consumer applies, as ``_apply`` matches it.
 FROM_ACTIVITY: tuple[type[Payload], ...] = (PurchaseCompleted, OrderRefunded)
@@ -40,25 +48,60 @@ FROM_LIFECYCLE: tuple[type[Payload], ...] = (StageChanged,)
 
 
 async def update_accounts(
-    uow: UnitOfWork, batch: Sequence[Received[Payload]], programme: Programme, clock: Clock
+    uow: UnitOfWork,
+    batch: Sequence[Received[Payload]],
+    programme: Programme,
+    clock: Clock,
+    parking: Parking,
 ) -> None:
-    """Fold the batch's purchases, refunds, complaints and stage changes into the accounts."""
+    """Fold the batch's purchases, refunds, complaints and stage changes into the accounts;
+    a refund of an order not seen yet is parked, and applied right after its order."""
     asked = [(r, c) for r in batch if (c := _command(r)) and commands.touches(programme, c)]
+    bought = {(*r.customer, commands.order_ref(c.order_id)) for r, c in asked if isinstance(c, Buy)}
+    held: dict[WaitKey, list[Asked]] = {}
+    for early in await parking.take(uow.conn, bought):
+        if (command := _command(early)) is not None:
+            held.setdefault(_waits(early, command), []).append((early, command))
     if not asked:
         return
     now = clock.now()
     keys = {r.customer for r, _ in asked}
     await store.open_accounts(uow.conn, keys, programme, now)
     found = await store.lock_accounts(uow.conn, keys)
-    noticed = []
-    for received, command in asked:
-        account = found[received.customer]
-        for n in commands.apply(account, programme, command):
-            noticed.append((account, n, received))
+    noticed = _fold(found, deque(asked), held, programme)
     await store.save(
         uow.conn, found.values(), [(a, n, r.event.id) for a, n, r in noticed], programme, now
     )
     uow.publish(*(announce(a, n, r.event, r.event.time) for a, n, r in noticed))
+    await parking.park(uow.conn, [(r, w[2]) for w, rs in held.items() for r, _ in rs])
+
+
+def _fold(
+    found: dict[CustomerKey, Account],
+    queue: deque[Asked],
+    held: dict[WaitKey, list[Asked]],
+    programme: Programme,
+) -> list[tuple[Account, Notice, Received[Payload]]]:
+    """Apply the commands in order; one that waits is held in ``held`` and applied right
+    after what it waits for, if that comes in this batch."""
+    noticed = []
+    while queue:
+        received, command = queue.popleft()
+        account = found[received.customer]
+        if (waits := commands.awaits(account, command)) is not None:
+            held.setdefault((*received.customer, waits), []).append((received, command))
+            continue
+        for n in commands.apply(account, programme, command):
+            noticed.append((account, n, received))
+        if isinstance(command, Buy):
+            ref = commands.order_ref(command.order_id)
+            queue.extendleft(reversed(held.pop((*received.customer, ref), [])))
+    return noticed
+
+
+def _waits(received: Received[Payload], command: Command) -> WaitKey:
+    assert isinstance(command, Refund)  # only refunds are ever parked
+    return (*received.customer, commands.order_ref(command.order_id))
 
 
 def _command(received: Received[Payload]) -> Command | None:

@@ -14,10 +14,12 @@ from sqlalchemy import (
 )
 
 from shared.db import BigIntId, UTCDateTime
+from shared.parking import parked_table
 from shared.tables import kernel_tables
 
 metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
+parked = parked_table(metadata)  # refunds that came before their purchase
 
 account = Table(
     "account",

@@ -10,9 +10,10 @@ from them. Operators decide merge candidates over HTTP (``merge_api``).
 from __future__ import annotations
 
 from services.profile import api, handlers, merge_api
-from services.profile.tables import inbox, outbox
+from services.profile.tables import inbox, outbox, parked
 from shared import topics
-from shared.runtime import Runtime, ServiceDefinition
+from shared.parking import Parking, expiry_job, parking_of
+from shared.runtime import Job, Runtime, ServiceDefinition
 from shared.settings import ServiceSettings
 from shared.subscription import Subscription
 
@@ -20,8 +21,17 @@ VIEW_GROUP = "profile-view"
 VIEW_TOPICS = (topics.ACTIVITY, topics.PROFILE, topics.LIFECYCLE, topics.LOYALTY, topics.FEEDBACK)
 
 
+def parking(runtime: Runtime[ServiceSettings, None]) -> Parking:
+    """Refunds that came before their purchase, waiting to be folded into the 360."""
+    return parking_of(parked, "profile", runtime)
+
+
+def jobs(runtime: Runtime[ServiceSettings, None]) -> list[Job]:
+    return [expiry_job(parking(runtime), runtime)]
+
+
 def subscriptions(runtime: Runtime[ServiceSettings, None]) -> list[Subscription]:
-    clock = runtime.clock
+    clock, early = runtime.clock, parking(runtime)
     return [
         Subscription(
             group="profile-inbound",
@@ -33,7 +43,7 @@ def subscriptions(runtime: Runtime[ServiceSettings, None]) -> list[Subscription]
             group=VIEW_GROUP,
             topics=VIEW_TOPICS,
             applies=handlers.FOLDED,
-            handler=lambda uow, batch: handlers.fold_into_view(uow, batch, clock),
+            handler=lambda uow, batch: handlers.fold_into_view(uow, batch, clock, early),
         ),
     ]
 
@@ -46,4 +56,5 @@ SERVICE: ServiceDefinition[ServiceSettings, None] = ServiceDefinition(
     settings=ServiceSettings,
     routers=[api.router, merge_api.router],
     subscriptions=subscriptions,
+    jobs=jobs,
 )

@@ -39,6 +39,7 @@ class View(TypedDict):
     points_balance: int
     points_pending: int
     last_nps: int | None
+    last_nps_at: datetime | None
     open_complaints: int
     orders: int
     revenue_minor: int
@@ -65,6 +66,7 @@ def new_view(tenant_id: str, customer_id: UUID, now: datetime) -> View:
         "points_balance": 0,
         "points_pending": 0,
         "last_nps": None,
+        "last_nps_at": None,
         "open_complaints": 0,
         "orders": 0,
         "revenue_minor": 0,
@@ -99,8 +101,8 @@ FOLDED: tuple[type[Payload], ...] = (
 
 
 def fold(view: View, payload: Payload, at: datetime) -> bool:
-    """Apply one event to a customer's 360 (events of one topic arrive in order);
-    says whether the event concerns the 360 at all."""
+    """Apply one event to a customer's 360 (events of one topic arrive in order, and a
+    refund after its purchase: ``orders``); says whether the event concerns the 360."""
     match payload:
         case PurchaseCompleted(amount_minor=amount, currency=currency):
             view["orders"] += 1
@@ -110,7 +112,9 @@ def fold(view: View, payload: Payload, at: datetime) -> bool:
             view["last_purchase_at"] = max(filter(None, [view["last_purchase_at"], at]))
         case OrderRefunded(amount_minor=amount, currency=currency):
             if currency in (None, view["currency"]):
-                view["revenue_minor"] = max(0, view["revenue_minor"] - amount)
+                # Kept signed, shown at least 0 (``views``): a clamp here would make a
+                # refund larger than its order depend on what was folded before it.
+                view["revenue_minor"] -= amount
         case StageChanged(to_stage=stage, at=since, reactivation=won_back):
             view["stage"], view["stage_since"] = stage, since
             view["reactivations"] += int(won_back)
@@ -127,7 +131,9 @@ def fold(view: View, payload: Payload, at: datetime) -> bool:
         case ComplaintOpened(open_complaints=count) | ComplaintResolved(open_complaints=count):
             view["open_complaints"] = count
         case SurveyAnswered(survey="nps", score=score):
-            view["last_nps"] = score
+            # the latest answer by when it was given, whatever order answers arrive in
+            if view["last_nps_at"] is None or at >= view["last_nps_at"]:
+                view["last_nps"], view["last_nps_at"] = score, at
         case _:
             return False
     return True

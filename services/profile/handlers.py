@@ -12,7 +12,7 @@ from typing import cast
 from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 
-from services.profile import announcements, domain, store
+from services.profile import announcements, domain, orders, store
 from services.profile.resolution import Resolution, find_candidates, reference_key
 from services.profile.tables import customer_view
 from shared import topics
@@ -22,6 +22,7 @@ from shared.events import REGISTRY
 from shared.events.activity import Inbound
 from shared.events.payload import Payload
 from shared.events.profile import CustomersMerged
+from shared.parking import Parking
 from shared.subscription import Received
 from shared.uow import UnitOfWork
 
@@ -67,11 +68,15 @@ async def resolve_inbound(
     )
 
 
-async def fold_into_view(uow: UnitOfWork, batch: Sequence[Received[Payload]], clock: Clock) -> None:
+async def fold_into_view(
+    uow: UnitOfWork, batch: Sequence[Received[Payload]], clock: Clock, parking: Parking
+) -> None:
     """Fold purchases, refunds, stage, risk, points, tier and feedback events into the
-    customer 360, and learn the merges; this consumer is the 360's only writer."""
+    customer 360, and learn the merges; this consumer is the 360's only writer. A refund
+    that came before its purchase waits for it (``orders``)."""
     now = clock.now()
     facts = [r for r in batch if not isinstance(r.payload, CustomersMerged)]
+    facts = await orders.in_order_of_purchase(uow.conn, facts, parking)
     views = await _views(uow, {r.customer for r in facts})
     changed: dict[ViewKey, domain.View] = {}
     for received in facts:

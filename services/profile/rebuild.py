@@ -5,7 +5,8 @@
 The 360 is a read model: ``profile-view`` folds it from crm.activity, crm.profile (merges),
 crm.lifecycle, crm.loyalty and crm.feedback, and nothing else writes it. So it
 can be thrown away and folded again: the group's offsets go back to the start
-of those topics, then its rows and its inbox entries are deleted in one
+of those topics, then its rows (with the orders it folded and the refunds waiting
+for theirs) and its inbox entries are deleted in one
 transaction. Offsets first: should the database step fail, the replay finds
 its old inbox entries and changes nothing, and running the command again
 finishes the job. A running consumer would overwrite the reset offsets, so the
@@ -22,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import delete
 
 from services.profile.app import VIEW_GROUP, VIEW_TOPICS
-from services.profile.tables import customer_view, inbox
+from services.profile.tables import customer_view, inbox, parked, view_order
 from shared.bus.kafka import ClientOptions
 from shared.bus.security import client_options
 from shared.db import create_engine
@@ -43,6 +44,8 @@ async def rebuild(settings: ServiceSettings) -> None:
     try:
         async with engine.begin() as conn:
             await conn.execute(delete(customer_view))
+            await conn.execute(delete(view_order))
+            await conn.execute(delete(parked))
             await conn.execute(delete(inbox).where(inbox.c.consumer == VIEW_GROUP))
     finally:
         await engine.dispose()

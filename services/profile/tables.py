@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 
 from shared.db import UTCDateTime
+from shared.parking import parked_table
 from shared.tables import kernel_tables
 
 metadata = MetaData()
@@ -116,6 +117,7 @@ customer_view = Table(
     Column("points_balance", BigInteger, nullable=False),
     Column("points_pending", BigInteger, nullable=False),
     Column("last_nps", Integer),
+    Column("last_nps_at", UTCDateTime, comment="when the last NPS answer was given"),
     Column("open_complaints", Integer, nullable=False),
     Column("orders", Integer, nullable=False),
     Column("revenue_minor", BigInteger, nullable=False),
@@ -130,3 +132,13 @@ customer_view = Table(
     Index("ix_customer_view_merged_into", "tenant_id", "merged_into"),
     comment="The customer 360, folded from every service's events; rebuildable from the topics.",
 )
+
+view_order = Table(
+    "view_order",
+    metadata,
+    Column("tenant_id", TenantId, primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("order_id", String(200), primary_key=True),
+    comment="Orders the 360 has folded: a refund of any other waits for its purchase.",
+)
+parked = parked_table(metadata)  # refunds that came before their purchase

@@ -117,7 +117,9 @@ def _answer_360(found: domain.View, contact: Contact) -> Customer360:
         churn_risk=churn,
         loyalty=LoyaltySummary.model_validate(found),
         feedback=FeedbackSummary.model_validate(found),
-        stats=PurchaseStats.model_validate(found),
+        stats=PurchaseStats.model_validate(
+            {**found, "revenue_minor": max(0, found["revenue_minor"])}
+        ),
         updated_at=found["updated_at"],
         value=None
         if found["value_class"] is None

@@ -4,18 +4,24 @@ translates events into these calls."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from services.lifecycle.domain.config import Trigger
 from services.lifecycle.domain.rfm import Purchase, rfm_of
 from services.lifecycle.domain.stages import (
+    FUNNEL,
     CustomerState,
     Facts,
     StageMachine,
     Transition,
     purchase_trigger,
 )
+
+# Where a refold may start from and act in: the funnel (and no stage yet).
+BEFORE_PURCHASE = (None, "prospect", "lead")
+REFOLDED = (None, *FUNNEL)
 
 
 @dataclass(frozen=True)
@@ -45,9 +51,11 @@ def purchased(
         return Folded(state, purchases)
     order = Purchase(order_id, at, amount_minor, currency=currency)
     if known is not None:
-        order = order.refund(known.refunded_minor)
+        order = order.refund(known.refunded_minor, known.refunded_at)
     before = rfm_of(purchases.values())
     after = {**purchases, order_id: order}
+    if known is not None or _late(state, purchases, at):
+        return refold(machine, state, after, order_id)
     if not order.paid:
         return Folded(state, after, None, order_id)
     facts = Facts(tuple(after.values()))
@@ -65,9 +73,77 @@ def refunded(
 ) -> Folded:
     """Part or all of an order refunded; an order not seen yet keeps the refund for later."""
     order = purchases.get(order_id) or Purchase(order_id, at, 0, state="awaiting")
-    after = {**purchases, order_id: order.refund(amount_minor)}
+    after = {**purchases, order_id: order.refund(amount_minor, at)}
+    if order.known and _late(state, purchases, at):
+        return refold(machine, state, after, order_id)
     moved, transition = machine.move(state, "refunded", at, Facts(tuple(after.values())))
     return Folded(moved, after, transition, order_id)
+
+
+def refold(
+    machine: StageMachine, state: CustomerState, purchases: Mapping[str, Purchase], order_id: str
+) -> Folded:
+    """The stage the customer's orders and full refunds give when folded in event-time
+    order, for an order or refund that arrived late (or an order whose refund came
+    first): what a partner's delivery order decided is replaced by what happened when.
+
+    Only within the purchase funnel: a silent, churned or closed customer's stage is the
+    sweep's or the account's, and a late event never moves them (``StageMachine.move``).
+    The stage before the first purchase (prospect, lead) is kept as the start."""
+    if state.stage not in REFOLDED:
+        return _incremental(machine, state, purchases, order_id)
+    start = replace(state, stage=state.stage if state.stage in BEFORE_PURCHASE else None)
+    folded = replace(start, stage_since=None)
+    seen: dict[str, Purchase] = {}
+    for at, refund, order in _timeline(purchases.values()):
+        if refund:
+            seen[order.order_id] = order
+            trigger: Trigger = "refunded"
+        else:
+            paid = sum(1 for p in seen.values() if p.paid)
+            trigger = "repeat_purchase" if paid else "first_purchase"
+            seen[order.order_id] = Purchase(
+                order.order_id, order.at, order.amount_minor, currency=order.currency
+            )
+        folded, _ = machine.move(folded, trigger, at, Facts(tuple(seen.values())))
+    if folded.stage is None or folded.stage == state.stage or folded.stage_since is None:
+        return Folded(state, purchases, None, order_id)
+    # Dated no earlier than the current stage began, as every late move is, so the
+    # history stays in order.
+    at = max(folded.stage_since, state.stage_since or folded.stage_since)
+    moved = replace(state, stage=folded.stage, stage_since=at)
+    return Folded(moved, purchases, Transition(state.stage, folded.stage, at, False), order_id)
+
+
+def _incremental(
+    machine: StageMachine, state: CustomerState, purchases: Mapping[str, Purchase], order_id: str
+) -> Folded:
+    """Outside the funnel, the one move the arriving order makes (never back into it
+    when it is late: ``StageMachine.move``)."""
+    order = purchases[order_id]
+    if not order.paid:
+        return Folded(state, purchases, None, order_id)
+    before = rfm_of(p for p in purchases.values() if p.order_id != order_id)
+    facts = Facts(tuple(purchases.values()))
+    moved, transition = machine.move(state, purchase_trigger(before), order.at, facts)
+    return Folded(moved, purchases, transition, order_id)
+
+
+def _late(state: CustomerState, purchases: Mapping[str, Purchase], at: datetime) -> bool:
+    """Whether something the customer did after ``at`` has been folded already."""
+    times = [state.stage_since, *(p.at for p in purchases.values() if p.known)]
+    times += [p.refunded_at for p in purchases.values() if p.known]
+    return any(t is not None and t > at for t in times)
+
+
+def _timeline(orders: Iterable[Purchase]) -> list[tuple[datetime, bool, Purchase]]:
+    """Each known order's purchase, and its refund in full, in event-time order."""
+    known = [p for p in orders if p.known]
+    steps = [(p.at, False, p) for p in known]
+    steps += [
+        (max(p.at, p.refunded_at or p.at), True, p) for p in known if p.state == "refunded"
+    ]  # a refund dated before its order (clocks differ) is taken as made with it
+    return sorted(steps, key=lambda s: (s[0], s[1], s[2].order_id))
 
 
 def complaint_opened(

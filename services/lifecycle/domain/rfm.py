@@ -35,6 +35,7 @@ class Purchase:
     refunded_minor: int = 0
     state: OrderState = "bought"
     currency: str | None = None  # None: an order recorded before lifecycle kept currencies
+    refunded_at: datetime | None = None  # when its latest refund was made
 
     def __post_init__(self) -> None:
         # A paid order whose refunds reach its amount is refunded in full; a free order
@@ -52,16 +53,19 @@ class Purchase:
         """The order itself has arrived (not only a refund of it)."""
         return self.state != "awaiting"
 
-    def refund(self, amount_minor: int) -> Purchase:
-        """This order after a refund of ``amount_minor``: never more than it cost, and a
-        refund of a free order refunds it in full. A refund of an order not seen yet is
-        kept whole for when it arrives."""
+    def refund(self, amount_minor: int, at: datetime | None = None) -> Purchase:
+        """This order after a refund of ``amount_minor`` made ``at``: never more than it
+        cost, and a refund of a free order refunds it in full. A refund of an order not
+        seen yet is kept whole for when it arrives."""
         total = self.refunded_minor + amount_minor
+        when = max((t for t in (self.refunded_at, at) if t is not None), default=None)
         if not self.known:
-            return Purchase(self.order_id, self.at, 0, total, "awaiting", self.currency)
+            return Purchase(self.order_id, self.at, 0, total, "awaiting", self.currency, when)
         total = min(total, self.amount_minor)
         state: OrderState = "refunded" if total >= self.amount_minor else self.state
-        return Purchase(self.order_id, self.at, self.amount_minor, total, state, self.currency)
+        return Purchase(
+            self.order_id, self.at, self.amount_minor, total, state, self.currency, when
+        )
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def purchase(
     )
     entry = account.ledger.add_lot(lot, "earn", earning.rule, bought.at)
     notices = [notice(account, "credited" if entry else "pending", entry=entry, lot=lot)]
-    notices += _upgrade(account, programme, bought.at, f"{ORDER}{order_id}")
+    notices += _retier(account, programme, bought.at, f"{ORDER}{order_id}")
     notices += _offer_progress(account, programme, bought)
     return notices
 
@@ -229,6 +229,26 @@ def _requalify(account: Account, programme: Programme, cause: str) -> list[Notic
     if tiers.rank(rules, tier) >= tiers.rank(rules, account.tier):
         return []
     before, account.tier, account.tier_review_at = account.tier, tier, review_at
+    return [notice(account, "tier_changed", from_tier=before, cause=cause)]
+
+
+def _retier(account: Account, programme: Programme, at: datetime, cause: str) -> list[Notice]:
+    """Up to the tier the purchase earns. A purchase that arrives after later ones (its
+    partner was slow) may have lifted the tier at its time, which the later ones' spend
+    then kept: the tier is qualified again over every purchase in event-time order, as
+    a refund does, so the result does not depend on arrival (with ``reevaluate_tier``;
+    without it a refund never takes a tier back, and arrival order stays in it)."""
+    later = any(lot.earned_at > at for lot in account.ledger.lots if lot.ref.startswith(ORDER))
+    if not (later and programme.refunds.reevaluate_tier):
+        return _upgrade(account, programme, at, cause)
+    rules = programme.tiers
+    floor = account.reviewed_tier or programme.lowest_tier
+    tier, review_at = tiers.requalify(rules, floor, account.reviewed_at, account.ledger.lots)
+    if tiers.rank(rules, tier) < tiers.rank(rules, account.tier):
+        return []
+    before, account.tier, account.tier_review_at = account.tier, tier, review_at
+    if tier == before:
+        return []
     return [notice(account, "tier_changed", from_tier=before, cause=cause)]
 
 

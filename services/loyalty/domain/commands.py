@@ -62,6 +62,21 @@ def touches(programme: Programme, command: Command) -> bool:
     return True
 
 
+def awaits(acc: Account, command: Command) -> str | None:
+    """What the command waits for before it can apply, if anything: a refund of an
+    order the account has not seen yet waits for that order (partners are not ordered
+    with each other), and is applied right after it."""
+    match command:
+        case Refund(order_id=order_id) if acc.ledger.lot_for(order_ref(order_id)) is None:
+            return order_ref(order_id)
+    return None
+
+
+def order_ref(order_id: str) -> str:
+    """How an order is named, in its lot and in what waits for it."""
+    return f"{account.ORDER}{order_id}"
+
+
 def apply(acc: Account, programme: Programme, command: Command) -> list[Notice]:
     """Carry the command out on the account; what happened, as notices."""
     match command:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks import domain, hosts, signature, store
+from shared import metrics
 from shared.clock import Clock, SystemClock
 from shared.events import CloudEvent, new_event
 from shared.events.gateway import WebhookDisabled
@@ -31,13 +32,6 @@ from shared.uow import Database
 
 log = structlog.get_logger()
 
-# Issue 15 names this metric; the kernel's observability work may define it in
-# shared/metrics.py: then this definition moves there.
-DELIVERIES = Counter(
-    "crm_webhook_deliveries_total",
-    "Webhook delivery attempts by outcome (delivered, retrying, failed)",
-    ["outcome"],
-)
 DISABLED = Counter(
     "crm_webhook_subscriptions_disabled_total",
     "Webhook subscriptions disabled after a delivery failed every attempt",
@@ -103,6 +97,8 @@ class WebhookSender:
         async with self._db.unit_of_work() as uow:
             due = await store.take_due(uow.conn, now, free, now + self._lease)
             await uow.commit()
+            if len(due) < free:  # caught up: how many wait, for the dashboard
+                metrics.WEBHOOK_PENDING.set(await store.pending(uow.conn))
         for delivery in due:
             task = asyncio.create_task(self._deliver(client, delivery))
             self._in_flight.add(task)
@@ -115,8 +111,11 @@ class WebhookSender:
 
     async def _deliver(self, client: httpx.AsyncClient, due: store.Due) -> None:
         try:
+            started = time.perf_counter()
             attempt = await self.attempt(client, due)
-            await self._settle(due, attempt)
+            elapsed = time.perf_counter() - started
+            outcome = await self._settle(due, attempt)
+            metrics.WEBHOOK_DELIVERY_SECONDS.labels(outcome).observe(elapsed)
         except Exception:
             # The row stays leased and falls due again when the lease ends.
             log.exception("webhook delivery not settled", delivery_id=str(due.delivery_id))
@@ -148,7 +147,9 @@ class WebhookSender:
             return domain.Attempt(error=f"{kind}: {error}"[:500] if str(error) else kind)
         return domain.Attempt(status_code=response.status_code)
 
-    async def _settle(self, due: store.Due, attempt: domain.Attempt) -> None:
+    async def _settle(self, due: store.Due, attempt: domain.Attempt) -> str:
+        """Record the attempt's outcome (and disable the subscription after the last
+        failed one); the outcome as the metrics name it."""
         now = self._clock.now()
         async with self._db.unit_of_work() as uow:
             last_attempt = not attempt.delivered and due.attempts >= self.policy.max_attempts
@@ -172,7 +173,7 @@ class WebhookSender:
                 uow.publish(await _disabled(uow.conn, due, settled.disable, now))
             await uow.commit()
         outcome = {"pending": "retrying"}.get(settled.status, settled.status)
-        DELIVERIES.labels(outcome).inc()
+        metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
         if settled.disable:
             DISABLED.inc()
             log.warning(
@@ -180,6 +181,7 @@ class WebhookSender:
                 subscription_id=str(due.subscription_id),
                 reason=settled.disable,
             )
+        return outcome
 
 
 async def _disabled(

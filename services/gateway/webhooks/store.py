@@ -184,6 +184,12 @@ async def take_due(
     return [Due(**(dict(row._mapping) | {"attempts": row.attempts + 1})) for row in rows]
 
 
+async def pending(conn: AsyncConnection) -> int:
+    """Deliveries not settled yet (due, leased or waiting for a retry): the partial index's rows."""
+    query = select(func.count()).select_from(delivery).where(delivery.c.next_attempt_at.isnot(None))
+    return int(await conn.scalar(query) or 0)
+
+
 async def tenant_of(conn: AsyncConnection, subscription_id: uuid.UUID) -> str:
     query = select(subscription.c.tenant_id).where(
         subscription.c.subscription_id == subscription_id

@@ -17,6 +17,7 @@ from services.gateway import (
     lifecycle,
     loyalty,
     profile,
+    records,
 )
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.runtime import GatewayResources
@@ -73,6 +74,7 @@ def definition(
             loyalty.router,
             feedback.router,
             profile.router,
+            records.router,
             complaints.router,
         ],
         resources=resources,

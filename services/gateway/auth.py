@@ -196,6 +196,7 @@ Reader = Annotated[keys.Principal, Depends(require("customers:read"))]
 Admin = Annotated[keys.Principal, Depends(require("admin"))]
 LoyaltyWriter = Annotated[keys.Principal, Depends(require("loyalty:write"))]
 Resolver = Annotated[keys.Principal, Depends(require("complaints:resolve"))]
+Editor = Annotated[keys.Principal, Depends(require("customers:write"))]
 
 
 def refuse_all_tenants_unless_operator(caller: keys.Principal, all_tenants: bool) -> None:

@@ -13,6 +13,7 @@ from shared.contracts.customers import (
     LookupSource,
 )
 from shared.contracts.query import Id
+from shared.contracts.records import LookupEmail, LookupPhone
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -27,10 +28,15 @@ async def lookup_customer(
     request: Request,
     caller: Reader,
     upstreams: UpstreamsDep,
-    source: LookupSource,
-    external_id: LookupExternalId,
+    source: LookupSource = None,
+    external_id: LookupExternalId = None,
+    email: LookupEmail = None,
+    phone: LookupPhone = None,
 ) -> Response:
-    """Find a customer by a partner system's id: ``?source=pos&external_id=C-1001``."""
+    """Find a customer by one identity: a partner system's id
+    (``?source=pos&external_id=C-1001``), or ``?email=``, or ``?phone=`` (E.164); an
+    e-mail or phone several customers share lists them all in ``matches``, oldest
+    first. Another mix of parameters is a 422."""
     return await upstreams.forward("profile", "/v1/customers/lookup", caller.tenant_id, request)
 
 

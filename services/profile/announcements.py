@@ -58,22 +58,41 @@ def customer_created(
     )
 
 
+def _found(candidate: Candidate, now: datetime) -> MergeCandidateFound:
+    return MergeCandidateFound(
+        candidate_id=str(candidate.candidate_id),
+        survivor_id=str(candidate.survivor_id),
+        merged_id=str(candidate.merged_id),
+        matched=list(candidate.matched),
+        found_at=now,
+    )
+
+
 def merge_candidate_found(
     received: Received[Inbound[Payload]], candidate: Candidate, now: datetime
 ) -> CloudEvent:
     return caused_event(
-        MergeCandidateFound(
-            candidate_id=str(candidate.candidate_id),
-            survivor_id=str(candidate.survivor_id),
-            merged_id=str(candidate.merged_id),
-            matched=list(candidate.matched),
-            found_at=now,
-        ),
+        _found(candidate, now),
         received.event,
         source=SOURCE,
         purpose=f"merge_candidate:{candidate.candidate_id}",
         subject=str(candidate.merged_id),
         time=now,
+    )
+
+
+def merge_candidate_found_by_edit(candidate: Candidate, now: datetime) -> CloudEvent:
+    """A candidate an operator's edit of a record opened (a pair is proposed once, so
+    its id derives from the candidate's)."""
+    merged = str(candidate.merged_id)
+    return new_event(
+        _found(candidate, now),
+        source=SOURCE,
+        tenant_id=candidate.tenant_id,
+        key=merged,
+        subject=merged,
+        time=now,
+        event_id=derived_id(candidate.candidate_id, "merge_candidate_found"),
     )
 
 

@@ -27,13 +27,12 @@ from typing import Any, Literal, get_args
 
 AttributeType = Literal["string", "number", "boolean", "date", "list"]
 TYPES: tuple[str, ...] = get_args(AttributeType)
-MAX_DEFINITIONS = 100
 MAX_TEXT = 1_000
 MAX_LIST_ITEMS = 50
 MAX_LIST_ITEM = 200
 MAX_NUMBER = 1e15
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
-Value = str | int | float | bool | list[str]
+NUL = "\x00"  # PostgreSQL keeps no NUL in text or JSONB
 Patch = Mapping[str, Any]
 
 
@@ -64,8 +63,8 @@ def fault(definition: Definition | None, value: Any) -> str | None:
         return "is not a declared attribute (declare it with PUT /v1/profile/attributes)"
     kind = definition.type
     if kind == "string":
-        ok = isinstance(value, str) and len(value) <= MAX_TEXT
-        return None if ok else f"must be a text of at most {MAX_TEXT} characters"
+        ok = isinstance(value, str) and len(value) <= MAX_TEXT and NUL not in value
+        return None if ok else f"must be a text of at most {MAX_TEXT} characters, without NUL"
     if kind == "number":
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         ok = ok and math.isfinite(value) and abs(value) <= MAX_NUMBER
@@ -75,7 +74,7 @@ def fault(definition: Definition | None, value: Any) -> str | None:
     if kind == "date":
         return None if _is_date(value) else "must be a date written YYYY-MM-DD"
     ok = isinstance(value, list) and len(value) <= MAX_LIST_ITEMS
-    ok = ok and all(isinstance(v, str) and len(v) <= MAX_LIST_ITEM for v in value)
+    ok = ok and all(isinstance(v, str) and len(v) <= MAX_LIST_ITEM and NUL not in v for v in value)
     return None if ok else f"must be a list of at most {MAX_LIST_ITEMS} texts"
 
 
@@ -138,17 +137,11 @@ def visible(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
 def replacement(
     known: Mapping[str, AttributeType], declared: Iterable[Definition]
 ) -> list[Definition]:
-    """The new schema, checked: names unique, at most ``MAX_DEFINITIONS``, and no name
-    ever declared (``known``, removed ones included) given another type."""
+    """The new schema, checked: no name ever declared (``known``, removed ones included)
+    given another type (the API bounds the number and keeps names unique)."""
     definitions = list(declared)
     errors: list[tuple[str, str]] = []
-    if len(definitions) > MAX_DEFINITIONS:
-        errors.append(("attributes", f"at most {MAX_DEFINITIONS} attributes per tenant"))
-    seen: set[str] = set()
     for d in definitions:
-        if d.name in seen:
-            errors.append((d.name, "is declared twice"))
-        seen.add(d.name)
         was = known.get(d.name)
         if was is not None and was != d.type:
             errors.append((d.name, f"was declared a {was}; a name keeps its type for good"))

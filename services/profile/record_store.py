@@ -18,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.profile.attributes import AttributeType, Definition
 from services.profile.consent import Decision, State
 from services.profile.resolution import CustomerKey, Record
-from services.profile.tables import attribute_definition, consent, consent_change, identity
+from services.profile.tables import (
+    attribute_definition,
+    consent,
+    consent_change,
+    customer,
+    identity,
+)
 from shared.db import insert_rows, keys_in, upsert
 
 Schemas = dict[str, dict[str, Definition]]
@@ -93,12 +99,14 @@ async def identities(conn: AsyncConnection, key: CustomerKey) -> Sequence[RowMap
 async def holders_of(
     conn: AsyncConnection, tenant_id: str, kind: str, value: str
 ) -> list[uuid.UUID]:
-    """The customers holding this identity (several may share an e-mail or phone)."""
-    i = identity.c
+    """The customers holding this identity, oldest first (several may share an e-mail
+    or phone; identities never name a merged customer)."""
+    i, c = identity.c, customer.c
     rows = await conn.execute(
         select(i.customer_id)
+        .join(customer, (c.tenant_id == i.tenant_id) & (c.customer_id == i.customer_id))
         .where(i.tenant_id == tenant_id, i.kind == kind, i.value == value)
-        .order_by(i.customer_id)
+        .order_by(c.created_at, c.customer_id)
         .limit(50)
     )
     return list(rows.scalars())

@@ -105,14 +105,17 @@ def _decision(
     )
 
 
-async def apply_consent(uow: UnitOfWork, decisions: Sequence[Decision], now: datetime) -> None:
+async def apply_consent(
+    uow: UnitOfWork, decisions: Sequence[Decision], now: datetime
+) -> list[tuple[Decision, bool]]:
     """Judge decisions against the customers' current consent, keep them all in the
-    history, and announce those that became the current state."""
+    history, and announce those that became the current state; says which did."""
     if not decisions:
-        return
+        return []
     states = await record_store.consent_states(
         uow.conn, {(d.tenant_id, d.customer_id) for d in decisions}
     )
     judged = judge({s.slot: s for s in states}, decisions)
     await record_store.record_consent(uow.conn, judged, now)
     uow.publish(*(announcements.consent_changed(d) for d, applied in judged if applied))
+    return judged

@@ -158,6 +158,17 @@ class Resolution:
         self._before = {k: (r.owner_source, r.contact) for k, r in self.records.items()}
         self._attributes_before = {k: dict(r.attributes) for k, r in self.records.items()}
 
+    def edit(self, index: int, customer: CustomerKey, patch: dict[str, str | None]) -> None:
+        """An operator's merge patch of the contact details (``None`` removes one)."""
+        record = self.records[customer]
+        details = {k: patch.get(k, getattr(record.contact, k)) for k in ("name", *CONTACT_KINDS)}
+        if details["email"]:
+            details["email"] = details["email"].lower()
+        edited = Contact(**details)
+        if edited != record.contact:
+            record.contact = edited
+            self._changed_by[customer] = index
+
     def patch_attributes(self, index: int, customer: CustomerKey, patch: attributes.Patch) -> None:
         """Apply a checked merge patch (from event ``index``) to the customer's attributes."""
         record = self.records[customer]

@@ -23,11 +23,13 @@ from shared.events.bounds import (
     EMAIL_PATTERN,
     MAX_ATTRIBUTE_TEXT,
     MAX_SAFE_INTEGER,
+    NO_NUL_PATTERN,
     AttributeName,
     Label,
     LongText,
     Ref,
     SourceName,
+    no_nul,
 )
 from shared.events.payload import Payload
 from shared.events.profile import ConsentChannel, ConsentPurpose
@@ -61,7 +63,7 @@ def _scalar(value: Any, text_limit: int) -> str | int | float | bool:
     if isinstance(value, str):
         if len(value) > text_limit:
             raise ValueError(f"a text has at most {text_limit} characters")
-        return value
+        return no_nul(value)
     raise ValueError("a value is a string, a number or a boolean")
 
 
@@ -71,7 +73,7 @@ def _attribute_value(value: Any) -> str | int | float | bool | list[str]:
             raise ValueError(f"a list attribute has at most {MAX_LIST_ITEMS} items")
         if not all(isinstance(v, str) and len(v) <= MAX_LIST_ITEM for v in value):
             raise ValueError(f"a list attribute holds texts of at most {MAX_LIST_ITEM} characters")
-        return list(value)
+        return [no_nul(v) for v in value]
     return _scalar(value, MAX_ATTRIBUTE_TEXT)
 
 
@@ -85,14 +87,18 @@ AttributeValue = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "maxLength": MAX_ATTRIBUTE_TEXT},
+                {"type": "string", "maxLength": MAX_ATTRIBUTE_TEXT, "pattern": NO_NUL_PATTERN},
                 _INTEGER,
                 _NUMBER,
                 {"type": "boolean"},
                 {
                     "type": "array",
                     "maxItems": MAX_LIST_ITEMS,
-                    "items": {"type": "string", "maxLength": MAX_LIST_ITEM},
+                    "items": {
+                        "type": "string",
+                        "maxLength": MAX_LIST_ITEM,
+                        "pattern": NO_NUL_PATTERN,
+                    },
                 },
             ]
         }
@@ -105,7 +111,7 @@ PropertyValue = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "maxLength": MAX_PROPERTY_TEXT},
+                {"type": "string", "maxLength": MAX_PROPERTY_TEXT, "pattern": NO_NUL_PATTERN},
                 _INTEGER,
                 _NUMBER,
                 {"type": "boolean"},

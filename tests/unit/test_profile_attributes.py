@@ -66,8 +66,6 @@ def test_a_name_keeps_its_type_for_good_even_once_removed():
     with pytest.raises(InvalidAttributes) as refused:
         attributes.replacement({"plan": "string"}, [Definition("plan", "number")])
     assert refused.value.errors[0][0] == "plan"
-    with pytest.raises(InvalidAttributes):
-        attributes.replacement({}, [Definition("a", "string"), Definition("a", "string")])
     assert attributes.replacement({"plan": "string"}, [Definition("plan", "string")])
 
 

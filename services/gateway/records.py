@@ -1,0 +1,121 @@
+"""A customer's record, forwarded to profile (which owns it): the tenant's attribute
+schema (``admin`` declares it), editing a record under ``If-Match`` and recording
+consent (``customers:write``), identities and consent history (``customers:read``).
+
+Consent recorded by API keeps the recording API key: the gateway, which knows the
+caller, writes ``recorded_by`` into the forwarded body."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+
+from services.gateway.auth import Admin, Editor, Reader, UpstreamsDep, failures
+from services.gateway.upstream import with_body
+from shared.contracts.query import Id
+from shared.contracts.records import (
+    AttributeSchema,
+    ConsentCursor,
+    ConsentEntry,
+    ConsentLimit,
+    ConsentPage,
+    ConsentRequest,
+    CustomerPatch,
+    CustomerRecord,
+    IdentityList,
+    IfMatch,
+    RecordedConsent,
+)
+
+router = APIRouter(tags=["customers"])
+CUSTOMER = "/v1/customers/{customer_id}"
+ETAG = {"ETag": {"description": "The record's version, for If-Match", "schema": {"type": "string"}}}
+PATCHED: dict[int | str, dict[str, Any]] = {
+    **failures(404, 412, 413),
+    200: {"headers": ETAG, "description": "The record as patched"},
+}
+
+
+@router.get(
+    "/v1/profile/attributes", response_model=AttributeSchema, responses=failures(), tags=["admin"]
+)
+async def get_attributes(request: Request, caller: Reader, upstreams: UpstreamsDep) -> Response:
+    """The custom attributes the tenant declares, by name."""
+    return await upstreams.forward("profile", "/v1/profile/attributes", caller.tenant_id, request)
+
+
+@router.put(
+    "/v1/profile/attributes",
+    response_model=AttributeSchema,
+    responses=failures(409, 413),
+    tags=["admin"],
+)
+async def put_attributes(
+    schema: AttributeSchema, request: Request, caller: Admin, upstreams: UpstreamsDep
+) -> Response:
+    """Declare exactly these attributes (a name left out is hidden; a name keeps its
+    type for good: another type is 409)."""
+    return await upstreams.forward("profile", "/v1/profile/attributes", caller.tenant_id, request)
+
+
+@router.patch(CUSTOMER, response_model=CustomerRecord, responses=PATCHED)
+async def patch_customer(
+    customer_id: Id,
+    patch: Annotated[CustomerPatch, Body()],
+    request: Request,
+    caller: Editor,
+    upstreams: UpstreamsDep,
+    if_match: IfMatch = None,
+) -> Response:
+    """Change the record by a JSON merge patch (``null`` removes; ``attributes`` must be
+    declared and of their type, else 422 naming them); with ``If-Match`` (the ETag
+    read), a record changed meanwhile answers 412."""
+    path = f"/v1/customers/{customer_id}"
+    return await upstreams.forward("profile", path, caller.tenant_id, request)
+
+
+@router.get(f"{CUSTOMER}/identities", response_model=IdentityList, responses=failures(404))
+async def get_identities(
+    customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
+) -> Response:
+    """What names the customer: partners' references, its e-mail and phone, each with
+    its source and when it was first and last seen."""
+    path = f"/v1/customers/{customer_id}/identities"
+    return await upstreams.forward("profile", path, caller.tenant_id, request)
+
+
+@router.get(f"{CUSTOMER}/consent", response_model=ConsentPage, responses=failures(404))
+async def get_consent(
+    customer_id: Id,
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    limit: ConsentLimit = 50,
+    cursor: ConsentCursor = None,
+) -> Response:
+    """The customer's current consent per channel and purpose (none: not granted) and
+    every decision, newest first (``cursor`` from the previous page)."""
+    path = f"/v1/customers/{customer_id}/consent"
+    return await upstreams.forward("profile", path, caller.tenant_id, request)
+
+
+@router.post(
+    f"{CUSTOMER}/consent",
+    response_model=ConsentEntry,
+    status_code=201,
+    responses=failures(404, 413),
+)
+async def post_consent(
+    customer_id: Id,
+    decision: ConsentRequest,
+    request: Request,
+    caller: Editor,
+    upstreams: UpstreamsDep,
+) -> Response:
+    """Record a decision the customer took (``at``: when, default now, at most five
+    minutes ahead); the latest by its time is the current state."""
+    recorded = RecordedConsent(**decision.model_dump(), recorded_by=f"api-key:{caller.key_id}")
+    forwarded = with_body(request, recorded.model_dump_json().encode())
+    path = f"/v1/customers/{customer_id}/consent"
+    return await upstreams.forward("profile", path, caller.tenant_id, forwarded)

@@ -1,6 +1,7 @@
 """A customer's record, forwarded to profile (which owns it): the tenant's attribute
-schema (``admin`` declares it), editing a record under ``If-Match`` and recording
-consent (``customers:write``), identities and consent history (``customers:read``).
+schema and identity guardrails and a customer's partner references (``admin``),
+editing a record under ``If-Match`` and recording consent (``customers:write``),
+identities and consent history (``customers:read``).
 
 Consent recorded by API keeps the recording API key: the gateway, which knows the
 caller, writes ``recorded_by`` into the forwarded body."""
@@ -23,9 +24,13 @@ from shared.contracts.records import (
     ConsentRequest,
     CustomerPatch,
     CustomerRecord,
+    IdentityGuardrails,
     IdentityList,
     IfMatch,
+    NewReference,
     RecordedConsent,
+    ReferenceExternalId,
+    ReferenceSource,
 )
 
 router = APIRouter(tags=["customers"])
@@ -119,3 +124,72 @@ async def post_consent(
     forwarded = with_body(request, recorded.model_dump_json().encode())
     path = f"/v1/customers/{customer_id}/consent"
     return await upstreams.forward("profile", path, caller.tenant_id, forwarded)
+
+
+@router.get(
+    "/v1/profile/identity-guardrails",
+    response_model=IdentityGuardrails,
+    responses=failures(),
+    tags=["admin"],
+)
+async def get_identity_guardrails(
+    request: Request, caller: Admin, upstreams: UpstreamsDep
+) -> Response:
+    """The tenant's rules for automatic linking: blocked e-mails and phones, the most
+    partner references per customer, and what a match across sources does."""
+    path = "/v1/profile/identity-guardrails"
+    return await upstreams.forward("profile", path, caller.tenant_id, request)
+
+
+@router.put(
+    "/v1/profile/identity-guardrails",
+    response_model=IdentityGuardrails,
+    responses=failures(413),
+    tags=["admin"],
+)
+async def put_identity_guardrails(
+    rails: IdentityGuardrails, request: Request, caller: Admin, upstreams: UpstreamsDep
+) -> Response:
+    """Set the tenant's rules for automatic linking (for events from now on)."""
+    path = "/v1/profile/identity-guardrails"
+    return await upstreams.forward("profile", path, caller.tenant_id, request)
+
+
+@router.post(
+    f"{CUSTOMER}/identities",
+    response_model=IdentityList,
+    status_code=201,
+    responses=failures(404, 409, 413),
+    tags=["admin"],
+)
+async def add_identity(
+    customer_id: Id,
+    reference: NewReference,
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+) -> Response:
+    """Give the customer one more partner reference (409 if another customer holds it,
+    or the customer has the tenant's most)."""
+    path = f"/v1/customers/{customer_id}/identities"
+    return await upstreams.forward("profile", path, caller.tenant_id, request)
+
+
+@router.delete(
+    f"{CUSTOMER}/identities",
+    response_model=IdentityList,
+    responses=failures(404),
+    tags=["admin"],
+)
+async def remove_identity(
+    customer_id: Id,
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    source: ReferenceSource,
+    external_id: ReferenceExternalId,
+) -> Response:
+    """Take a partner reference from the customer: that partner's next event about it
+    makes a new customer."""
+    path = f"/v1/customers/{customer_id}/identities"
+    return await upstreams.forward("profile", path, caller.tenant_id, request)

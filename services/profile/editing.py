@@ -58,7 +58,7 @@ class Edit:
     attributes: dict[str, Any]
 
 
-async def _live(uow: UnitOfWork, tenant_id: str, customer_id: uuid.UUID) -> Record:
+async def live(uow: UnitOfWork, tenant_id: str, customer_id: uuid.UUID) -> Record:
     records, moved = await store.live_records(uow.conn, [(tenant_id, customer_id)])
     key = moved.get((tenant_id, customer_id), (tenant_id, customer_id))
     if key not in records:
@@ -74,7 +74,7 @@ async def edit_record(
     ``InvalidAttributes``. An edit that changes nothing keeps the version."""
     now = db.clock.now()
     async with db.unit_of_work() as uow:
-        record = await _live(uow, tenant_id, customer_id)
+        record = await live(uow, tenant_id, customer_id)
         if not matches(if_match, record.version):
             raise StaleVersion(record.version)
         schema = (await record_store.schemas(uow.conn, [tenant_id]))[tenant_id]
@@ -134,7 +134,7 @@ async def record_consent(
     """Record a decision taken through the API (on the survivor, if merged)."""
     now = db.clock.now()
     async with db.unit_of_work() as uow:
-        record = await _live(uow, tenant_id, customer_id)
+        record = await live(uow, tenant_id, customer_id)
         recorded = Decision(
             change_id=uuid.uuid4(),
             tenant_id=tenant_id,

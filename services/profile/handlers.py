@@ -43,15 +43,25 @@ VIEW_COLUMNS = [c.name for c in customer_view.c if c.name != "merged_into"]
 async def resolve_inbound(
     uow: UnitOfWork, batch: Sequence[Received[Inbound[Payload]]], clock: Clock
 ) -> None:
-    """Give every inbound event its customer (a new one for an unknown reference),
-    apply the contact details of the sources that own them and the attributes the
-    tenant declared, record consent, open merge candidates for shared e-mails and
-    phones, and re-publish each activity keyed by its customer."""
+    """Give every inbound event its customer (a new one for an unknown reference,
+    or, where the tenant links on a match, the one customer holding its e-mail or
+    phone), apply the contact details of the sources that own them (blocked values
+    left out) and the attributes the tenant declared, record consent, open merge
+    candidates for shared e-mails and phones, and re-publish each activity keyed by
+    its customer."""
     now = clock.now()
     refs = [(r.event.tenantid, r.payload.customer) for r in batch]
     known = await store.references(uow.conn, (reference_key(t, ref) for t, ref in refs))
-    records, moved = await store.live_records(uow.conn, set(known.values()))
-    resolution = Resolution({k: moved.get(c, c) for k, c in known.items()}, records, now)
+    guarded = await recording.guard(uow, refs, known)
+    wanted = {*known.values(), *guarded.links.values()}
+    records, moved = await store.live_records(uow.conn, wanted)
+    resolution = Resolution(
+        {k: moved.get(c, c) for k, c in known.items()},
+        records,
+        now,
+        screen=guarded.screen,
+        links={k: c for k, c in guarded.links.items() if c in records},
+    )
     resolved = [resolution.resolve(i, t, ref, uuid.uuid4) for i, (t, ref) in enumerate(refs)]
     schemas = await recording.patch_attributes(uow, batch, resolved, resolution)
     await recording.announce_updates(uow, batch, resolution, schemas, now)

@@ -4,13 +4,15 @@ the tenant's attribute schema, editing a record, its identities and its consent.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Response
 
-from services.profile import editing, record_store, views
+from services.profile import editing, identities, record_store, views
 from services.profile.attributes import Definition, InvalidAttributes, Schema, visible
+from services.profile.guardrails import Guardrails
 from services.profile.resolution import Record
 from shared.contracts.records import (
     AttributeDefinition,
@@ -21,9 +23,13 @@ from shared.contracts.records import (
     ConsentPage,
     CustomerPatch,
     CustomerRecord,
+    IdentityGuardrails,
     IdentityList,
     IfMatch,
+    NewReference,
     RecordedConsent,
+    ReferenceExternalId,
+    ReferenceSource,
 )
 from shared.cursors import decode_keyset
 from shared.problems import Problem
@@ -169,3 +175,89 @@ def _invalid(error: InvalidAttributes, prefix: str) -> Problem:
 
 def _missing(customer_id: uuid.UUID) -> Problem:
     return Problem(404, "customer-not-found", f"No customer {customer_id} exists.")
+
+
+@router.get("/v1/profile/identity-guardrails")
+async def get_guardrails(runtime: RuntimeDep, tenant: TenantDep) -> IdentityGuardrails:
+    """The tenant's rules for automatic linking (the defaults until it sets its own)."""
+    rails = await identities.get_guardrails(runtime.db, tenant)
+    return IdentityGuardrails.model_validate(asdict(rails))
+
+
+@router.put("/v1/profile/identity-guardrails")
+async def put_guardrails(
+    runtime: RuntimeDep, tenant: TenantDep, rails: IdentityGuardrails
+) -> IdentityGuardrails:
+    """Set the tenant's rules for automatic linking (they apply to events from now on)."""
+    dumped = rails.model_dump()
+    await identities.set_guardrails(
+        runtime.db,
+        tenant,
+        Guardrails(
+            tuple(dumped["blocked_emails"]),
+            tuple(dumped["blocked_phones"]),
+            rails.max_identities,
+            rails.on_match,
+        ),
+    )
+    return rails
+
+
+@router.post("/v1/customers/{customer_id}/identities", status_code=201)
+async def add_identity(
+    runtime: RuntimeDep, tenant: TenantDep, customer_id: uuid.UUID, reference: NewReference
+) -> IdentityList:
+    """Give the customer one more partner reference (an operator's link)."""
+    try:
+        live = await identities.add_reference(
+            runtime.db, tenant, customer_id, reference.source, reference.external_id
+        )
+    except editing.CustomerNotFound as error:
+        raise _missing(customer_id) from error
+    except identities.ReferenceTaken as error:
+        raise Problem(
+            409,
+            "identity-taken",
+            f"Another customer holds this {reference.source} reference: merge the two "
+            "customers instead (/v1/profile/merge-candidates).",
+        ) from error
+    except identities.TooManyIdentities as error:
+        raise Problem(
+            409,
+            "identity-limit",
+            f"The customer has {error.limit} partner references, the tenant's most "
+            "(/v1/profile/identity-guardrails); remove one first.",
+        ) from error
+    return await _identities(runtime, tenant, live)
+
+
+@router.delete("/v1/customers/{customer_id}/identities")
+async def remove_identity(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    customer_id: uuid.UUID,
+    source: ReferenceSource,
+    external_id: ReferenceExternalId,
+) -> IdentityList:
+    """Take a partner reference from the customer (its next event makes a new one)."""
+    try:
+        live = await identities.remove_reference(
+            runtime.db, tenant, customer_id, source, external_id
+        )
+    except editing.CustomerNotFound as error:
+        raise _missing(customer_id) from error
+    except identities.ReferenceNotHeld as error:
+        raise Problem(
+            404,
+            "identity-not-found",
+            f"Customer {customer_id} holds no such {source} reference; "
+            f"see /v1/customers/{customer_id}/identities.",
+        ) from error
+    return await _identities(runtime, tenant, live)
+
+
+async def _identities(runtime: RuntimeDep, tenant: str, customer_id: uuid.UUID) -> IdentityList:
+    found = await views.identities(runtime.db.engine, tenant, customer_id)
+    if found is None:  # it was there a moment ago
+        raise _missing(customer_id)
+    return found

@@ -11,12 +11,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.profile.attributes import AttributeType, Definition
 from services.profile.consent import Decision, State
+from services.profile.guardrails import DEFAULT, Guardrails
 from services.profile.resolution import CustomerKey, Record
 from services.profile.tables import (
     attribute_definition,
@@ -24,6 +25,7 @@ from services.profile.tables import (
     consent_change,
     customer,
     identity,
+    identity_guardrail,
 )
 from shared.db import insert_rows, keys_in, upsert
 
@@ -164,3 +166,62 @@ def record_row(record: Record) -> dict[str, Any]:
         "phone": record.contact.phone,
         "attributes": record.attributes,
     }
+
+
+async def guardrails(conn: AsyncConnection, tenants: Iterable[str]) -> dict[str, Guardrails]:
+    """Each tenant's guardrails (the defaults for a tenant that set none)."""
+    found = {t: DEFAULT for t in set(tenants)}
+    if found:
+        g = identity_guardrail.c
+        rows = await conn.execute(select(identity_guardrail).where(g.tenant_id.in_(found)))
+        for row in rows.mappings():
+            found[row["tenant_id"]] = Guardrails(
+                tuple(row["blocked_emails"]),
+                tuple(row["blocked_phones"]),
+                row["max_identities"],
+                row["on_match"],
+            )
+    return found
+
+
+async def put_guardrails(
+    conn: AsyncConnection, tenant_id: str, rails: Guardrails, now: datetime
+) -> None:
+    row = {
+        "tenant_id": tenant_id,
+        "blocked_emails": list(rails.blocked_emails),
+        "blocked_phones": list(rails.blocked_phones),
+        "max_identities": rails.max_identities,
+        "on_match": rails.on_match,
+        "updated_at": now,
+    }
+    await upsert(conn, identity_guardrail, [row], ("tenant_id",))
+
+
+async def reference_counts(
+    conn: AsyncConnection, keys: Iterable[CustomerKey]
+) -> dict[CustomerKey, int]:
+    """How many partner references each of these customers has."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    i = identity.c
+    rows = await conn.execute(
+        select(i.tenant_id, i.customer_id, func.count())
+        .where(keys_in(conn, [i.tenant_id, i.customer_id], keys), i.kind.like("ref:%"))
+        .group_by(i.tenant_id, i.customer_id)
+    )
+    return {(t, c): n for t, c, n in rows}
+
+
+async def remove_identity(
+    conn: AsyncConnection, key: tuple[str, str, str], holder: CustomerKey
+) -> bool:
+    """Delete the identity if this customer holds it; says whether it did."""
+    i = identity.c
+    removed = await conn.execute(
+        delete(identity).where(
+            i.tenant_id == key[0], i.kind == key[1], i.value == key[2], i.customer_id == holder[1]
+        )
+    )
+    return bool(removed.rowcount)

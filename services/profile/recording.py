@@ -1,19 +1,37 @@
 """What partner events change besides who a customer is: the attributes they carry
 (``customer.registered``, ``customer.updated``) and consent (``consent.changed``),
-worked out for a whole batch inside the inbound consumer's unit of work."""
+and what the tenants' identity guardrails make of their contact details, worked out
+for a whole batch inside the inbound consumer's unit of work."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
 from prometheus_client import Counter
 
-from services.profile import announcements, attributes, record_store
+from services.profile import announcements, attributes, record_store, store
 from services.profile.consent import Decision, judge
-from services.profile.resolution import CustomerKey, Resolution
-from shared.events.activity import ConsentReported, CustomerRegistered, CustomerUpdated, Inbound
+from services.profile.guardrails import DEFAULT, Guardrails
+from services.profile.resolution import (
+    CONTACT_KINDS,
+    Contact,
+    ContactKey,
+    CustomerKey,
+    ReferenceKey,
+    Resolution,
+    reference_key,
+)
+from shared.events.activity import (
+    ConsentReported,
+    CustomerRef,
+    CustomerRegistered,
+    CustomerUpdated,
+    Inbound,
+)
 from shared.events.envelope import derived_id
 from shared.events.payload import Payload
 from shared.subscription import Received
@@ -119,3 +137,42 @@ async def apply_consent(
     await record_store.record_consent(uow.conn, judged, now)
     uow.publish(*(announcements.consent_changed(d) for d, applied in judged if applied))
     return judged
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """What the batch's tenants' guardrails make of their partners' contact details."""
+
+    rails: dict[str, Guardrails]
+    links: dict[ContactKey, CustomerKey]
+
+    def screen(self, tenant_id: str, contact: Contact) -> Contact:
+        return self.rails.get(tenant_id, DEFAULT).screened(contact)
+
+
+async def guard(
+    uow: UnitOfWork, refs: Sequence[tuple[str, CustomerRef]], known: Mapping[ReferenceKey, Any]
+) -> Guarded:
+    """Read the guardrails of the batch's tenants and, where a tenant links on a match,
+    which e-mails and phones of unknown references one customer holds (and may take one
+    more reference)."""
+    rails = await record_store.guardrails(uow.conn, {t for t, _ in refs})
+    guarded = Guarded(rails, {})
+    wanted = {
+        (t, kind, value)
+        for t, ref in refs
+        if rails[t].on_match == "link" and reference_key(t, ref) not in known
+        for kind in CONTACT_KINDS
+        if (value := guarded.screen(t, Contact.of(ref)).value(kind))
+    }
+    held: dict[ContactKey, set[CustomerKey]] = {}
+    for contact, holder in await store.holders(uow.conn, wanted):
+        held.setdefault(contact, set()).add(holder.customer)
+    sole = {contact: next(iter(h)) for contact, h in held.items() if len(h) == 1}
+    counts = await record_store.reference_counts(uow.conn, sole.values())
+    guarded.links.update(
+        (contact, customer)
+        for contact, customer in sole.items()
+        if counts.get(customer, 0) < rails[contact[0]].max_identities
+    )
+    return guarded

@@ -147,6 +147,11 @@ class Resolution:
     references: dict[ReferenceKey, CustomerKey]
     records: dict[CustomerKey, Record]
     now: datetime
+    # The tenant's guardrails (``services.profile.guardrails``): what a partner's contact
+    # details are once blocked values are dropped, and which e-mails and phones an
+    # unknown reference may join the one customer holding them by.
+    screen: Callable[[str, Contact], Contact] = lambda _tenant, contact: contact
+    links: dict[ContactKey, CustomerKey] = field(default_factory=dict)
     new_references: dict[ReferenceKey, CustomerKey] = field(default_factory=dict)
     created: list[tuple[int, CustomerKey]] = field(default_factory=list)
     _before: dict[CustomerKey, tuple[str | None, Contact]] = field(default_factory=dict)
@@ -157,6 +162,13 @@ class Resolution:
     def __post_init__(self) -> None:
         self._before = {k: (r.owner_source, r.contact) for k, r in self.records.items()}
         self._attributes_before = {k: dict(r.attributes) for k, r in self.records.items()}
+
+    def _linked(self, tenant_id: str, sent: Contact) -> CustomerKey | None:
+        for kind in CONTACT_KINDS:
+            value = sent.value(kind)
+            if value and (customer := self.links.get((tenant_id, kind, value))):
+                return customer
+        return None
 
     def edit(self, index: int, customer: CustomerKey, patch: dict[str, str | None]) -> None:
         """An operator's merge patch of the contact details (``None`` removes one)."""
@@ -186,6 +198,9 @@ class Resolution:
         the contact details it carries if its source owns the record."""
         key = reference_key(tenant_id, ref)
         customer = self.references.get(key)
+        sent = self.screen(tenant_id, Contact.of(ref))
+        if customer is None and (customer := self._linked(tenant_id, sent)) is not None:
+            self.references[key] = self.new_references[key] = customer
         if customer is None:
             customer = (tenant_id, new_id())
             self.references[key] = self.new_references[key] = customer
@@ -197,7 +212,7 @@ class Resolution:
         if record.owner_source is None:  # a record older than ownership: its first speaker
             record.owner_source = ref.source
         if record.owner_source == ref.source:
-            updated = record.contact.updated_by(Contact.of(ref))
+            updated = record.contact.updated_by(sent)
             if updated != record.contact:
                 record.contact = updated
                 self._changed_by[customer] = index

@@ -194,3 +194,15 @@ consent_change = Table(
     Index("ix_consent_change_customer", "tenant_id", "customer_id", "at", "change_id"),
     comment="Every consent decision ever recorded, with its proof (append-only).",
 )
+
+identity_guardrail = Table(
+    "identity_guardrail",
+    metadata,
+    Column("tenant_id", TenantId, primary_key=True),
+    Column("blocked_emails", JSON, nullable=False, comment="Patterns, * for any text"),
+    Column("blocked_phones", JSON, nullable=False, comment="Patterns, * for any text"),
+    Column("max_identities", Integer, nullable=False, comment="Partner references per customer"),
+    Column("on_match", String(16), nullable=False, comment="propose or link"),
+    Column("updated_at", UTCDateTime, nullable=False),
+    comment="A tenant's rules for automatic linking (the defaults when it has no row).",
+)

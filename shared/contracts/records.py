@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Header, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from shared.cursors import KeysetCursor
 from shared.events.activity import AttributeValue
-from shared.events.bounds import EMAIL_PATTERN, Text
+from shared.events.bounds import EMAIL_PATTERN, WHOLE, Ref, SourceName, Text
 from shared.events.profile import ConsentChannel, ConsentPurpose
 from shared.instants import Instant
 
@@ -151,3 +151,43 @@ ConsentLimit = Annotated[int, Query(ge=1, le=200)]
 ConsentCursor = KeysetCursor
 LookupEmail = Annotated[Email | None, Query(examples=["li.wei@example.com"])]
 LookupPhone = Annotated[Phone | None, Query(examples=["+8613800000000"])]
+
+
+BlockedPattern = Annotated[str, Field(min_length=1, max_length=254, pattern=r"^[^\x00-\x20\x7f]+$")]
+
+
+class IdentityGuardrails(BaseModel):
+    """A tenant's rules for automatic linking."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    blocked_emails: list[BlockedPattern] = Field(
+        max_length=100,
+        description="E-mails never kept nor linked on; * stands for any text (noreply@*)",
+    )
+    blocked_phones: list[BlockedPattern] = Field(
+        max_length=100, description="Phones never kept nor linked on (a shop's own number)"
+    )
+    max_identities: Annotated[StrictInt, Field(ge=1, le=1000), WHOLE] = Field(
+        description="The most partner references one customer may have"
+    )
+    on_match: Literal["propose", "link"] = Field(
+        description="What an unknown reference sharing an e-mail or phone with one customer "
+        "does: propose a merge (an operator decides) or link to that customer"
+    )
+
+
+class NewReference(BaseModel):
+    """A partner's id for the customer, added by an operator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: SourceName
+    external_id: Ref
+
+
+# The reference to take from a customer (DELETE /v1/customers/{id}/identities).
+ReferenceSource = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")]
+ReferenceExternalId = Annotated[
+    str, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/@#+-]+$")
+]

@@ -1,7 +1,8 @@
 """Through the gateway: an admin declares attributes, a partner posts them with consent,
 the 360 shows both; an editor patches the record under If-Match (a stale one is 412, an
 unknown attribute or a wrong type a 422 naming it), records consent by API and reads its
-history; identities and lookups by e-mail and phone follow. Once on the local topology
+history; identities and lookups by e-mail and phone follow; an operator sets the identity
+guardrails and adds and removes a partner reference. Once on the local topology
 (PostgreSQL, Kafka, five processes) and once in embedded mode (SQLite, in-memory bus)."""
 
 from __future__ import annotations
@@ -126,6 +127,34 @@ async def _records_flow(gateway: httpx.AsyncClient, tenant: str) -> None:
     }
     forbidden = await pos.send("PATCH", path, json={"name": "Mallory"})
     assert forbidden.status_code == 403
+    await _identities_flow(pos, desk, customer)
+
+
+async def _identities_flow(pos: Caller, desk: Caller, customer: str) -> None:
+    rails = {
+        "blocked_emails": ["noreply@*"],
+        "blocked_phones": [],
+        "max_identities": 2,
+        "on_match": "propose",
+    }
+    put = await desk.send("PUT", "/v1/profile/identity-guardrails", json=rails)
+    assert put.status_code == 200, put.text
+    assert (await desk.send("GET", "/v1/profile/identity-guardrails")).json() == rails
+    path = f"/v1/customers/{customer}/identities"
+    added = await desk.send("POST", path, json={"source": "shop", "external_id": "S-9"})
+    assert added.status_code == 201, added.text
+    assert ("ref:shop", "S-9", "api") in {
+        (i["kind"], i["value"], i["source"]) for i in added.json()["identities"]
+    }
+    found = await pos.send(
+        "GET", "/v1/customers/lookup", params={"source": "shop", "external_id": "S-9"}
+    )
+    assert found.json()["customer_id"] == customer
+    third = await desk.send("POST", path, json={"source": "app", "external_id": "A-1"})
+    assert third.status_code == 409 and third.json()["type"].endswith("identity-limit")
+    reference = {"source": "shop", "external_id": "S-9"}
+    assert (await desk.send("DELETE", path, params=reference)).status_code == 200
+    assert (await desk.send("DELETE", path, params=reference)).status_code == 404
 
 
 async def test_attributes_consent_and_identities_through_the_gateway(

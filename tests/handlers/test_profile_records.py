@@ -10,18 +10,20 @@ from typing import Any
 
 from services.profile import record_store
 from services.profile.attributes import Definition
-from services.profile.tables import consent, consent_change, customer
+from services.profile.guardrails import Guardrails
+from services.profile.tables import consent, consent_change, customer, identity, merge_candidate
 from shared.events import CloudEvent, new_event
 from shared.events.activity import (
     ConsentReported,
     CustomerRef,
     CustomerRegistered,
     CustomerUpdated,
+    EngagementRecorded,
     inbound_model,
 )
 from shared.events.payload import Payload
 from shared.events.profile import ConsentChanged, CustomerRecordUpdated
-from tests.handlers.bench import NOW, TENANT, Bench
+from tests.handlers.bench import LI, NOW, TENANT, Bench
 
 GROUP = "profile-inbound"
 SCHEMA = [
@@ -92,3 +94,43 @@ async def test_the_latest_consent_by_its_time_wins_and_every_decision_is_kept(be
         "marketing",
         False,
     )
+
+
+async def guardrails(bench: Bench, rails: Guardrails) -> None:
+    async with bench.runtime.db.unit_of_work() as uow:
+        await record_store.put_guardrails(uow.conn, TENANT, rails, NOW)
+        await uow.commit()
+
+
+def purchase_by(source: str, external_id: str, event_id: str, **contact: str) -> CloudEvent:
+    activity = EngagementRecorded(kind="visit", channel="web")
+    return partner_event(activity, event_id, source=source, external_id=external_id, **contact)
+
+
+async def test_a_blocked_email_is_neither_kept_nor_matched(bench_of):
+    profile = await bench_of("profile")
+    await profile.consume(GROUP, purchase_by("pos", "C-1", "E-1", email="noreply@shop.example"))
+    await profile.consume(GROUP, purchase_by("web", "W-1", "E-2", email="NoReply@shop.example"))
+
+    records = await profile.rows(customer, tenant_id=TENANT)
+    assert [r["email"] for r in records] == [None, None]
+    assert await profile.rows(merge_candidate, tenant_id=TENANT) == []
+    assert await profile.rows(identity, tenant_id=TENANT, kind="email") == []
+
+
+async def test_a_tenant_that_links_on_a_match_joins_the_one_holder_up_to_its_limit(bench_of):
+    profile = await bench_of("profile")
+    await guardrails(profile, Guardrails((), (), max_identities=2, on_match="link"))
+    await profile.consume(GROUP, purchase_by("pos", "C-1", "E-1", email=LI))
+    await profile.consume(GROUP, purchase_by("web", "W-1", "E-2", email=LI))
+    await profile.consume(GROUP, purchase_by("app", "A-1", "E-3", email=LI))
+
+    holders = {
+        r["kind"]: r["customer_id"]
+        for r in await profile.rows(identity, tenant_id=TENANT)
+        if r["kind"].startswith("ref:")
+    }
+    assert holders["ref:web"] == holders["ref:pos"]  # linked, not proposed
+    assert holders["ref:app"] != holders["ref:pos"]  # the holder had its two references
+    [candidate] = await profile.rows(merge_candidate, tenant_id=TENANT)
+    assert candidate["merged_id"] == holders["ref:app"]

@@ -7,9 +7,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from services.profile import views
+from services.profile import editing, search, views
+from services.profile.attributes import visible
 from shared.contracts.customers import Customer360, CustomerRefFound, LookupExternalId, LookupSource
-from shared.contracts.records import LookupEmail, LookupPhone
+from shared.contracts.records import (
+    CustomerPage,
+    CustomerSummary,
+    LookupEmail,
+    LookupPhone,
+    SearchAttribute,
+    SearchCursor,
+    SearchLimit,
+    SearchStage,
+    SearchText,
+    SearchTier,
+)
+from shared.cursors import decode_id
 from shared.problems import Problem
 from shared.runtime import Runtime, TenantDep, get_runtime
 from shared.settings import ServiceSettings
@@ -17,6 +30,41 @@ from shared.settings import ServiceSettings
 # This service's runtime, typed by its settings.
 RuntimeDep = Annotated[Runtime[ServiceSettings, None], Depends(get_runtime)]
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+@router.get("")
+async def search_customers(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    q: SearchText = None,
+    stage: SearchStage = None,
+    tier: SearchTier = None,
+    attribute: SearchAttribute = None,
+    limit: SearchLimit = 50,
+    cursor: SearchCursor = None,
+) -> CustomerPage:
+    """Customers whose name, e-mail or phone matches ``q``, filtered by stage, tier and
+    attributes, by customer id (``cursor`` from the previous page)."""
+    declared = {d.name: d for d in await editing.schema_of(runtime.db, tenant)}
+    try:
+        filters = search.typed_filters(declared, attribute or [])
+    except search.UnknownFilter as error:
+        raise Problem(
+            422,
+            "validation-failed",
+            f"Fix the attribute filter: {error} (see /v1/profile/attributes).",
+            errors=[{"field": "query.attribute", "message": str(error)}],
+        ) from error
+    wanted = search.Search(
+        tenant, q, stage, tier, filters, limit, decode_id(cursor) if cursor else None
+    )
+    rows = await search.run(runtime.db.engine, wanted)
+    page = [
+        CustomerSummary(**{**r, "attributes": visible(declared, r["attributes"] or {})})
+        for r in rows[:limit]
+    ]
+    last = str(page[-1].customer_id) if len(rows) > limit else None
+    return CustomerPage(customers=page, next_cursor=last)
 
 
 @router.get("/lookup")

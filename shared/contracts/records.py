@@ -10,15 +10,17 @@ from typing import Annotated, Any, Literal
 from fastapi import Header, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from shared.cursors import KeysetCursor
+from shared.cursors import IdCursor, KeysetCursor
 from shared.events.activity import AttributeValue
 from shared.events.bounds import EMAIL_PATTERN, WHOLE, Ref, SourceName, Text
+from shared.events.lifecycle import Stage
 from shared.events.profile import ConsentChannel, ConsentPurpose
 from shared.instants import Instant
 
 AttributeType = Literal["string", "number", "boolean", "date", "list"]
 AttributeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+ATTRIBUTE_FILTER_PATTERN = r"^[a-z][a-z0-9_]{0,63}=[^\x00]{0,200}$"
 Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
 Phone = Annotated[str, Field(pattern=PHONE_PATTERN, description="E.164")]
 
@@ -46,7 +48,9 @@ class AttributeSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     attributes: dict[AttributeName, AttributeDefinition] = Field(
-        max_length=100, examples=[{"birthday": {"type": "date", "personal_data": True}}]
+        max_length=100,
+        examples=[{"birthday": {"type": "date", "personal_data": True}}],
+        json_schema_extra={"additionalProperties": False},
     )
 
 
@@ -142,6 +146,7 @@ class RecordedConsent(ConsentRequest):
 IfMatch = Annotated[
     str | None,
     Header(
+        min_length=1,
         max_length=200,
         pattern=r"^[\x20-\x7e]*$",
         description='The ETag read (e.g. "3"); a newer version answers 412',
@@ -191,3 +196,47 @@ ReferenceSource = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[
 ReferenceExternalId = Annotated[
     str, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/@#+-]+$")
 ]
+
+
+class CustomerSummary(BaseModel):
+    """A customer as a search lists it."""
+
+    customer_id: uuid.UUID
+    name: str | None
+    email: str | None
+    phone: str | None
+    stage: str | None
+    tier: str | None
+    attributes: dict[str, Any]
+
+
+class CustomerPage(BaseModel):
+    customers: list[CustomerSummary] = Field(description="By customer id")
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
+
+
+# The search's query: text over name (prefix of any word, or similar), e-mail and phone
+# (prefix), filters, and a page.
+SearchText = Annotated[
+    Text | None,
+    Query(
+        min_length=1,
+        max_length=100,
+        description="Prefix of any word of the name, of the e-mail or of the phone; a name "
+        "within a typo or two also matches (on PostgreSQL)",
+        examples=["li"],
+    ),
+]
+SearchStage = Annotated[Stage | None, Query()]
+SearchTier = Annotated[Text | None, Query(min_length=1, max_length=32, examples=["gold"])]
+SearchAttribute = Annotated[
+    list[Annotated[str, Field(pattern=ATTRIBUTE_FILTER_PATTERN)]] | None,
+    Query(
+        max_length=5,
+        description="name=value of a declared attribute (a list attribute: one of its "
+        "items); several must all hold",
+        examples=[["plan=gold"]],
+    ),
+]
+SearchLimit = Annotated[int, Query(ge=1, le=200)]
+SearchCursor = IdCursor

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 from pydantic import (
     Field,
     PlainValidator,
+    StrictBool,
     StrictInt,
     ValidationInfo,
     WithJsonSchema,
@@ -180,7 +181,7 @@ class ConsentReported(Activity):
 
     channel: ConsentChannel
     purpose: ConsentPurpose
-    granted: bool
+    granted: StrictBool
     proof: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
         default=None, description="The text the customer agreed to, or the partner's reference"
     )

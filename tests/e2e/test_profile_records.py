@@ -127,7 +127,23 @@ async def _records_flow(gateway: httpx.AsyncClient, tenant: str) -> None:
     }
     forbidden = await pos.send("PATCH", path, json={"name": "Mallory"})
     assert forbidden.status_code == 403
+    await _search_flow(pos, customer, email)
     await _identities_flow(pos, desk, customer)
+
+
+async def _search_flow(pos: Caller, customer: str, email: str) -> None:
+    async def found(**params: Any) -> list[str]:
+        answer = await pos.send("GET", "/v1/customers", params=params)
+        assert answer.status_code == 200, answer.text
+        return [c["customer_id"] for c in answer.json()["customers"]]
+
+    assert await found(q="wei") == [customer]  # a later word of the name
+    assert await found(q="Li W", attribute=["birthday=1990-02-28"]) == [customer]
+    assert await found(q=email[:6]) == [customer]
+    assert await found(q="li", attribute=["birthday=1990-01-01"]) == []
+    assert await found(q="nobody-of-that-name") == []
+    unknown = await pos.send("GET", "/v1/customers", params={"attribute": "shoe=42"})
+    assert unknown.status_code == 422 and "shoe" in unknown.json()["detail"]
 
 
 async def _identities_flow(pos: Caller, desk: Caller, customer: str) -> None:

@@ -24,6 +24,7 @@ from shared.contracts.records import (
     ConsentRequest,
     CustomerPatch,
     CustomerRecord,
+    ExportFormat,
     IdentityGuardrails,
     IdentityList,
     IfMatch,
@@ -193,3 +194,27 @@ async def remove_identity(
     makes a new customer."""
     path = f"/v1/customers/{customer_id}/identities"
     return await upstreams.forward("profile", path, caller.tenant_id, request)
+
+
+@router.get(
+    "/v1/profile/export",
+    response_class=Response,
+    responses={
+        **failures(),
+        200: {
+            "description": "Every live customer, streamed",
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
+    },
+    tags=["admin"],
+)
+async def export_customers(
+    request: Request, caller: Admin, upstreams: UpstreamsDep, format: ExportFormat = "ndjson"
+) -> Response:
+    """Every customer of the tenant (merged ones left out), streamed: NDJSON (one object
+    a line: customer_id, name, email, phone, stage, tier, created_at, attributes) or CSV
+    with a header (the declared attributes as columns, a list as JSON text)."""
+    return await upstreams.stream("profile", "/v1/profile/export", caller.tenant_id, request)

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Mapping
 
 import httpx
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from shared.internal import TENANT_HEADER, InternalAuth
 from shared.problems import Problem
@@ -72,6 +74,24 @@ class Upstreams:
             answer.status_code,
             headers=relayed,
             media_type=answer.headers.get("content-type", "application/json"),
+        )
+
+    async def stream(self, service: str, path: str, tenant_id: str, request: Request) -> Response:
+        """Forward a GET whose answer may be large (an export), relaying it as it comes."""
+        headers = {TENANT_HEADER: tenant_id, **forwarded_headers(request)}
+        client = self._clients[service]
+        outgoing = client.build_request("GET", path, params=request.query_params, headers=headers)
+        try:
+            answer = await client.send(outgoing, stream=True)
+        except httpx.HTTPError as error:
+            raise Problem(
+                503, "service-unavailable", f"The {service} service does not answer; retry shortly."
+            ) from error
+        return StreamingResponse(
+            answer.aiter_raw(),
+            answer.status_code,
+            media_type=answer.headers.get("content-type", "application/json"),
+            background=BackgroundTask(answer.aclose),
         )
 
 

@@ -9,8 +9,9 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Response
+from fastapi.responses import StreamingResponse
 
-from services.profile import editing, identities, record_store, views
+from services.profile import editing, export, identities, record_store, views
 from services.profile.attributes import Definition, InvalidAttributes, Schema, visible
 from services.profile.guardrails import Guardrails
 from services.profile.resolution import Record
@@ -23,6 +24,7 @@ from shared.contracts.records import (
     ConsentPage,
     CustomerPatch,
     CustomerRecord,
+    ExportFormat,
     IdentityGuardrails,
     IdentityList,
     IfMatch,
@@ -261,3 +263,15 @@ async def _identities(runtime: RuntimeDep, tenant: str, customer_id: uuid.UUID) 
     if found is None:  # it was there a moment ago
         raise _missing(customer_id)
     return found
+
+
+@router.get("/v1/profile/export", response_class=StreamingResponse)
+async def export_customers(
+    runtime: RuntimeDep, tenant: TenantDep, format: ExportFormat = "ndjson"
+) -> StreamingResponse:
+    """Every customer of the tenant, streamed as NDJSON or CSV."""
+    declared = {d.name: d for d in await editing.schema_of(runtime.db, tenant)}
+    return StreamingResponse(
+        export.lines(runtime.db.engine, tenant, declared, format),
+        media_type=export.MEDIA_TYPES[format],
+    )

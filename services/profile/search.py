@@ -26,7 +26,6 @@ from services.profile.attributes import Schema
 from services.profile.tables import customer, customer_view
 
 
-
 class UnknownFilter(ValueError):
     """An attribute filter on an undeclared name, or a value its type cannot hold."""
 

@@ -240,3 +240,8 @@ SearchAttribute = Annotated[
 ]
 SearchLimit = Annotated[int, Query(ge=1, le=200)]
 SearchCursor = IdCursor
+
+ExportFormat = Annotated[
+    Literal["ndjson", "csv"],
+    Query(description="ndjson: one JSON object a line; csv: a header, attributes as columns"),
+]

@@ -7,6 +7,9 @@ guardrails and adds and removes a partner reference. Once on the local topology
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -128,6 +131,7 @@ async def _records_flow(gateway: httpx.AsyncClient, tenant: str) -> None:
     forbidden = await pos.send("PATCH", path, json={"name": "Mallory"})
     assert forbidden.status_code == 403
     await _search_flow(pos, customer, email)
+    await _export_flow(desk, customer)
     await _identities_flow(pos, desk, customer)
 
 
@@ -144,6 +148,17 @@ async def _search_flow(pos: Caller, customer: str, email: str) -> None:
     assert await found(q="nobody-of-that-name") == []
     unknown = await pos.send("GET", "/v1/customers", params={"attribute": "shoe=42"})
     assert unknown.status_code == 422 and "shoe" in unknown.json()["detail"]
+
+
+async def _export_flow(desk: Caller, customer: str) -> None:
+    ndjson = await desk.send("GET", "/v1/profile/export")
+    assert ndjson.status_code == 200 and ndjson.headers["content-type"] == "application/x-ndjson"
+    [line] = [json.loads(row) for row in ndjson.text.splitlines()]
+    assert line["customer_id"] == customer and line["attributes"] == {"birthday": "1990-02-28"}
+    table = await desk.send("GET", "/v1/profile/export", params={"format": "csv"})
+    header, row = list(csv.reader(io.StringIO(table.text)))
+    assert header[-2:] == ["birthday", "plan"] and row[0] == customer
+    assert row[-2:] == ["1990-02-28", ""]
 
 
 async def _identities_flow(pos: Caller, desk: Caller, customer: str) -> None:

@@ -14,7 +14,7 @@ from shared.contracts.customers import (
 )
 from shared.contracts.query import Id
 from shared.contracts.records import (
-    CustomerPage,
+    CustomerSearchPage,
     LookupEmail,
     LookupPhone,
     SearchAttribute,
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 @router.get(
     "",
-    response_model=CustomerPage,
+    response_model=CustomerSearchPage,
     responses=failures(),
     openapi_extra=links(200, **customer_reads("$response.body#/customers/0/customer_id")),
 )

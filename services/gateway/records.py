@@ -176,12 +176,7 @@ async def add_identity(
     return await upstreams.forward("profile", path, caller.tenant_id, request)
 
 
-@router.delete(
-    f"{CUSTOMER}/identities",
-    response_model=IdentityList,
-    responses=failures(404),
-    tags=["admin"],
-)
+@router.delete(f"{CUSTOMER}/identities", status_code=204, responses=failures(404), tags=["admin"])
 async def remove_identity(
     customer_id: Id,
     request: Request,

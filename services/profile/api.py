@@ -11,7 +11,7 @@ from services.profile import editing, search, views
 from services.profile.attributes import visible
 from shared.contracts.customers import Customer360, CustomerRefFound, LookupExternalId, LookupSource
 from shared.contracts.records import (
-    CustomerPage,
+    CustomerSearchPage,
     CustomerSummary,
     LookupEmail,
     LookupPhone,
@@ -42,7 +42,7 @@ async def search_customers(
     attribute: SearchAttribute = None,
     limit: SearchLimit = 50,
     cursor: SearchCursor = None,
-) -> CustomerPage:
+) -> CustomerSearchPage:
     """Customers whose name, e-mail or phone matches ``q``, filtered by stage, tier and
     attributes, by customer id (``cursor`` from the previous page)."""
     declared = {d.name: d for d in await editing.schema_of(runtime.db, tenant)}
@@ -64,7 +64,7 @@ async def search_customers(
         for r in rows[:limit]
     ]
     last = str(page[-1].customer_id) if len(rows) > limit else None
-    return CustomerPage(customers=page, next_cursor=last)
+    return CustomerSearchPage(customers=page, next_cursor=last)
 
 
 @router.get("/lookup")

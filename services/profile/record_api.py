@@ -233,19 +233,17 @@ async def add_identity(
     return await _identities(runtime, tenant, live)
 
 
-@router.delete("/v1/customers/{customer_id}/identities")
+@router.delete("/v1/customers/{customer_id}/identities", status_code=204)
 async def remove_identity(
     runtime: RuntimeDep,
     tenant: TenantDep,
     customer_id: uuid.UUID,
     source: ReferenceSource,
     external_id: ReferenceExternalId,
-) -> IdentityList:
+) -> Response:
     """Take a partner reference from the customer (its next event makes a new one)."""
     try:
-        live = await identities.remove_reference(
-            runtime.db, tenant, customer_id, source, external_id
-        )
+        await identities.remove_reference(runtime.db, tenant, customer_id, source, external_id)
     except editing.CustomerNotFound as error:
         raise _missing(customer_id) from error
     except identities.ReferenceNotHeld as error:
@@ -255,7 +253,7 @@ async def remove_identity(
             f"Customer {customer_id} holds no such {source} reference; "
             f"see /v1/customers/{customer_id}/identities.",
         ) from error
-    return await _identities(runtime, tenant, live)
+    return Response(status_code=204)
 
 
 async def _identities(runtime: RuntimeDep, tenant: str, customer_id: uuid.UUID) -> IdentityList:

@@ -210,7 +210,7 @@ class CustomerSummary(BaseModel):
     attributes: dict[str, Any]
 
 
-class CustomerPage(BaseModel):
+class CustomerSearchPage(BaseModel):
     customers: list[CustomerSummary] = Field(description="By customer id")
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
 

@@ -14,6 +14,7 @@ SCOPES: Final = frozenset(
     {
         "events:write",
         "customers:read",
+        "customers:write",
         "loyalty:write",
         "feedback:write",
         "admin",

@@ -159,15 +159,23 @@ def install_problem_handlers(app: FastAPI, service: str = "") -> None:
 
 def allowed_methods(request: Request) -> str:
     """Every method the request's path answers: Starlette's 405 names only those of the
-    first route on the path, and a path (``/v1/admin/api-keys``) may have several."""
+    first route on the path, and a path (``/v1/admin/api-keys``) may have several. A
+    literal path (``/v1/customers/lookup``) answers for itself, not with the methods of
+    a template it also fits (``/v1/customers/{customer_id}``); a hidden route's method
+    (one that only refuses) is none the path answers."""
     path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
     path = path[len(root) :] if root and path.startswith(root) else path
-    methods: set[str] = set()
-    for route in _routes(request.app):
-        template, answered = getattr(route, "path", None), getattr(route, "methods", None)
-        if template and answered and compile_path(template)[0].match(path):
-            methods |= answered
-    return ", ".join(sorted(methods))
+    matching = [
+        (template, answered)
+        for route in _routes(request.app)
+        if (template := getattr(route, "path", None))
+        and (answered := getattr(route, "methods", None))
+        and getattr(route, "include_in_schema", True)
+        and compile_path(template)[0].match(path)
+    ]
+    if any("{" not in template for template, _ in matching):
+        matching = [(t, answered) for t, answered in matching if "{" not in t]
+    return ", ".join(sorted({m for _, answered in matching for m in answered}))
 
 
 def _routes(app: Any) -> list[Any]:

@@ -19,6 +19,7 @@ from services.gateway import (
     lifecycle,
     loyalty,
     profile,
+    records,
     storefront,
     surveys,
 )
@@ -101,6 +102,7 @@ def definition(
             loyalty.router,
             feedback.router,
             profile.router,
+            records.router,
             complaints.router,
             desk.router,
             surveys.router,

@@ -197,6 +197,7 @@ Admin = Annotated[keys.Principal, Depends(require("admin"))]
 LoyaltyWriter = Annotated[keys.Principal, Depends(require("loyalty:write"))]
 Resolver = Annotated[keys.Principal, Depends(require("complaints:resolve"))]
 DeskAgent = Annotated[keys.Principal, Depends(require("desk:write"))]
+Editor = Annotated[keys.Principal, Depends(require("customers:write"))]
 
 
 def refuse_all_tenants_unless_operator(caller: keys.Principal, all_tenants: bool) -> None:

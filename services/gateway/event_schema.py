@@ -38,12 +38,19 @@ def _inlined(schema: Any, definitions: dict[str, Any]) -> Any:
 
 
 def _strict(schema: Any) -> Any:
-    """Closed objects and NUL-free texts, all the way down."""
+    """Closed objects and NUL-free texts, all the way down. The members of a
+    ``properties`` keyword are schemas, the map itself is not (a field may be named
+    ``properties``, as every activity's is)."""
     if isinstance(schema, list):
         return [_strict(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    strict = {k: _strict(v) for k, v in schema.items()}
+    strict = {
+        k: {name: _strict(member) for name, member in v.items()}
+        if k == "properties" and isinstance(v, dict)
+        else _strict(v)
+        for k, v in schema.items()
+    }
     if "properties" in strict:
         strict["additionalProperties"] = False
     textual = strict.get("type") == "string" or "maxLength" in strict

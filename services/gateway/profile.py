@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Request, Response
 
 from services.gateway.auth import Admin, UpstreamsDep, failures
 from services.gateway.links import link, links
+from services.gateway.upstream import with_body
 from shared.contracts.profile import (
     CandidateCursor,
     CandidateLimit,
@@ -88,14 +89,4 @@ def _with_decider(request: Request, key_id: uuid.UUID, decision: MergeDecision |
     recorded = RecordedDecision(
         reason=decision.reason if decision else None, decided_by=f"api-key:{key_id}"
     )
-    body = recorded.model_dump_json().encode()
-    headers = [
-        (name, value)
-        for name, value in request.scope["headers"]
-        if name not in (b"content-type", b"content-length")
-    ] + [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return Request({**request.scope, "headers": headers}, receive)
+    return with_body(request, recorded.model_dump_json().encode())

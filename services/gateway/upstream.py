@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Mapping
 
 import httpx
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from shared import outgoing
 from shared.internal import TENANT_HEADER, InternalAuth
@@ -21,9 +23,12 @@ UPSTREAMS = ("profile", "lifecycle", "feedback", "loyalty")
 FORWARDED_HEADERS = {
     "content-type": re.compile(r"^[\x20-\x7e]{1,200}$"),
     "idempotency-key": re.compile(r"^[\x21-\x7e]{1,100}$"),
+    "if-match": re.compile(r"^[\x20-\x7e]{1,200}$"),
 }
 # Accept is passed on when it is plain (else ignored, as before: JSON is the default).
 _ACCEPT = re.compile(r"^[\x20-\x7e]{1,200}$")
+# What a service's answer may carry back to the caller besides its body.
+RELAYED_HEADERS = ("etag",)
 
 
 def forwarded_headers(request: Request) -> dict[str, str]:
@@ -34,7 +39,7 @@ def forwarded_headers(request: Request) -> dict[str, str]:
         if value is None:
             continue
         if not allowed.match(value):
-            limit = 200 if name == "content-type" else 100
+            limit = 100 if name == "idempotency-key" else 200
             message = f"printable ASCII of at most {limit} characters"
             raise Problem(
                 422,
@@ -69,9 +74,11 @@ class Upstreams:
             raise Problem(
                 503, "service-unavailable", f"The {service} service does not answer; retry shortly."
             ) from error
+        relayed = {h: answer.headers[h] for h in RELAYED_HEADERS if h in answer.headers}
         return Response(
             answer.content,
             answer.status_code,
+            headers=relayed,
             media_type=answer.headers.get("content-type", "application/json"),
         )
 
@@ -87,6 +94,24 @@ class Upstreams:
             raise Problem(
                 503, "service-unavailable", f"The {service} service does not answer; retry shortly."
             ) from error
+
+    async def stream(self, service: str, path: str, tenant_id: str, request: Request) -> Response:
+        """Forward a GET whose answer may be large (an export), relaying it as it comes."""
+        headers = {TENANT_HEADER: tenant_id, **forwarded_headers(request)}
+        client = self._clients[service]
+        call = client.build_request("GET", path, params=request.query_params, headers=headers)
+        try:
+            answer = await client.send(call, stream=True)
+        except httpx.HTTPError as error:
+            raise Problem(
+                503, "service-unavailable", f"The {service} service does not answer; retry shortly."
+            ) from error
+        return StreamingResponse(
+            answer.aiter_raw(),
+            answer.status_code,
+            media_type=answer.headers.get("content-type", "application/json"),
+            background=BackgroundTask(answer.aclose),
+        )
 
 
 @contextlib.asynccontextmanager
@@ -112,3 +137,18 @@ async def upstreams(
             for name in UPSTREAMS
         }
         yield Upstreams(clients)
+
+
+def with_body(request: Request, body: bytes) -> Request:
+    """The request with another JSON body: what the gateway forwards when it adds what
+    only it knows (the deciding or recording API key) to the caller's body."""
+    headers = [
+        (name, value)
+        for name, value in request.scope["headers"]
+        if name not in (b"content-type", b"content-length")
+    ] + [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request({**request.scope, "headers": headers}, receive)

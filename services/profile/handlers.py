@@ -12,8 +12,15 @@ from typing import cast
 from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 
-from services.profile import announcements, domain, orders, store
-from services.profile.resolution import Resolution, find_candidates, reference_key
+from services.profile import announcements, domain, orders, recording, store
+from services.profile.resolution import (
+    Claim,
+    ContactKey,
+    CustomerKey,
+    Resolution,
+    find_candidates,
+    reference_key,
+)
 from services.profile.tables import customer_view
 from shared import topics
 from shared.clock import Clock
@@ -37,23 +44,37 @@ VIEW_COLUMNS = [c.name for c in customer_view.c if c.name != "merged_into"]
 async def resolve_inbound(
     uow: UnitOfWork, batch: Sequence[Received[Inbound[Payload]]], clock: Clock
 ) -> None:
-    """Give every inbound event its customer (a new one for an unknown reference),
-    apply the contact details of the sources that own them, open merge candidates for
-    shared e-mails and phones, and re-publish each activity keyed by its customer."""
+    """Give every inbound event its customer (a new one for an unknown reference,
+    or, where the tenant links on a match, the one customer holding its e-mail or
+    phone), apply the contact details of the sources that own them (blocked values
+    left out) and the attributes the tenant declared, record consent, open merge
+    candidates for shared e-mails and phones, and re-publish each activity keyed by
+    its customer."""
     now = clock.now()
     refs = [(r.event.tenantid, r.payload.customer) for r in batch]
     known = await store.references(uow.conn, (reference_key(t, ref) for t, ref in refs))
-    records, moved = await store.live_records(uow.conn, set(known.values()))
-    resolution = Resolution({k: moved.get(c, c) for k, c in known.items()}, records, now)
+    guarded = await recording.guard(uow, refs, known)
+    wanted = {*known.values(), *guarded.links.values()}
+    records, moved = await store.live_records(uow.conn, wanted)
+    resolution = Resolution(
+        {k: moved.get(c, c) for k, c in known.items()},
+        records,
+        now,
+        screen=guarded.screen,
+        links={k: c for k, c in guarded.links.items() if c in records},
+    )
     resolved = [resolution.resolve(i, t, ref, uuid.uuid4) for i, (t, ref) in enumerate(refs)]
+    schemas = await recording.patch_attributes(uow, batch, resolved, resolution)
+    await recording.announce_updates(uow, batch, resolution, schemas, now)
     claims = resolution.claims()
     holders = await store.holders(uow.conn, {c.contact for c in claims})
     candidates = find_candidates(resolution, holders)
     await store.insert_customers(uow.conn, [records[k] for _, k in resolution.created], now)
     await store.update_customers(uow.conn, resolution.changed(), now)
     await store.release_identities(uow.conn, resolution.released())
-    identities = [*resolution.new_references.items(), *((c.contact, c.customer) for c in claims)]
-    await store.record_identities(uow.conn, identities, now)
+    await store.seen(uow.conn, known, now)
+    await store.record_identities(uow.conn, _identities(batch, resolution, claims), now)
+    await recording.record_consent(uow, batch, resolved, now)
     opened = await store.insert_candidates(uow.conn, candidates, now)
     uow.publish(*(announcements.activity(r, c) for r, (_, c) in zip(batch, resolved, strict=True)))
     uow.publish(
@@ -66,6 +87,15 @@ async def resolve_inbound(
             if c.candidate_id in opened
         )
     )
+
+
+def _identities(
+    batch: Sequence[Received[Inbound[Payload]]], resolution: Resolution, claims: list[Claim]
+) -> list[tuple[ContactKey, CustomerKey, str]]:
+    """The identities the batch adds, each with the source that gave it."""
+    references = [(k, c, k[1].removeprefix("ref:")) for k, c in resolution.new_references.items()]
+    contacts = [(c.contact, c.customer, batch[c.cause].payload.customer.source) for c in claims]
+    return [*references, *contacts]
 
 
 async def fold_into_view(

@@ -16,6 +16,11 @@ The rules, and why:
    changes one, the old identity is released and the new one claimed (and a claim of a
    value another customer holds opens a candidate).
 
+4. **Attributes travel as merge patches** (``services.profile.attributes``) from any
+   source's ``customer.registered`` or ``customer.updated``: they are the tenant's
+   own declared facts, checked against its schema, not contact details one source owns.
+   Each customer the batch changes gets one new version (its ETag).
+
 Within a batch, a reference met twice is one customer, so two events about one new
 person make one customer. Everything here works on the whole batch in memory; the
 handler reads what it needs in one query per kind and writes in one statement each.
@@ -27,7 +32,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from services.profile import attributes
 from shared.events.activity import CustomerRef
 
 CustomerKey = tuple[str, uuid.UUID]  # tenant, customer
@@ -75,6 +82,8 @@ class Record:
     contact: Contact
     created_at: datetime
     order: int = -1  # creation order within the batch; -1 for customers met before it
+    attributes: dict[str, Any] = field(default_factory=dict)
+    version: int = 1
 
     @property
     def is_new(self) -> bool:
@@ -121,6 +130,15 @@ def candidate_id(tenant_id: str, first: uuid.UUID, second: uuid.UUID) -> uuid.UU
     return uuid.uuid5(_PAIRS, f"{tenant_id}/{low}/{high}")
 
 
+@dataclass(frozen=True)
+class Update:
+    """A customer's record as the batch left it, and what changed: attribute names and
+    ``name``, ``email`` or ``phone``."""
+
+    record: Record
+    changed: list[str]
+
+
 @dataclass
 class Resolution:
     """The batch's customers: the references known before it, and the records of the
@@ -129,13 +147,49 @@ class Resolution:
     references: dict[ReferenceKey, CustomerKey]
     records: dict[CustomerKey, Record]
     now: datetime
+    # The tenant's guardrails (``services.profile.guardrails``): what a partner's contact
+    # details are once blocked values are dropped, and which e-mails and phones an
+    # unknown reference may join the one customer holding them by.
+    screen: Callable[[str, Contact], Contact] = lambda _tenant, contact: contact
+    links: dict[ContactKey, CustomerKey] = field(default_factory=dict)
     new_references: dict[ReferenceKey, CustomerKey] = field(default_factory=dict)
     created: list[tuple[int, CustomerKey]] = field(default_factory=list)
     _before: dict[CustomerKey, tuple[str | None, Contact]] = field(default_factory=dict)
     _changed_by: dict[CustomerKey, int] = field(default_factory=dict)
+    _attributes_before: dict[CustomerKey, dict[str, Any]] = field(default_factory=dict)
+    _patched_by: dict[CustomerKey, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._before = {k: (r.owner_source, r.contact) for k, r in self.records.items()}
+        self._attributes_before = {k: dict(r.attributes) for k, r in self.records.items()}
+
+    def _linked(self, tenant_id: str, sent: Contact) -> CustomerKey | None:
+        for kind in CONTACT_KINDS:
+            value = sent.value(kind)
+            if value and (customer := self.links.get((tenant_id, kind, value))):
+                return customer
+        return None
+
+    def edit(self, index: int, customer: CustomerKey, patch: dict[str, str | None]) -> None:
+        """An operator's merge patch of the contact details (``None`` removes one)."""
+        record = self.records[customer]
+        details = {k: patch.get(k, getattr(record.contact, k)) for k in ("name", *CONTACT_KINDS)}
+        if details["email"]:
+            details["email"] = details["email"].lower()
+        edited = Contact(**details)
+        if edited != record.contact:
+            record.contact = edited
+            self._changed_by[customer] = index
+
+    def patch_attributes(self, index: int, customer: CustomerKey, patch: attributes.Patch) -> None:
+        """Apply a checked merge patch (from event ``index``) to the customer's attributes."""
+        record = self.records[customer]
+        record.attributes = attributes.merged(record.attributes, patch)
+        self._patched_by[customer] = index
+
+    def cause(self, customer: CustomerKey) -> int:
+        """The last event of the batch that changed the customer's record."""
+        return max(self._changed_by.get(customer, -1), self._patched_by.get(customer, -1))
 
     def resolve(
         self, index: int, tenant_id: str, ref: CustomerRef, new_id: Callable[[], uuid.UUID]
@@ -144,6 +198,9 @@ class Resolution:
         the contact details it carries if its source owns the record."""
         key = reference_key(tenant_id, ref)
         customer = self.references.get(key)
+        sent = self.screen(tenant_id, Contact.of(ref))
+        if customer is None and (customer := self._linked(tenant_id, sent)) is not None:
+            self.references[key] = self.new_references[key] = customer
         if customer is None:
             customer = (tenant_id, new_id())
             self.references[key] = self.new_references[key] = customer
@@ -155,19 +212,44 @@ class Resolution:
         if record.owner_source is None:  # a record older than ownership: its first speaker
             record.owner_source = ref.source
         if record.owner_source == ref.source:
-            updated = record.contact.updated_by(Contact.of(ref))
+            updated = record.contact.updated_by(sent)
             if updated != record.contact:
                 record.contact = updated
                 self._changed_by[customer] = index
         return customer
 
     def changed(self) -> list[Record]:
-        """Customers met before the batch whose owner or details the batch changed."""
+        """Customers met before the batch whose owner, details or attributes it changed."""
         return [
             r
             for k, r in self.records.items()
-            if k in self._before and self._before[k] != (r.owner_source, r.contact)
+            if k in self._before
+            and (
+                self._before[k] != (r.owner_source, r.contact)
+                or self._attributes_before[k] != r.attributes
+            )
         ]
+
+    def settle(self) -> list[Update]:
+        """Give each customer met before the batch and changed by it its next version;
+        returns what changed for every customer: those (details or attributes) and the
+        new ones (attributes only, their creation being announced already)."""
+        updates = []
+        for key, record in self.records.items():
+            before = self._attributes_before.get(key, {})
+            changed = attributes.changed_names(before, record.attributes)
+            if key in self._before:
+                contact = self._before[key][1]
+                changed += [
+                    k
+                    for k in ("name", *CONTACT_KINDS)
+                    if getattr(contact, k) != getattr(record.contact, k)
+                ]
+                if self._before[key] != (record.owner_source, record.contact) or changed:
+                    record.version += 1
+            if changed:
+                updates.append(Update(record, changed))
+        return updates
 
     def released(self) -> list[tuple[ContactKey, CustomerKey]]:
         """E-mail and phone identities customers no longer hold."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,6 +31,7 @@ from shared.db import insert_ignoring_conflicts, insert_new, insert_rows, keys_i
 
 MAX_MERGE_HOPS = 8  # profile flattens merges, so one hop is all it ever sees
 CANDIDATE_FIELDS = tuple(f.name for f in fields(MergeCandidate))
+SEEN_EVERY = timedelta(hours=1)
 
 
 def record_of(row: RowMapping) -> Record:
@@ -40,6 +41,8 @@ def record_of(row: RowMapping) -> Record:
         row["owner_source"],
         Contact(row["name"], row["email"], row["phone"]),
         row["created_at"],
+        attributes=dict(row["attributes"] or {}),
+        version=row["version"],
     )
 
 
@@ -144,6 +147,8 @@ async def update_customers(conn: AsyncConnection, records: list[Record], now: da
             name=bindparam("n"),
             email=bindparam("e"),
             phone=bindparam("p"),
+            attributes=bindparam("a", type_=customer.c.attributes.type),
+            version=bindparam("v"),
             updated_at=bindparam("now"),
         ),
         [_update_params(r, now) for r in records],
@@ -159,6 +164,8 @@ def _update_params(record: Record, now: datetime) -> dict[str, object]:
         "n": contact.name,
         "e": contact.email,
         "p": contact.phone,
+        "a": record.attributes,
+        "v": record.version,
         "now": now,
     }
 
@@ -171,20 +178,49 @@ def _contact_row(record: Record) -> dict[str, object]:
         "name": record.contact.name,
         "email": record.contact.email,
         "phone": record.contact.phone,
+        "attributes": record.attributes,
+        "version": record.version,
     }
 
 
 async def record_identities(
-    conn: AsyncConnection, rows: Iterable[tuple[tuple[str, str, str], CustomerKey]], now: datetime
+    conn: AsyncConnection,
+    rows: Iterable[tuple[tuple[str, str, str], CustomerKey, str | None]],
+    now: datetime,
 ) -> None:
+    """Add identities (with the source that gave each); one already held stays as it is."""
     await insert_ignoring_conflicts(
         conn,
         identity,
         [
-            {"tenant_id": t, "kind": k, "value": v, "customer_id": c, "created_at": now}
-            for (t, k, v), (_, c) in rows
+            {
+                "tenant_id": t,
+                "kind": k,
+                "value": v,
+                "customer_id": c,
+                "source": source,
+                "created_at": now,
+                "last_seen_at": now,
+            }
+            for (t, k, v), (_, c), source in rows
         ],
     )
+
+
+async def seen(conn: AsyncConnection, keys: Iterable[ReferenceKey], now: datetime) -> None:
+    """Note that events named these references now (at most once an hour each, so a
+    busy customer's reference is not rewritten with every batch)."""
+    keys = set(keys)
+    if keys:
+        i = identity.c
+        await conn.execute(
+            update(identity)
+            .where(
+                keys_in(conn, [i.tenant_id, i.kind, i.value], keys),
+                or_(i.last_seen_at.is_(None), i.last_seen_at < now - SEEN_EVERY),
+            )
+            .values(last_seen_at=now)
+        )
 
 
 async def release_identities(

@@ -1,9 +1,11 @@
-"""Profile's tables: customers, their identities, merge candidates and merges, and the
-customer-360 read model."""
+"""Profile's tables: customers with their attributes, identities and consent, the
+tenants' attribute schemas, merge candidates and merges, and the customer-360 read
+model."""
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -13,6 +15,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import UTCDateTime
 from shared.parking import parked_table
@@ -23,6 +26,8 @@ outbox, inbox = kernel_tables(metadata)
 
 TenantId = String(64)
 REFERENCE = text("kind LIKE 'ref:%'")
+# JSONB on PostgreSQL, so that an attribute filter can be an indexed containment (@>).
+Document = JSON().with_variant(JSONB(), "postgresql")
 
 customer = Table(
     "customer",
@@ -41,6 +46,20 @@ customer = Table(
     Column("merged_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column(
+        "attributes",
+        Document,
+        nullable=False,
+        server_default="{}",
+        comment="Values of the tenant's declared attributes, by name",
+    ),
+    Column(
+        "version",
+        Integer,
+        nullable=False,
+        server_default="1",
+        comment="Counts the record's changes: its ETag, for optimistic concurrency",
+    ),
     Index("ix_customer_merged_into", "tenant_id", "merged_into"),
 )
 
@@ -51,7 +70,9 @@ identity = Table(
     Column("kind", String(80), primary_key=True, comment="'ref:<source>', 'email' or 'phone'"),
     Column("value", String(254), primary_key=True),
     Column("customer_id", Uuid, primary_key=True),
-    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, comment="First seen"),
+    Column("source", String(64), comment="Who gave it: a partner source, 'api' or an import's"),
+    Column("last_seen_at", UTCDateTime, comment="Last named by an event or an operator"),
     Index("ix_identity_customer_id", "customer_id"),
     # A partner reference names one customer; an e-mail or phone may be shared by
     # several until an operator merges them.
@@ -142,3 +163,62 @@ view_order = Table(
     comment="Orders the 360 has folded: a refund of any other waits for its purchase.",
 )
 parked = parked_table(metadata)  # refunds that came before their purchase
+
+attribute_definition = Table(
+    "attribute_definition",
+    metadata,
+    Column("tenant_id", TenantId, primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("type", String(16), nullable=False, comment="string, number, boolean, date or list"),
+    Column("description", String(500), nullable=False),
+    Column("personal_data", Boolean, nullable=False),
+    Column("removed_at", UTCDateTime, comment="Hidden since; a name keeps its type for good"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    comment="Each tenant's custom attributes: what a customer's attributes may hold.",
+)
+
+consent = Table(
+    "consent",
+    metadata,
+    Column("tenant_id", TenantId, primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("purpose", String(16), primary_key=True),
+    Column("granted", Boolean, nullable=False),
+    Column("at", UTCDateTime, nullable=False, comment="When the customer decided"),
+    Column("source", String(128), nullable=False),
+    Column("change_id", Uuid, nullable=False, comment="The change that set it"),
+    comment="Each customer's current consent per channel and purpose (the latest decision).",
+)
+
+consent_change = Table(
+    "consent_change",
+    metadata,
+    Column("change_id", Uuid, primary_key=True),
+    Column("tenant_id", TenantId, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("source", String(128), nullable=False),
+    Column("proof", String(2000)),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("applied", Boolean, nullable=False, comment="False: older than the state it met"),
+    Index("ix_consent_change_customer", "tenant_id", "customer_id", "at", "change_id"),
+    comment="Every consent decision ever recorded, with its proof (append-only).",
+)
+
+identity_guardrail = Table(
+    "identity_guardrail",
+    metadata,
+    Column("tenant_id", TenantId, primary_key=True),
+    Column("blocked_emails", JSON, nullable=False, comment="Patterns, * for any text"),
+    Column("blocked_phones", JSON, nullable=False, comment="Patterns, * for any text"),
+    Column("max_identities", Integer, nullable=False, comment="Partner references per customer"),
+    Column("on_match", String(16), nullable=False, comment="propose or link"),
+    Column("updated_at", UTCDateTime, nullable=False),
+    comment="A tenant's rules for automatic linking (the defaults when it has no row).",
+)

@@ -11,7 +11,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.profile import domain
+from services.profile import attributes, domain, record_store
+from services.profile.consent import State
 from services.profile.resolution import Contact, Record
 from services.profile.store import MAX_MERGE_HOPS, record_of
 from services.profile.tables import customer, identity, merge_candidate
@@ -25,6 +26,13 @@ from shared.contracts.customers import (
     ValueSummary,
 )
 from shared.contracts.profile import CandidatePage, MergeCandidate
+from shared.contracts.records import (
+    ConsentEntry,
+    ConsentPage,
+    ConsentState,
+    IdentityEntry,
+    IdentityList,
+)
 from shared.cursors import encode_keyset
 
 
@@ -92,12 +100,18 @@ async def customer_360(
             )
         )
         views = [_view(r) for r in rows.mappings()]
+        schema = (await record_store.schemas(conn, [tenant_id]))[tenant_id]
+        consent = await record_store.consent_states(conn, [record.key])
     own = next(
         (v for v in views if v["customer_id"] == live),
         domain.new_view(tenant_id, live, record.created_at),
     )
     found = domain.combine(own, [v for v in views if v["customer_id"] != live])
-    return _answer_360(found, record.contact)
+    answer = _answer_360(found, record.contact)
+    answer.attributes = attributes.visible(schema, record.attributes)
+    answer.version = record.version
+    answer.consent = _states(consent)
+    return answer
 
 
 def _answer_360(found: domain.View, contact: Contact) -> Customer360:
@@ -177,3 +191,53 @@ async def candidate(
 def _view(row: RowMapping) -> domain.View:
     """A 360 row, typed (``merged_into`` is the fold's business, not the reader's)."""
     return cast(domain.View, {k: v for k, v in row.items() if k != "merged_into"})
+
+
+async def identities(
+    engine: AsyncEngine, tenant_id: str, customer_id: uuid.UUID
+) -> IdentityList | None:
+    """The identities of the customer (its survivor's, if merged), or None."""
+    async with engine.connect() as conn:
+        record = await _live_customer(conn, tenant_id, customer_id)
+        if record is None:
+            return None
+        rows = await record_store.identities(conn, record.key)
+    return IdentityList(
+        customer_id=record.key[1],
+        identities=[IdentityEntry(**r, first_seen_at=r["created_at"]) for r in rows],
+    )
+
+
+async def consent_page(
+    engine: AsyncEngine,
+    tenant_id: str,
+    customer_id: uuid.UUID,
+    limit: int,
+    before: tuple[datetime, uuid.UUID] | None,
+) -> ConsentPage | None:
+    """The customer's current consent and a page of its decisions, newest first."""
+    async with engine.connect() as conn:
+        record = await _live_customer(conn, tenant_id, customer_id)
+        if record is None:
+            return None
+        states = await record_store.consent_states(conn, [record.key])
+        rows = await record_store.consent_history(conn, record.key, limit, before)
+    history = [ConsentEntry.model_validate(r) for r in rows[:limit]]
+    last = history[-1] if len(rows) > limit else None
+    return ConsentPage(
+        customer_id=record.key[1],
+        current=_states(states),
+        history=history,
+        next_cursor=encode_keyset(last.at, last.change_id) if last else None,
+    )
+
+
+def _states(states: list[State]) -> list[ConsentState]:
+    ordered = sorted(states, key=lambda s: (s.channel, s.purpose))
+    return [ConsentState.model_validate(s, from_attributes=True) for s in ordered]
+
+
+async def holders(engine: AsyncEngine, tenant_id: str, kind: str, value: str) -> list[uuid.UUID]:
+    """The customers an e-mail or phone names, oldest first."""
+    async with engine.connect() as conn:
+        return await record_store.holders_of(conn, tenant_id, kind, value)

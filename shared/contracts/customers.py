@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BaseModel, Field
 
+from shared.contracts.records import ConsentState
 from shared.events.bounds import Text
 from shared.events.lifecycle import RiskLevel, RiskReason, Stage
 
 
 class CustomerRefFound(BaseModel):
     customer_id: uuid.UUID
+    matches: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="Every customer holding the e-mail or phone looked up, oldest first "
+        "(several until an operator merges them); customer_id is the first",
+    )
 
 
 class ChurnRiskSummary(BaseModel):
@@ -63,8 +69,18 @@ class Customer360(BaseModel):
     updated_at: datetime
     value: ValueSummary | None = Field(None, description="None until lifecycle values them")
     reactivations: int = Field(0, ge=0, description="Times lifecycle won them back")
+    version: int = Field(
+        default=1, ge=1, description="The record's version; its ETag (quoted) is PATCH's If-Match"
+    )
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, description="The declared attributes the customer has a value for"
+    )
+    consent: list[ConsentState] = Field(
+        default_factory=list,
+        description="The current decision per channel and purpose (none: not granted)",
+    )
 
 
 # The lookup's query: a partner system and its own id for the customer.
-LookupSource = Annotated[Text, Query(min_length=1, max_length=64, examples=["pos"])]
-LookupExternalId = Annotated[Text, Query(min_length=1, max_length=128, examples=["C-1001"])]
+LookupSource = Annotated[Text | None, Query(min_length=1, max_length=64, examples=["pos"])]
+LookupExternalId = Annotated[Text | None, Query(min_length=1, max_length=128, examples=["C-1001"])]

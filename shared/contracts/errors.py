@@ -50,6 +50,7 @@ _WHY = {
     403: "The API key lacks the scope, or may not act on this source, type or tenant",
     404: "Nothing of that id in the caller's tenant",
     409: "The request conflicts with the current state (see the problem's type)",
+    412: "The resource changed since the version named in If-Match: read it again",
     413: "The body, or one event once wrapped, is larger than accepted",
     415: "The body is not application/json (or application/*+json) in UTF-8",
     422: "A parameter, header or body field is invalid; errors names each one",

@@ -7,25 +7,131 @@ customer (the canonical id is then the CloudEvents ``subject``).
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 
-from pydantic import Field, StrictInt, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from shared.events.bounds import (
     EMAIL_PATTERN,
+    MAX_ATTRIBUTE_TEXT,
+    MAX_SAFE_INTEGER,
+    NO_NUL_PATTERN,
     AttributeName,
-    AttributeValue,
     Label,
     LongText,
     Ref,
     SourceName,
+    no_nul,
 )
 from shared.events.payload import Payload
+from shared.events.profile import ConsentChannel, ConsentPurpose
 from shared.money import AmountMinor, Currency
 
 Severity = Literal["low", "medium", "high", "critical"]
 SurveyKind = Literal["nps", "csat", "ces"]
 SURVEY_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+
+MAX_LIST_ITEMS = 50
+MAX_LIST_ITEM = 200
+MAX_PROPERTIES = 20
+MAX_PROPERTY_TEXT = 256
+_FINITE = 1e15  # beyond it a float has no digit after the point left to speak of
+
+
+def _scalar(value: Any, text_limit: int) -> str | int | float | bool:
+    """A text, a whole or a finite number, or a boolean, each bounded; one check for all
+    kinds, so an error names the attribute or property rather than a union member."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError(f"an integer lies within ±{MAX_SAFE_INTEGER}")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value) or abs(value) > _FINITE:
+            raise ValueError(f"a number lies within ±{_FINITE:.0e}")
+        return value
+    if isinstance(value, str):
+        if len(value) > text_limit:
+            raise ValueError(f"a text has at most {text_limit} characters")
+        return no_nul(value)
+    raise ValueError("a value is a string, a number or a boolean")
+
+
+def _attribute_value(value: Any) -> str | int | float | bool | list[str]:
+    if isinstance(value, list):
+        if len(value) > MAX_LIST_ITEMS:
+            raise ValueError(f"a list attribute has at most {MAX_LIST_ITEMS} items")
+        if not all(isinstance(v, str) and len(v) <= MAX_LIST_ITEM for v in value):
+            raise ValueError(f"a list attribute holds texts of at most {MAX_LIST_ITEM} characters")
+        return [no_nul(v) for v in value]
+    return _scalar(value, MAX_ATTRIBUTE_TEXT)
+
+
+_NUMBER = {"type": "number", "minimum": -_FINITE, "maximum": _FINITE}
+_INTEGER = {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER}
+# What a partner may send as an attribute's value; the tenant's attribute schema
+# (``GET /v1/profile/attributes``) says which type each named attribute has.
+AttributeValue = Annotated[
+    str | int | float | bool | list[str],
+    PlainValidator(_attribute_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_ATTRIBUTE_TEXT, "pattern": NO_NUL_PATTERN},
+                _INTEGER,
+                _NUMBER,
+                {"type": "boolean"},
+                {
+                    "type": "array",
+                    "maxItems": MAX_LIST_ITEMS,
+                    "items": {
+                        "type": "string",
+                        "maxLength": MAX_LIST_ITEM,
+                        "pattern": NO_NUL_PATTERN,
+                    },
+                },
+            ]
+        }
+    ),
+]
+PropertyName = Annotated[str, Field(min_length=1, max_length=64)]
+PropertyValue = Annotated[
+    str | int | float | bool,
+    PlainValidator(lambda value: _scalar(value, MAX_PROPERTY_TEXT)),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_PROPERTY_TEXT, "pattern": NO_NUL_PATTERN},
+                _INTEGER,
+                _NUMBER,
+                {"type": "boolean"},
+            ]
+        }
+    ),
+]
+
+
+class Activity(Payload):
+    """What every partner activity may carry besides its own data: free ``properties``,
+    kept with the activity (on crm.activity) for segments to match on."""
+
+    properties: dict[PropertyName, PropertyValue] = Field(
+        default_factory=dict,
+        max_length=MAX_PROPERTIES,
+        description=f"Free properties of the activity (at most {MAX_PROPERTIES}; texts of at "
+        f"most {MAX_PROPERTY_TEXT} characters), kept with it for segments",
+    )
 
 
 class CustomerRef(Payload):
@@ -44,14 +150,44 @@ class CustomerRef(Payload):
     name: Annotated[str, Field(max_length=200)] | None = Field(default=None, examples=["Li Wei"])
 
 
-class CustomerRegistered(Payload):
+class CustomerRegistered(Activity):
     """The customer signed up or was created in a partner system."""
 
     channel: Label
-    attributes: dict[AttributeName, AttributeValue] = Field(default_factory=dict, max_length=50)
+    attributes: dict[AttributeName, AttributeValue] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Values of the tenant's declared attributes (GET /v1/profile/attributes)",
+    )
 
 
-class EngagementRecorded(Payload):
+class CustomerUpdated(Activity):
+    """The customer's attributes or contact details changed in a partner system.
+
+    ``attributes`` is a JSON merge patch (``null`` removes a value); the contact
+    details travel in the event's ``customer``."""
+
+    attributes: dict[AttributeName, AttributeValue | None] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Declared attributes to set; null removes an attribute's value",
+    )
+
+
+class ConsentReported(Activity):
+    """The customer granted or withdrew consent in a partner system.
+
+    Its time is the event's ``occurred_at``, its source the customer reference's."""
+
+    channel: ConsentChannel
+    purpose: ConsentPurpose
+    granted: StrictBool
+    proof: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
+        default=None, description="The text the customer agreed to, or the partner's reference"
+    )
+
+
+class EngagementRecorded(Activity):
     """A sign of interest short of a purchase."""
 
     kind: Literal["visit", "inquiry", "email_open", "app_open", "cart", "trial"]
@@ -65,7 +201,7 @@ class LineItem(Payload):
     category: Label | None = None
 
 
-class PurchaseCompleted(Payload):
+class PurchaseCompleted(Activity):
     """An order was paid."""
 
     order_id: Ref = Field(examples=["O-77"])
@@ -75,7 +211,7 @@ class PurchaseCompleted(Payload):
     items: list[LineItem] = Field(default_factory=list, max_length=500)
 
 
-class OrderRefunded(Payload):
+class OrderRefunded(Activity):
     """Part or all of an order was refunded; ``amount_minor`` is the refunded part."""
 
     order_id: Ref
@@ -83,7 +219,7 @@ class OrderRefunded(Payload):
     currency: Currency | None = None
 
 
-class ComplaintFiled(Payload):
+class ComplaintFiled(Activity):
     """The customer complained through a partner channel."""
 
     complaint_ref: Ref
@@ -93,7 +229,7 @@ class ComplaintFiled(Payload):
     text: LongText = ""
 
 
-class ComplaintResolved(Payload):
+class ComplaintResolved(Activity):
     """A partner's ticketing system closed a complaint it filed earlier."""
 
     complaint_ref: Ref = Field(description="The ref the complaint was filed with")
@@ -105,7 +241,7 @@ class ComplaintResolved(Payload):
     )
 
 
-class SurveyResponded(Payload):
+class SurveyResponded(Activity):
     """The customer answered a survey (NPS 0–10, CSAT 1–5, CES 1–7)."""
 
     survey: SurveyKind
@@ -125,7 +261,7 @@ class SurveyResponded(Payload):
         return score
 
 
-class AccountClosed(Payload):
+class AccountClosed(Activity):
     """The customer closed their account."""
 
     reason: Annotated[str, Field(max_length=500)] | None = None
@@ -141,6 +277,8 @@ ACTIVITIES: dict[str, type[Payload]] = {
     "complaint.resolved": ComplaintResolved,
     "survey.responded": SurveyResponded,
     "account.closed": AccountClosed,
+    "customer.updated": CustomerUpdated,
+    "consent.changed": ConsentReported,
 }
 
 A = TypeVar("A", bound=Payload)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field
 
 NUL = "\x00"
 
@@ -41,36 +41,6 @@ LongText = Annotated[str, Field(max_length=10_000)]
 MAX_ATTRIBUTE_TEXT = 1_000
 # Integers that survive a round trip through any JSON reader (IEEE-754 doubles).
 MAX_SAFE_INTEGER = 2**53 - 1
-
-
-def _attribute_value(value: Any) -> str | int | bool:
-    """One check for the three kinds, so an error names the attribute, not a union member."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise ValueError(f"an integer attribute lies within ±{MAX_SAFE_INTEGER}")
-        return value
-    if isinstance(value, str):
-        if len(value) > MAX_ATTRIBUTE_TEXT:
-            raise ValueError(f"a text attribute has at most {MAX_ATTRIBUTE_TEXT} characters")
-        return value
-    raise ValueError("an attribute is a string, an integer or a boolean")
-
-
-AttributeValue = Annotated[
-    str | int | bool,
-    PlainValidator(_attribute_value),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "maxLength": MAX_ATTRIBUTE_TEXT},
-                {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
-                {"type": "boolean"},
-            ]
-        }
-    ),
-]
 
 # What services write.
 Id = Annotated[str, Field(max_length=64)]

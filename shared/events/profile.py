@@ -78,3 +78,27 @@ class ConsentChanged(Payload):
         max_length=2000,
         description="The text the customer agreed to, or the partner's reference to it",
     )
+
+
+# An attribute's value as profile publishes it (checked against the tenant's schema
+# already): a text, a number, a boolean, a date as YYYY-MM-DD, or a list of texts.
+PublishedValue = str | int | float | bool | list[str]
+
+
+class CustomerRecordUpdated(Payload):
+    """A customer's record changed: its attributes or its contact details.
+
+    ``attributes`` holds every declared attribute the customer has a value for, as it
+    is now, so a consumer keeps the latest event and nothing else (segments fold it,
+    loyalty may read a birthday); ``changed`` names what changed: attribute names, and
+    ``name``, ``email`` or ``phone`` (whose values stay in profile)."""
+
+    customer_id: Id
+    version: int = Field(description="The record's version after the change (its ETag)")
+    attributes: dict[str, PublishedValue]
+    personal_data: list[str] = Field(
+        default_factory=list, description="Which of the attributes hold personal data"
+    )
+    changed: list[str]
+    source: Name = Field(description="Who changed it: a partner system, 'api' or an import")
+    updated_at: AwareDatetime

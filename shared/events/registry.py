@@ -111,6 +111,7 @@ def _types() -> Iterable[EventType]:
     yield EventType(profile.MergeCandidateDismissed, "crm.profile.merge_candidate_dismissed.v1")
     yield EventType(profile.CustomersMerged, "crm.profile.customers_merged.v1")
     yield EventType(profile.ConsentChanged, "crm.profile.consent_changed.v1")
+    yield EventType(profile.CustomerRecordUpdated, "crm.profile.customer_updated.v1")
     yield EventType(lifecycle.StageChanged, "crm.lifecycle.stage_changed.v1")
     yield EventType(lifecycle.ChurnRiskChanged, "crm.lifecycle.churn_risk_changed.v1")
     yield EventType(lifecycle.ValueClassChanged, "crm.lifecycle.value_class_changed.v1")

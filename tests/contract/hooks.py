@@ -6,8 +6,9 @@ the API's documented rules are written in the operations' descriptions only:
 an event's ``occurred_at`` lies between ``CRM_MAX_EVENT_AGE_DAYS`` ago and now, a
 key's ``expires_at`` after now and within ten years, a window's ``from`` not after
 ``to``, a churn model is fitted ``as_of`` a past instant with purchase history
-behind it (the demo data's last 30 days), and a webhook's host resolves to public
-addresses. A generated valid instant outside its
+behind it (the demo data's last 30 days), a webhook's host resolves to public
+addresses, and a consent decision is taken ``at`` no later than now. A generated
+valid instant outside its
 window is moved into it; nothing else is touched, and cases generated to be invalid
 are left as they are, so the negative phase still tries every bound of the schema.
 
@@ -103,7 +104,13 @@ def _webhook(case: Any) -> None:
         case.body["url"] = "https://hooks.example.com/crm"
 
 
+def _consent(case: Any) -> None:
+    if isinstance(case.body, dict) and "at" in case.body:
+        case.body["at"] = _within(case.body["at"], -timedelta(days=3650), -timedelta(minutes=1))
+
+
 RULES: dict[tuple[str, str], Callable[[Any], None]] = {
+    ("POST", "/v1/customers/{customer_id}/consent"): _consent,
     ("POST", "/v1/events"): _one_event,
     ("POST", "/v1/events/batch"): _batch,
     ("POST", "/v1/admin/api-keys"): _new_key,

@@ -54,6 +54,14 @@ VALID_DATA = {
     },
     "survey.responded": {"survey": "nps", "score": 9},
     "account.closed": {},
+    "customer.updated": {"attributes": {"plan": "gold", "interests": ["tea"], "score": 4.5}},
+    "consent.changed": {
+        "channel": "email",
+        "purpose": "marketing",
+        "granted": True,
+        "proof": "Signed up at the till",
+        "properties": {"campaign": "winter", "till": 4},
+    },
 }
 
 

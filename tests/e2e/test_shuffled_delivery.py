@@ -158,7 +158,13 @@ async def customer_state(gateway: httpx.AsyncClient, key: str, external_id: str)
         _without(view, {"customer_id", "updated_at", "created_at", "churn_risk", "stage_since"}),
         sorted((e["kind"], e["points"], _cause(e["ref"])) for e in ledger),
         sorted(
-            (c["complaint_ref"], c["severity"], c["status"], c["resolved_at"], c["resolved_by"])
+            (
+                _cause(c["complaint_ref"]),
+                c["severity"],
+                c["status"],
+                c["resolved_at"],
+                c["resolved_by"],
+            )
             for c in listed
         ),
     )
@@ -174,9 +180,12 @@ async def _listed(gateway: httpx.AsyncClient, key: str, path: str, field: str) -
 
 
 def _cause(ref: str) -> str:
-    """A ledger entry's cause without the ids each tenant derives (complaint ids, refund
-    event ids): ``order:O-1``, ``complaint``, ``compensation``."""
-    return ref.split("/")[0] if ref.startswith("order:") else ref.split(":")[0]
+    """A reference without the ids each tenant derives (complaint ids, refund event ids,
+    a detractor's recovery case named after the answer): ``order:O-1``, ``complaint``,
+    ``compensation``, ``recovery``; a partner's own reference (``T-1``) as it is."""
+    if ref.startswith("order:"):
+        return ref.split("/")[0]
+    return ref.split(":")[0]
 
 
 def _without(value: Any, dropped: set[str]) -> Any:

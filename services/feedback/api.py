@@ -20,7 +20,7 @@ from shared.contracts.feedback import (
     ComplaintCursor,
     ComplaintLimit,
     ComplaintPage,
-    ResolutionRequest,
+    RecordedResolution,
     Scores,
     WindowEnd,
     WindowStart,
@@ -127,7 +127,7 @@ async def resolve_complaint(
     tenant: TenantDep,
     customer_id: uuid.UUID,
     complaint_id: uuid.UUID,
-    body: ResolutionRequest,
+    body: RecordedResolution,
 ) -> Complaint:
     """Resolve an open complaint at the service desk (announced like a partner's
     resolution, ``resolved_by`` "desk"); 404 for an unknown one, 409 once resolved or
@@ -142,7 +142,7 @@ async def resolve_complaint(
             errors=[{"field": "body.compensation_points", "message": f"at most {cap}"}],
         )  # fmt: skip
     command = resolutions.ResolveAtDesk(
-        tenant, customer_id, complaint_id, body.resolution, body.compensation_points
+        tenant, customer_id, complaint_id, body.resolution, body.compensation_points, body.resolver
     )
     try:
         resolved = await resolutions.resolve_at_desk(runtime.db, command, config.invitations)

@@ -132,6 +132,7 @@ async def complaint_detail(
         **complaint_answer(found, now).model_dump(),
         text=found.text,
         resolution=found.resolution,
+        resolver=found.resolver,
         notes=[desk_contract.Note.model_validate(dict(r)) for r in written],
     )
 

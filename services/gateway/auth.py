@@ -209,3 +209,8 @@ def refuse_all_tenants_unless_operator(caller: keys.Principal, all_tenants: bool
             "Sweeping every tenant needs the operator scope; without all_tenants the sweep "
             "acts on your tenant.",
         )
+
+
+def acting_key(caller: keys.Principal) -> str:
+    """How the services record who acted: the API key, by id (never its secret)."""
+    return f"api-key:{caller.key_id}"

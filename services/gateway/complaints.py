@@ -11,8 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from services.gateway import keys
-from services.gateway.auth import COMPENSATE, UpstreamsDep, failures, require
-from shared.contracts.feedback import Complaint, ResolutionRequest
+from services.gateway.auth import COMPENSATE, UpstreamsDep, acting_key, failures, require
+from services.gateway.upstream import with_body
+from shared.contracts.feedback import Complaint, RecordedResolution, ResolutionRequest
 from shared.contracts.query import Id
 from shared.problems import Problem
 
@@ -47,5 +48,7 @@ async def resolve_complaint(
             f"Granting compensation_points needs the '{COMPENSATE}' scope; send 0 or use a "
             "key that holds it.",
         )
+    recorded = RecordedResolution(**body.model_dump(), resolver=acting_key(caller))
+    forwarded = with_body(request, recorded.model_dump_json().encode())
     path = f"/v1/customers/{customer_id}/complaints/{complaint_id}/resolution"
-    return await upstreams.forward("feedback", path, caller.tenant_id, request)
+    return await upstreams.forward("feedback", path, caller.tenant_id, forwarded)

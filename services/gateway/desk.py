@@ -5,13 +5,11 @@ across customers, one complaint with its notes, and an agent's changes and notes
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
-from services.gateway.auth import DeskAgent, Reader, UpstreamsDep, failures
+from services.gateway.auth import DeskAgent, Reader, UpstreamsDep, acting_key, failures
 from services.gateway.links import link, links
+from services.gateway.upstream import with_body
 from shared.contracts import desk as contract
 from shared.contracts.feedback import Complaint
 from shared.contracts.query import Id
@@ -78,10 +76,10 @@ async def change_complaint(
     closed, or reopen a resolved one (``open``), and assign it; 409 names the states
     when the step is not allowed."""
     recorded = contract.RecordedChange(
-        **body.model_dump(exclude_unset=True), actor=_actor(caller.key_id)
+        **body.model_dump(exclude_unset=True), actor=acting_key(caller)
     )
     path = f"/v1/customers/{customer_id}/complaints/{complaint_id}"
-    forwarded = with_body(request, recorded)
+    forwarded = with_body(request, recorded.model_dump_json(exclude_unset=True).encode())
     return await upstreams.forward("feedback", path, caller.tenant_id, forwarded)
 
 
@@ -101,25 +99,8 @@ async def add_note(
 ) -> Response:
     """Leave an internal note on a complaint (never shown to the customer); 409 once it
     holds 200."""
-    recorded = contract.RecordedNote(text=body.text, author=_actor(caller.key_id))
+    recorded = contract.RecordedNote(text=body.text, author=acting_key(caller))
     path = f"/v1/customers/{customer_id}/complaints/{complaint_id}/notes"
-    return await upstreams.forward("feedback", path, caller.tenant_id, with_body(request, recorded))
-
-
-def _actor(key_id: uuid.UUID) -> str:
-    return f"api-key:{key_id}"
-
-
-def with_body(request: Request, body: BaseModel) -> Request:
-    """The request with ``body`` as its JSON body (what the gateway vouches for)."""
-    raw = body.model_dump_json(exclude_unset=True).encode()
-    headers = [
-        (name, value)
-        for name, value in request.scope["headers"]
-        if name not in (b"content-type", b"content-length")
-    ] + [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    return Request({**request.scope, "headers": headers}, receive)
+    return await upstreams.forward(
+        "feedback", path, caller.tenant_id, with_body(request, recorded.model_dump_json().encode())
+    )

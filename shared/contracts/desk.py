@@ -39,6 +39,9 @@ class ComplaintDetail(Complaint):
 
     text: str
     resolution: str | None
+    resolver: str | None = Field(
+        None, description="The API key that resolved it at the desk (api-key:<key_id>)"
+    )
     notes: list[Note]
 
 

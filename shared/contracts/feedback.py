@@ -109,6 +109,13 @@ class ResolutionRequest(BaseModel):
     )
 
 
+class RecordedResolution(ResolutionRequest):
+    """A resolution as the gateway forwards it, with the key that decided it: every
+    goodwill grant is attributable to the key that granted it."""
+
+    resolver: str | None = Field(None, max_length=80)
+
+
 class FeedbackSweep(BaseModel):
     invited: int = Field(ge=0)
     suppressed: int = Field(

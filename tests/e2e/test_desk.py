@@ -67,6 +67,8 @@ async def test_an_agent_works_the_queue_and_the_360_and_risk_follow(
     assert (done.status_code, done.json()["status"]) == (200, "resolved")
     assert detail.json()["text"] == "Charged twice, nobody answers."
     assert [n["text"] for n in detail.json()["notes"]] == ["Called back, refund due."]
+    # The goodwill is attributable: the agent's key, written by the gateway.
+    assert detail.json()["resolver"] == noted.json()["author"]
     mine = await gateway.get(
         "/v1/feedback/complaints", params={"assignee": "li.na", "status": "resolved"}, headers=agent
     )

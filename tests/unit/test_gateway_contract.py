@@ -51,9 +51,11 @@ FORWARDED = {
     "/v1/feedback/comments": "feedback",
     "/v1/survey-responses": "feedback",
 }
-# Routes whose body the gateway forwards with the calling key written in (actor, author).
+# Routes whose body the gateway forwards with the calling key written in (actor, author,
+# resolver).
 VOUCHED = {
     ("patch", "/v1/customers/{customer_id}/complaints/{complaint_id}"),
+    ("post", "/v1/customers/{customer_id}/complaints/{complaint_id}/resolution"),
     ("post", "/v1/customers/{customer_id}/complaints/{complaint_id}/notes"),
 }
 

@@ -3,7 +3,8 @@
 Two tenants fed the same partner events must end alike: the same 360, stage and
 stage history, loyalty account and ledger, complaints. What legitimately differs
 between them is left out: ids the services mint (every UUID, alone or inside a
-reference, reads ``<id>``) and processing times (``updated_at``, ``escalated_at``).
+reference, reads ``<id>``) processing times (``updated_at``, ``escalated_at``) and scores of the
+latest model fit (churn risk, value).
 Lists are sorted, since entries with equal times have no order a partner may rely on.
 """
 
@@ -20,13 +21,17 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 # When a service did something, not when it happened: ``escalated_at`` is when the sweep
 # raised the escalation, so a history replayed today escalates today in either tenant.
 PROCESSING_TIMES = {"updated_at", "recorded_at", "received_at", "escalated_at"}
+# Scores of now under the tenant's latest model fit (churn risk, lifetime value), which
+# each tenant refits and rescores on its own schedule: compared by the model's own tests.
+MODEL_SCORES = {"churn_risk", "value"}
+LEFT_OUT = PROCESSING_TIMES | MODEL_SCORES
 READS = ("", "/lifecycle", "/loyalty", "/loyalty/ledger", "/complaints")
 
 
 def normal(value: Any) -> Any:
     """``value`` without what two tenants may differ in."""
     if isinstance(value, dict):
-        return {k: normal(v) for k, v in sorted(value.items()) if k not in PROCESSING_TIMES}
+        return {k: normal(v) for k, v in sorted(value.items()) if k not in LEFT_OUT}
     if isinstance(value, list):
         return sorted((normal(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
     if isinstance(value, str):

@@ -239,6 +239,19 @@ def test_a_refund_takes_back_only_what_the_refunded_spend_bought():
     assert acc.tier_review_at == T0 + 365 * DAY  # silver since O1
 
 
+def test_a_tier_a_later_order_keeps_after_a_refund_is_reviewed_from_that_order():
+    rules, acc = programme(), new_account()
+    buy(acc, rules, "O1", 60000)
+    buy(acc, rules, "O2", 60000, T0 + DAY)  # silver from here
+    buy(acc, rules, "O3", 60000, T0 + 100 * DAY)  # spend 180000: silver already
+
+    notices = accounts.refund(acc, rules, "O2", 60000, "r1", T0 + 2 * DAY)
+
+    # In event-time order the refund took silver back, and O3 earned it again.
+    assert [n.kind for n in notices] == ["reversed"]
+    assert (acc.tier, acc.tier_review_at) == ("silver", T0 + 465 * DAY)
+
+
 def test_a_refund_never_takes_away_the_tier_the_last_review_kept():
     rules, acc = programme(lots={"valid_days": 1000}), new_account()
     buy(acc, rules, "O1", 300000)

@@ -222,10 +222,14 @@ def _review(account: Account, programme: Programme, now: datetime) -> list[Notic
 
 def _requalify(account: Account, programme: Programme, cause: str) -> list[Notice]:
     """Down to the tier the spend still earns, never below what the last review left,
-    never up (a refund only takes away)."""
+    never up (a refund only takes away). A tier kept may be kept by a later purchase
+    than the one that first earned it (the refunded one did): its review then moves
+    to that purchase's period end, as event-time order gives it."""
     rules = programme.tiers
     floor = account.reviewed_tier or programme.lowest_tier
     tier, review_at = tiers.requalify(rules, floor, account.reviewed_at, account.ledger.lots)
+    if tier == account.tier:
+        account.tier_review_at = review_at
     if tiers.rank(rules, tier) >= tiers.rank(rules, account.tier):
         return []
     before, account.tier, account.tier_review_at = account.tier, tier, review_at

@@ -63,9 +63,10 @@ test-containers: infra
 	deploy/local/services.sh stop
 	deploy/docker/test-containers.sh
 
-## The replay benchmark against the local topology (run `make up` first): ~70,000 events.
+## The replay benchmark (~70,000 events) on a fresh stack of its own (own data directory
+## and ports, removed afterwards), so no earlier run's tenants weigh on the figures.
 bench: install
-	$(PY) -m tests.perf.replay $(BENCH_ARGS)
+	tests/perf/fresh_stack.sh $(PY) -m tests.perf.replay $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

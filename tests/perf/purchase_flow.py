@@ -18,7 +18,6 @@ import statistics
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,8 +26,7 @@ from sqlalchemy import func, select
 from services.profile.tables import customer_view, identity
 from shared.db import create_engine
 from shared.settings import ServiceSettings
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.perf.stack import local_data_dir
 
 
 def purchase(source: str, n: int) -> dict[str, Any]:
@@ -120,7 +118,7 @@ async def throughput(client: httpx.AsyncClient, total: int) -> None:
 
 
 async def main(arguments: argparse.Namespace) -> None:
-    key = (ROOT / ".data" / "bootstrap-api-key").read_text().strip()
+    key = (local_data_dir() / "bootstrap-api-key").read_text().strip()
     settings = ServiceSettings()
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{settings.gateway_port}",

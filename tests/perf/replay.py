@@ -1,6 +1,6 @@
 """Replay benchmark: a business's first 18 months posted through the gateway of ``make up``.
 
-    make up && make bench
+    make bench          (a fresh stack of its own: tests/perf/fresh_stack.sh)
     .venv/bin/python -m tests.perf.replay [--customers 23000] [--concurrency 4] [--seed 7]
 
 Generates a realistic history (``tests/perf/history.py``: about 70,000 events over
@@ -35,14 +35,14 @@ from shared.db import create_engine
 from shared.settings import ServiceSettings
 from tests.perf import statements
 from tests.perf.history import SOURCES, History, generate
-from tests.perf.stack import ROOT, Stack
+from tests.perf.stack import Stack, local_data_dir
 
 BATCH = 500
 
 
 async def tenant_client(settings: ServiceSettings, tenant: str) -> httpx.AsyncClient:
     """A client holding a fresh key of a fresh tenant, so runs never see each other."""
-    operator = (ROOT / ".data" / "bootstrap-api-key").read_text().strip()
+    operator = (local_data_dir() / "bootstrap-api-key").read_text().strip()
     base = f"http://127.0.0.1:{settings.gateway_port}"
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         answer = await client.post(

@@ -20,6 +20,11 @@ SERVICES = ("gateway", "profile", "lifecycle", "loyalty", "feedback")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def local_data_dir() -> Path:
+    """The local topology's data directory: ``CRM_DATA_DIR`` as its scripts read it."""
+    return Path(os.environ.get("CRM_DATA_DIR", ROOT / ".data"))
+
+
 def _stat(pid: int) -> list[str]:
     text = Path(f"/proc/{pid}/stat").read_text()
     return text[text.rindex(")") + 2 :].split()  # fields from the 3rd on
@@ -75,7 +80,7 @@ class Stack:
 
     @classmethod
     def of_local_topology(cls, data_dir: Path | None = None) -> Stack:
-        data = data_dir or Path(os.environ.get("CRM_DATA_DIR", ROOT / ".data"))
+        data = data_dir or local_data_dir()
         running = [name for name in SERVICES if (data / "run" / f"{name}.pid").exists()]
         pids = {name: int((data / "run" / f"{name}.pid").read_text()) for name in running}
         pids["kafka"] = int((data / "kafka" / "kafka.pid").read_text())

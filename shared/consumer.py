@@ -31,7 +31,7 @@ from sqlalchemy import Table
 from shared import metrics, tracing
 from shared.bus import Bus, Message, Record
 from shared.events import DecodeError, decode
-from shared.events.envelope import TYPE_HEADER
+from shared.events.envelope import TYPE_HEADER, tenant_of_encoded
 from shared.events.payload import Payload
 from shared.failures import TRANSIENT, Kind, cause_name, classify, describe, is_conflict
 from shared.inbox import claim
@@ -97,21 +97,35 @@ class Consumer:
         """Apply one batch (the offsets are the caller's to commit afterwards)."""
         started = time.perf_counter()
         with tracing.consuming(self.name, len(records)) as self._spans:
-            accepted, rejected = self._partition(records)
+            tenants = await self._tenants()
+            accepted, rejected = self._partition(records, tenants)
             await _patiently(lambda: self._dead_letter(rejected))
             await _patiently(lambda: self._apply(accepted))
         metrics.BATCH_SECONDS.labels(*self._labels).observe(time.perf_counter() - started)
 
+    async def _tenants(self) -> frozenset[str] | None:
+        """The tenants whose events this batch reads (None: all), if the group says."""
+        wanted = self.subscription.tenants
+        if wanted is None:
+            return None
+        found: list[frozenset[str]] = []
+
+        async def ask() -> None:
+            async with self._db.engine.connect() as conn:
+                found.append(frozenset(await wanted(conn)))
+
+        await _patiently(ask)
+        return found[0]
+
     def _partition(
-        self, records: Sequence[Record]
+        self, records: Sequence[Record], tenants: frozenset[str] | None = None
     ) -> tuple[list[Received[Payload]], list[Rejection]]:
         accepted: list[Received[Payload]] = []
         rejected: list[Rejection] = []
         seen: set[object] = set()
         ignored = 0
         for record in records:
-            hint = record.header(TYPE_HEADER)  # a type this group skips needs no parsing
-            if hint is not None and self.subscription.verdict(hint) == "ignore":
+            if self._skips_unread(record, tenants):
                 ignored += 1
                 continue
             try:
@@ -119,6 +133,8 @@ class Consumer:
                 verdict = self.subscription.verdict(event.type)
                 if verdict == "unsupported":
                     raise DecodeError(f"{self._service} does not support {event.type}")
+                if tenants is not None and event.tenantid not in tenants:
+                    verdict = "ignore"
                 if verdict == "ignore" or event.id in seen:
                     ignored += 1
                     continue
@@ -132,6 +148,17 @@ class Consumer:
         if ignored:
             metrics.EVENTS_CONSUMED.labels(*self._labels, "ignored").inc(ignored)
         return accepted, rejected
+
+    def _skips_unread(self, record: Record, tenants: frozenset[str] | None) -> bool:
+        """A type this group skips, or (when it serves few tenants) another tenant's
+        event, known from the header or the raw bytes: no parsing needed."""
+        hint = record.header(TYPE_HEADER)
+        if hint is not None and self.subscription.verdict(hint) == "ignore":
+            return True
+        if tenants is None or record.value is None:
+            return False
+        tenant = tenant_of_encoded(record.value)
+        return tenant is not None and tenant not in tenants
 
     async def _apply(self, batch: list[Received[Payload]], *, whole: bool = True) -> None:
         """Apply ``batch``, or find the events that poison it and dead-letter them.

@@ -8,16 +8,26 @@ handler receives each event as ``Received[P]``, typed by its payload.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.bus import Record
 from shared.events import REGISTRY, CloudEvent
 from shared.events.payload import Payload
 from shared.uow import UnitOfWork
 
-__all__ = ["BatchHandler", "CustomerKey", "Received", "Subscription", "UnknownEventType", "only"]
+__all__ = [
+    "BatchHandler",
+    "CustomerKey",
+    "Received",
+    "Subscription",
+    "TenantFilter",
+    "UnknownEventType",
+    "only",
+]
 
 P = TypeVar("P", bound=Payload)
 Q = TypeVar("Q", bound=Payload)
@@ -46,6 +56,8 @@ def only(batch: Iterable[Received[Any]], kind: type[Q]) -> list[Received[Q]]:
 
 
 BatchHandler = Callable[[UnitOfWork, Sequence[Received[Any]]], Awaitable[None]]
+# The tenants a group serves now, asked once per batch before anything is decoded.
+TenantFilter = Callable[[AsyncConnection], Awaitable[Collection[str]]]
 
 
 class UnknownEventType(ValueError):
@@ -68,6 +80,9 @@ class Subscription:
     applies: tuple[type[Payload], ...]
     handler: BatchHandler
     batch_size: int | None = None  # records per batch; None: the service's consumer_batch_size
+    # Only these tenants' events are read (None: every tenant's). A group that serves few
+    # tenants (webhooks: those with a subscription) skips the others' events unparsed.
+    tenants: TenantFilter | None = None
     types: frozenset[str] = field(init=False)
     _names: frozenset[str] = field(init=False)
 

@@ -28,6 +28,7 @@ CONTENT_TYPE = "application/cloudevents+json"
 # apply without parsing the event (structured mode keeps the event whole in the value).
 TYPE_HEADER = "crm-type"
 _TYPE_FIELD = b'"type":"'
+_TENANT_FIELD = b'"tenantid":"'
 # What one encoded event may weigh: well under the broker's 1 MiB per message, so
 # whatever the gateway accepts can always be published (and re-published downstream,
 # where a service's event carries no more than the partner's did).
@@ -144,10 +145,27 @@ def type_of_encoded(raw: bytes) -> bytes | None:
     """The ``type`` of an event as ``encode`` writes it, read without parsing the JSON
     (``encode`` writes ``"type":"…"`` near the start, and a type holds no quote); None
     if it cannot be found."""
-    start = raw.find(_TYPE_FIELD, 0, 512)
+    return _field_of_encoded(raw, _TYPE_FIELD, 512)
+
+
+def tenant_of_encoded(raw: bytes) -> str | None:
+    """The ``tenantid`` of an event as ``encode`` writes it (before ``data``, whatever the
+    payload's size), read without parsing the JSON; None if it cannot be found for sure
+    (an escaped character in it, say): then the event is decoded to know."""
+    found = _field_of_encoded(raw, _TENANT_FIELD, 2048)
+    if found is None or b"\\" in found:
+        return None
+    return found.decode(errors="replace")
+
+
+def _field_of_encoded(raw: bytes, field: bytes, within: int) -> bytes | None:
+    """A top-level string field's value from the first ``within`` bytes of ``raw``. A
+    key written as ``"name":"`` cannot occur inside a string value (its quotes would
+    be escaped), and the envelope's fields come before ``data``."""
+    start = raw.find(field, 0, within)
     if start < 0:
         return None
-    start += len(_TYPE_FIELD)
+    start += len(field)
     end = raw.find(b'"', start, start + 128)
     return raw[start:end] if end > 0 else None
 

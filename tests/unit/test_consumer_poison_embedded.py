@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared import consumer as consumer_module
 from shared import topics
 from shared.bus import Message
 from shared.bus.memory import MemoryBus
@@ -62,9 +63,9 @@ async def add_revenue(uow: UnitOfWork, batch: Sequence[Received]) -> None:
         )
 
 
-def bought(customer: str) -> CloudEvent:
+def bought(customer: str, tenant: str = "t") -> CloudEvent:
     payload = PurchaseCompleted(order_id="O-1", amount_minor=1000, currency="EUR", channel="web")
-    return new_event(payload, source="/test", tenant_id="t", key=customer, subject=customer,
+    return new_event(payload, source="/test", tenant_id=tenant, key=customer, subject=customer,
                      time=datetime.now(UTC))  # fmt: skip
 
 
@@ -174,3 +175,40 @@ async def test_a_type_the_group_skips_is_skipped_by_its_header_without_parsing(e
     await consumer.process(records)
 
     assert await dead.fetch(10, 0.1) == []
+
+
+async def test_a_group_serving_some_tenants_leaves_the_others_events_unread(engine, monkeypatch):
+    """The webhooks' fan-out serves the tenants with a subscription: another tenant's
+    event is skipped from its raw bytes (never parsed, no inbox row), asked once a batch."""
+    bus = MemoryBus()
+    events = [bought("a", "served"), bought("b", "other"), bought("c", "served")]
+    await bus.publish([Message(topics.ACTIVITY, b"k", encode(e)) for e in events])
+    subscriber = bus.subscriber("reader", [topics.ACTIVITY])
+    await subscriber.start()
+    applied: list[str] = []
+    asked: list[int] = []
+
+    async def handler(uow: UnitOfWork, batch: Sequence[Received]) -> None:
+        applied.extend(r.event.tenantid for r in batch)
+
+    async def served(conn: object) -> list[str]:
+        asked.append(1)
+        return ["served"]
+
+    parsed: list[bytes] = []
+    real_decode = consumer_module.decode
+    monkeypatch.setattr(
+        consumer_module, "decode", lambda raw: parsed.append(raw) or real_decode(raw)
+    )
+    subscription = Subscription(
+        "fanout", (topics.ACTIVITY,), (PurchaseCompleted,), handler, tenants=served
+    )
+    db = Database(engine, OUTBOX, SystemClock())
+    consumer = Consumer(subscription, service="unit", bus=bus, db=db, inbox=INBOX)
+
+    await consumer.process(await subscriber.fetch(10, 0.1))
+
+    assert applied == ["served", "served"] and len(asked) == 1
+    assert len(parsed) == 2
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(INBOX)) == 2

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from shared.events import CloudEvent, DecodeError, decode, encode, new_event
 from shared.events.activity import PurchaseCompleted
-from shared.events.envelope import caused_event, type_of_encoded
+from shared.events.envelope import caused_event, tenant_of_encoded, type_of_encoded
 from shared.events.loyalty import TierChanged
 from shared.money import MAX_AMOUNT_MINOR
 
@@ -240,3 +240,11 @@ def test_the_type_is_read_from_an_encoded_event_without_parsing_it():
 
     assert type_of_encoded(raw) == b"crm.activity.purchase_completed.v1"
     assert type_of_encoded(b'{"not": "an event"}') is None
+
+
+def test_the_tenant_is_read_from_an_encoded_event_without_parsing_it():
+    tricky = _event(source='/crm/"tenantid":"other"', payload=_purchase())
+
+    assert tenant_of_encoded(encode(tricky)) == "tenant-1"
+    assert tenant_of_encoded(encode(_event(tenant_id='we"ird'))) is None  # decoded to know
+    assert tenant_of_encoded(b'{"not": "an event"}') is None

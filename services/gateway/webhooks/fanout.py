@@ -54,4 +54,7 @@ def webhook_fanout(wake_sender: Callable[[], None]) -> Subscription:
             uow.after_commit(wake_sender)
 
     payloads = tuple(p for topic in domain.TOPICS for p in REGISTRY.payloads_on(topic))
-    return Subscription(GROUP, domain.TOPICS, payloads, record_deliveries)
+    # A tenant without a subscription costs a batch one query, not a parse per event.
+    return Subscription(
+        GROUP, domain.TOPICS, payloads, record_deliveries, tenants=store.tenants_subscribed
+    )

@@ -146,6 +146,13 @@ async def active_subscriptions(
     return [_subscription(row) for row in await conn.execute(query)]
 
 
+async def tenants_subscribed(conn: AsyncConnection) -> list[str]:
+    """The tenants with an enabled subscription: the only ones whose events fan out."""
+    c = subscription.c
+    query = select(c.tenant_id).where(c.disabled_at.is_(None)).distinct()
+    return list(await conn.scalars(query))
+
+
 async def record(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """New deliveries; one recorded before (a redelivered event) is left as it is."""
     await insert_ignoring_conflicts(conn, delivery, rows)

@@ -11,6 +11,7 @@ import httpx
 from services.gateway import (
     admin,
     api,
+    audit_api,
     complaints,
     customers,
     desk,
@@ -97,6 +98,7 @@ def definition(
         routers=[
             api.router,
             admin.router,
+            audit_api.router,
             customers.router,
             lifecycle.router,
             loyalty.router,

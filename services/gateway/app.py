@@ -21,6 +21,7 @@ from services.gateway import (
     loyalty,
     profile,
     records,
+    rules,
     storefront,
     surveys,
 )
@@ -105,6 +106,7 @@ def definition(
             feedback.router,
             profile.router,
             records.router,
+            rules.router,
             complaints.router,
             desk.router,
             surveys.router,

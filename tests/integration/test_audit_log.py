@@ -21,9 +21,7 @@ async def test_decisions_are_recorded_once_and_the_table_refuses_changes(infra: 
     await create_database(infra, "gateway")
     engine = create_engine(infra.database_url("gateway"))
     try:
-        async with run_service(
-            infra, "gateway", bootstrap_api_key=SecretStr(OPERATOR_KEY)
-        ) as gw:
+        async with run_service(infra, "gateway", bootstrap_api_key=SecretStr(OPERATOR_KEY)) as gw:
             body = {"name": "till", "partner": "pos", "scopes": ["events:write"]}
             created = await gw.client.post("/v1/admin/api-keys", json=body, headers=BEARER)
             key_id = created.json()["key_id"]
@@ -33,9 +31,7 @@ async def test_decisions_are_recorded_once_and_the_table_refuses_changes(infra: 
             about = await gw.client.get(
                 "/v1/audit", params={"target": f"api_key:{key_id}"}, headers=BEARER
             )
-            by_other = await gw.client.get(
-                "/v1/audit", params={"actor": key_id}, headers=BEARER
-            )
+            by_other = await gw.client.get("/v1/audit", params={"actor": key_id}, headers=BEARER)
         assert [e["action"] for e in about.json()["entries"]] == [
             "api_key.revoked",
             "api_key.created",

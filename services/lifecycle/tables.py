@@ -17,10 +17,12 @@ from sqlalchemy import (
 )
 
 from shared.db import BigIntId, UTCDateTime
+from shared.rulebook import rules_table
 from shared.tables import kernel_tables
 
 metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
+tenant_rules = rules_table(metadata)
 
 customer_state = Table(
     "customer_state",

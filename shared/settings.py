@@ -7,7 +7,7 @@ subclassing. Nothing reads ``os.environ`` directly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -93,6 +93,14 @@ class ServiceSettings(BaseSettings):
     """How often an idle relay looks for new outbox rows."""
     inbox_retention_days: int = 14
     """How long consumed event ids are kept to drop redeliveries."""
+    activity_retention_days: int | None = Field(None, ge=1, le=36_500)
+    """How long raw activity is kept, in days: the gateway's ingestion receipts (the
+    partners' idempotency keys: keep them longer than any partner retries) and
+    lifecycle's orders (RFM, churn model and value then forget older ones). Unset: for good."""
+    activity_retention_days_by_tenant: dict[str, Annotated[int, Field(ge=1, le=36_500)]] = {}
+    """Per tenant, in place of ``activity_retention_days``, as JSON: ``{"acme": 365}``."""
+    retention_sweep_seconds: float = Field(3600.0, gt=0)
+    """How often the retention job deletes activity past its tenant's time."""
     parked_event_max_wait_hours: float = Field(72.0, gt=0, le=24 * 365)
     """How long an event that arrived before what it refers to (a refund before its
     purchase, a resolution before its complaint) is kept waiting for it; after that it is

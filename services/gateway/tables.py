@@ -93,6 +93,7 @@ ingestion_receipt = Table(
     Column("event_id", Uuid, nullable=False),
     Column("type", String(64), nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_ingestion_receipt_received", "tenant_id", "received_at"),
     comment="One row per accepted partner event, written with its outbox row: the idempotency key.",
 )
 

@@ -14,10 +14,11 @@ from services.lifecycle.modelfit import refit_stale
 from services.lifecycle.rescore import rescore_due
 from services.lifecycle.settings import LifecycleSettings
 from services.lifecycle.sweep import sweep_due
-from services.lifecycle.tables import inbox, outbox, tenant_rules
+from services.lifecycle.tables import inbox, lifecycle_purchase, outbox, tenant_rules
 from shared import sweeps, topics
 from shared.contracts.lifecycle import StageSweep
 from shared.jobs import Periodic
+from shared.retention import Kept, retention_job
 from shared.rulebook import Rulebook
 from shared.rules_api import rules_router
 from shared.runtime import Job, Runtime, ServiceDefinition
@@ -26,6 +27,8 @@ from shared.sweeps import Swept
 from shared.uow import UnitOfWork
 
 LifecycleRuntime = Runtime[LifecycleSettings, Rulebook[StageMachine]]
+# Raw activity kept for the tenant's retention (``activity_retention_days``): orders.
+RETAINED = [Kept(lifecycle_purchase, lifecycle_purchase.c.purchased_at)]
 
 
 def machine_of(text: str, origin: str) -> StageMachine:
@@ -97,6 +100,7 @@ def jobs(runtime: LifecycleRuntime) -> list[Job]:
                 runtime.db, settings.machine, runtime.clock, settings.lifecycle_rescore_batch_size
             ),
         ),
+        retention_job("lifecycle", runtime.db, settings, RETAINED),
     ]
 
 

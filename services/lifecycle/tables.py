@@ -108,6 +108,7 @@ lifecycle_purchase = Table(
     ),
     Column("currency", String(3), comment="None: recorded before lifecycle kept currencies"),
     Column("refunded_at", UTCDateTime, comment="when its latest refund was made"),
+    Index("ix_lifecycle_purchase_age", "tenant_id", "purchased_at"),
     comment="Each order once: RFM and the churn model are recomputed from these, "
     "so late, repeated or refunded orders land in the same numbers.",
 )

@@ -1,4 +1,6 @@
-"""the audit log: every decision taken through the API, append-only
+"""the audit log: every decision taken through the API, append-only; receipts by age
+
+The index on ingestion receipts by tenant and time serves the retention job.
 
 Revision ID: 4a7e2c9d1f35
 Revises: 9d2f6a4c1e07
@@ -78,9 +80,16 @@ def upgrade() -> None:
     )
     for statement in append_only_statements("audit_entry", op.get_bind().dialect.name):
         op.execute(statement)
+    op.create_index(
+        "ix_ingestion_receipt_received",
+        "ingestion_receipt",
+        ["tenant_id", "received_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ingestion_receipt_received", table_name="ingestion_receipt")
     op.drop_table("audit_entry")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS audit_entry_refuse_change()")

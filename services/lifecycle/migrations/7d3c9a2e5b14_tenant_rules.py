@@ -1,4 +1,6 @@
-"""tenant rules: each tenant's own rule file, every version kept
+"""tenant rules: each tenant's own rule file, every version kept; purchases by age
+
+The index on purchases by tenant and time serves the retention job.
 
 Revision ID: 7d3c9a2e5b14
 Revises: a81c5e2f7d90
@@ -32,8 +34,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_tenant_rules_tenant", "tenant_rules", ["tenant_id", "version"], unique=False
     )
+    op.create_index(
+        "ix_lifecycle_purchase_age",
+        "lifecycle_purchase",
+        ["tenant_id", "purchased_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_lifecycle_purchase_age", table_name="lifecycle_purchase")
     op.drop_index("ix_tenant_rules_tenant", table_name="tenant_rules")
     op.drop_table("tenant_rules")

@@ -7,7 +7,7 @@ subclassing. Nothing reads ``os.environ`` directly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -97,7 +97,7 @@ class ServiceSettings(BaseSettings):
     """How long raw activity is kept, in days: the gateway's ingestion receipts (the
     partners' idempotency keys: keep them longer than any partner retries) and
     lifecycle's orders (RFM, churn model and value then forget older ones). Unset: for good."""
-    activity_retention_days_by_tenant: dict[str, Annotated[int, Field(ge=1, le=36_500)]] = {}
+    activity_retention_days_by_tenant: dict[str, int] = {}
     """Per tenant, in place of ``activity_retention_days``, as JSON: ``{"acme": 365}``."""
     retention_sweep_seconds: float = Field(3600.0, gt=0)
     """How often the retention job deletes activity past its tenant's time."""
@@ -140,6 +140,14 @@ class ServiceSettings(BaseSettings):
     """The client certificate's private key, for mutual TLS."""
     kafka_ssl_key_password: SecretStr | None = None
     """Password of the client's private key, if it has one."""
+
+    @field_validator("activity_retention_days_by_tenant")
+    @classmethod
+    def _retention_in_days(cls, value: dict[str, int]) -> dict[str, int]:
+        wrong = sorted(tenant for tenant, days in value.items() if not 1 <= days <= 36_500)
+        if wrong:
+            raise ValueError(f"retention of {', '.join(wrong)} must be 1 to 36500 days")
+        return value
 
     @model_validator(mode="after")
     def _kafka_security_is_complete(self) -> ServiceSettings:

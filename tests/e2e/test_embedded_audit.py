@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e.conftest import customer_360, eventually, purchase
 from tests.e2e.embedded import embedded_client
+from tests.e2e.test_complaint_flow import _complaint
 
 
 async def audit_entries(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
@@ -69,7 +70,30 @@ async def decide_everything(client: httpx.AsyncClient) -> str:
     )
     assert hook.status_code == 201, hook.text
     assert (await client.delete(f"/v1/webhooks/{hook.json()['webhook_id']}")).status_code == 204
+    await work_a_complaint(client, customer)
     return str(customer)
+
+
+async def work_a_complaint(client: httpx.AsyncClient, customer: str) -> None:
+    """The desk takes up, notes and resolves (with goodwill) a complaint; resolving it
+    again is refused (409) and decides nothing."""
+    filing = {"complaint_ref": "T-1", "severity": "high", "category": "billing",
+              "channel": "phone", "text": "Charged twice."}  # fmt: skip
+    filed = await client.post(
+        "/v1/events", json=_complaint("cf-1", "A-1", "complaint.filed", filing)
+    )
+    assert filed.status_code == 202, filed.text
+    queue, _ = await eventually(
+        lambda: client.get("/v1/feedback/complaints"),
+        lambda page: bool(page.json()["complaints"]),
+        within=15,
+    )
+    one = f"/v1/customers/{customer}/complaints/{queue.json()['complaints'][0]['complaint_id']}"
+    assert (await client.patch(one, json={"status": "in_progress"})).is_success
+    assert (await client.post(f"{one}/notes", json={"text": "Called back."})).is_success
+    resolution = {"resolution": "Refunded.", "compensation_points": 50}
+    assert (await client.post(f"{one}/resolution", json=resolution)).status_code == 200
+    assert (await client.post(f"{one}/resolution", json=resolution)).status_code == 409
 
 
 async def test_each_decision_is_recorded_exactly_once(
@@ -93,6 +117,9 @@ async def test_each_decision_is_recorded_exactly_once(
         "feedback.swept": 1,
         "webhook.created": 1,
         "webhook.deleted": 1,
+        "complaint.changed": 1,
+        "complaint.noted": 1,
+        "complaint.resolved": 1,
     }
     assert [e["action"] for e in about_customer] == ["consent.recorded", "loyalty.redeemed"]
     redeemed = about_customer[1]

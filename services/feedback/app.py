@@ -72,7 +72,9 @@ def sweep(runtime: FeedbackRuntime, tenant: str | None = None) -> Awaitable[Swep
     """The invitations to send or lapse and the complaints to escalate now, of ``tenant``
     (None: every tenant)."""
     settings = runtime.settings
-    sweeper = Sweeper(settings.config, settings.feedback_sweep_batch, settings.answer_secret)
+    sweeper = Sweeper(
+        settings.config, settings.feedback_sweep_batch, settings.answer_secret, runtime.resources
+    )
     return sweep_due(runtime.db, sweeper, tenant)
 
 

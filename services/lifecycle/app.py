@@ -87,7 +87,7 @@ def sweep(runtime: LifecycleRuntime, tenant: str | None = None) -> Awaitable[Swe
 
 def jobs(runtime: LifecycleRuntime) -> list[Job]:
     settings = runtime.settings
-    refit = partial(refit_stale, runtime.db, settings.machine.config, runtime.clock)
+    refit = partial(refit_stale, runtime.db, runtime.resources, runtime.clock)
     return [
         sweeps.periodic(
             "lifecycle-sweep", settings.lifecycle_sweep_seconds, lambda: sweep(runtime)
@@ -97,7 +97,10 @@ def jobs(runtime: LifecycleRuntime) -> list[Job]:
             "lifecycle-rescore",
             settings.lifecycle_rescore_seconds,
             lambda: rescore_due(
-                runtime.db, settings.machine, runtime.clock, settings.lifecycle_rescore_batch_size
+                runtime.db,
+                runtime.resources,
+                runtime.clock,
+                settings.lifecycle_rescore_batch_size,
             ),
         ),
         retention_job("lifecycle", runtime.db, settings, RETAINED),

@@ -23,8 +23,12 @@ SCOPES: Final = frozenset(
         "loyalty:compensate",
         "operator",
         "storefront:sessions",
+        "audit:read",
     }
 )
+# Scopes an ``admin`` key holds without being granted them one by one: reading the audit
+# log of its tenant is part of administering it.
+ADMIN_HOLDS: Final = frozenset({"audit:read"})
 # Cross-tenant work (other tenants' keys, all-tenant sweeps): held by the bootstrap key
 # alone, so no key an admin creates can ever reach beyond its tenant.
 OPERATOR: Final = "operator"

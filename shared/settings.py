@@ -93,6 +93,14 @@ class ServiceSettings(BaseSettings):
     """How often an idle relay looks for new outbox rows."""
     inbox_retention_days: int = 14
     """How long consumed event ids are kept to drop redeliveries."""
+    activity_retention_days: int | None = Field(None, ge=1, le=36_500)
+    """How long raw activity is kept, in days: the gateway's ingestion receipts (the
+    partners' idempotency keys: keep them longer than any partner retries) and
+    lifecycle's orders (RFM, churn model and value then forget older ones). Unset: for good."""
+    activity_retention_days_by_tenant: dict[str, int] = {}
+    """Per tenant, in place of ``activity_retention_days``, as JSON: ``{"acme": 365}``."""
+    retention_sweep_seconds: float = Field(3600.0, gt=0)
+    """How often the retention job deletes activity past its tenant's time."""
     parked_event_max_wait_hours: float = Field(72.0, gt=0, le=24 * 365)
     """How long an event that arrived before what it refers to (a refund before its
     purchase, a resolution before its complaint) is kept waiting for it; after that it is
@@ -132,6 +140,14 @@ class ServiceSettings(BaseSettings):
     """The client certificate's private key, for mutual TLS."""
     kafka_ssl_key_password: SecretStr | None = None
     """Password of the client's private key, if it has one."""
+
+    @field_validator("activity_retention_days_by_tenant")
+    @classmethod
+    def _retention_in_days(cls, value: dict[str, int]) -> dict[str, int]:
+        wrong = sorted(tenant for tenant, days in value.items() if not 1 <= days <= 36_500)
+        if wrong:
+            raise ValueError(f"retention of {', '.join(wrong)} must be 1 to 36500 days")
+        return value
 
     @model_validator(mode="after")
     def _kafka_security_is_complete(self) -> ServiceSettings:

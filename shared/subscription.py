@@ -60,6 +60,14 @@ BatchHandler = Callable[[UnitOfWork, Sequence[Received[Any]]], Awaitable[None]]
 TenantFilter = Callable[[AsyncConnection], Awaitable[Collection[str]]]
 
 
+def by_tenant(batch: Iterable[Received[Any]]) -> dict[str, list[Received[Any]]]:
+    """The batch's events per tenant, each tenant's in order (for rules per tenant)."""
+    split: dict[str, list[Received[Any]]] = {}
+    for received in batch:
+        split.setdefault(received.event.tenantid, []).append(received)
+    return split
+
+
 class UnknownEventType(ValueError):
     """A subscription names a payload the registry does not know, or one that never
     travels on the topics it reads: a wiring mistake, refused when the service starts."""

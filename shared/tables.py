@@ -1,8 +1,9 @@
-"""The kernel's own tables, which every service database has: the outbox and the inbox."""
+"""The kernel's own tables, which every service database has (the outbox and the inbox),
+and the statements that make a table append-only."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, LargeBinary, MetaData, String, Table, Uuid
+from sqlalchemy import DDL, Column, Index, LargeBinary, MetaData, String, Table, Uuid
 
 from shared.db import BigIntId, UTCDateTime
 
@@ -30,3 +31,34 @@ def kernel_tables(metadata: MetaData) -> tuple[Table, Table]:
     )
     Index("ix_inbox_processed_at", inbox.c.processed_at)
     return outbox, inbox
+
+
+def append_only_statements(table: str, dialect: str) -> list[str]:
+    """The trigger that makes the database itself refuse UPDATE and DELETE (and, on
+    PostgreSQL, TRUNCATE) on ``table``: a record no code path and no hand at a SQL
+    prompt can rewrite without dropping the trigger first, which the owner alone may."""
+    refused = f"{table} is append-only: rows are never updated or deleted"
+    if dialect == "postgresql":
+        function = f"{table}_refuse_change"
+        return [
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{refused}'; END $$",
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {function}()",
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        ]
+    return [
+        f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{refused}'); END"
+        for verb in ("UPDATE", "DELETE")
+    ]
+
+
+def append_only_ddl(table: str) -> list[DDL]:
+    """``append_only_statements`` as DDL run after the table is created from metadata."""
+    return [
+        DDL(statement).execute_if(dialect=dialect)
+        for dialect in ("postgresql", "sqlite")
+        for statement in append_only_statements(table, dialect)
+    ]

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends
 
 from services.feedback import desk, resolutions, views
 from services.feedback.domain.complaints import IllegalStep
+from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.desk import Note, TooManyNotes
 from services.feedback.settings import FeedbackSettings
 from shared.contracts import desk as contract
@@ -27,10 +28,20 @@ from shared.contracts.feedback import (
 )
 from shared.cursors import decode_keyset
 from shared.problems import Problem
+from shared.rulebook import Rulebook
 from shared.runtime import Runtime, TenantDep, get_runtime
 
 # This service's runtime, typed by its settings.
-RuntimeDep = Annotated[Runtime[FeedbackSettings, None], Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime[FeedbackSettings, Rulebook[FeedbackConfig]], Depends(get_runtime)]
+
+
+async def policy_of(
+    runtime: Runtime[FeedbackSettings, Rulebook[FeedbackConfig]], tenant: str
+) -> FeedbackConfig:
+    """The tenant's feedback policy in force (its own, else the installation's)."""
+    return await runtime.resources.current(runtime.db.engine, tenant)
+
+
 router = APIRouter(prefix="/v1", tags=["feedback"])
 DEFAULT_WINDOW = timedelta(days=30)
 ONE = "/customers/{customer_id}/complaints/{complaint_id}"
@@ -94,7 +105,7 @@ async def change_complaint(
     assignee = body.assignee if "assignee" in body.model_fields_set else desk.KEEP
     command = desk.Change(tenant, customer_id, complaint_id, body.status, assignee, body.actor)
     try:
-        changed = await desk.change(runtime.db, command, runtime.settings.config)
+        changed = await desk.change(runtime.db, command, (await policy_of(runtime, tenant)))
     except desk.UnknownComplaint:
         raise _unknown(customer_id, complaint_id) from None
     except IllegalStep as refused:
@@ -132,7 +143,7 @@ async def resolve_complaint(
     """Resolve an open complaint at the service desk (announced like a partner's
     resolution, ``resolved_by`` "desk"); 404 for an unknown one, 409 once resolved or
     for goodwill over the desk's cap."""
-    config = runtime.settings.config
+    config = await policy_of(runtime, tenant)
     cap = config.desk.max_goodwill_points
     if body.compensation_points > cap:
         raise Problem(
@@ -172,7 +183,7 @@ async def get_scores(
     start = start or end - DEFAULT_WINDOW
     if start > end:
         raise Problem(422, "invalid-window", "'from' must not be after 'to'.")
-    detractor = runtime.settings.config.detractors
+    detractor = (await policy_of(runtime, tenant)).detractors
     found = await views.satisfaction(runtime.db.engine, tenant, start, end, detractor)
     return Scores.model_validate({"from_": start, "to": end, **found})
 

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any
 
 from services.feedback import api, handlers, survey_api
+from services.feedback.domain.config import FeedbackConfig, parse_config
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
-from services.feedback.tables import inbox, outbox, parked
+from services.feedback.tables import inbox, outbox, parked, tenant_rules
 from shared import sweeps, topics
 from shared.contracts.feedback import FeedbackSweep
 from shared.parking import Parking, expiry_job, parking_of
+from shared.rulebook import Rulebook
+from shared.rules_api import rules_router
 from shared.runtime import Job, Runtime, ServiceDefinition
-from shared.subscription import Subscription
+from shared.subscription import BatchHandler, Received, Subscription, by_tenant
 from shared.sweeps import Swept
+from shared.uow import UnitOfWork
 
-FeedbackRuntime = Runtime[FeedbackSettings, None]
+FeedbackRuntime = Runtime[FeedbackSettings, Rulebook[FeedbackConfig]]
 
 
 CONSUMED = {
@@ -30,15 +36,34 @@ def parking(runtime: FeedbackRuntime) -> Parking:
     return parking_of(parked, "feedback", runtime)
 
 
+@contextlib.asynccontextmanager
+async def policies(
+    runtime: Runtime[FeedbackSettings, None],
+) -> AsyncIterator[Rulebook[FeedbackConfig]]:
+    """Each tenant's feedback policy: its own (set through the API), else the installation's."""
+    settings = runtime.settings
+    text = settings.feedback_config_file.read_text(encoding="utf-8")
+    book = Rulebook(tenant_rules, settings.config, text, parse_config)
+    async with runtime.db.engine.connect() as conn:
+        await book.refresh(conn)
+    yield book
+
+
+def _handler(runtime: FeedbackRuntime) -> BatchHandler:
+    book, early = runtime.resources, parking(runtime)
+
+    async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
+        await book.refresh(uow.conn)  # once per batch: a rule change reaches every replica
+        for tenant, events in by_tenant(batch).items():
+            await handlers.record_feedback(uow, events, book.of(tenant), early)
+
+    return handle
+
+
 def subscriptions(runtime: FeedbackRuntime) -> list[Subscription]:
-    config, early = runtime.settings.config, parking(runtime)
+    handler = _handler(runtime)
     return [
-        Subscription(
-            group=group,
-            topics=(topic,),
-            applies=payloads,
-            handler=lambda uow, batch: handlers.record_feedback(uow, batch, config, early),
-        )
+        Subscription(group=group, topics=(topic,), applies=payloads, handler=handler)
         for group, (topic, payloads) in CONSUMED.items()
     ]
 
@@ -47,7 +72,9 @@ def sweep(runtime: FeedbackRuntime, tenant: str | None = None) -> Awaitable[Swep
     """The invitations to send or lapse and the complaints to escalate now, of ``tenant``
     (None: every tenant)."""
     settings = runtime.settings
-    sweeper = Sweeper(settings.config, settings.feedback_sweep_batch, settings.answer_secret)
+    sweeper = Sweeper(
+        settings.config, settings.feedback_sweep_batch, settings.answer_secret, runtime.resources
+    )
     return sweep_due(runtime.db, sweeper, tenant)
 
 
@@ -59,7 +86,12 @@ def jobs(runtime: FeedbackRuntime) -> list[Job]:
     ]
 
 
-SERVICE: ServiceDefinition[FeedbackSettings, None] = ServiceDefinition(
+def _rulebook(runtime: Runtime[Any, Any]) -> Rulebook[Any]:
+    book: Rulebook[Any] = runtime.resources
+    return book
+
+
+SERVICE: ServiceDefinition[FeedbackSettings, Rulebook[FeedbackConfig]] = ServiceDefinition(
     name="feedback",
     title="CRM feedback service",
     outbox=outbox,
@@ -73,8 +105,10 @@ SERVICE: ServiceDefinition[FeedbackSettings, None] = ServiceDefinition(
             FeedbackSweep,
             "the invitations to send, suppress or lapse and the complaints to escalate",
         ),
+        rules_router("feedback", _rulebook),
     ],
     subscriptions=subscriptions,
     jobs=jobs,
+    resources=policies,
     settings=FeedbackSettings,
 )

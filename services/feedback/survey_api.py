@@ -11,22 +11,25 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from services.feedback import answers, survey_views, surveys
+from services.feedback.api import policy_of
 from services.feedback.domain import tokens
+from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.surveys import OffScale
 from services.feedback.settings import FeedbackSettings
 from shared.contracts import surveys as contract
 from shared.cursors import decode_keyset
 from shared.problems import Problem
+from shared.rulebook import Rulebook
 from shared.runtime import Runtime, TenantDep, get_runtime
 
-RuntimeDep = Annotated[Runtime[FeedbackSettings, None], Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime[FeedbackSettings, Rulebook[FeedbackConfig]], Depends(get_runtime)]
 router = APIRouter(prefix="/v1", tags=["surveys"])
 
 
 @router.get("/feedback/surveys")
 async def get_surveys(runtime: RuntimeDep, tenant: TenantDep) -> contract.Surveys:
     """The tenant's surveys (``stored`` false: the rule file's defaults)."""
-    rules = runtime.settings.config.invitations
+    rules = (await policy_of(runtime, tenant)).invitations
     return await survey_views.surveys(runtime.db.engine, tenant, rules)
 
 
@@ -45,7 +48,7 @@ async def get_invitations(
 ) -> contract.Invitations:
     """The customer's open invitations, each with its answer token."""
     settings, now = runtime.settings, runtime.clock.now()
-    rules = settings.config.invitations
+    rules = (await policy_of(runtime, tenant)).invitations
     return await survey_views.open_invitations(
         runtime.db.engine, tenant, customer_id, settings.answer_secret, rules, now
     )
@@ -90,7 +93,9 @@ async def post_response(
         raise Problem(503, "answers-unavailable", "No answer token key is configured.")
     answer = answers.TokenAnswer(tenant, body.answer_token, body.score, body.comment)
     try:
-        kept = await answers.answer_by_token(runtime.db, secret, answer, runtime.settings.config)
+        kept = await answers.answer_by_token(
+            runtime.db, secret, answer, (await policy_of(runtime, tenant))
+        )
     except tokens.ForgedToken:
         raise Problem(401, "invalid-answer-token", _FORGED) from None
     except tokens.ExpiredToken as expired:

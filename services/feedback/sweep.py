@@ -21,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.feedback import announcements, store
 from services.feedback.domain import audience, complaints, invitations, tokens
 from services.feedback.domain.complaints import Complaint, Escalated
-from services.feedback.domain.config import Escalation, FeedbackConfig
+from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.definitions import SurveyDefinition, Surveys
 from services.feedback.domain.invitations import Invitation
 from shared.answer_tokens import AnswerClaims
 from shared.events import CloudEvent
+from shared.rulebook import Rulebook
 from shared.sweeps import Swept, drain
 from shared.uow import Database
 
@@ -38,6 +39,11 @@ class Sweeper:
     config: FeedbackConfig
     limit: int
     secret: bytes | None = None
+    policies: Rulebook[FeedbackConfig] | None = None  # the tenants' own, where they have one
+
+    def of(self, tenant: str) -> FeedbackConfig:
+        """The tenant's policy in force (its own, else the installation's ``config``)."""
+        return self.config if self.policies is None else self.policies.of(tenant)
 
 
 async def sweep_due(db: Database, sweeper: Sweeper, tenant: str | None = None) -> Swept:
@@ -49,14 +55,16 @@ async def sweep_due(db: Database, sweeper: Sweeper, tenant: str | None = None) -
 
 
 async def _sweep_batch(db: Database, sweeper: Sweeper, tenant: str | None) -> Swept:
-    now, limit, config = db.clock.now(), sweeper.limit, sweeper.config
+    now, limit = db.clock.now(), sweeper.limit
     async with db.unit_of_work() as uow:
+        if sweeper.policies is not None:
+            await sweeper.policies.refresh(uow.conn)
         due = await store.due_invitations(uow.conn, now, limit, tenant)
         sent, suppressed, events = await _invite(uow.conn, sweeper, due, now)
         lapsing = await store.lapsing_invitations(uow.conn, now, limit, tenant)
         lapsed = [invitations.expire(i) for i in lapsing]
         await store.save_invitations(uow.conn, [*sent, *suppressed, *lapsed])
-        escalated = await _escalate(uow.conn, config.escalation, now, limit, tenant)
+        escalated = await _escalate(uow.conn, sweeper, now, limit, tenant)
         uow.publish(
             *events,
             *(announcements.invitation_expired(i) for i in lapsed),
@@ -80,9 +88,10 @@ async def _invite(
     """Send or suppress the due invitations whose customers this replica holds (the
     others stay due), schedule each periodic survey's next link, and return the sent,
     the suppressed and the announcements."""
-    rules = sweeper.config.invitations
     held = await store.lock_audience(conn, {i.key for i in due})
-    surveys = await store.surveys_of(conn, {t for t, _ in held}, rules)
+    surveys: dict[str, Surveys] = {}
+    for owner in {t for t, _ in held}:
+        surveys |= await store.surveys_of(conn, {owner}, sweeper.of(owner).invitations)
     sent: list[Invitation] = []
     suppressed: list[Invitation] = []
     events: list[CloudEvent] = []
@@ -91,6 +100,7 @@ async def _invite(
         if facts is None:
             continue
         definition = surveys[invitation.tenant_id].get(invitation.survey)
+        rules = sweeper.of(invitation.tenant_id).invitations
         verdict = audience.gate(invitation, definition, facts, rules, now)
         if verdict.channel is None or definition is None:
             suppressed.append(invitations.suppress(invitation, verdict.suppressed or "survey_off"))
@@ -118,12 +128,12 @@ def _token(sweeper: Sweeper, sent: Invitation) -> str | None:
 
 
 async def _escalate(
-    conn: AsyncConnection, policy: Escalation, now: datetime, limit: int, tenant: str | None
+    conn: AsyncConnection, sweeper: Sweeper, now: datetime, limit: int, tenant: str | None
 ) -> list[tuple[Complaint, Escalated]]:
     """Escalate the complaints whose next escalation is due, a level each; one at the
     top level keeps it, with nothing more due. The escalations made."""
     stepped = [
-        complaints.escalate_complaint(c, policy, now)
+        complaints.escalate_complaint(c, sweeper.of(c.tenant_id).escalation, now)
         for c in await store.due_escalations(conn, now, limit, tenant)
     ]
     await store.save_complaints(conn, [c for c, _ in stepped])

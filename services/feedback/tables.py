@@ -17,10 +17,12 @@ from sqlalchemy import (
 
 from shared.db import UTCDateTime
 from shared.parking import parked_table
+from shared.rulebook import rules_table
 from shared.tables import kernel_tables
 
 metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
+tenant_rules = rules_table(metadata)
 parked = parked_table(metadata)  # resolutions that came before their complaint
 
 complaint = Table(

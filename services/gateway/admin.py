@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from services.gateway import keys, signing
+from services.gateway import audit, keys, signing
 from services.gateway.auth import Admin, failures
 from services.gateway.key_models import (
     MAX_LIFETIME,
@@ -75,6 +75,11 @@ async def create_api_key(body: NewApiKey, runtime: RuntimeDep, caller: Admin) ->
         expires_at=body.expires_at,
     )
     key_id, secret = await keys.create_key(runtime.db, spec, now)
+    created = body.model_dump(exclude={"tenant_id"}) | {"sources": sorted(set(spec.sources))}
+    decision = audit.Decision(
+        "api_key.created", f"api_key:{key_id}", after=created, tenant=tenant_id
+    )
+    await audit.record(runtime.db, caller, decision)
     return CreatedApiKey(
         key_id=key_id,
         api_key=secret,
@@ -119,12 +124,22 @@ async def list_api_keys(
 @router.delete("/{key_id}", status_code=204, responses=failures(404, 409))
 async def revoke_api_key(key_id: Id, runtime: RuntimeDep, caller: Admin) -> Response:
     """Revoke a key: every gateway refuses it from the next request on."""
+    now = runtime.clock.now()
     try:
-        await keys.revoke(runtime.db, key_id, _scope_of(caller), runtime.clock.now())
+        revoked = await keys.revoke(runtime.db, key_id, _scope_of(caller), now)
     except keys.NoSuchKey:
         raise _no_such_key(key_id) from None
     except keys.BootstrapKey:
         raise _bootstrap_problem() from None
+    if revoked is not None:  # revoking twice is one decision
+        decision = audit.Decision(
+            "api_key.revoked",
+            f"api_key:{key_id}",
+            before={"revoked_at": None},
+            after={"revoked_at": now},
+            tenant=revoked,
+        )
+        await audit.record(runtime.db, caller, decision)
     return Response(status_code=204)
 
 
@@ -150,6 +165,11 @@ async def rotate_api_key(
         raise Problem(
             409, "key-revoked", "A revoked key cannot be rotated; create a new one."
         ) from None
+    after = {"generation": rotated.generation, "previous_valid_until": rotated.previous_valid_until}
+    decision = audit.Decision(
+        "api_key.rotated", f"api_key:{key_id}", after=after, tenant=rotated.tenant_id
+    )
+    await audit.record(runtime.db, caller, decision)
     return RotatedApiKey(
         key_id=key_id,
         api_key=rotated.secret,

@@ -11,6 +11,7 @@ import httpx
 from services.gateway import (
     admin,
     api,
+    audit_api,
     complaints,
     customers,
     desk,
@@ -20,6 +21,7 @@ from services.gateway import (
     loyalty,
     profile,
     records,
+    rules,
     storefront,
     surveys,
 )
@@ -27,16 +29,19 @@ from services.gateway.cors import install_cors
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.runtime import GatewayResources, GatewayRuntime
 from services.gateway.settings import GatewaySettings
-from services.gateway.tables import inbox, outbox
+from services.gateway.tables import inbox, ingestion_receipt, outbox
 from services.gateway.upstream import UPSTREAMS, upstreams
 from services.gateway.webhooks import api as webhooks
 from services.gateway.webhooks.fanout import webhook_fanout
 from services.gateway.webhooks.sender import WebhookSender, prune_log
 from shared.jobs import Periodic
+from shared.retention import Kept, retention_job
 from shared.runtime import Job, Runtime, ServiceDefinition
 from shared.subscription import Subscription
 
 PRUNE_SECONDS = 3600.0
+# Raw activity kept for the tenant's retention (``activity_retention_days``): receipts.
+RETAINED = [Kept(ingestion_receipt, ingestion_receipt.c.received_at)]
 
 
 def subscriptions(runtime: GatewayRuntime) -> Sequence[Subscription]:
@@ -51,6 +56,7 @@ def jobs(runtime: GatewayRuntime) -> Sequence[Job]:
     return [
         runtime.resources.webhooks,
         Periodic("webhook-log-prune", PRUNE_SECONDS, lambda: prune_log(runtime.db, retention)),
+        retention_job("gateway", runtime.db, runtime.settings, RETAINED),
     ]
 
 
@@ -97,12 +103,14 @@ def definition(
         routers=[
             api.router,
             admin.router,
+            audit_api.router,
             customers.router,
             lifecycle.router,
             loyalty.router,
             feedback.router,
             profile.router,
             records.router,
+            rules.router,
             complaints.router,
             desk.router,
             surveys.router,

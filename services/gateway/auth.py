@@ -20,6 +20,7 @@ from services.gateway import ingestion, keys, signing
 from services.gateway.ratelimit import retry_after
 from services.gateway.runtime import GatewayRuntime, RuntimeDep
 from services.gateway.upstream import Upstreams
+from shared.auth import ADMIN_HOLDS
 from shared.contracts.errors import problem_responses
 from shared.events import CloudEvent
 from shared.events.activity import ACTIVITIES
@@ -57,8 +58,9 @@ def require(*scopes: str) -> Callable[..., Awaitable[keys.Principal]]:
 
     async def principal(request: Request, runtime: RuntimeDep, _: Presented) -> keys.Principal:
         found = await authenticated(request, runtime)
+        held = found.scopes | (ADMIN_HOLDS if "admin" in found.scopes else frozenset())
         for scope in scopes:
-            if scope not in found.scopes:
+            if scope not in held:
                 raise Problem(403, "insufficient-scope", f"This API key lacks the '{scope}' scope.")
         wait = runtime.resources.rate_limiter.acquire(found.key_id)
         if wait:
@@ -198,6 +200,7 @@ LoyaltyWriter = Annotated[keys.Principal, Depends(require("loyalty:write"))]
 Resolver = Annotated[keys.Principal, Depends(require("complaints:resolve"))]
 DeskAgent = Annotated[keys.Principal, Depends(require("desk:write"))]
 Editor = Annotated[keys.Principal, Depends(require("customers:write"))]
+Auditor = Annotated[keys.Principal, Depends(require("audit:read"))]
 
 
 def refuse_all_tenants_unless_operator(caller: keys.Principal, all_tenants: bool) -> None:

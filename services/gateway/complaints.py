@@ -10,8 +10,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from services.gateway import keys
+from services.gateway import audit, keys
 from services.gateway.auth import COMPENSATE, UpstreamsDep, acting_key, failures, require
+from services.gateway.runtime import RuntimeDep
 from services.gateway.upstream import with_body
 from shared.contracts.feedback import Complaint, RecordedResolution, ResolutionRequest
 from shared.contracts.query import Id
@@ -34,6 +35,7 @@ async def resolve_complaint(
     request: Request,
     caller: AnyKey,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Resolve one of the customer's complaints (a service desk, any complaint of the
     tenant); answers the complaint, 404 if unknown, 409 if it is already closed."""
@@ -51,4 +53,12 @@ async def resolve_complaint(
     recorded = RecordedResolution(**body.model_dump(), resolver=acting_key(caller))
     forwarded = with_body(request, recorded.model_dump_json().encode())
     path = f"/v1/customers/{customer_id}/complaints/{complaint_id}/resolution"
-    return await upstreams.forward("feedback", path, caller.tenant_id, forwarded)
+    answer = await upstreams.forward("feedback", path, caller.tenant_id, forwarded)
+    asked = {"customer_id": customer_id, "compensation_points": body.compensation_points}
+    decision = audit.Decision(
+        "complaint.resolved",
+        f"complaint:{complaint_id}",
+        after={"status": "resolved"},
+        extra={"asked": asked},
+    )
+    return await audit.recorded(runtime.db, caller, answer, decision)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from services.gateway import audit
 from services.gateway.auth import DeskAgent, Reader, UpstreamsDep, acting_key, failures
 from services.gateway.links import link, links
+from services.gateway.runtime import RuntimeDep
 from services.gateway.upstream import with_body
 from shared.contracts import desk as contract
 from shared.contracts.feedback import Complaint
@@ -71,6 +73,7 @@ async def change_complaint(
     request: Request,
     caller: DeskAgent,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Move a complaint along open → in_progress → waiting_on_customer → (resolution) →
     closed, or reopen a resolved one (``open``), and assign it; 409 names the states
@@ -80,7 +83,10 @@ async def change_complaint(
     )
     path = f"/v1/customers/{customer_id}/complaints/{complaint_id}"
     forwarded = with_body(request, recorded.model_dump_json(exclude_unset=True).encode())
-    return await upstreams.forward("feedback", path, caller.tenant_id, forwarded)
+    answer = await upstreams.forward("feedback", path, caller.tenant_id, forwarded)
+    asked = body.model_dump(exclude_unset=True) | {"customer_id": customer_id}
+    decision = audit.Decision("complaint.changed", f"complaint:{complaint_id}", after=asked)
+    return await audit.recorded(runtime.db, caller, answer, decision)
 
 
 @router.post(
@@ -96,11 +102,13 @@ async def add_note(
     request: Request,
     caller: DeskAgent,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Leave an internal note on a complaint (never shown to the customer); 409 once it
     holds 200."""
     recorded = contract.RecordedNote(text=body.text, author=acting_key(caller))
     path = f"/v1/customers/{customer_id}/complaints/{complaint_id}/notes"
-    return await upstreams.forward(
-        "feedback", path, caller.tenant_id, with_body(request, recorded.model_dump_json().encode())
-    )
+    forwarded = with_body(request, recorded.model_dump_json().encode())
+    answer = await upstreams.forward("feedback", path, caller.tenant_id, forwarded)
+    decision = audit.Decision("complaint.noted", f"complaint:{complaint_id}")
+    return await audit.recorded(runtime.db, caller, answer, decision)

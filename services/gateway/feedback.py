@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from services.gateway import audit
 from services.gateway.auth import (
     Admin,
     Reader,
@@ -12,6 +13,7 @@ from services.gateway.auth import (
     refuse_all_tenants_unless_operator,
 )
 from services.gateway.links import link, links
+from services.gateway.runtime import RuntimeDep
 from shared.contracts.feedback import (
     ComplaintCursor,
     ComplaintLimit,
@@ -73,9 +75,12 @@ async def sweep(
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
     all_tenants: AllTenants = False,
 ) -> Response:
     """Send the tenant's survey invitations, lapse its invitations and escalate its
     complaints due now (every tenant's with ``?all_tenants=true``, operator only)."""
     refuse_all_tenants_unless_operator(caller, all_tenants)
-    return await upstreams.forward("feedback", "/v1/feedback/sweep", caller.tenant_id, request)
+    path = "/v1/feedback/sweep"
+    answer = await upstreams.forward("feedback", path, caller.tenant_id, request)
+    return await audit.recorded(runtime.db, caller, answer, audit.swept("feedback", all_tenants))

@@ -213,11 +213,14 @@ class Rotated:
     generation: int
     previous_valid_until: datetime
     signed: bool
+    tenant_id: str
 
 
-async def revoke(db: Database, key_id: uuid.UUID, tenant_id: str | None, now: datetime) -> None:
+async def revoke(
+    db: Database, key_id: uuid.UUID, tenant_id: str | None, now: datetime
+) -> str | None:
     """Revoke a key of ``tenant_id`` (None: any tenant, for the operator); revoking twice
-    is the same as once."""
+    is the same as once. The key's tenant if this call revoked it, None if it was already."""
     async with db.unit_of_work() as uow:
         row = await _owned(uow.conn, key_id, tenant_id)
         if row.revoked_at is None:
@@ -225,6 +228,7 @@ async def revoke(db: Database, key_id: uuid.UUID, tenant_id: str | None, now: da
                 update(api_key).where(api_key.c.key_id == key_id).values(revoked_at=now)
             )
         await uow.commit()
+    return str(row.tenant_id) if row.revoked_at is None else None
 
 
 async def rotate(
@@ -252,7 +256,7 @@ async def rotate(
             )
         )
         await uow.commit()
-    return Rotated(secret, row.generation + 1, until, row.signed)
+    return Rotated(secret, row.generation + 1, until, row.signed, row.tenant_id)
 
 
 async def _owned(conn: Any, key_id: uuid.UUID, tenant_id: str | None) -> Any:

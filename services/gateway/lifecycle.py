@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from services.gateway import audit
 from services.gateway.auth import (
     Admin,
     Reader,
@@ -12,6 +13,7 @@ from services.gateway.auth import (
     refuse_all_tenants_unless_operator,
 )
 from services.gateway.links import customer_reads, links
+from services.gateway.runtime import RuntimeDep
 from shared.contracts.lifecycle import (
     ChurnModel,
     ChurnRisk,
@@ -132,12 +134,20 @@ async def get_model(request: Request, caller: Reader, upstreams: UpstreamsDep) -
 
 @router.post("/lifecycle/model/fit", response_model=ChurnModel, responses=failures(400, 413))
 async def fit_model(
-    body: FitRequest, request: Request, caller: Admin, upstreams: UpstreamsDep
+    body: FitRequest,
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Fit the churn model on purchase histories up to ``as_of`` (admin); 422 if ``as_of``
     lies after now or the histories cannot identify the model yet."""
     path = "/v1/lifecycle/model/fit"
-    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+    answer = await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+    decision = audit.Decision(
+        "lifecycle.model_fitted", "model:churn", after=audit.ANSWER, extra={"asked": body}
+    )
+    return await audit.recorded(runtime.db, caller, answer, decision)
 
 
 @router.post("/lifecycle/sweep", response_model=StageSweep, responses=failures())
@@ -145,12 +155,15 @@ async def sweep(
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
     all_tenants: AllTenants = False,
 ) -> Response:
     """Run the caller's tenant's time-based transitions due now (every tenant's with
     ``?all_tenants=true``, operator only); how many customers moved."""
     refuse_all_tenants_unless_operator(caller, all_tenants)
-    return await upstreams.forward("lifecycle", "/v1/lifecycle/sweep", caller.tenant_id, request)
+    path = "/v1/lifecycle/sweep"
+    answer = await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+    return await audit.recorded(runtime.db, caller, answer, audit.swept("lifecycle", all_tenants))
 
 
 @router.get("/lifecycle/winbacks", response_model=Winbacks, responses=failures() | CSV_CONTENT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from services.gateway import examples
+from services.gateway import audit, examples
 from services.gateway.auth import (
     Admin,
     LoyaltyWriter,
@@ -13,6 +13,7 @@ from services.gateway.auth import (
     failures,
     refuse_all_tenants_unless_operator,
 )
+from services.gateway.runtime import RuntimeDep
 from shared.contracts.loyalty import (
     IdempotencyKey,
     LedgerCursor,
@@ -75,11 +76,19 @@ async def redeem_points(
     caller: LoyaltyWriter,
     upstreams: UpstreamsDep,
     idempotency_key: IdempotencyKey,
+    runtime: RuntimeDep,
 ) -> Response:
     """Spend points; ``409 insufficient-points`` when short, and a repeated
     ``Idempotency-Key`` returns the first answer (``409`` if its body differs)."""
     path = f"/v1/customers/{customer_id}/loyalty/redemptions"
-    return await upstreams.forward("loyalty", path, caller.tenant_id, request)
+    answer = await upstreams.forward("loyalty", path, caller.tenant_id, request)
+    decision = audit.Decision(
+        "loyalty.redeemed",
+        f"customer:{customer_id}",
+        after=body.model_dump(),
+        dedupe=f"{caller.key_id}:{idempotency_key}",
+    )
+    return await audit.recorded(runtime.db, caller, answer, decision)
 
 
 @router.post("/loyalty/sweep", tags=["admin"], response_model=LoyaltySweep, responses=failures())
@@ -87,12 +96,14 @@ async def sweep(
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
     all_tenants: AllTenants = False,
 ) -> Response:
     """Run the caller's tenant's loyalty expiries, releases and tier reviews due now
     (every tenant's with ``?all_tenants=true``, operator only)."""
     refuse_all_tenants_unless_operator(caller, all_tenants)
-    return await upstreams.forward("loyalty", "/v1/loyalty/sweep", caller.tenant_id, request)
+    answer = await upstreams.forward("loyalty", "/v1/loyalty/sweep", caller.tenant_id, request)
+    return await audit.recorded(runtime.db, caller, answer, audit.swept("loyalty", all_tenants))
 
 
 @router.get(

@@ -11,8 +11,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response
 
+from services.gateway import audit
 from services.gateway.auth import Admin, UpstreamsDep, failures
 from services.gateway.links import link, links
+from services.gateway.runtime import RuntimeDep
 from services.gateway.upstream import with_body
 from shared.contracts.profile import (
     CandidateCursor,
@@ -62,12 +64,14 @@ async def confirm_merge_candidate(
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
     decision: Annotated[MergeDecision | None, Body()] = None,
 ) -> Response:
     """Merge the two customers into the older one (``409`` if it was dismissed)."""
     path = f"/v1/profile/merge-candidates/{candidate_id}/confirm"
     forwarded = _with_decider(request, caller.key_id, decision)
-    return await upstreams.forward("profile", path, caller.tenant_id, forwarded)
+    answer = await upstreams.forward("profile", path, caller.tenant_id, forwarded)
+    return await audit.recorded(runtime.db, caller, answer, _decided("confirmed", candidate_id))
 
 
 @router.post("/{candidate_id}/dismiss", response_model=MergeCandidate, responses=DECISION_FAILURES)
@@ -76,12 +80,24 @@ async def dismiss_merge_candidate(
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
     decision: Annotated[MergeDecision | None, Body()] = None,
 ) -> Response:
     """Keep the two customers apart for good (``409`` if it was confirmed)."""
     path = f"/v1/profile/merge-candidates/{candidate_id}/dismiss"
     forwarded = _with_decider(request, caller.key_id, decision)
-    return await upstreams.forward("profile", path, caller.tenant_id, forwarded)
+    answer = await upstreams.forward("profile", path, caller.tenant_id, forwarded)
+    return await audit.recorded(runtime.db, caller, answer, _decided("dismissed", candidate_id))
+
+
+def _decided(outcome: str, candidate_id: uuid.UUID) -> audit.Decision:
+    """A merge decision, once per candidate (repeating it answers it again, unchanged)."""
+    return audit.Decision(
+        f"merge.{outcome}",
+        f"merge_candidate:{candidate_id}",
+        after=audit.ANSWER,
+        dedupe=str(candidate_id),
+    )
 
 
 def _with_decider(request: Request, key_id: uuid.UUID, decision: MergeDecision | None) -> Request:

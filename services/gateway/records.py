@@ -12,7 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
+from services.gateway import audit
 from services.gateway.auth import Admin, Editor, Reader, UpstreamsDep, failures
+from services.gateway.runtime import RuntimeDep
 from services.gateway.upstream import with_body
 from shared.contracts.query import Id
 from shared.contracts.records import (
@@ -58,11 +60,18 @@ async def get_attributes(request: Request, caller: Reader, upstreams: UpstreamsD
     tags=["admin"],
 )
 async def put_attributes(
-    schema: AttributeSchema, request: Request, caller: Admin, upstreams: UpstreamsDep
+    schema: AttributeSchema,
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Declare exactly these attributes (a name left out is hidden; a name keeps its
     type for good: another type is 409)."""
-    return await upstreams.forward("profile", "/v1/profile/attributes", caller.tenant_id, request)
+    path = "/v1/profile/attributes"
+    answer = await upstreams.forward("profile", path, caller.tenant_id, request)
+    decision = audit.Decision("attributes.declared", "attributes", after=schema)
+    return await audit.recorded(runtime.db, caller, answer, decision)
 
 
 @router.patch(CUSTOMER, response_model=CustomerRecord, responses=PATCHED)
@@ -72,13 +81,18 @@ async def patch_customer(
     request: Request,
     caller: Editor,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
     if_match: IfMatch = None,
 ) -> Response:
     """Change the record by a JSON merge patch (``null`` removes; ``attributes`` must be
     declared and of their type, else 422 naming them); with ``If-Match`` (the ETag
     read), a record changed meanwhile answers 412."""
     path = f"/v1/customers/{customer_id}"
-    return await upstreams.forward("profile", path, caller.tenant_id, request)
+    answer = await upstreams.forward("profile", path, caller.tenant_id, request)
+    # Which fields changed, never their values: the log keeps no personal data.
+    changed = sorted(patch.model_dump(exclude_unset=True))
+    decision = audit.Decision("customer.edited", f"customer:{customer_id}", after=changed)
+    return await audit.recorded(runtime.db, caller, answer, decision)
 
 
 @router.get(f"{CUSTOMER}/identities", response_model=IdentityList, responses=failures(404))
@@ -118,13 +132,17 @@ async def post_consent(
     request: Request,
     caller: Editor,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Record a decision the customer took (``at``: when, default now, at most five
     minutes ahead); the latest by its time is the current state."""
     recorded = RecordedConsent(**decision.model_dump(), recorded_by=f"api-key:{caller.key_id}")
     forwarded = with_body(request, recorded.model_dump_json().encode())
     path = f"/v1/customers/{customer_id}/consent"
-    return await upstreams.forward("profile", path, caller.tenant_id, forwarded)
+    answer = await upstreams.forward("profile", path, caller.tenant_id, forwarded)
+    asked = decision.model_dump(include={"channel", "purpose", "granted", "at"})
+    entry = audit.Decision("consent.recorded", f"customer:{customer_id}", after=asked)
+    return await audit.recorded(runtime.db, caller, answer, entry)
 
 
 @router.get(
@@ -149,11 +167,17 @@ async def get_identity_guardrails(
     tags=["admin"],
 )
 async def put_identity_guardrails(
-    rails: IdentityGuardrails, request: Request, caller: Admin, upstreams: UpstreamsDep
+    rails: IdentityGuardrails,
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Set the tenant's rules for automatic linking (for events from now on)."""
     path = "/v1/profile/identity-guardrails"
-    return await upstreams.forward("profile", path, caller.tenant_id, request)
+    answer = await upstreams.forward("profile", path, caller.tenant_id, request)
+    decision = audit.Decision("guardrails.set", "identity_guardrails", after=rails)
+    return await audit.recorded(runtime.db, caller, answer, decision)
 
 
 @router.post(
@@ -169,11 +193,14 @@ async def add_identity(
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Give the customer one more partner reference (409 if another customer holds it,
     or the customer has the tenant's most)."""
     path = f"/v1/customers/{customer_id}/identities"
-    return await upstreams.forward("profile", path, caller.tenant_id, request)
+    answer = await upstreams.forward("profile", path, caller.tenant_id, request)
+    decision = audit.Decision("identity.added", f"customer:{customer_id}", after=reference)
+    return await audit.recorded(runtime.db, caller, answer, decision)
 
 
 @router.delete(f"{CUSTOMER}/identities", status_code=204, responses=failures(404), tags=["admin"])
@@ -182,13 +209,17 @@ async def remove_identity(
     request: Request,
     caller: Admin,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
     source: ReferenceSource,
     external_id: ReferenceExternalId,
 ) -> Response:
     """Take a partner reference from the customer: that partner's next event about it
     makes a new customer."""
     path = f"/v1/customers/{customer_id}/identities"
-    return await upstreams.forward("profile", path, caller.tenant_id, request)
+    answer = await upstreams.forward("profile", path, caller.tenant_id, request)
+    removed = {"source": source, "external_id": external_id}
+    decision = audit.Decision("identity.removed", f"customer:{customer_id}", before=removed)
+    return await audit.recorded(runtime.db, caller, answer, decision)
 
 
 @router.get(

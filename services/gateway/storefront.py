@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway import handlers, ingestion, keys
+from services.gateway import audit, handlers, ingestion, keys
 from services.gateway.api import INGESTION_FAILURES, EventAccepted, _problem
 from services.gateway.auth import UpstreamsDep, authorize_event, failures, require
 from services.gateway.runtime import RuntimeDep
@@ -118,6 +118,10 @@ async def create_session(body: NewSession, runtime: RuntimeDep, caller: Minter) 
     )  # fmt: skip
     bound = (source, body.customer.external_id)
     key_id, secret = await keys.create_key(runtime.db, spec, now, customer=bound)
+    created = {"kind": "publishable", "source": source, "expires_at": expires_at}
+    await audit.record(
+        runtime.db, caller, audit.Decision("api_key.created", f"api_key:{key_id}", after=created)
+    )
     return Session(
         key_id=key_id, publishable_key=secret, customer=body.customer, expires_at=expires_at
     )

@@ -13,6 +13,7 @@ import re
 
 from fastapi import APIRouter, Request, Response
 
+from services.gateway import audit
 from services.gateway.auth import Admin, Reader, UpstreamsDep, failures
 from services.gateway.ratelimit import retry_after
 from services.gateway.runtime import RuntimeDep
@@ -38,10 +39,16 @@ async def get_surveys(request: Request, caller: Reader, upstreams: UpstreamsDep)
 
 @router.put("/feedback/surveys", response_model=contract.Surveys, responses=failures(400, 413))
 async def put_surveys(
-    body: contract.SurveySet, request: Request, caller: Admin, upstreams: UpstreamsDep
+    body: contract.SurveySet,
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Replace the tenant's whole set of surveys; a kind left out is no longer asked."""
-    return await upstreams.forward("feedback", "/v1/feedback/surveys", caller.tenant_id, request)
+    answer = await upstreams.forward("feedback", "/v1/feedback/surveys", caller.tenant_id, request)
+    decision = audit.Decision("surveys.set", "surveys", after=body)
+    return await audit.recorded(runtime.db, caller, answer, decision)
 
 
 @router.get(

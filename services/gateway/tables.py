@@ -1,5 +1,5 @@
-"""The gateway's tables: API keys, ingestion receipts, and webhook subscriptions with
-their deliveries."""
+"""The gateway's tables: API keys, ingestion receipts, webhook subscriptions with
+their deliveries, and the audit log of every decision taken through the API."""
 
 from sqlalchemy import (
     JSON,
@@ -13,12 +13,13 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    event,
     false,
     text,
 )
 
 from shared.db import UTCDateTime
-from shared.tables import kernel_tables
+from shared.tables import append_only_ddl, kernel_tables
 
 metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
@@ -92,6 +93,7 @@ ingestion_receipt = Table(
     Column("event_id", Uuid, nullable=False),
     Column("type", String(64), nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_ingestion_receipt_received", "tenant_id", "received_at"),
     comment="One row per accepted partner event, written with its outbox row: the idempotency key.",
 )
 
@@ -143,3 +145,31 @@ webhook_delivery = Table(
     Index("ix_webhook_delivery_log", "subscription_id", "created_at", "delivery_id"),
     comment="One row per event a subscription receives; due rows are taken under SKIP LOCKED.",
 )
+
+audit_entry = Table(
+    "audit_entry",
+    metadata,
+    Column("entry_id", Uuid, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_key_id", Uuid, nullable=False, comment="the API key that decided"),
+    Column("actor_partner", String(64), nullable=False, comment="that key's partner"),
+    Column("action", String(64), nullable=False, comment="what was decided: api_key.created, …"),
+    Column("target", String(300), nullable=False, comment="what it concerns: customer:<id>, …"),
+    Column("request_id", String(200), comment="X-Request-Id of the deciding request"),
+    Column("change", JSON, nullable=False, comment="before and after, where they apply"),
+    Column(
+        "dedupe_key",
+        String(200),
+        comment="a repeated request (same Idempotency-Key) is one decision: recorded once",
+    ),
+    Index("ix_audit_entry_tenant_at", "tenant_id", "at", "entry_id"),
+    Index("ix_audit_entry_target", "tenant_id", "target", "at"),
+    Index("ix_audit_entry_actor", "tenant_id", "actor_key_id", "at"),
+    Index("ix_audit_entry_dedupe", "tenant_id", "action", "dedupe_key", unique=True),
+    comment="Append-only: a trigger refuses UPDATE and DELETE (services/gateway/audit.py).",
+)
+# The table refuses changes itself, whatever the code does: created with the table here
+# (tests build schemas from the metadata) and by the migration (installations).
+for _ddl in append_only_ddl("audit_entry"):
+    event.listen(audit_entry, "after_create", _ddl)

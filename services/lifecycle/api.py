@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from services.lifecycle import analytics, modelfit, sheets, value_views, views
+from services.lifecycle.domain.stages import StageMachine
 from services.lifecycle.settings import LifecycleSettings
 from shared.contracts.lifecycle import (
     ChurnModel,
@@ -36,11 +37,20 @@ from shared.contracts.lifecycle import (
 )
 from shared.cursors import decode_id
 from shared.problems import Problem
+from shared.rulebook import Rulebook
 from shared.runtime import Runtime, TenantDep, get_runtime
 from shared.tabular import wants_csv
 
 # This service's runtime, typed by its settings.
-RuntimeDep = Annotated[Runtime[LifecycleSettings, None], Depends(get_runtime)]
+LifecycleRuntime = Runtime[LifecycleSettings, Rulebook[StageMachine]]
+RuntimeDep = Annotated[LifecycleRuntime, Depends(get_runtime)]
+
+
+async def machine_of(runtime: LifecycleRuntime, tenant: str) -> StageMachine:
+    """The tenant's stage machine in force (its own, else the installation's)."""
+    return await runtime.resources.current(runtime.db.engine, tenant)
+
+
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
 
 
@@ -53,7 +63,7 @@ async def get_customer_lifecycle(
     runtime: RuntimeDep, tenant: TenantDep, customer_id: uuid.UUID
 ) -> CustomerLifecycle:
     """The customer's stage, since when, and every transition with its cause."""
-    won_back_from = runtime.settings.machine.config.reactivation_from
+    won_back_from = (await machine_of(runtime, tenant)).config.reactivation_from
     found = await views.customer_lifecycle(runtime.db.engine, tenant, customer_id, won_back_from)
     if found is None:
         raise _unknown(customer_id)
@@ -116,7 +126,7 @@ async def get_customer_value(
     monthly_discount_rate: MonthlyDiscountRate = None,
 ) -> CustomerValue:
     """The customer's expected purchases, expected spend, lifetime value and class."""
-    config = runtime.settings.machine.config
+    config = (await machine_of(runtime, tenant)).config
     found = await value_views.customer_value(
         runtime.db.engine,
         config,
@@ -137,7 +147,7 @@ async def get_value_classes(
     runtime: RuntimeDep, tenant: TenantDep, request: Request
 ) -> ValueClasses | Response:
     """Per currency, each value class's customers, the value it holds and its floor."""
-    config, now = runtime.settings.machine.config, runtime.clock.now()
+    config, now = (await machine_of(runtime, tenant)).config, runtime.clock.now()
     found = await value_views.value_classes(runtime.db.engine, config, tenant, now)
     return sheets.value_classes(found) if wants_csv(request) else found
 
@@ -146,7 +156,7 @@ async def get_value_classes(
 async def fit_model(runtime: RuntimeDep, tenant: TenantDep, request: FitRequest) -> ChurnModel:
     """Fit the churn model on every customer's purchase history up to ``as_of``."""
     try:
-        config, clock = runtime.settings.machine.config, runtime.clock
+        config, clock = (await machine_of(runtime, tenant)).config, runtime.clock
         fitted, spending = await modelfit.fit_model(
             runtime.db, config, clock, tenant, request.as_of
         )
@@ -165,7 +175,7 @@ async def get_model(runtime: RuntimeDep, tenant: TenantDep) -> ChurnModel:
 
 
 def _window(
-    runtime: Runtime[LifecycleSettings, None],
+    runtime: LifecycleRuntime,
     start: datetime | None,
     end: datetime | None,
     default: timedelta,
@@ -187,7 +197,7 @@ async def get_winbacks(
 ) -> Winbacks | Response:
     """Customers won back in [from, to) (default: the last 30 days) and their revenue since."""
     start, end = _window(runtime, start, end, timedelta(days=30))
-    won_back_from = runtime.settings.machine.config.reactivation_from
+    won_back_from = (await machine_of(runtime, tenant)).config.reactivation_from
     found = await analytics.winbacks(runtime.db.engine, tenant, start, end, won_back_from)
     return sheets.winbacks(found) if wants_csv(request) else found
 

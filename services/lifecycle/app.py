@@ -2,39 +2,78 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from functools import partial
+from typing import Any
 
 from services.lifecycle import api, handlers
+from services.lifecycle.domain.config import parse_config
+from services.lifecycle.domain.stages import StageMachine
 from services.lifecycle.modelfit import refit_stale
 from services.lifecycle.rescore import rescore_due
 from services.lifecycle.settings import LifecycleSettings
 from services.lifecycle.sweep import sweep_due
-from services.lifecycle.tables import inbox, outbox
+from services.lifecycle.tables import inbox, lifecycle_purchase, outbox, tenant_rules
 from shared import sweeps, topics
 from shared.contracts.lifecycle import StageSweep
 from shared.jobs import Periodic
+from shared.retention import Kept, retention_job
+from shared.rulebook import Rulebook
+from shared.rules_api import rules_router
 from shared.runtime import Job, Runtime, ServiceDefinition
-from shared.subscription import Subscription
+from shared.subscription import BatchHandler, Received, Subscription, by_tenant
 from shared.sweeps import Swept
+from shared.uow import UnitOfWork
 
-LifecycleRuntime = Runtime[LifecycleSettings, None]
+LifecycleRuntime = Runtime[LifecycleSettings, Rulebook[StageMachine]]
+# Raw activity kept for the tenant's retention (``activity_retention_days``): orders.
+RETAINED = [Kept(lifecycle_purchase, lifecycle_purchase.c.purchased_at)]
+
+
+def machine_of(text: str, origin: str) -> StageMachine:
+    """A tenant's stage machine from its rules text, validated as the file is at start."""
+    return StageMachine(parse_config(text, f"lifecycle configuration {origin}"))
+
+
+@contextlib.asynccontextmanager
+async def machines(
+    runtime: Runtime[LifecycleSettings, None],
+) -> AsyncIterator[Rulebook[StageMachine]]:
+    """Each tenant's stage machine: its own (set through the API), else the installation's."""
+    settings = runtime.settings
+    text = settings.lifecycle_config_file.read_text(encoding="utf-8")
+    book = Rulebook(tenant_rules, settings.machine, text, machine_of)
+    async with runtime.db.engine.connect() as conn:
+        await book.refresh(conn)
+    yield book
+
+
+def _handler(runtime: LifecycleRuntime) -> BatchHandler:
+    book, clock = runtime.resources, runtime.clock
+
+    async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
+        await book.refresh(uow.conn)  # once per batch: a rule change reaches every replica
+        for tenant, events in by_tenant(batch).items():
+            await handlers.move_customers(uow, events, book.of(tenant), clock)
+
+    return handle
 
 
 def subscriptions(runtime: LifecycleRuntime) -> list[Subscription]:
-    machine, clock = runtime.settings.machine, runtime.clock
+    handler = _handler(runtime)
     return [
         Subscription(
             group="lifecycle-activity",
             topics=(topics.ACTIVITY,),
             applies=handlers.ACTIVITY,
-            handler=lambda uow, batch: handlers.move_customers(uow, batch, machine, clock),
+            handler=handler,
         ),
         Subscription(
             group="lifecycle-signals",
             topics=(topics.FEEDBACK, topics.LOYALTY),
             applies=handlers.SIGNALS,
-            handler=lambda uow, batch: handlers.move_customers(uow, batch, machine, clock),
+            handler=handler,
         ),
     ]
 
@@ -43,12 +82,12 @@ def sweep(runtime: LifecycleRuntime, tenant: str | None = None) -> Awaitable[Swe
     """The time-based transitions due now, of ``tenant`` (None: every tenant)."""
     settings = runtime.settings
     batch = settings.lifecycle_sweep_batch_size
-    return sweep_due(runtime.db, settings.machine, runtime.clock, batch, tenant)
+    return sweep_due(runtime.db, runtime.resources, runtime.clock, batch, tenant)
 
 
 def jobs(runtime: LifecycleRuntime) -> list[Job]:
     settings = runtime.settings
-    refit = partial(refit_stale, runtime.db, settings.machine.config, runtime.clock)
+    refit = partial(refit_stale, runtime.db, runtime.resources, runtime.clock)
     return [
         sweeps.periodic(
             "lifecycle-sweep", settings.lifecycle_sweep_seconds, lambda: sweep(runtime)
@@ -58,13 +97,22 @@ def jobs(runtime: LifecycleRuntime) -> list[Job]:
             "lifecycle-rescore",
             settings.lifecycle_rescore_seconds,
             lambda: rescore_due(
-                runtime.db, settings.machine, runtime.clock, settings.lifecycle_rescore_batch_size
+                runtime.db,
+                runtime.resources,
+                runtime.clock,
+                settings.lifecycle_rescore_batch_size,
             ),
         ),
+        retention_job("lifecycle", runtime.db, settings, RETAINED),
     ]
 
 
-SERVICE: ServiceDefinition[LifecycleSettings, None] = ServiceDefinition(
+def _rulebook(runtime: Runtime[Any, Any]) -> Rulebook[Any]:
+    book: Rulebook[Any] = runtime.resources
+    return book
+
+
+SERVICE: ServiceDefinition[LifecycleSettings, Rulebook[StageMachine]] = ServiceDefinition(
     name="lifecycle",
     title="CRM lifecycle service",
     outbox=outbox,
@@ -72,8 +120,10 @@ SERVICE: ServiceDefinition[LifecycleSettings, None] = ServiceDefinition(
     routers=[
         api.router,
         sweeps.sweep_router("/lifecycle/sweep", sweep, StageSweep, "the time-based transitions"),
+        rules_router("lifecycle", _rulebook),
     ],
     subscriptions=subscriptions,
     jobs=jobs,
+    resources=machines,
     settings=LifecycleSettings,
 )

@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.lifecycle import store, valuing
 from services.lifecycle.domain import bgnbd, gamma_gamma, rfm, value
 from services.lifecycle.domain.config import LifecycleConfig
+from services.lifecycle.domain.stages import StageMachine
 from services.lifecycle.store import StoredModel
 from services.lifecycle.tables import lifecycle_purchase
 from shared.clock import Clock
+from shared.rulebook import Rulebook
 from shared.uow import Database
 
 log = structlog.get_logger()
@@ -119,16 +121,22 @@ async def _orders(
     return orders
 
 
-async def refit_stale(db: Database, config: LifecycleConfig, clock: Clock) -> None:
+async def refit_stale(
+    db: Database, configs: LifecycleConfig | Rulebook[StageMachine], clock: Clock
+) -> None:
     """Refit every tenant whose model is missing or older than ``refit_hours`` (the
-    scheduled pass of the model fit)."""
+    scheduled pass of the model fit), each by its own configuration (``configs``: one
+    for all, or each tenant's in force)."""
     now = clock.now()
-    max_age = timedelta(hours=config.model.refit_hours)
     async with db.engine.connect() as conn:
         tenants = list(await conn.scalars(select(lifecycle_purchase.c.tenant_id).distinct()))
         latest = {t: await store.latest_model(conn, t) for t in tenants}
+        if isinstance(configs, Rulebook):
+            await configs.refresh(conn)
     for tenant in tenants:
         model = latest[tenant]
+        config = configs.of(tenant).config if isinstance(configs, Rulebook) else configs
+        max_age = timedelta(hours=config.model.refit_hours)
         if model is not None and now - model.fitted_at < max_age:
             continue
         try:

@@ -30,6 +30,7 @@ from services.lifecycle.store import Key
 from services.lifecycle.tables import customer_state, lifecycle_model
 from shared.clock import Clock
 from shared.cursors import EPOCH
+from shared.rulebook import Rulebook
 from shared.sweeps import Swept, drain
 from shared.uow import Database
 
@@ -39,17 +40,21 @@ RESCORE_NOW = EPOCH
 
 async def rescore_due(
     db: Database,
-    machine: StageMachine,
+    machines: StageMachine | Rulebook[StageMachine],
     clock: Clock,
     batch_size: int = 500,
     tenant: str | None = None,
 ) -> Swept:
-    """Rescore every customer whose score is due (of one tenant, or all); how many were
+    """Rescore every customer whose score is due (of one tenant, or all), each tenant by
+    its own machine (``machines``: one for all, or each tenant's in force); how many were
     ``rescored``."""
     async with db.engine.connect() as conn:
         tenants = [tenant] if tenant else await _tenants(conn)
     total = Swept()
     for one in tenants:
+        machine = (
+            await machines.current(db.engine, one) if isinstance(machines, Rulebook) else machines
+        )
         batch = partial(_batch, db, machine, clock, batch_size, one)
         total += await drain(batch)
         if await _recut(db, machine.config.value, one, clock.now()):

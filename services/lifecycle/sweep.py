@@ -10,6 +10,7 @@ apply one transition twice. The same code answers ``POST /v1/lifecycle/sweep``.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from services.lifecycle import announcements, store
 from services.lifecycle.announcements import HistoryRow
@@ -19,9 +20,10 @@ from services.lifecycle.settling import settle
 from services.lifecycle.store import Customer
 from shared.clock import Clock
 from shared.events import CloudEvent
+from shared.rulebook import Rulebook
 from shared.subscription import CustomerKey
 from shared.sweeps import Swept, drain
-from shared.uow import Database
+from shared.uow import Database, UnitOfWork
 
 # A customer moves at most silence → churn in one pass; the bound guards a cycle.
 _MAX_MOVES_PER_PASS = 4
@@ -29,41 +31,53 @@ _MAX_MOVES_PER_PASS = 4
 
 async def sweep_due(
     db: Database,
-    machine: StageMachine,
+    machines: Rulebook[StageMachine],
     clock: Clock,
     batch_size: int = 500,
     tenant: str | None = None,
 ) -> Swept:
     """Apply every time-based transition due at the clock's now (of one tenant, or all);
     how many customers ``moved``."""
-    return await drain(lambda: _sweep_batch(db, machine, clock, batch_size, tenant))
+    return await drain(lambda: _sweep_batch(db, machines, clock, batch_size, tenant))
 
 
 async def _sweep_batch(
-    db: Database, machine: StageMachine, clock: Clock, limit: int, tenant: str | None
+    db: Database, machines: Rulebook[StageMachine], clock: Clock, limit: int, tenant: str | None
 ) -> Swept:
     now = clock.now()
     async with db.unit_of_work() as uow:
         due = await store.due_timers(uow.conn, now, limit, tenant)
         if not due:
             return Swept({"moved": 0})
-        keys = {(r.tenant_id, r.customer_id) for r in due}
-        customers = await store.load_customers(uow.conn, keys, skip_locked=True)
-        for key in keys - customers.keys():
-            customers[key] = Customer()  # held by a consumer right now, or unknown
-        history: list[HistoryRow] = []
-        causes: dict[CustomerKey, CloudEvent] = {}
-        for row in due:
-            key = (row.tenant_id, row.customer_id)
-            for transition, timer in _fire(customers[key], (row.kind, row.due_at), machine, now):
-                history.append(announcements.history_row(key, transition, "timer", timer))
-                causes[key] = announcements.timer_stage_changed(key, transition, timer)
-                uow.publish(causes[key])
-        locked = {k: c for k, c in customers.items() if c.state.stage is not None}
-        await settle(uow, locked, causes, machine, clock, history, timers_due_by=now)
+        await machines.refresh(uow.conn)
+        moved = 0
+        for owner in sorted({r.tenant_id for r in due}):  # each by its tenant's own machine
+            mine = [r for r in due if r.tenant_id == owner]
+            moved += await _sweep_tenant(uow, mine, machines.of(owner), clock, now)
         await uow.commit()
     # A full batch that moved nobody holds only timers no rule takes (now dropped).
-    return Swept({"moved": len(causes)}, more=len(due) == limit and bool(causes))
+    return Swept({"moved": moved}, more=len(due) == limit and bool(moved))
+
+
+async def _sweep_tenant(
+    uow: UnitOfWork, due: list[Any], machine: StageMachine, clock: Clock, now: datetime
+) -> int:
+    """Fire one tenant's due timers of the batch and settle its customers; how many moved."""
+    keys = {(r.tenant_id, r.customer_id) for r in due}
+    customers = await store.load_customers(uow.conn, keys, skip_locked=True)
+    for key in keys - customers.keys():
+        customers[key] = Customer()  # held by a consumer right now, or unknown
+    history: list[HistoryRow] = []
+    causes: dict[CustomerKey, CloudEvent] = {}
+    for row in due:
+        key = (row.tenant_id, row.customer_id)
+        for transition, timer in _fire(customers[key], (row.kind, row.due_at), machine, now):
+            history.append(announcements.history_row(key, transition, "timer", timer))
+            causes[key] = announcements.timer_stage_changed(key, transition, timer)
+            uow.publish(causes[key])
+    locked = {k: c for k, c in customers.items() if c.state.stage is not None}
+    await settle(uow, locked, causes, machine, clock, history, timers_due_by=now)
+    return len(causes)
 
 
 def _fire(

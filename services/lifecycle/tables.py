@@ -17,10 +17,12 @@ from sqlalchemy import (
 )
 
 from shared.db import BigIntId, UTCDateTime
+from shared.rulebook import rules_table
 from shared.tables import kernel_tables
 
 metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
+tenant_rules = rules_table(metadata)
 
 customer_state = Table(
     "customer_state",
@@ -106,6 +108,7 @@ lifecycle_purchase = Table(
     ),
     Column("currency", String(3), comment="None: recorded before lifecycle kept currencies"),
     Column("refunded_at", UTCDateTime, comment="when its latest refund was made"),
+    Index("ix_lifecycle_purchase_age", "tenant_id", "purchased_at"),
     comment="Each order once: RFM and the churn model are recomputed from these, "
     "so late, repeated or refunded orders land in the same numbers.",
 )

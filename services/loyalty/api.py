@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from services.loyalty import redemptions, views
+from services.loyalty.domain.rules import Programme
 from services.loyalty.settings import LoyaltySettings
 from shared.contracts.loyalty import (
     IdempotencyKey,
@@ -24,11 +25,12 @@ from shared.contracts.loyalty import (
 )
 from shared.cursors import decode_keyset
 from shared.problems import Problem
+from shared.rulebook import Rulebook
 from shared.runtime import Runtime, TenantDep, get_runtime
 from shared.tabular import csv_answer, wants_csv
 
 # This service's runtime, typed by its settings.
-RuntimeDep = Annotated[Runtime[LoyaltySettings, None], Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime[LoyaltySettings, Rulebook[Programme]], Depends(get_runtime)]
 router = APIRouter(prefix="/v1", tags=["loyalty"])
 
 
@@ -75,7 +77,8 @@ async def redeem_points(
     """Spend points; a repeated Idempotency-Key with the same body returns the first answer."""
     command = redemptions.Redeem(tenant, customer_id, idempotency_key, body.points, body.reason)
     try:
-        entry = await redemptions.redeem(runtime.db, command, runtime.settings.programme)
+        programme = await runtime.resources.current(runtime.db.engine, tenant)
+        entry = await redemptions.redeem(runtime.db, command, programme)
     except redemptions.UnknownAccount:
         raise _no_account(customer_id) from None
     except redemptions.KeyReused:
@@ -107,7 +110,7 @@ async def get_tier_distribution(
     start = start or end - timedelta(days=30)
     if start > end:
         raise Problem(422, "invalid-window", "'from' must not be after 'to'.")
-    tiers = runtime.settings.programme.tiers.names
+    tiers = (await runtime.resources.current(runtime.db.engine, tenant)).tiers.names
     found = await views.tier_distribution(runtime.db.engine, tenant, tiers, (start, end), now)
     return _tiers_sheet(found) if wants_csv(request) else found
 

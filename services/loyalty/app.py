@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any
 
 from services.loyalty import api, handlers
+from services.loyalty.domain.rules import Programme, parse_programme
 from services.loyalty.settings import LoyaltySettings
 from services.loyalty.sweep import sweep_due
-from services.loyalty.tables import inbox, outbox, parked
+from services.loyalty.tables import inbox, outbox, parked, tenant_rules
 from shared import sweeps, topics
 from shared.contracts.loyalty import LoyaltySweep
 from shared.parking import Parking, expiry_job, parking_of
+from shared.rulebook import Rulebook
+from shared.rules_api import rules_router
 from shared.runtime import Job, Runtime, ServiceDefinition
-from shared.subscription import BatchHandler, Subscription
+from shared.subscription import BatchHandler, Received, Subscription, by_tenant
 from shared.sweeps import Swept
+from shared.uow import UnitOfWork
 
-LoyaltyRuntime = Runtime[LoyaltySettings, None]
+LoyaltyRuntime = Runtime[LoyaltySettings, Rulebook[Programme]]
 
 CONSUMED = {
     "loyalty-activity": (topics.ACTIVITY, handlers.FROM_ACTIVITY),
@@ -24,14 +30,31 @@ CONSUMED = {
 }
 
 
+@contextlib.asynccontextmanager
+async def programmes(runtime: Runtime[LoyaltySettings, None]) -> AsyncIterator[Rulebook[Programme]]:
+    """Each tenant's programme: its own (set through the API), else the installation's."""
+    settings = runtime.settings
+    text = settings.loyalty_rules_file.read_text(encoding="utf-8")
+    book = Rulebook(tenant_rules, settings.programme, text, parse_programme)
+    async with runtime.db.engine.connect() as conn:
+        await book.refresh(conn)
+    yield book
+
+
 def parking(runtime: LoyaltyRuntime) -> Parking:
     """Refunds that came before their purchase."""
     return parking_of(parked, "loyalty", runtime)
 
 
 def _handler(runtime: LoyaltyRuntime) -> BatchHandler:
-    programme, clock, early = runtime.settings.programme, runtime.clock, parking(runtime)
-    return lambda uow, batch: handlers.update_accounts(uow, batch, programme, clock, early)
+    book, clock, early = runtime.resources, runtime.clock, parking(runtime)
+
+    async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
+        await book.refresh(uow.conn)  # once per batch: a rule change reaches every replica
+        for tenant, events in by_tenant(batch).items():
+            await handlers.update_accounts(uow, events, book.of(tenant), clock, early)
+
+    return handle
 
 
 def subscriptions(runtime: LoyaltyRuntime) -> list[Subscription]:
@@ -45,7 +68,7 @@ def subscriptions(runtime: LoyaltyRuntime) -> list[Subscription]:
 def sweep(runtime: LoyaltyRuntime, tenant: str | None = None) -> Awaitable[Swept]:
     """The expiries, releases and tier reviews due now, of ``tenant`` (None: every tenant)."""
     settings = runtime.settings
-    return sweep_due(runtime.db, settings.programme, settings.loyalty_sweep_batch, tenant)
+    return sweep_due(runtime.db, runtime.resources, settings.loyalty_sweep_batch, tenant)
 
 
 def jobs(runtime: LoyaltyRuntime) -> list[Job]:
@@ -56,7 +79,12 @@ def jobs(runtime: LoyaltyRuntime) -> list[Job]:
     ]
 
 
-SERVICE: ServiceDefinition[LoyaltySettings, None] = ServiceDefinition(
+def _rulebook(runtime: Runtime[Any, Any]) -> Rulebook[Any]:
+    book: Rulebook[Any] = runtime.resources
+    return book
+
+
+SERVICE: ServiceDefinition[LoyaltySettings, Rulebook[Programme]] = ServiceDefinition(
     name="loyalty",
     title="CRM loyalty service",
     outbox=outbox,
@@ -66,8 +94,10 @@ SERVICE: ServiceDefinition[LoyaltySettings, None] = ServiceDefinition(
         sweeps.sweep_router(
             "/loyalty/sweep", sweep, LoyaltySweep, "the expiries, releases and tier reviews"
         ),
+        rules_router("loyalty", _rulebook),
     ],
     subscriptions=subscriptions,
     jobs=jobs,
+    resources=programmes,
     settings=LoyaltySettings,
 )

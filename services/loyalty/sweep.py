@@ -17,20 +17,23 @@ from services.loyalty.announcements import announce
 from services.loyalty.domain import account as accounts
 from services.loyalty.domain.rules import Programme
 from services.loyalty.tables import account
+from shared.rulebook import Rulebook
 from shared.sweeps import Swept, drain
 from shared.uow import Database
 
 
 async def sweep_due(
-    db: Database, programme: Programme, limit: int, tenant: str | None = None
+    db: Database, programmes: Rulebook[Programme], limit: int, tenant: str | None = None
 ) -> Swept:
     """Everything due at the clock's now, batch after batch, of one tenant (a tenant's
     admin sweeps their own accounts and sees their own counts) or of all (``None``: the
     background pass and an operator's): how many ``accounts`` and ``events``."""
-    return await drain(lambda: _sweep_batch(db, programme, limit, tenant))
+    return await drain(lambda: _sweep_batch(db, programmes, limit, tenant))
 
 
-async def _sweep_batch(db: Database, programme: Programme, limit: int, tenant: str | None) -> Swept:
+async def _sweep_batch(
+    db: Database, programmes: Rulebook[Programme], limit: int, tenant: str | None
+) -> Swept:
     """Apply what is due to one batch of due accounts, in one transaction."""
     now = db.clock.now()
     async with db.unit_of_work() as uow:
@@ -40,14 +43,14 @@ async def _sweep_batch(db: Database, programme: Programme, limit: int, tenant: s
         due = due.order_by(account.c.next_due_at).limit(limit).with_for_update(skip_locked=True)
         keys = [(r.tenant_id, r.customer_id) for r in await uow.conn.execute(due)]
         found = await store.lock_accounts(uow.conn, keys)
-        noticed = [
-            (account, n)
-            for account in found.values()
-            for n in accounts.sweep(account, programme, now)
-        ]
-        await store.save(
-            uow.conn, found.values(), [(a, n, None) for a, n in noticed], programme, now
-        )
+        await programmes.refresh(uow.conn)
+        noticed = []
+        for owner in {t for t, _ in found}:  # each tenant's accounts by its own programme
+            programme = programmes.of(owner)
+            mine = [a for (t, _), a in found.items() if t == owner]
+            swept = [(a, n) for a in mine for n in accounts.sweep(a, programme, now)]
+            await store.save(uow.conn, mine, [(a, n, None) for a, n in swept], programme, now)
+            noticed += swept
         uow.publish(*(announce(a, n, None, n.entry.at if n.entry else now) for a, n in noticed))
         await uow.commit()
     return Swept({"accounts": len(keys), "events": len(noticed)}, more=len(keys) == limit)

@@ -15,10 +15,12 @@ from sqlalchemy import (
 
 from shared.db import BigIntId, UTCDateTime
 from shared.parking import parked_table
+from shared.rulebook import rules_table
 from shared.tables import kernel_tables
 
 metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
+tenant_rules = rules_table(metadata)
 parked = parked_table(metadata)  # refunds that came before their purchase
 
 account = Table(

@@ -120,6 +120,7 @@ RULES: dict[tuple[str, str], Callable[[Any], None]] = {
     ("GET", "/v1/lifecycle/funnel/conversion"): _window,
     ("GET", "/v1/lifecycle/cohorts"): _window,
     ("GET", "/v1/loyalty/tiers/distribution"): _window,
+    ("GET", "/v1/audit"): _window,
     ("POST", "/v1/webhooks"): _webhook,
 }
 

@@ -132,6 +132,9 @@ async def running_bench(
     engine = create_engine(config.db_url)
     bus = MemoryBus()
     runtime = Runtime(config, clock, Database(engine, service.outbox, clock), bus, resources=None)
+    stack = contextlib.AsyncExitStack()
+    if name != "gateway" and service.resources is not None:  # the tenants' rules
+        runtime.resources = await stack.enter_async_context(service.resources(runtime))
     consumers = {
         s.group: Consumer(
             s,
@@ -147,6 +150,7 @@ async def running_bench(
     try:
         yield Bench(service, runtime, bus, consumers)
     finally:
+        await stack.aclose()
         await engine.dispose()
 
 

@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from services.lifecycle import views
-from services.lifecycle.domain.stages import StageMachine
-from services.lifecycle.settings import DEFAULT_CONFIG, LifecycleSettings
+from services.lifecycle.settings import DEFAULT_CONFIG
 from services.lifecycle.sweep import sweep_due
 from services.lifecycle.tables import customer_state
 from shared.events import CloudEvent
@@ -204,7 +203,9 @@ async def test_a_silence_rule_from_lead_in_the_stage_file_makes_a_lead_go_silent
                                                 customer, engaged))  # fmt: skip
         lifecycle.clock.move_to(NOW)
 
-    swept = [await sweep_due(b.runtime.db, _machine(b), b.clock) for b in (shipped, amended)]
+    swept = [
+        await sweep_due(b.runtime.db, b.runtime.resources, b.clock) for b in (shipped, amended)
+    ]
     moved = [s.counts["moved"] for s in swept]
 
     assert moved == [0, 1]
@@ -216,9 +217,3 @@ async def test_a_silence_rule_from_lead_in_the_stage_file_makes_a_lead_go_silent
     silenced = (await amended.published(StageChanged))[-1]
     assert silenced.data["cause"] == {"kind": "timer", "ref": "silence"}
     assert silenced.time == engaged + 90 * DAY  # stages.toml: silent_after_days = 90
-
-
-def _machine(bench: Bench) -> StageMachine:
-    settings = bench.runtime.settings
-    assert isinstance(settings, LifecycleSettings)
-    return settings.machine

@@ -60,7 +60,9 @@ async def test_conversion_cohorts_and_win_backs_on_sqlite(bench_of):
     settings = lifecycle.runtime.settings
     assert isinstance(settings, LifecycleSettings)
     lifecycle.clock.move_to(NOW - 2 * DAY)
-    await sweep_due(lifecycle.runtime.db, settings.machine, lifecycle.clock)  # lapsed churns
+    await sweep_due(
+        lifecycle.runtime.db, lifecycle.runtime.resources, lifecycle.clock
+    )  # lapsed churns
     lifecycle.clock.move_to(NOW)
     await lifecycle.consume(ACTIVITY, bought(lapsed, "O-3", NOW - DAY, 5000))  # won back
     start, end = NOW - 30 * DAY, NOW + DAY

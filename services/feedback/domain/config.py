@@ -13,7 +13,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.config import RuleFileError, load_toml
+from shared.config import RuleFileError, load_toml, parse_toml
 from shared.events.activity import Severity
 from shared.events.profile import ConsentChannel
 
@@ -120,6 +120,12 @@ class FeedbackConfig(Section):
         if len(set(channels)) != len(channels):
             raise ValueError("invitations.channels names a channel twice")
         return self
+
+
+def parse_config(text: str, origin: str) -> FeedbackConfig:
+    """Validate a tenant's policy text as the file is at start (``ConfigError`` names
+    ``origin`` and each problem)."""
+    return parse_toml(text, FeedbackConfig, f"feedback config {origin}", ConfigError)
 
 
 def load_config(path: Path) -> FeedbackConfig:

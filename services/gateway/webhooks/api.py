@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from services.gateway import audit
 from services.gateway.auth import Admin, failures
 from services.gateway.links import link, links
 from services.gateway.runtime import RuntimeDep
@@ -72,7 +73,10 @@ async def create_webhook(body: NewWebhook, runtime: RuntimeDep, caller: Admin) -
             "too-many-webhooks",
             f"A tenant has at most {limit} webhook subscriptions; delete one you no longer use.",
         ) from None
-    return CreatedWebhook(**_view(created).model_dump(), secret=secret)
+    view = _view(created)
+    decision = audit.Decision("webhook.created", f"webhook:{view.webhook_id}", after=view)
+    await audit.record(runtime.db, caller, decision)
+    return CreatedWebhook(**view.model_dump(), secret=secret)
 
 
 @router.get(
@@ -109,6 +113,9 @@ async def delete_webhook(webhook_id: Id, runtime: RuntimeDep, caller: Admin) -> 
         await subscriptions.unsubscribe(runtime.db, caller.tenant_id, webhook_id)
     except subscriptions.NoSuchWebhook:
         raise _no_such_webhook(webhook_id) from None
+    await audit.record(
+        runtime.db, caller, audit.Decision("webhook.deleted", f"webhook:{webhook_id}")
+    )
     return Response(status_code=204)
 
 
@@ -116,9 +123,12 @@ async def delete_webhook(webhook_id: Id, runtime: RuntimeDep, caller: Admin) -> 
 async def enable_webhook(webhook_id: Id, runtime: RuntimeDep, caller: Admin) -> Webhook:
     """Deliver to a disabled subscription again (replay its failed deliveries after)."""
     try:
-        return _view(await subscriptions.enable(runtime.db, caller.tenant_id, webhook_id))
+        view = _view(await subscriptions.enable(runtime.db, caller.tenant_id, webhook_id))
     except subscriptions.NoSuchWebhook:
         raise _no_such_webhook(webhook_id) from None
+    decision = audit.Decision("webhook.enabled", f"webhook:{webhook_id}", after=view)
+    await audit.record(runtime.db, caller, decision)
+    return view
 
 
 @router.get("/{webhook_id}/deliveries", responses=failures(404))
@@ -166,6 +176,10 @@ async def replay_delivery(
     except subscriptions.NotReplayable as refused:
         raise Problem(409, "delivery-not-replayable", str(refused)) from None
     runtime.resources.webhooks.wake()
+    decision = audit.Decision(
+        "webhook.replayed", f"webhook:{webhook_id}", after={"delivery_id": delivery_id}
+    )
+    await audit.record(runtime.db, caller, decision)
     return _delivery(replayed)
 
 

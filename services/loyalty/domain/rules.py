@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from shared.config import RuleFileError, load_toml
+from shared.config import RuleFileError, load_toml, parse_toml
 from shared.money import Currency
 
 Multiplier = Annotated[Decimal, Field(ge=0, le=100)]
@@ -181,6 +181,12 @@ class Programme(Rules):
 
 class RulesError(RuleFileError):
     """The rule file cannot be used; the message says where and why."""
+
+
+def parse_programme(text: str, origin: str) -> Programme:
+    """Validate a tenant's rules text as a rule file is at start (``RulesError`` names
+    ``origin`` and each problem)."""
+    return parse_toml(text, Programme, f"loyalty rules {origin}", RulesError)
 
 
 def load_programme(path: Path) -> Programme:

@@ -1,0 +1,56 @@
+"""Rules per tenant, forwarded to the service that applies them: the stage machine
+(lifecycle), the loyalty programme (loyalty) and the feedback policy (feedback). A
+tenant's admin reads the rules in force and replaces them by a new version, validated
+as the installation's file is at start; every change is audited with its versions."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request, Response
+
+from services.gateway import audit
+from services.gateway.auth import Admin, UpstreamsDep, acting_key, failures
+from services.gateway.runtime import RuntimeDep
+from services.gateway.upstream import with_body
+from shared.contracts.rules import SERVICE_OF, RecordedRules, RuleKind, Rules, RulesUpdate
+
+router = APIRouter(prefix="/v1/admin/rules", tags=["admin"])
+
+
+@router.get("/{kind}", response_model=Rules, responses=failures())
+async def get_rules(
+    kind: RuleKind, request: Request, caller: Admin, upstreams: UpstreamsDep
+) -> Response:
+    """The tenant's rules of ``kind`` in force: its own latest version, or the
+    installation's file (``source``, ``version`` 0)."""
+    path = f"/v1/admin/rules/{kind}"
+    return await upstreams.forward(SERVICE_OF[kind], path, caller.tenant_id, request)
+
+
+@router.put("/{kind}", response_model=Rules, responses=failures(400, 413))
+async def put_rules(
+    kind: RuleKind,
+    body: RulesUpdate,
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """Replace the tenant's rules of ``kind`` (the whole TOML file); 422 ``invalid-rules``
+    names each problem as the service would at start, and the rules in force stay. Every
+    replica applies the new version from its next batch, without a restart."""
+    recorded = RecordedRules(rules=body.rules, changed_by=acting_key(caller))
+    forwarded = with_body(request, recorded.model_dump_json().encode())
+    path = f"/v1/admin/rules/{kind}"
+    answer = await upstreams.forward(SERVICE_OF[kind], path, caller.tenant_id, forwarded)
+    if answer.status_code in audit.ANSWERED:
+        now_in_force = json.loads(bytes(answer.body))
+        decision = audit.Decision(
+            "rules.changed",
+            f"rules:{kind}",
+            before={"version": now_in_force["previous_version"]},
+            after={"version": now_in_force["version"]},
+        )
+        await audit.record(runtime.db, caller, decision)
+    return answer

@@ -20,6 +20,7 @@ from services.gateway import (
     loyalty,
     profile,
     records,
+    segments,
     storefront,
     surveys,
 )
@@ -103,6 +104,7 @@ def definition(
             feedback.router,
             profile.router,
             records.router,
+            segments.router,
             complaints.router,
             desk.router,
             surveys.router,

@@ -126,3 +126,19 @@ async def test_a_merged_customer_leaves_its_segments(bench_of):
         "merged",
         str(merged),
     )
+
+
+async def test_a_window_edge_is_a_due_row_the_sweep_takes_when_the_clock_passes_it(bench_of):
+    profile = await bench_of("profile")
+    segment_id = await define(profile, {"activity": "purchase_completed", "within_days": 30})
+    li = uuid.uuid4()
+    await profile.consume(VIEW, event(bought("O-1"), li, NOW - timedelta(days=10)))
+    assert await members(profile, segment_id) == {li}
+
+    profile.clock.move_to(NOW + timedelta(days=20) - timedelta(seconds=1))
+    assert (await segmenting.sweep(profile.runtime.db, profile.clock)).counts == {"evaluated": 0}
+    assert await members(profile, segment_id) == {li}
+    profile.clock.move_to(NOW + timedelta(days=20))
+    swept = await segmenting.sweep(profile.runtime.db, profile.clock)
+    assert swept.counts == {"evaluated": 1, "entered": 0, "exited": 1}
+    assert await members(profile, segment_id) == set()

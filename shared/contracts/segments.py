@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from pydantic import BaseModel, Field
 
+from shared.contracts.query import Id
 from shared.cursors import IdCursor
 from shared.events.bounds import Text
 
@@ -110,6 +111,6 @@ class SegmentSweep(BaseModel):
 MemberLimit = Annotated[int, Query(ge=1, le=500)]
 MemberCursor = IdCursor
 SearchSegment = Annotated[
-    uuid.UUID | None,
+    Id | None,
     Query(description="Only the members of this segment (GET /v1/segments)"),
 ]

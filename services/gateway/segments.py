@@ -32,6 +32,7 @@ from shared.contracts.segments import (
     SegmentSweep,
 )
 from shared.contracts.sweeps import AllTenants
+from shared.problems import Problem
 
 router = APIRouter(tags=["segments"])
 SEGMENT = "/v1/segments/{segment_id}"
@@ -65,6 +66,18 @@ async def preview_segment(
     """How many customers a rule holds for now, before saving it (at most 100,000
     evaluated: ``complete`` says whether that was every customer)."""
     return await _to_profile(request, caller, upstreams)
+
+
+@router.api_route("/v1/segments/preview", methods=["GET", "PUT", "DELETE"], include_in_schema=False)
+@router.api_route("/v1/segments/sweep", methods=["GET", "PUT", "DELETE"], include_in_schema=False)
+async def posted_only(request: Request) -> Response:
+    """``/v1/segments/{segment_id}`` would otherwise take ``preview`` or ``sweep`` for an id."""
+    raise Problem(
+        405,
+        "method-not-allowed",
+        f"{request.url.path} is used with POST.",
+        headers={"Allow": "POST"},
+    )
 
 
 @router.get(SEGMENT, response_model=Segment, responses=failures(404))

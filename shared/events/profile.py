@@ -105,8 +105,9 @@ class CustomerRecordUpdated(Payload):
 
 
 class SegmentEntered(Payload):
-    """A customer now matches a segment's rule: an event or the passing of time (a
-    window's edge) made it so, or the segment was saved."""
+    """A customer now matches a segment's rule.
+
+    An event or the passing of time (a window's edge) made it so, or the segment was saved."""
 
     segment_id: Id
     name: Name = Field(description="The segment's name when the customer entered")
@@ -117,8 +118,10 @@ SegmentExitReason = Literal["rule", "segment_deleted", "merged"]
 
 
 class SegmentExited(Payload):
-    """A customer left a segment: the rule no longer holds, the segment was deleted, or
-    the customer was merged into another (whose own membership is evaluated)."""
+    """A customer left a segment.
+
+    The rule no longer holds, the segment was deleted, or the customer was merged into
+    another (whose own membership is evaluated)."""
 
     segment_id: Id
     name: Name

@@ -107,6 +107,9 @@ class ServiceSettings(BaseSettings):
     dead-lettered with the reason (``crm_parked_events_total``)."""
     parked_event_sweep_seconds: float = Field(60.0, gt=0)
     """How often each service dead-letters the parked events that waited too long."""
+    segment_sweep_seconds: float = Field(5.0, gt=0)
+    """How often profile evaluates the segments of customers a window edge or a saved
+    segment made due (read by profile only)."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     """The largest request body a service reads (413 above it); the gateway, which takes
     batches of events, has a larger default."""

@@ -22,6 +22,7 @@ from services.gateway import (
     profile,
     records,
     rules,
+    segments,
     storefront,
     surveys,
 )
@@ -111,6 +112,7 @@ def definition(
             profile.router,
             records.router,
             rules.router,
+            segments.router,
             complaints.router,
             desk.router,
             surveys.router,

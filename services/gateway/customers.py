@@ -25,6 +25,7 @@ from shared.contracts.records import (
     SearchText,
     SearchTier,
 )
+from shared.contracts.segments import SearchSegment
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -44,13 +45,15 @@ async def search_customers(
     stage: SearchStage = None,
     tier: SearchTier = None,
     attribute: SearchAttribute = None,
+    segment: SearchSegment = None,
     limit: SearchLimit = 50,
     cursor: SearchCursor = None,
 ) -> Response:
     """Find customers: ``q`` over the name (a prefix of any word, a substring, or a
     similar name on PostgreSQL), the e-mail and the phone (prefixes); ``stage``,
-    ``tier`` and ``attribute=name=value`` filters (an undeclared attribute or a value
-    not of its type is a 422); by customer id, ``cursor`` from the previous page."""
+    ``tier``, ``segment`` (its members) and ``attribute=name=value`` filters (an
+    undeclared attribute or a value not of its type is a 422); by customer id,
+    ``cursor`` from the previous page."""
     return await upstreams.forward("profile", "/v1/customers", caller.tenant_id, request)
 
 

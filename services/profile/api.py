@@ -22,6 +22,7 @@ from shared.contracts.records import (
     SearchText,
     SearchTier,
 )
+from shared.contracts.segments import SearchSegment
 from shared.cursors import decode_id
 from shared.problems import Problem
 from shared.runtime import Runtime, TenantDep, get_runtime
@@ -40,11 +41,12 @@ async def search_customers(
     stage: SearchStage = None,
     tier: SearchTier = None,
     attribute: SearchAttribute = None,
+    segment: SearchSegment = None,
     limit: SearchLimit = 50,
     cursor: SearchCursor = None,
 ) -> CustomerSearchPage:
-    """Customers whose name, e-mail or phone matches ``q``, filtered by stage, tier and
-    attributes, by customer id (``cursor`` from the previous page)."""
+    """Customers whose name, e-mail or phone matches ``q``, filtered by stage, tier,
+    attributes and segment, by customer id (``cursor`` from the previous page)."""
     declared = {d.name: d for d in await editing.schema_of(runtime.db, tenant)}
     try:
         filters = search.typed_filters(declared, attribute or [])
@@ -56,7 +58,7 @@ async def search_customers(
             errors=[{"field": "query.attribute", "message": str(error)}],
         ) from error
     wanted = search.Search(
-        tenant, q, stage, tier, filters, limit, decode_id(cursor) if cursor else None
+        tenant, q, stage, tier, filters, limit, decode_id(cursor) if cursor else None, segment
     )
     rows = await search.run(runtime.db.engine, wanted)
     page = [

@@ -9,13 +9,17 @@ from them. Operators decide merge candidates over HTTP (``merge_api``).
 
 from __future__ import annotations
 
-from services.profile import api, handlers, merge_api, record_api
+from collections.abc import Awaitable
+
+from services.profile import api, handlers, merge_api, record_api, segment_api, segmenting
 from services.profile.tables import inbox, outbox, parked
-from shared import topics
+from shared import sweeps, topics
+from shared.contracts.segments import SegmentSweep
 from shared.parking import Parking, expiry_job, parking_of
 from shared.runtime import Job, Runtime, ServiceDefinition
 from shared.settings import ServiceSettings
 from shared.subscription import Subscription
+from shared.sweeps import Swept
 
 VIEW_GROUP = "profile-view"
 VIEW_TOPICS = (topics.ACTIVITY, topics.PROFILE, topics.LIFECYCLE, topics.LOYALTY, topics.FEEDBACK)
@@ -26,8 +30,17 @@ def parking(runtime: Runtime[ServiceSettings, None]) -> Parking:
     return parking_of(parked, "profile", runtime)
 
 
+def sweep(runtime: Runtime[ServiceSettings, None], tenant: str | None = None) -> Awaitable[Swept]:
+    """The segment evaluations due now (window edges, saved segments) of ``tenant``."""
+    return segmenting.sweep(runtime.db, runtime.clock, tenant=tenant)
+
+
 def jobs(runtime: Runtime[ServiceSettings, None]) -> list[Job]:
-    return [expiry_job(parking(runtime), runtime)]
+    every = runtime.settings.segment_sweep_seconds
+    return [
+        expiry_job(parking(runtime), runtime),
+        sweeps.periodic("segment-sweep", every, lambda: sweep(runtime)),
+    ]
 
 
 def subscriptions(runtime: Runtime[ServiceSettings, None]) -> list[Subscription]:
@@ -54,7 +67,13 @@ SERVICE: ServiceDefinition[ServiceSettings, None] = ServiceDefinition(
     outbox=outbox,
     inbox=inbox,
     settings=ServiceSettings,
-    routers=[api.router, merge_api.router, record_api.router],
+    routers=[
+        api.router,
+        merge_api.router,
+        record_api.router,
+        segment_api.router,
+        sweeps.sweep_router("/segments/sweep", sweep, SegmentSweep, "the segment evaluations"),
+    ],
     subscriptions=subscriptions,
     jobs=jobs,
 )

@@ -12,7 +12,7 @@ from typing import cast
 from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 
-from services.profile import announcements, domain, orders, recording, store
+from services.profile import announcements, domain, orders, recording, segmenting, store
 from services.profile.resolution import (
     Claim,
     ContactKey,
@@ -35,7 +35,9 @@ from shared.uow import UnitOfWork
 
 # What each consumer applies: every partner activity as posted, and what the 360 folds.
 RESOLVED = REGISTRY.payloads_on(topics.INBOUND)
-FOLDED: tuple[type[Payload], ...] = (*domain.FOLDED, CustomersMerged)
+FOLDED: tuple[type[Payload], ...] = tuple(
+    dict.fromkeys((*domain.FOLDED, CustomersMerged, *segmenting.FOLLOWED))
+)
 ViewKey = tuple[str, uuid.UUID]
 KEY = ("tenant_id", "customer_id")
 VIEW_COLUMNS = [c.name for c in customer_view.c if c.name != "merged_into"]
@@ -103,7 +105,8 @@ async def fold_into_view(
 ) -> None:
     """Fold purchases, refunds, stage, risk, points, tier and feedback events into the
     customer 360, and learn the merges; this consumer is the 360's only writer. A refund
-    that came before its purchase waits for it (``orders``)."""
+    that came before its purchase waits for it (``orders``). Then keep the segments of
+    the batch's customers current against the 360 just folded (``segmenting``)."""
     now = clock.now()
     facts = [r for r in batch if not isinstance(r.payload, CustomersMerged)]
     facts = await orders.in_order_of_purchase(uow.conn, facts, parking)
@@ -119,6 +122,7 @@ async def fold_into_view(
     for received in batch:
         if isinstance(received.payload, CustomersMerged):
             await _fold_merge(uow, received.event.tenantid, received.payload, now)
+    await segmenting.follow(uow, batch, now)
 
 
 async def _fold_merge(

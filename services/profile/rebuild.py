@@ -1,4 +1,4 @@
-"""Rebuild the customer 360 from the topics.
+"""Rebuild the customer 360 and segment membership from the topics.
 
     python -m services.profile.rebuild          (with the profile service stopped)
 
@@ -6,7 +6,8 @@ The 360 is a read model: ``profile-view`` folds it from crm.activity, crm.profil
 crm.lifecycle, crm.loyalty and crm.feedback, and nothing else writes it. So it
 can be thrown away and folded again: the group's offsets go back to the start
 of those topics, then its rows (with the orders it folded and the refunds waiting
-for theirs) and its inbox entries are deleted in one
+for theirs), the segments' members and what they fold (the segment definitions
+stay: they are owned state) and its inbox entries are deleted in one
 transaction. Offsets first: should the database step fail, the replay finds
 its old inbox entries and changes nothing, and running the command again
 finishes the job. A running consumer would overwrite the reset offsets, so the
@@ -23,7 +24,16 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import delete
 
 from services.profile.app import VIEW_GROUP, VIEW_TOPICS
-from services.profile.tables import customer_view, inbox, parked, view_order
+from services.profile.tables import (
+    customer_view,
+    inbox,
+    parked,
+    segment_activity,
+    segment_due,
+    segment_fact,
+    segment_member,
+    view_order,
+)
 from shared.bus.kafka import ClientOptions
 from shared.bus.security import client_options
 from shared.db import create_engine
@@ -36,7 +46,8 @@ class GroupStillRunning(RuntimeError):
 
 
 async def rebuild(settings: ServiceSettings) -> None:
-    """Forget the 360 and make ``profile-view`` fold it again from the first event."""
+    """Forget the 360 and the segments' members, and make ``profile-view`` fold them
+    again from the first event."""
     options = client_options(settings)
     await _refuse_if_running(settings.kafka_servers, settings.topic_prefix + VIEW_GROUP, options)
     await _rewind(settings.kafka_servers, settings.topic_prefix, options)
@@ -46,6 +57,8 @@ async def rebuild(settings: ServiceSettings) -> None:
             await conn.execute(delete(customer_view))
             await conn.execute(delete(view_order))
             await conn.execute(delete(parked))
+            for table in (segment_member, segment_fact, segment_activity, segment_due):
+                await conn.execute(delete(table))
             await conn.execute(delete(inbox).where(inbox.c.consumer == VIEW_GROUP))
     finally:
         await engine.dispose()
@@ -85,4 +98,4 @@ async def _rewind(servers: str, prefix: str, options: ClientOptions) -> None:
 
 if __name__ == "__main__":
     asyncio.run(rebuild(ServiceSettings(service="profile")))
-    print("the customer 360 is cleared and will be folded again when profile starts")
+    print("the customer 360 and segment membership are cleared and will be folded again")

@@ -1,5 +1,5 @@
-"""Finding customers: text over name, e-mail and phone, filters on stage, tier and
-attributes, a page at a time by customer id. Builds one query on profile's own tables
+"""Finding customers: text over name, e-mail and phone, filters on stage, tier,
+attributes and segment, a page at a time by customer id. Builds one query on profile's own tables
 (the record and the 360), so it answers the same on PostgreSQL and SQLite.
 
 On PostgreSQL the text is served by indexes (``4c2e9a7b1d35``): trigrams on the
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.profile.attributes import Schema
-from services.profile.tables import customer, customer_view
+from services.profile.tables import customer, customer_view, segment_member
 
 
 class UnknownFilter(ValueError):
@@ -39,6 +39,7 @@ class Search:
     attributes: tuple[tuple[str, Any], ...] = ()  # (name, value typed by the schema)
     limit: int = 50
     after: uuid.UUID | None = None
+    segment: uuid.UUID | None = None  # only its members
 
 
 def typed_filters(schema: Schema, filters: Sequence[str]) -> tuple[tuple[str, Any], ...]:
@@ -106,6 +107,12 @@ def query(search: Search, postgres: bool) -> Select[Any]:
         found = found.where(v.tier == search.tier)
     for name, value in search.attributes:
         found = found.where(_attribute(name, value, postgres))
+    if search.segment:
+        m = segment_member.c
+        member = select(m.customer_id).where(
+            m.segment_id == search.segment, m.customer_id == c.customer_id
+        )
+        found = found.where(member.exists())
     if search.after:
         found = found.where(c.customer_id > search.after)
     return found.order_by(c.customer_id).limit(search.limit + 1)

@@ -222,3 +222,66 @@ identity_guardrail = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     comment="A tenant's rules for automatic linking (the defaults when it has no row).",
 )
+
+segment = Table(
+    "segment",
+    metadata,
+    Column("segment_id", Uuid, primary_key=True),
+    Column("tenant_id", TenantId, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", String(500), nullable=False),
+    Column(
+        "rule", JSON, nullable=False, comment="The rule as saved (services.profile.segment_rules)"
+    ),
+    Column("version", Integer, nullable=False, comment="Counts the definition's changes"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("uq_segment_name", "tenant_id", "name", unique=True),
+    comment="Segments the tenant's analysts defined (owned state, not a read model).",
+)
+
+segment_member = Table(
+    "segment_member",
+    metadata,
+    Column("segment_id", Uuid, primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("tenant_id", TenantId, nullable=False),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Index("ix_segment_member_customer", "tenant_id", "customer_id"),
+    comment="Who is in each segment now (a read model, folded with the 360).",
+)
+
+segment_fact = Table(
+    "segment_fact",
+    metadata,
+    Column("tenant_id", TenantId, primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("attributes", JSON, nullable=False, comment="From the latest customer_updated"),
+    Column("attributes_version", Integer, nullable=False),
+    Column("consent", JSON, nullable=False, comment="'channel/purpose': [granted, at]"),
+    comment="What segments read beside the 360, folded from crm.profile; one per customer "
+    "the fold has met (the row a segment evaluation locks).",
+)
+
+segment_activity = Table(
+    "segment_activity",
+    metadata,
+    Column("tenant_id", TenantId, primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("event_id", Uuid, primary_key=True),
+    Column("kind", String(64), nullable=False, comment="purchase_completed, …"),
+    Column("at", UTCDateTime, nullable=False),
+    Column("properties", JSON, nullable=False),
+    comment="Each customer's activities with their properties, for segment windows.",
+)
+
+segment_due = Table(
+    "segment_due",
+    metadata,
+    Column("tenant_id", TenantId, primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("due_at", UTCDateTime, nullable=False),
+    Index("ix_segment_due_at", "due_at"),
+    comment="When a customer's segments must be evaluated again: a window edge, or a "
+    "segment saved (one row per customer, the earliest).",
+)

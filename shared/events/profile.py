@@ -102,3 +102,28 @@ class CustomerRecordUpdated(Payload):
     changed: list[str]
     source: Name = Field(description="Who changed it: a partner system, 'api' or an import")
     updated_at: AwareDatetime
+
+
+class SegmentEntered(Payload):
+    """A customer now matches a segment's rule.
+
+    An event or the passing of time (a window's edge) made it so, or the segment was saved."""
+
+    segment_id: Id
+    name: Name = Field(description="The segment's name when the customer entered")
+    at: AwareDatetime = Field(description="When profile found the customer matching")
+
+
+SegmentExitReason = Literal["rule", "segment_deleted", "merged"]
+
+
+class SegmentExited(Payload):
+    """A customer left a segment.
+
+    The rule no longer holds, the segment was deleted, or the customer was merged into
+    another (whose own membership is evaluated)."""
+
+    segment_id: Id
+    name: Name
+    at: AwareDatetime
+    reason: SegmentExitReason = "rule"

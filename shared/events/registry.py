@@ -112,6 +112,8 @@ def _types() -> Iterable[EventType]:
     yield EventType(profile.CustomersMerged, "crm.profile.customers_merged.v1")
     yield EventType(profile.ConsentChanged, "crm.profile.consent_changed.v1")
     yield EventType(profile.CustomerRecordUpdated, "crm.profile.customer_updated.v1")
+    yield EventType(profile.SegmentEntered, "crm.profile.segment_entered.v1")
+    yield EventType(profile.SegmentExited, "crm.profile.segment_exited.v1")
     yield EventType(lifecycle.StageChanged, "crm.lifecycle.stage_changed.v1")
     yield EventType(lifecycle.ChurnRiskChanged, "crm.lifecycle.churn_risk_changed.v1")
     yield EventType(lifecycle.ValueClassChanged, "crm.lifecycle.value_class_changed.v1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from services.feedback import api, handlers, survey_api
+from services.feedback import analytics_api, api, handlers, survey_api
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
 from services.feedback.tables import inbox, outbox, parked
@@ -22,6 +22,7 @@ CONSUMED = {
     "feedback-activity": (topics.ACTIVITY, handlers.FROM_ACTIVITY),
     "feedback-lifecycle": (topics.LIFECYCLE, handlers.FROM_LIFECYCLE),
     "feedback-profile": (topics.PROFILE, handlers.FROM_PROFILE),
+    "feedback-loyalty": (topics.LOYALTY, handlers.FROM_LOYALTY),
 }
 
 
@@ -66,6 +67,7 @@ SERVICE: ServiceDefinition[FeedbackSettings, None] = ServiceDefinition(
     inbox=inbox,
     routers=[
         api.router,
+        analytics_api.router,
         survey_api.router,
         sweeps.sweep_router(
             "/feedback/sweep",

@@ -12,17 +12,21 @@ from services.gateway.auth import (
     refuse_all_tenants_unless_operator,
 )
 from services.gateway.links import link, links
+from shared.contracts.analytics import ChannelAnalytics
 from shared.contracts.feedback import (
     ComplaintCursor,
     ComplaintLimit,
     ComplaintPage,
     FeedbackSweep,
+    ScoreGroupBy,
+    ScoreInterval,
     Scores,
     WindowEnd,
     WindowStart,
 )
 from shared.contracts.query import Id
 from shared.contracts.sweeps import AllTenants
+from shared.tabular import CSV_CONTENT
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
@@ -55,17 +59,42 @@ async def get_complaints(
     return await upstreams.forward("feedback", path, caller.tenant_id, request)
 
 
-@router.get("/feedback/scores", response_model=Scores, responses=failures())
+@router.get("/feedback/scores", response_model=Scores, responses=failures() | CSV_CONTENT)
 async def get_scores(
     request: Request,
     caller: Reader,
     upstreams: UpstreamsDep,
     start: WindowStart = None,
     end: WindowEnd = None,
+    group_by: ScoreGroupBy = None,
+    interval: ScoreInterval = None,
 ) -> Response:
-    """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30 days);
-    422 if ``from`` lies after ``to``."""
+    """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30 days),
+    per ``group_by`` (channel, stage, tier, value_class) and ``interval`` (day, week,
+    month) if asked, each figure with its answers and 95 % interval; 422 if ``from`` lies
+    after ``to`` or the series would pass 400 periods."""
     return await upstreams.forward("feedback", "/v1/feedback/scores", caller.tenant_id, request)
+
+
+@router.get(
+    "/analytics/channels",
+    tags=["analytics"],
+    response_model=ChannelAnalytics,
+    responses=failures() | CSV_CONTENT,
+)
+async def get_channels(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> Response:
+    """Per channel in [from, to) (default: the last 30 days, at most 731 days): customers,
+    orders, revenue and average order per currency, complaints and complaint rate, NPS
+    with its interval, and the share of customers who prefer it (feedback folds every
+    fact it joins); 422 for a reversed or too long window."""
+    path = "/v1/analytics/channels"
+    return await upstreams.forward("feedback", path, caller.tenant_id, request)
 
 
 @router.post("/feedback/sweep", tags=["admin"], response_model=FeedbackSweep, responses=failures())

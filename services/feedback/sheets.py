@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from fastapi import Response
 
-from shared.contracts.analytics import ChannelAnalytics
+from shared.contracts.analytics import ChannelAnalytics, ComplaintAnalytics
 from shared.contracts.feedback import Ces, Csat, Interval, Nps, Scores
 from shared.tabular import csv_answer
 
@@ -55,3 +55,17 @@ def channels(answer: ChannelAnalytics) -> Response:
         ]
         rows += [(*head, *m, *tail) for m in money or [(None, None, None, None)]]
     return csv_answer(CHANNEL_HEADER, rows)
+
+
+def complaints(answer: ComplaintAnalytics) -> Response:
+    """One row per group."""
+    rows = [
+        (answer.from_, answer.to, answer.group_by, g.group, g.opened, g.resolved, g.sla_met,
+         g.sla_missed, g.sla_attainment_pct, *_bounds(g.sla_interval),
+         g.median_resolution_hours)
+        for g in answer.groups
+    ]  # fmt: skip
+    header = ("from", "to", "group_by", "group", "opened", "resolved", "sla_met", "sla_missed",
+              "sla_attainment_pct", "sla_ci_low", "sla_ci_high",
+              "median_resolution_hours")  # fmt: skip
+    return csv_answer(header, rows)

@@ -60,6 +60,8 @@ complaint = Table(
 )
 Index("ix_complaint_customer", complaint.c.tenant_id, complaint.c.customer_id, complaint.c.status)
 Index("ix_complaint_escalate_at", complaint.c.escalate_at)
+# The analytics' window: a tenant's complaints by when they were opened.
+Index("ix_complaint_opened", complaint.c.tenant_id, complaint.c.opened_at)
 # The desk's queue: a tenant's complaints by due time (the filters narrow it from there).
 Index("ix_complaint_desk", complaint.c.tenant_id, complaint.c.due_at, complaint.c.complaint_id)
 

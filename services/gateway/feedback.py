@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
 
 from services.gateway.auth import (
     Admin,
@@ -12,7 +14,7 @@ from services.gateway.auth import (
     refuse_all_tenants_unless_operator,
 )
 from services.gateway.links import link, links
-from shared.contracts.analytics import ChannelAnalytics
+from shared.contracts.analytics import ChannelAnalytics, ComplaintAnalytics
 from shared.contracts.feedback import (
     ComplaintCursor,
     ComplaintLimit,
@@ -94,6 +96,32 @@ async def get_channels(
     with its interval, and the share of customers who prefer it (feedback folds every
     fact it joins); 422 for a reversed or too long window."""
     path = "/v1/analytics/channels"
+    return await upstreams.forward("feedback", path, caller.tenant_id, request)
+
+
+ComplaintGroupBy = Annotated[
+    Literal["category", "severity", "channel"], Query(description="What to group by")
+]
+
+
+@router.get(
+    "/analytics/complaints",
+    tags=["analytics"],
+    response_model=ComplaintAnalytics,
+    responses=failures() | CSV_CONTENT,
+)
+async def get_complaint_analytics(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+    group_by: ComplaintGroupBy = "category",
+) -> Response:
+    """Complaints opened in [from, to) (default: the last 30 days, at most 731 days) per
+    ``group_by``: opened, resolved, SLA met and missed, attainment with its 95 % interval,
+    median resolution hours; 422 for a reversed or too long window."""
+    path = "/v1/analytics/complaints"
     return await upstreams.forward("feedback", path, caller.tenant_id, request)
 
 

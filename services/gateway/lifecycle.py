@@ -12,6 +12,7 @@ from services.gateway.auth import (
     refuse_all_tenants_unless_operator,
 )
 from services.gateway.links import customer_reads, links
+from services.gateway.names import with_names
 from shared.contracts.lifecycle import (
     ChurnModel,
     ChurnRisk,
@@ -95,9 +96,10 @@ async def list_customers(
 ) -> Response:
     """A page of customers by ``stage``, ``risk_level`` and/or ``value_class`` (``limit``,
     ``cursor``), by id or, with ``order=value_at_risk``, the most valuable doubtful
-    customers first."""
+    customers first; each with the name profile holds."""
     path = "/v1/lifecycle/customers"
-    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+    page = await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+    return await with_names(upstreams, caller.tenant_id, page)
 
 
 @router.get("/customers/{customer_id}/value", response_model=CustomerValue, responses=failures(404))

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from shared.contracts.feedback import Nps
+from shared.contracts.feedback import Interval, Nps
 
 
 class ChannelRevenue(BaseModel):
@@ -36,3 +36,21 @@ class ChannelAnalytics(BaseModel):
     from_: datetime = Field(serialization_alias="from")
     to: datetime
     channels: list[ChannelFigures]
+
+
+class ComplaintGroup(BaseModel):
+    group: str = Field(description="The category, severity or channel")
+    opened: int = Field(ge=0, description="Complaints opened in the window")
+    resolved: int = Field(ge=0)
+    sla_met: int = Field(ge=0, description="Resolved by their due time")
+    sla_missed: int = Field(ge=0, description="Resolved later, or still open past it")
+    sla_attainment_pct: float | None = Field(ge=0, le=100, description="met / (met + missed)")
+    sla_interval: Interval | None = Field(description="95 % (Wilson)")
+    median_resolution_hours: float | None = Field(ge=0, description="Of the resolved ones")
+
+
+class ComplaintAnalytics(BaseModel):
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    group_by: str
+    groups: list[ComplaintGroup]

@@ -48,6 +48,7 @@ SEED = [
     _answered("bo", "s4", 20, "csat", 5, "store"),
     _answered("cy", "s5", 27, "nps", 7, "email"),
     _event("c-bo", "bo", "complaint.filed", 6, FILED),
+    _event("r-bo", "bo", "complaint.resolved", 7, {"complaint_ref": "K-1", "resolution": "Sent."}),
 ]
 # NPS of each customer's answers, by channel: web 10 → 100; email 9, 7 → 50; store 3 → −100.
 BY_CHANNEL = {"email": (50.0, 2), "store": (-100.0, 1), "web": (100.0, 1)}
@@ -103,6 +104,32 @@ async def test_satisfaction_and_channels_over_a_month_match_a_hand_computation(
 
     await _check_stages(gateway, tenant)
     await _check_channels(gateway, tenant)
+    await _check_complaints(gateway, tenant)
+
+
+async def _check_complaints(gateway: httpx.AsyncClient, tenant: httpx.Headers) -> None:
+    """K-1, filed on the 6th and resolved a day later, within its 72 hours; the recovery
+    case Bo's NPS 3 opened is still open, long past its due time."""
+    params = {"group_by": "category", **WINDOW}
+    read, _ = await eventually(
+        lambda: gateway.get("/v1/analytics/complaints", params=params, headers=tenant),
+        lambda r: r.status_code == 200 and any(g["resolved"] for g in r.json()["groups"]),
+        within=20,
+    )
+    found = {g["group"]: g for g in read.json()["groups"]}
+    delivery, recovery = found["delivery"], found["detractor_recovery"]
+    assert (delivery["opened"], delivery["sla_met"], delivery["sla_attainment_pct"]) == (
+        1,
+        1,
+        100.0,
+    )
+    assert delivery["median_resolution_hours"] == 24.0
+    assert (recovery["opened"], recovery["sla_missed"], recovery["resolved"]) == (1, 1, 0)
+    rows = _table(await gateway.get("/v1/analytics/complaints", params=params,
+                                    headers={**tenant, **CSV}))  # fmt: skip
+    assert {r["group"]: r["sla_attainment_pct"] for r in rows} == {
+        "delivery": "100.0", "detractor_recovery": "0.0",
+    }  # fmt: skip
 
 
 async def _stages(gateway: httpx.AsyncClient, tenant: httpx.Headers) -> dict[str, str]:

@@ -1,14 +1,18 @@
 """The satisfaction figures' 95 % intervals on known counts, computed by hand (and, for
-Wilson and Student t, textbook values), and the channel figures' definitions."""
+Wilson and Student t, textbook values), and the channel and complaint figures'
+definitions."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.feedback.domain import scores
 from services.feedback.domain.channels import ChannelCounts, Revenue, figures
+from services.feedback.domain.complaint_figures import Filed
+from services.feedback.domain.complaint_figures import figures as complaint_figures
 from services.feedback.domain.statistics import (
     Interval,
     mean_interval,
@@ -100,3 +104,24 @@ def test_the_average_order_rounds_half_up():
     assert Revenue("EUR", 2, 3).average_order_minor == 2
     assert Revenue("EUR", 4, 2).average_order_minor == 1
     assert Revenue("EUR", 3, 2).average_order_minor == math.floor(2 / 3 + 0.5)
+
+
+def test_complaint_figures_count_the_sla_and_the_median_resolution():
+    t0 = datetime(2026, 10, 1, tzinfo=UTC)
+    due = t0 + timedelta(hours=24)
+    filed = [
+        Filed("billing", t0, due, t0 + timedelta(hours=2)),  # met
+        Filed("billing", t0, due, t0 + timedelta(hours=30)),  # missed, resolved late
+        Filed("billing", t0, due, None),  # missed: open past due at now
+        Filed("billing", t0, due, t0 + timedelta(hours=5)),  # met
+        Filed("delivery", t0, t0 + timedelta(days=9), None),  # undecided: open, not yet due
+    ]
+
+    billing, delivery = complaint_figures(filed, now=t0 + timedelta(days=2))
+
+    assert (billing.opened, billing.resolved, billing.sla_met, billing.sla_missed) == (4, 3, 2, 2)
+    assert billing.sla_attainment_pct == 50.0
+    assert billing.sla_interval == wilson_interval(2, 4)
+    assert billing.median_resolution_hours == 5.0  # of 2, 5 and 30 hours
+    assert (delivery.sla_met, delivery.sla_missed, delivery.sla_attainment_pct) == (0, 0, None)
+    assert delivery.median_resolution_hours is None

@@ -3,7 +3,8 @@
 ``respondent`` gets the tier (from loyalty) and value class (from lifecycle) feedback
 folds, so scores group by them; a response's channel widens to the 64 characters a
 partner's channel may have; ``channel_order`` keeps each order's channel and amount for
-the channel figures.
+the channel figures; complaints are indexed by when they were opened (the analytics'
+windows).
 
 Revision ID: c3f1a7d2e9b4
 Revises: e61b3f0a9c57
@@ -44,6 +45,8 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_survey_response_channel", ["tenant_id", "channel", "responded_at"], unique=False
         )
+    with op.batch_alter_table("complaint", schema=None) as batch_op:
+        batch_op.create_index("ix_complaint_opened", ["tenant_id", "opened_at"], unique=False)
     op.create_table(
         "channel_order",
         sa.Column("tenant_id", sa.String(length=64), nullable=False),
@@ -64,6 +67,8 @@ def downgrade() -> None:
     with op.batch_alter_table("channel_order", schema=None) as batch_op:
         batch_op.drop_index("ix_channel_order_at")
     op.drop_table("channel_order")
+    with op.batch_alter_table("complaint", schema=None) as batch_op:
+        batch_op.drop_index("ix_complaint_opened")
     with op.batch_alter_table("survey_response", schema=None) as batch_op:
         batch_op.drop_index("ix_survey_response_channel")
         batch_op.alter_column(

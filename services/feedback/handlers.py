@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from services.feedback import announcements, answers, resolutions, scheduling, store
+from services.feedback import announcements, answers, preferences, resolutions, scheduling, store
 from services.feedback.domain import audience, complaints, invitations
 from services.feedback.domain.audience import Dated
 from services.feedback.domain.complaints import Complaint
@@ -61,6 +61,10 @@ async def record_feedback(
     await fold_stages(uow, only(batch, StageChanged), config)
     await fold_classes(uow, only(batch, ValueClassChanged), only(batch, TierChanged))
     await fold_consents(uow, only(batch, ConsentChanged))
+    touching = (PurchaseCompleted, SurveyResponded, ConsentChanged)
+    await preferences.settle(
+        uow, {r.customer: r.event for r in batch if isinstance(r.payload, touching)}
+    )
     # After the filings, so a complaint filed and resolved within one batch is found,
     # and so is one whose resolution came first and was parked.
     awaited = {(*r.customer, resolutions.awaited(r.payload.complaint_ref)) for r in filings}

@@ -149,6 +149,7 @@ respondent = Table(
     Column("tier_at", UTCDateTime),
     Column("value_class", String(128)),
     Column("value_class_at", UTCDateTime),
+    Column("preferred_channel", String(64), comment="where they buy and answer most, as announced"),
 )
 
 consent = Table(

@@ -1,7 +1,7 @@
 """Satisfaction and channel analytics through the gateway, over a month of answers,
 orders and a complaint seeded into a tenant of the test's own: the scores by channel and
-by stage, and the channel figures, match a hand computation, and their CSV tables parse
-to the same figures."""
+by stage, the channel and complaint figures, match a hand computation, their CSV tables
+parse to the same figures, and each customer's 360 names their preferred channel."""
 
 from __future__ import annotations
 
@@ -105,6 +105,23 @@ async def test_satisfaction_and_channels_over_a_month_match_a_hand_computation(
     await _check_stages(gateway, tenant)
     await _check_channels(gateway, tenant)
     await _check_complaints(gateway, tenant)
+    await _check_preferred(gateway, tenant)
+
+
+async def _check_preferred(gateway: httpx.AsyncClient, tenant: httpx.Headers) -> None:
+    """Each customer's 360 names where they buy and answer most."""
+
+    async def preferred() -> dict[str, str | None]:
+        found = {}
+        for name in NPS_SCORES:
+            params = {"source": "pos", "external_id": name}
+            ref = await gateway.get("/v1/customers/lookup", params=params, headers=tenant)
+            read = await gateway.get(f"/v1/customers/{ref.json()['customer_id']}", headers=tenant)
+            found[name] = read.json().get("preferred_channel")
+        return found
+
+    expected = {"ann": "web", "bo": "store", "cy": "email"}
+    await eventually(preferred, lambda found: found == expected, within=20)
 
 
 async def _check_complaints(gateway: httpx.AsyncClient, tenant: httpx.Headers) -> None:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from services.feedback import channels, satisfaction
 from services.feedback.tables import channel_order, respondent, survey_response
 from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
+from shared.events.feedback import PreferredChannelChanged
 from shared.events.lifecycle import StageCause, StageChanged, ValueClassChanged
 from shared.events.loyalty import TierChanged
 from shared.events.profile import ConsentChanged
@@ -144,3 +145,27 @@ async def test_channel_figures_match_a_hand_computation(bench_of):
         "web": 2, "store": 1, "email": 0, "phone": 0,
     }  # fmt: skip
     assert web["preferred_share"] == round(2 / 3, 4)
+
+
+async def test_the_preferred_channel_is_announced_when_it_changes(bench_of):
+    feedback, ann = await bench_of("feedback"), uuid.uuid4()
+    at = NOW - 5 * DAY
+
+    await feedback.consume(ACTIVITY, bought(ann, "A-1", 100, at, channel="store"))
+    await feedback.consume(
+        ACTIVITY, bought(ann, "A-2", 100, at), answered(ann, "nps", 9, at, "web")
+    )
+    await feedback.consume(ACTIVITY, bought(ann, "A-3", 100, at, channel="store"))  # a tie
+    withdrawn = ConsentChanged(channel="sms", purpose="surveys", granted=False, at=at, source="x")
+    await feedback.consume(PROFILE, event(withdrawn, ann, at))  # not a channel she uses
+    await feedback.consume(
+        ACTIVITY, *(answered(ann, "csat", 5, at + k * DAY, "sms") for k in range(3))
+    )
+
+    announced = await feedback.payloads(PreferredChannelChanged)
+    # store; web (2 to 1); a 2–2 tie goes to the first by name: store; sms withdrawn.
+    assert [(p.previous, p.channel) for p in announced] == [
+        (None, "store"), ("store", "web"), ("web", "store"),
+    ]  # fmt: skip
+    [row] = await feedback.rows(respondent, customer_id=ann)
+    assert row["preferred_channel"] == "store"

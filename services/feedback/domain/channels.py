@@ -20,7 +20,7 @@ Definitions, so two readers compute the same numbers:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from services.feedback.domain.surveys import Figures, scores
@@ -86,3 +86,10 @@ def figures(counts: Mapping[str, ChannelCounts]) -> list[dict[str, object]]:
             }
         )
     return answer
+
+
+def preferred(touches: Mapping[str, int], withdrawn: Collection[str]) -> str | None:
+    """The channel with the most orders and answers (ties: the first by name), among those
+    not ``withdrawn``; None without any."""
+    allowed = [(-n, channel) for channel, n in touches.items() if channel not in withdrawn]
+    return min(allowed)[1] if allowed else None

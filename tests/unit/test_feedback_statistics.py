@@ -17,6 +17,7 @@ from services.feedback.domain.statistics import (
     Interval,
     mean_interval,
     nps_interval,
+    t_quantile,
     wilson_interval,
 )
 
@@ -125,3 +126,10 @@ def test_complaint_figures_count_the_sla_and_the_median_resolution():
     assert billing.median_resolution_hours == 5.0  # of 2, 5 and 30 hours
     assert (delivery.sla_met, delivery.sla_missed, delivery.sla_attainment_pct) == (0, 0, None)
     assert delivery.median_resolution_hours is None
+
+
+def test_the_t_quantile_matches_scipy_without_importing_it():
+    from scipy.stats import t as student_t
+
+    for degrees in [*range(1, 200), 500, 1000, 100_000]:
+        assert t_quantile(degrees) == pytest.approx(student_t.ppf(0.975, degrees), abs=1e-5)

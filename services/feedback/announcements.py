@@ -25,6 +25,7 @@ from shared.events.feedback import (
     ComplaintOpened,
     ComplaintResolved,
     InvitationExpired,
+    PreferredChannelChanged,
     SurveyAnswered,
     SurveyInvited,
 )
@@ -114,6 +115,20 @@ def survey_answered(response: Response, detractor: bool, cause: CloudEvent | Non
     event_id = derived_id(response.response_id, "survey_answered")
     tenant, customer, at = response.tenant_id, response.customer_id, response.responded_at
     return _about(tenant, customer, payload, at, event_id)
+
+
+def preferred_channel_changed(
+    channel: str | None, previous: str | None, cause: CloudEvent | Response
+) -> CloudEvent:
+    """The customer's preferred channel, re-decided after ``cause`` touched them: a
+    consumed event, or an answer given with a token."""
+    if isinstance(cause, CloudEvent):
+        payload = PreferredChannelChanged(channel=channel, previous=previous, at=cause.time)
+        return caused_event(payload, cause, source=SOURCE, purpose="preferred_channel")
+    at = cause.responded_at
+    payload = PreferredChannelChanged(channel=channel, previous=previous, at=at)
+    event_id = derived_id(cause.response_id, "preferred_channel")
+    return _about(cause.tenant_id, cause.customer_id, payload, at, event_id)
 
 
 def survey_invited(

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.feedback import announcements, store
+from services.feedback import announcements, preferences, store
 from services.feedback.domain import invitations, recovery, tokens
 from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.invitations import SENT, Invitation
@@ -99,5 +99,6 @@ async def answer_by_token(
         )
         await store.save_invitations(uow.conn, [invitations.answer(invitation, response)])
         await keep(uow, {response: None}, config)
+        await preferences.settle(uow, {(response.tenant_id, response.customer_id): response})
         await uow.commit()
     return response

@@ -5,12 +5,12 @@ notes, an agent's changes and notes, the desk's resolution, and the scores."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 
-from services.feedback import desk, resolutions, views
+from services.feedback import desk, resolutions, satisfaction, sheets, views
 from services.feedback.domain.complaints import IllegalStep
 from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.desk import Note, TooManyNotes
@@ -22,6 +22,9 @@ from shared.contracts.feedback import (
     ComplaintLimit,
     ComplaintPage,
     RecordedResolution,
+    ScoreGroup,
+    ScoreGroupBy,
+    ScoreInterval,
     Scores,
     WindowEnd,
     WindowStart,
@@ -30,6 +33,7 @@ from shared.cursors import decode_keyset
 from shared.problems import Problem
 from shared.rulebook import Rulebook
 from shared.runtime import Runtime, TenantDep, get_runtime
+from shared.tabular import wants_csv
 
 # This service's runtime, typed by its settings.
 RuntimeDep = Annotated[Runtime[FeedbackSettings, Rulebook[FeedbackConfig]], Depends(get_runtime)]
@@ -169,23 +173,53 @@ async def resolve_complaint(
     return views.complaint_answer(resolved, runtime.clock.now())
 
 
-@router.get("/feedback/scores")
+@router.get("/feedback/scores", response_model=Scores)
 async def get_scores(
     runtime: RuntimeDep,
     tenant: TenantDep,
+    request: Request,
     start: WindowStart = None,
     end: WindowEnd = None,
-) -> Scores:
+    group_by: ScoreGroupBy = None,
+    interval: ScoreInterval = None,
+) -> Scores | Response:
     """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30
     days), and the recovery of the detractors' cases opened then; a survey nobody
-    answered scores null."""
+    answered scores null. ``group_by`` and ``interval`` add the scores per group and
+    period; every figure has its answer count and 95 % interval. CSV with ``Accept:
+    text/csv``."""
     end = end or runtime.clock.now()
     start = start or end - DEFAULT_WINDOW
     if start > end:
         raise Problem(422, "invalid-window", "'from' must not be after 'to'.")
     detractor = (await policy_of(runtime, tenant)).detractors
     found = await views.satisfaction(runtime.db.engine, tenant, start, end, detractor)
-    return Scores.model_validate({"from_": start, "to": end, **found})
+    answer = Scores.model_validate({"from_": start, "to": end, **found})
+    if group_by or interval:
+        answer.group_by, answer.interval = group_by, interval
+        answer.groups = await _groups(runtime, tenant, (start, end), group_by, interval)
+    return sheets.scores(answer) if wants_csv(request) else answer
+
+
+async def _groups(
+    runtime: Runtime[FeedbackSettings, None],
+    tenant: str,
+    window: tuple[datetime, datetime],
+    group_by: satisfaction.GroupBy | None,
+    interval: satisfaction.Period | None,
+) -> list[ScoreGroup]:
+    try:
+        cells = await satisfaction.grouped_scores(
+            runtime.db.engine, tenant, window, group_by, interval
+        )
+    except satisfaction.TooManyPeriods as long:
+        raise Problem(
+            422, "too-many-periods", f"{long}; narrow the window or take a longer interval."
+        ) from None
+    return [
+        ScoreGroup.model_validate({"group": group, "period": period, **cells[(period, group)]})
+        for period, group in satisfaction.ordered(cells)
+    ]
 
 
 def _unknown(customer_id: uuid.UUID, complaint_id: uuid.UUID) -> Problem:

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
-from services.feedback import api, handlers, survey_api
+from services.feedback import analytics_api, api, handlers, survey_api
 from services.feedback.domain.config import FeedbackConfig, parse_config
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
@@ -28,6 +28,7 @@ CONSUMED = {
     "feedback-activity": (topics.ACTIVITY, handlers.FROM_ACTIVITY),
     "feedback-lifecycle": (topics.LIFECYCLE, handlers.FROM_LIFECYCLE),
     "feedback-profile": (topics.PROFILE, handlers.FROM_PROFILE),
+    "feedback-loyalty": (topics.LOYALTY, handlers.FROM_LOYALTY),
 }
 
 
@@ -98,6 +99,7 @@ SERVICE: ServiceDefinition[FeedbackSettings, Rulebook[FeedbackConfig]] = Service
     inbox=inbox,
     routers=[
         api.router,
+        analytics_api.router,
         survey_api.router,
         sweeps.sweep_router(
             "/feedback/sweep",

@@ -1,8 +1,9 @@
 """Feedback's consumers: filed complaints open with their SLA, survey answers are kept
 (closing the invitation they answer, a detractor's opening a recovery case),
-purchases and stage entries schedule invitations, partners' resolutions close
-complaints (``resolutions``), and what feedback must know of its audience is folded:
-each customer's lifecycle stage and consent for surveys.
+purchases and stage entries schedule invitations (and each order's channel is kept for
+channel analytics), partners' resolutions close complaints (``resolutions``), and what
+feedback must know of its audience is folded: each customer's lifecycle stage, value
+class, tier (satisfaction is reported by them) and consent for surveys.
 
 Each step translates the batch's events into the domain's rows, lets the domain
 decide, and hands the result to the store and the announcements. Set-based: one
@@ -13,8 +14,9 @@ derive from the consumed events, so a replayed event writes and announces nothin
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from services.feedback import announcements, answers, resolutions, scheduling, store
+from services.feedback import announcements, answers, preferences, resolutions, scheduling, store
 from services.feedback.domain import audience, complaints, invitations
 from services.feedback.domain.audience import Dated
 from services.feedback.domain.complaints import Complaint
@@ -25,7 +27,8 @@ from services.feedback.store.audience import ConsentKey
 from shared.events import activity
 from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
 from shared.events.envelope import derived_id
-from shared.events.lifecycle import StageChanged
+from shared.events.lifecycle import StageChanged, ValueClassChanged
+from shared.events.loyalty import TierChanged
 from shared.events.payload import Payload
 from shared.events.profile import ConsentChanged
 from shared.parking import Parking
@@ -39,8 +42,9 @@ FROM_ACTIVITY: tuple[type[Payload], ...] = (
     SurveyResponded,
     PurchaseCompleted,
 )
-FROM_LIFECYCLE: tuple[type[Payload], ...] = (StageChanged,)
+FROM_LIFECYCLE: tuple[type[Payload], ...] = (StageChanged, ValueClassChanged)
 FROM_PROFILE: tuple[type[Payload], ...] = (ConsentChanged,)
+FROM_LOYALTY: tuple[type[Payload], ...] = (TierChanged,)
 
 
 async def record_feedback(
@@ -51,9 +55,16 @@ async def record_feedback(
     filings = only(batch, ComplaintFiled)
     await open_complaints(uow, filings, config)
     await record_answers(uow, only(batch, SurveyResponded), config)
-    await schedule_invitations(uow, only(batch, PurchaseCompleted), config)
+    purchases = only(batch, PurchaseCompleted)
+    await schedule_invitations(uow, purchases, config)
+    await keep_channel_orders(uow, purchases)
     await fold_stages(uow, only(batch, StageChanged), config)
+    await fold_classes(uow, only(batch, ValueClassChanged), only(batch, TierChanged))
     await fold_consents(uow, only(batch, ConsentChanged))
+    touching = (PurchaseCompleted, SurveyResponded, ConsentChanged)
+    await preferences.settle(
+        uow, {r.customer: r.event for r in batch if isinstance(r.payload, touching)}
+    )
     # After the filings, so a complaint filed and resolved within one batch is found,
     # and so is one whose resolution came first and was parked.
     awaited = {(*r.customer, resolutions.awaited(r.payload.complaint_ref)) for r in filings}
@@ -109,14 +120,53 @@ async def fold_stages(
     if not moves:
         return
     incoming = [(r.customer, Dated(str(r.payload.to_stage), r.payload.at)) for r in moves]
-    await store.add_respondents(uow.conn, {key for key, _ in incoming})
-    recorded = await store.stages(uow.conn, {key for key, _ in incoming})
-    await store.save_stages(uow.conn, audience.newest(recorded, incoming))
+    await _fold(uow, "stage", incoming)
     occasions = {
         Occasion(r.customer, "stage_entered", str(r.payload.to_stage), r.payload.at): r.event.id
         for r in moves
     }
     await scheduling.schedule(uow, occasions, config.invitations)
+
+
+async def fold_classes(
+    uow: UnitOfWork,
+    valued: Sequence[Received[ValueClassChanged]],
+    tiered: Sequence[Received[TierChanged]],
+) -> None:
+    """Keep each customer's newest value class and tier, which satisfaction groups by."""
+    classes = [(r.customer, Dated(r.payload.to_class, r.payload.at)) for r in valued]
+    await _fold(uow, "value_class", classes)
+    await _fold(uow, "tier", [(r.customer, Dated(r.payload.to_tier, r.payload.at)) for r in tiered])
+
+
+async def _fold(
+    uow: UnitOfWork, fact: str, incoming: Sequence[tuple[store.Key, Dated[Any]]]
+) -> None:
+    """Fold ``fact`` (a respondent's column) from these dated values: the newest wins."""
+    if not incoming:
+        return
+    await store.add_respondents(uow.conn, {key for key, _ in incoming})
+    recorded = await store.folded(uow.conn, fact, {key for key, _ in incoming})
+    await store.save_folded(uow.conn, fact, audience.newest(recorded, incoming))
+
+
+async def keep_channel_orders(
+    uow: UnitOfWork, purchases: Sequence[Received[PurchaseCompleted]]
+) -> None:
+    """Keep each order's channel and amount once, for channel analytics."""
+    orders = [
+        store.ChannelOrder(
+            *r.customer,
+            r.payload.order_id,
+            r.payload.channel,
+            r.payload.amount_minor,
+            r.payload.currency,
+            r.event.time,
+        )
+        for r in purchases
+    ]
+    if orders:
+        await store.add_channel_orders(uow.conn, orders)
 
 
 async def fold_consents(uow: UnitOfWork, decisions: Sequence[Received[ConsentChanged]]) -> None:
@@ -164,4 +214,5 @@ def _response(received: Received[SurveyResponded]) -> Response:
         score=answer.score,
         comment=answer.comment,
         responded_at=received.event.time,
+        channel=answer.channel,
     )

@@ -3,6 +3,7 @@ responses, and what feedback folds of its audience (stage, consent)."""
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Index,
@@ -61,6 +62,8 @@ complaint = Table(
 )
 Index("ix_complaint_customer", complaint.c.tenant_id, complaint.c.customer_id, complaint.c.status)
 Index("ix_complaint_escalate_at", complaint.c.escalate_at)
+# The analytics' window: a tenant's complaints by when they were opened.
+Index("ix_complaint_opened", complaint.c.tenant_id, complaint.c.opened_at)
 # The desk's queue: a tenant's complaints by due time (the filters narrow it from there).
 Index("ix_complaint_desk", complaint.c.tenant_id, complaint.c.due_at, complaint.c.complaint_id)
 
@@ -116,7 +119,7 @@ survey_response = Table(
     Column("score", Integer, nullable=False),
     Column("comment", Text),
     Column("responded_at", UTCDateTime, nullable=False),
-    Column("channel", String(16)),
+    Column("channel", String(64), comment="where answered: the invitation's, or the partner's"),
     Column("invitation_id", Uuid),
 )
 Index("ix_survey_response_customer", survey_response.c.tenant_id, survey_response.c.customer_id)
@@ -143,6 +146,12 @@ respondent = Table(
     Column("stage", String(24)),
     Column("stage_at", UTCDateTime),
     Column("last_invited_at", UTCDateTime),
+    # Loyalty's tier and lifecycle's value class, folded so satisfaction reads by them.
+    Column("tier", String(128)),
+    Column("tier_at", UTCDateTime),
+    Column("value_class", String(128)),
+    Column("value_class_at", UTCDateTime),
+    Column("preferred_channel", String(64), comment="where they buy and answer most, as announced"),
 )
 
 consent = Table(
@@ -155,4 +164,26 @@ consent = Table(
     Column("granted", Boolean, nullable=False),
     Column("at", UTCDateTime, nullable=False, comment="when the customer decided"),
     comment="Each customer's latest consent decision per channel and purpose (from profile).",
+)
+
+# Each order's channel and amount (from crm.activity), so channel analytics joins the
+# orders with the answers and complaints feedback owns, all in its own database.
+channel_order = Table(
+    "channel_order",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("order_id", String(128), primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("purchased_at", UTCDateTime, nullable=False),
+    comment="Orders by channel, for channel analytics (gross of refunds).",
+)
+Index("ix_channel_order_at", channel_order.c.tenant_id, channel_order.c.purchased_at)
+Index(
+    "ix_survey_response_channel",
+    survey_response.c.tenant_id,
+    survey_response.c.channel,
+    survey_response.c.responded_at,
 )

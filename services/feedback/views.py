@@ -146,7 +146,7 @@ def complaint_answer(found: Complaint, now: datetime) -> contract.Complaint:
 
 async def satisfaction(
     engine: AsyncEngine, tenant_id: str, start: datetime, end: datetime, detractor: Detractors
-) -> dict[str, dict[str, float | int | None]]:
+) -> dict[str, Any]:
     """The tenant's NPS, CSAT and CES over answers given in [start, end), and how the
     recovery cases opened in it went."""
     r = survey_response.c

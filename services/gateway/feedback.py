@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
 
 from services.gateway import audit
 from services.gateway.auth import (
@@ -14,17 +16,21 @@ from services.gateway.auth import (
 )
 from services.gateway.links import link, links
 from services.gateway.runtime import RuntimeDep
+from shared.contracts.analytics import ChannelAnalytics, ComplaintAnalytics
 from shared.contracts.feedback import (
     ComplaintCursor,
     ComplaintLimit,
     ComplaintPage,
     FeedbackSweep,
+    ScoreGroupBy,
+    ScoreInterval,
     Scores,
     WindowEnd,
     WindowStart,
 )
 from shared.contracts.query import Id
 from shared.contracts.sweeps import AllTenants
+from shared.tabular import CSV_CONTENT
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
@@ -57,17 +63,68 @@ async def get_complaints(
     return await upstreams.forward("feedback", path, caller.tenant_id, request)
 
 
-@router.get("/feedback/scores", response_model=Scores, responses=failures())
+@router.get("/feedback/scores", response_model=Scores, responses=failures() | CSV_CONTENT)
 async def get_scores(
     request: Request,
     caller: Reader,
     upstreams: UpstreamsDep,
     start: WindowStart = None,
     end: WindowEnd = None,
+    group_by: ScoreGroupBy = None,
+    interval: ScoreInterval = None,
 ) -> Response:
-    """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30 days);
-    422 if ``from`` lies after ``to``."""
+    """NPS, CSAT and CES of the tenant's answers in [from, to) (default: the last 30 days),
+    per ``group_by`` (channel, stage, tier, value_class) and ``interval`` (day, week,
+    month) if asked, each figure with its answers and 95 % interval; 422 if ``from`` lies
+    after ``to`` or the series would pass 400 periods."""
     return await upstreams.forward("feedback", "/v1/feedback/scores", caller.tenant_id, request)
+
+
+@router.get(
+    "/analytics/channels",
+    tags=["analytics"],
+    response_model=ChannelAnalytics,
+    responses=failures() | CSV_CONTENT,
+)
+async def get_channels(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+) -> Response:
+    """Per channel in [from, to) (default: the last 30 days, at most 731 days): customers,
+    orders, revenue and average order per currency, complaints and complaint rate, NPS
+    with its interval, and the share of customers who prefer it (feedback folds every
+    fact it joins); 422 for a reversed or too long window."""
+    path = "/v1/analytics/channels"
+    return await upstreams.forward("feedback", path, caller.tenant_id, request)
+
+
+ComplaintGroupBy = Annotated[
+    Literal["category", "severity", "channel"], Query(description="What to group by")
+]
+
+
+@router.get(
+    "/analytics/complaints",
+    tags=["analytics"],
+    response_model=ComplaintAnalytics,
+    responses=failures() | CSV_CONTENT,
+)
+async def get_complaint_analytics(
+    request: Request,
+    caller: Reader,
+    upstreams: UpstreamsDep,
+    start: WindowStart = None,
+    end: WindowEnd = None,
+    group_by: ComplaintGroupBy = "category",
+) -> Response:
+    """Complaints opened in [from, to) (default: the last 30 days, at most 731 days) per
+    ``group_by``: opened, resolved, SLA met and missed, attainment with its 95 % interval,
+    median resolution hours; 422 for a reversed or too long window."""
+    path = "/v1/analytics/complaints"
+    return await upstreams.forward("feedback", path, caller.tenant_id, request)
 
 
 @router.post("/feedback/sweep", tags=["admin"], response_model=FeedbackSweep, responses=failures())

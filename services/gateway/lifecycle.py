@@ -13,6 +13,7 @@ from services.gateway.auth import (
     refuse_all_tenants_unless_operator,
 )
 from services.gateway.links import customer_reads, links
+from services.gateway.names import with_names
 from services.gateway.runtime import RuntimeDep
 from shared.contracts.lifecycle import (
     ChurnModel,
@@ -97,9 +98,10 @@ async def list_customers(
 ) -> Response:
     """A page of customers by ``stage``, ``risk_level`` and/or ``value_class`` (``limit``,
     ``cursor``), by id or, with ``order=value_at_risk``, the most valuable doubtful
-    customers first."""
+    customers first; each with the name profile holds."""
     path = "/v1/lifecycle/customers"
-    return await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+    page = await upstreams.forward("lifecycle", path, caller.tenant_id, request)
+    return await with_names(upstreams, caller.tenant_id, page)
 
 
 @router.get("/customers/{customer_id}/value", response_model=CustomerValue, responses=failures(404))

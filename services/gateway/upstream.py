@@ -95,6 +95,20 @@ class Upstreams:
                 503, "service-unavailable", f"The {service} service does not answer; retry shortly."
             ) from error
 
+    async def post(
+        self, service: str, path: str, tenant_id: str, body: Mapping[str, object]
+    ) -> httpx.Response:
+        """The gateway's own JSON ``body`` posted to ``service`` for the tenant (a read
+        whose question is too long for a query string)."""
+        try:
+            return await self._clients[service].post(
+                path, json=body, headers={TENANT_HEADER: tenant_id}
+            )
+        except httpx.HTTPError as error:
+            raise Problem(
+                503, "service-unavailable", f"The {service} service does not answer; retry shortly."
+            ) from error
+
     async def stream(self, service: str, path: str, tenant_id: str, request: Request) -> Response:
         """Forward a GET whose answer may be large (an export), relaying it as it comes."""
         headers = {TENANT_HEADER: tenant_id, **forwarded_headers(request)}

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from services.profile import api, handlers, merge_api, record_api, segment_api, segmenting
+from services.profile import (
+    api,
+    handlers,
+    merge_api,
+    names_api,
+    record_api,
+    segment_api,
+    segmenting,
+)
 from services.profile.tables import inbox, outbox, parked
 from shared import sweeps, topics
 from shared.contracts.segments import SegmentSweep
@@ -71,6 +79,7 @@ SERVICE: ServiceDefinition[ServiceSettings, None] = ServiceDefinition(
         api.router,
         merge_api.router,
         record_api.router,
+        names_api.router,
         segment_api.router,
         sweeps.sweep_router("/segments/sweep", sweep, SegmentSweep, "the segment evaluations"),
     ],

@@ -10,7 +10,12 @@ from typing import TypedDict
 from uuid import UUID
 
 from shared.events.activity import OrderRefunded, PurchaseCompleted
-from shared.events.feedback import ComplaintOpened, ComplaintResolved, SurveyAnswered
+from shared.events.feedback import (
+    ComplaintOpened,
+    ComplaintResolved,
+    PreferredChannelChanged,
+    SurveyAnswered,
+)
 from shared.events.lifecycle import ChurnRiskChanged, StageChanged, ValueClassChanged
 from shared.events.loyalty import (
     BalanceChange,
@@ -50,6 +55,7 @@ class View(TypedDict):
     clv_minor: int | None
     value_currency: str | None
     reactivations: int
+    preferred_channel: str | None
 
 
 def new_view(tenant_id: str, customer_id: UUID, now: datetime) -> View:
@@ -77,6 +83,7 @@ def new_view(tenant_id: str, customer_id: UUID, now: datetime) -> View:
         "clv_minor": None,
         "value_currency": None,
         "reactivations": 0,
+        "preferred_channel": None,
     }
 
 
@@ -97,6 +104,7 @@ FOLDED: tuple[type[Payload], ...] = (
     ComplaintOpened,
     ComplaintResolved,
     SurveyAnswered,
+    PreferredChannelChanged,
 )
 
 
@@ -130,6 +138,8 @@ def fold(view: View, payload: Payload, at: datetime) -> bool:
             view["tier"] = tier
         case ComplaintOpened(open_complaints=count) | ComplaintResolved(open_complaints=count):
             view["open_complaints"] = count
+        case PreferredChannelChanged(channel=channel):
+            view["preferred_channel"] = channel
         case SurveyAnswered(survey="nps", score=score):
             # the latest answer by when it was given, whatever order answers arrive in
             if view["last_nps_at"] is None or at >= view["last_nps_at"]:

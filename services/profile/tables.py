@@ -150,6 +150,9 @@ customer_view = Table(
     Column("clv_minor", BigInteger),
     Column("value_currency", String(3)),
     Column("reactivations", Integer, nullable=False, server_default="0"),
+    Column(
+        "preferred_channel", String(128), comment="from feedback: where they buy and answer most"
+    ),
     Index("ix_customer_view_merged_into", "tenant_id", "merged_into"),
     comment="The customer 360, folded from every service's events; rebuildable from the topics.",
 )

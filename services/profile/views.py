@@ -143,6 +143,7 @@ def _answer_360(found: domain.View, contact: Contact) -> Customer360:
             currency=found["value_currency"],
         ),
         reactivations=found["reactivations"],
+        preferred_channel=found["preferred_channel"],
     )
 
 

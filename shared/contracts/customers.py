@@ -68,6 +68,11 @@ class Customer360(BaseModel):
     stats: PurchaseStats
     updated_at: datetime
     value: ValueSummary | None = Field(None, description="None until lifecycle values them")
+    preferred_channel: str | None = Field(
+        None,
+        description="Where they buy and answer most, among channels they have not withdrawn "
+        "(from feedback)",
+    )
     reactivations: int = Field(0, ge=0, description="Times lifecycle won them back")
     version: int = Field(
         default=1, ge=1, description="The record's version; its ETag (quoted) is PATCH's If-Match"

@@ -57,23 +57,38 @@ class ComplaintPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
 
 
+class Interval(BaseModel):
+    """A 95 % confidence interval (the methods: ``Scores.methods``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    low: float
+    high: float
+
+
 class Nps(BaseModel):
     score: float | None = Field(ge=-100, le=100)
     responses: int
     promoters: int
     passives: int
     detractors: int
+    interval: Interval | None = Field(
+        None, description="95 % interval of the score (adjusted Wald); wide at small n"
+    )
 
 
 class Csat(BaseModel):
     average: float | None = Field(ge=1, le=5)
     satisfied_pct: float | None = Field(ge=0, le=100)
     responses: int
+    average_interval: Interval | None = Field(None, description="95 % (Student t)")
+    satisfied_interval: Interval | None = Field(None, description="95 % (Wilson)")
 
 
 class Ces(BaseModel):
     average: float | None = Field(ge=1, le=7)
     responses: int
+    interval: Interval | None = Field(None, description="95 % interval of the average (Student t)")
 
 
 class Recovery(BaseModel):
@@ -87,6 +102,26 @@ class Recovery(BaseModel):
     recovered_pct: float | None = Field(ge=0, le=100)
 
 
+class ScoreGroup(BaseModel):
+    """The scores of one group in one period (each figure with its answers and interval)."""
+
+    group: str | None = Field(
+        description="The channel, stage, tier or value class; null: not known (or not grouped)"
+    )
+    period: datetime | None = Field(description="Start of the day, week (Monday) or month, UTC")
+    nps: Nps
+    csat: Csat
+    ces: Ces
+
+
+INTERVAL_METHODS = {
+    "level": "0.95",
+    "nps": "adjusted Wald (Rocks 2016): z²/4 added to promoters and detractors",
+    "share": "Wilson score",
+    "average": "Student t, sample standard deviation",
+}
+
+
 class Scores(BaseModel):
     from_: datetime = Field(serialization_alias="from")
     to: datetime
@@ -94,6 +129,15 @@ class Scores(BaseModel):
     csat: Csat
     ces: Ces
     recovery: Recovery | None = None
+    group_by: str | None = Field(None, description="What ``groups`` are grouped by, if asked")
+    interval: str | None = Field(None, description="The series' period (day, week, month)")
+    groups: list[ScoreGroup] | None = Field(
+        None, description="With ?group_by= and/or ?interval=: the scores per group and period"
+    )
+    methods: dict[str, str] = Field(
+        default_factory=lambda: dict(INTERVAL_METHODS),
+        description="How the 95 % intervals are computed; NPS is noisy at small n",
+    )
 
 
 class ResolutionRequest(BaseModel):
@@ -134,3 +178,13 @@ WindowStart = Annotated[
 WindowEnd = Annotated[
     Instant | None, Query(alias="to", description="End of [from, to); default: now")
 ]
+ScoreGroupBy = Annotated[
+    Literal["channel", "stage", "tier", "value_class"] | None,
+    Query(description="Group the window's answers by the customer's current stage, tier, "
+          "value class, or the channel they answered on"),
+]  # fmt: skip
+ScoreInterval = Annotated[
+    Literal["day", "week", "month"] | None,
+    Query(description="A time series: scores per day, week (from Monday) or month (UTC); "
+          "at most 400 periods"),
+]  # fmt: skip

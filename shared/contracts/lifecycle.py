@@ -68,6 +68,7 @@ class Funnel(BaseModel):
 
 class CustomerListItem(BaseModel):
     customer_id: uuid.UUID
+    name: str | None = Field(None, description="From profile (the gateway adds it to each page)")
     stage: Stage
     since: datetime
     risk_score: int | None = Field(ge=0, le=100)

@@ -53,3 +53,18 @@ class RecordedDecision(MergeDecision):
 # The candidates' list: by status, a page at a time (oldest first).
 CandidateLimit = Annotated[int, Query(ge=1, le=200)]
 CandidateCursor = KeysetCursor
+
+
+class NamesRequest(BaseModel):
+    """The customers whose names a page of another service's answer needs (the gateway's
+    one batched read)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_ids: list[uuid.UUID] = Field(max_length=500)
+
+
+class Names(BaseModel):
+    names: dict[uuid.UUID, str | None] = Field(
+        description="Each known customer's name (null: none recorded); unknown ids left out"
+    )

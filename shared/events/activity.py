@@ -247,6 +247,11 @@ class SurveyResponded(Activity):
     survey: SurveyKind
     score: StrictInt
     comment: LongText | None = None
+    channel: Label | None = Field(
+        default=None,
+        description="Where the customer answered (satisfaction is reported by channel)",
+        examples=["email"],
+    )
 
     @field_validator("score")
     @classmethod

@@ -116,3 +116,12 @@ class ComplaintEscalated(Payload):
     assignee: Name | None = Field(
         default=None, description="The desk agent working it, if any (unassigned: the lead's)"
     )
+
+
+class PreferredChannelChanged(Payload):
+    """The channel where the customer buys and answers most (among those they have not
+    withdrawn) changed; ``channel`` None: no such channel any more."""
+
+    channel: Name | None
+    previous: Name | None = None
+    at: AwareDatetime

@@ -8,6 +8,7 @@ from pathlib import Path
 from services import NAMES, definition
 from tests.handlers import (
     test_feedback,
+    test_feedback_analytics,
     test_feedback_audience,
     test_gateway_webhooks,
     test_lifecycle,
@@ -25,6 +26,7 @@ TESTED_BY = {
     "feedback-activity": test_feedback,
     "feedback-lifecycle": test_feedback_audience,
     "feedback-profile": test_feedback_audience,
+    "feedback-loyalty": test_feedback_analytics,
     "loyalty-activity": test_loyalty,
     "loyalty-feedback": test_loyalty,
     "loyalty-lifecycle": test_loyalty,

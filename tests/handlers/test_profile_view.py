@@ -13,7 +13,12 @@ from services.profile.tables import merge_candidate
 from shared.contracts.customers import Customer360
 from shared.events import CloudEvent, encode
 from shared.events.activity import OrderRefunded, PurchaseCompleted
-from shared.events.feedback import ComplaintOpened, SurveyAnswered, SurveyInvited
+from shared.events.feedback import (
+    ComplaintOpened,
+    PreferredChannelChanged,
+    SurveyAnswered,
+    SurveyInvited,
+)
 from shared.events.lifecycle import (
     ChurnRiskChanged,
     RiskReason,
@@ -175,3 +180,16 @@ async def test_an_unknown_version_is_dead_lettered_and_an_event_the_360_does_not
     assert dead.value == newer
     assert dead.header("crm-error") == "profile does not support crm.lifecycle.stage_changed.v9"
     assert (await view(profile, li)).stage is None
+
+
+async def test_the_360_shows_the_preferred_channel_feedback_announces(bench_of):
+    profile = await bench_of("profile")
+    [li] = await known(profile, inbound("pos", "O-1", source="pos", external_id="C-1"))
+    announced = [
+        PreferredChannelChanged(channel="web", at=NOW),
+        PreferredChannelChanged(channel="store", previous="web", at=NOW + HOUR),
+    ]
+
+    await profile.consume(VIEW, *(event(p, li, NOW + k * HOUR) for k, p in enumerate(announced)))
+
+    assert (await view(profile, li)).preferred_channel == "store"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from services.feedback.domain import Occasion, escalate, plan_invitations, scores
 from services.feedback.domain.config import Escalation, Invitations
 from services.feedback.domain.definitions import defaults
+from services.feedback.domain.statistics import mean_interval, nps_interval, wilson_interval
 
 T0 = datetime(2026, 5, 1, 9, tzinfo=UTC)
 POLICY = Escalation(repeat_hours=24, max_level=3)
@@ -92,10 +93,12 @@ def test_an_nps_relationship_survey_has_its_own_cadence():
 
 def test_no_answers_score_null_not_zero():
     assert scores({}) == {
-        "nps": {"score": None, "responses": 0, "promoters": 0, "passives": 0, "detractors": 0},
-        "csat": {"average": None, "satisfied_pct": None, "responses": 0},
-        "ces": {"average": None, "responses": 0},
-    }
+        "nps": {"score": None, "responses": 0, "promoters": 0, "passives": 0, "detractors": 0,
+                "interval": None},
+        "csat": {"average": None, "satisfied_pct": None, "responses": 0,
+                 "average_interval": None, "satisfied_interval": None},
+        "ces": {"average": None, "responses": 0, "interval": None},
+    }  # fmt: skip
 
 
 def test_nps_is_percent_promoters_minus_percent_detractors():
@@ -103,7 +106,8 @@ def test_nps_is_percent_promoters_minus_percent_detractors():
 
     nps = scores(counts)["nps"]
 
-    assert nps == {"score": 40.0, "responses": 10, "promoters": 6, "passives": 2, "detractors": 2}
+    assert nps == {"score": 40.0, "responses": 10, "promoters": 6, "passives": 2, "detractors": 2,
+                   "interval": nps_interval(6, 2, 2)}  # fmt: skip
 
 
 def test_all_detractors_score_minus_one_hundred():
@@ -115,6 +119,9 @@ def test_csat_average_and_share_satisfied_and_ces_average():
 
     result = scores(counts)
 
-    assert result["csat"] == {"average": 3.75, "satisfied_pct": 75.0, "responses": 4}
-    assert result["ces"] == {"average": 5.33, "responses": 3}
+    assert result["csat"] == {"average": 3.75, "satisfied_pct": 75.0, "responses": 4,
+                              "average_interval": mean_interval({5: 2, 4: 1, 1: 1}, 1, 5),
+                              "satisfied_interval": wilson_interval(3, 4)}  # fmt: skip
+    assert result["ces"] == {"average": 5.33, "responses": 3,
+                             "interval": mean_interval({2: 1, 7: 2}, 1, 7)}  # fmt: skip
     assert result["nps"]["score"] is None

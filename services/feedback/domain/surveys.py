@@ -9,6 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.feedback.domain.config import Detractors
+from services.feedback.domain.statistics import (
+    Interval,
+    mean_interval,
+    nps_interval,
+    wilson_interval,
+)
 from shared.events.activity import SURVEY_SCALES, SurveyKind
 
 
@@ -60,9 +66,13 @@ def _mean(counts: Mapping[int, int]) -> float | None:
     return round(sum(s * n for s, n in counts.items()) / total, 2) if total else None
 
 
-def scores(counts: Mapping[tuple[str, int], int]) -> dict[str, dict[str, float | int | None]]:
-    """NPS, CSAT and CES from answer counts by (survey, score); a survey nobody answered
-    scores null, never 0, which would read as a verdict."""
+Figures = dict[str, float | int | Interval | None]
+
+
+def scores(counts: Mapping[tuple[str, int], int]) -> dict[str, Figures]:
+    """NPS, CSAT and CES from answer counts by (survey, score), each with its answer
+    count and 95 % interval (``statistics``); a survey nobody answered scores null,
+    never 0, which would read as a verdict."""
     by_kind: dict[str, dict[int, int]] = {"nps": {}, "csat": {}, "ces": {}}
     for (survey, score), n in counts.items():
         by_kind[survey][score] = by_kind[survey].get(score, 0) + n
@@ -73,7 +83,7 @@ def scores(counts: Mapping[tuple[str, int], int]) -> dict[str, dict[str, float |
     }
 
 
-def _nps(counts: Mapping[int, int]) -> dict[str, float | int | None]:
+def _nps(counts: Mapping[int, int]) -> Figures:
     """% promoters (9–10) − % detractors (0–6), from −100 to 100."""
     buckets = {"promoter": 0, "passive": 0, "detractor": 0}
     for score, n in counts.items():
@@ -90,20 +100,23 @@ def _nps(counts: Mapping[int, int]) -> dict[str, float | int | None]:
         "promoters": buckets["promoter"],
         "passives": buckets["passive"],
         "detractors": buckets["detractor"],
+        "interval": nps_interval(buckets["promoter"], buckets["passive"], buckets["detractor"]),
     }
 
 
-def _csat(counts: Mapping[int, int]) -> dict[str, float | int | None]:
+def _csat(counts: Mapping[int, int]) -> Figures:
     """The average (1–5) and the share of satisfied answers (4 or 5)."""
     answered = sum(counts.values())
     satisfied = sum(n for s, n in counts.items() if s >= 4)
     return {"average": _mean(counts), "satisfied_pct": _ratio(satisfied, answered),
-            "responses": answered}  # fmt: skip
+            "responses": answered, "average_interval": mean_interval(counts, 1, 5),
+            "satisfied_interval": wilson_interval(satisfied, answered)}  # fmt: skip
 
 
-def _ces(counts: Mapping[int, int]) -> dict[str, float | int | None]:
+def _ces(counts: Mapping[int, int]) -> Figures:
     """The average effort (1–7)."""
-    return {"average": _mean(counts), "responses": sum(counts.values())}
+    return {"average": _mean(counts), "responses": sum(counts.values()),
+            "interval": mean_interval(counts, 1, 7)}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Feedback's repository: complaints and notes (``complaints``), survey definitions,
-invitations and responses (``surveys``), and the audience (``audience``), read and
+invitations and responses (``surveys``), the audience (``audience``) and orders by
+channel (``channels``), read and
 written a batch at a time. It flushes and never commits; the caller's unit of work does.
 
 Rows come back as the domain's frozen dataclasses (``Complaint``, ``Invitation``,
@@ -12,13 +13,14 @@ written back is the one read; the sweep's due rows skip rows another replica hol
 from services.feedback.store.audience import (
     add_respondents,
     consent_decisions,
+    folded,
     lock_audience,
     save_consents,
+    save_folded,
     save_last_invited,
-    save_stages,
-    stages,
     survey_consents,
 )
+from services.feedback.store.channels import ChannelOrder, add_channel_orders
 from services.feedback.store.complaints import (
     Key,
     RefKey,
@@ -48,8 +50,10 @@ from services.feedback.store.surveys import (
 )
 
 __all__ = [
+    "ChannelOrder",
     "Key",
     "RefKey",
+    "add_channel_orders",
     "add_complaints",
     "add_invitations",
     "add_notes",
@@ -63,6 +67,7 @@ __all__ = [
     "document_of",
     "due_escalations",
     "due_invitations",
+    "folded",
     "invitation_of",
     "lapsing_invitations",
     "latest_invitations",
@@ -73,12 +78,11 @@ __all__ = [
     "response_of",
     "save_complaints",
     "save_consents",
+    "save_folded",
     "save_invitations",
     "save_last_invited",
-    "save_stages",
     "save_surveys",
     "sent_invitations",
-    "stages",
     "survey_consents",
     "surveys_of",
 ]

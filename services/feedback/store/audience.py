@@ -98,20 +98,32 @@ async def save_consents(conn: AsyncConnection, decided: Mapping[ConsentKey, Date
     await upsert(conn, consent, rows, key=["tenant_id", "customer_id", "channel", "purpose"])
 
 
-async def stages(conn: AsyncConnection, keys: Collection[Key]) -> dict[Key, Dated[str] | None]:
-    """Each customer's folded stage and when they entered it (None: none known), locked."""
+# The facts feedback folds on a respondent's row, each a column with its ``<name>_at``.
+FOLDED = ("stage", "tier", "value_class")
+
+
+async def folded(
+    conn: AsyncConnection, fact: str, keys: Collection[Key]
+) -> dict[Key, Dated[str] | None]:
+    """Each customer's folded ``fact`` (stage, tier or value class) and since when (None:
+    none known), their rows locked."""
+    if fact not in FOLDED:
+        raise ValueError(f"feedback folds {FOLDED}, not {fact!r}")
     r = respondent.c
     query = select(respondent).where(keys_in(conn, [r.tenant_id, r.customer_id], keys))
-    return {
-        (row.tenant_id, row.customer_id): Dated(row.stage, row.stage_at) if row.stage else None
-        for row in await locked(conn, query)
-    }
+    found: dict[Key, Dated[str] | None] = {}
+    for row in await locked(conn, query):
+        value, at = row[fact], row[f"{fact}_at"]
+        found[(row["tenant_id"], row["customer_id"])] = Dated(value, at) if at else None
+    return found
 
 
-async def save_stages(conn: AsyncConnection, moved: Mapping[Key, Dated[str]]) -> None:
-    """Record these stages as each customer's current one."""
+async def save_folded(conn: AsyncConnection, fact: str, moved: Mapping[Key, Dated[str]]) -> None:
+    """Record these as each customer's current ``fact``."""
+    if fact not in FOLDED:
+        raise ValueError(f"feedback folds {FOLDED}, not {fact!r}")
     rows = [
-        {"tenant_id": t, "customer_id": c, "stage": d.value, "stage_at": d.at}
+        {"tenant_id": t, "customer_id": c, fact: d.value, f"{fact}_at": d.at}
         for (t, c), d in moved.items()
     ]
     await upsert(conn, respondent, rows, key=["tenant_id", "customer_id"])

@@ -24,6 +24,7 @@ from services.gateway import (
     surveys,
 )
 from services.gateway.cors import install_cors
+from services.gateway.dashboard import pages as dashboard
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.runtime import GatewayResources, GatewayRuntime
 from services.gateway.settings import GatewaySettings
@@ -108,6 +109,7 @@ def definition(
             surveys.router,
             webhooks.router,
             storefront.router,
+            dashboard.router,
         ],
         subscriptions=subscriptions,
         jobs=jobs,

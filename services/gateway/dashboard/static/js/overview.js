@@ -9,15 +9,16 @@ export const STAGES = ["prospect", "lead", "new_customer", "active", "loyal", "s
 const WEEKS = 8;
 
 async function funnel() {
-  const [now, conversion] = await Promise.all([
-    get("v1/lifecycle/funnel"),
-    get("v1/lifecycle/funnel/conversion"),
-  ]);
+  const now = await get("v1/lifecycle/funnel");
   const counts = STAGES.map((stage) => now.stages[stage] ?? 0);
   draw("chart-funnel", "bar", STAGES, [{ label: "customers", data: counts, backgroundColor: PALETTE[0] }],
     { plugins: { legend: { display: false } } });
   fillTable("funnel", STAGES.map((stage, i) => row({}, stage, num(counts[i], { "data-stage": stage }))));
-  fillTable("conversion", conversion.conversions.map((c) =>
+}
+
+async function conversion() {
+  const period = await get("v1/lifecycle/funnel/conversion");
+  fillTable("conversion", period.conversions.map((c) =>
     row({}, `${c.from} → ${c.to}`, num(c.entered), num(c.converted), num(pct(c.rate), { "data-rate": `${c.from}-${c.to}` }))));
 }
 
@@ -95,6 +96,7 @@ async function segments() {
 
 const PANELS = {
   "panel-funnel": funnel,
+  "panel-conversion": conversion,
   "panel-movements": movements,
   "panel-at-risk": atRisk,
   "panel-scores": scores,

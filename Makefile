@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install infra dev up down test lint format bench lock test-containers test-faults
+.PHONY: install infra browser dev up down test lint format bench lock test-containers test-faults
 
 install: $(STAMP)
 
@@ -46,8 +46,12 @@ down:
 	deploy/local/kafka.sh stop
 	deploy/local/postgres.sh stop
 
+## Debian's Chromium for the dashboard's browser test, installed when missing (root, apt).
+browser:
+	deploy/local/chromium.sh
+
 ## Every test suite: unit, integration (real PostgreSQL + Kafka) and end-to-end (make up's processes).
-test: infra
+test: infra browser
 	deploy/local/services.sh start
 	status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; deploy/local/services.sh stop; exit $$status
 

@@ -27,6 +27,7 @@ from services.gateway import (
     surveys,
 )
 from services.gateway.cors import install_cors
+from services.gateway.dashboard import pages as dashboard
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.runtime import GatewayResources, GatewayRuntime
 from services.gateway.settings import GatewaySettings
@@ -118,6 +119,7 @@ def definition(
             surveys.router,
             webhooks.router,
             storefront.router,
+            dashboard.router,
         ],
         subscriptions=subscriptions,
         jobs=jobs,

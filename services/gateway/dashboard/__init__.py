@@ -1,0 +1,1 @@
+"""The dashboard: a page the gateway serves for analysts, retention and service leads."""

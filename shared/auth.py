@@ -23,6 +23,8 @@ SCOPES: Final = frozenset(
         "loyalty:compensate",
         "operator",
         "storefront:sessions",
+        "privacy:export",
+        "privacy:erase",
     }
 )
 # Cross-tenant work (other tenants' keys, all-tenant sweeps): held by the bootstrap key

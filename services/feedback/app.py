@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from services.feedback import api, handlers, survey_api
+from services.feedback import api, handlers, privacy, survey_api
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
 from services.feedback.tables import inbox, outbox, parked
 from shared import sweeps, topics
 from shared.contracts.feedback import FeedbackSweep
+from shared.erasure import erasure_subscription, export_router
 from shared.parking import Parking, expiry_job, parking_of
 from shared.runtime import Job, Runtime, ServiceDefinition
 from shared.subscription import Subscription
@@ -40,7 +41,7 @@ def subscriptions(runtime: FeedbackRuntime) -> list[Subscription]:
             handler=lambda uow, batch: handlers.record_feedback(uow, batch, config, early),
         )
         for group, (topic, payloads) in CONSUMED.items()
-    ]
+    ] + [erasure_subscription("feedback", privacy.erase, runtime.clock)]
 
 
 def sweep(runtime: FeedbackRuntime, tenant: str | None = None) -> Awaitable[Swept]:
@@ -67,6 +68,7 @@ SERVICE: ServiceDefinition[FeedbackSettings, None] = ServiceDefinition(
     routers=[
         api.router,
         survey_api.router,
+        export_router("feedback", privacy.export),
         sweeps.sweep_router(
             "/feedback/sweep",
             sweep,

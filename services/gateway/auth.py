@@ -52,13 +52,16 @@ def failures(*more: int) -> dict[int | str, dict[str, Any]]:
     return problem_responses(*sorted({*AUTHENTICATED_FAILURES, *more}))
 
 
-def require(*scopes: str) -> Callable[..., Awaitable[keys.Principal]]:
-    """A dependency that admits only a valid key holding every one of ``scopes``."""
+def require(
+    *scopes: str, implied_by: str | None = None
+) -> Callable[..., Awaitable[keys.Principal]]:
+    """A dependency that admits only a valid key holding every one of ``scopes`` (or the
+    scope ``implied_by``, which holds them all)."""
 
     async def principal(request: Request, runtime: RuntimeDep, _: Presented) -> keys.Principal:
         found = await authenticated(request, runtime)
         for scope in scopes:
-            if scope not in found.scopes:
+            if scope not in found.scopes and implied_by not in found.scopes:
                 raise Problem(403, "insufficient-scope", f"This API key lacks the '{scope}' scope.")
         wait = runtime.resources.rate_limiter.acquire(found.key_id)
         if wait:
@@ -198,6 +201,9 @@ LoyaltyWriter = Annotated[keys.Principal, Depends(require("loyalty:write"))]
 Resolver = Annotated[keys.Principal, Depends(require("complaints:resolve"))]
 DeskAgent = Annotated[keys.Principal, Depends(require("desk:write"))]
 Editor = Annotated[keys.Principal, Depends(require("customers:write"))]
+# Data-protection requests: admin keys hold them, or a key granted just that.
+Exporter = Annotated[keys.Principal, Depends(require("privacy:export", implied_by="admin"))]
+Eraser = Annotated[keys.Principal, Depends(require("privacy:erase", implied_by="admin"))]
 
 
 def refuse_all_tenants_unless_operator(caller: keys.Principal, all_tenants: bool) -> None:

@@ -143,3 +143,18 @@ webhook_delivery = Table(
     Index("ix_webhook_delivery_log", "subscription_id", "created_at", "delivery_id"),
     comment="One row per event a subscription receives; due rows are taken under SKIP LOCKED.",
 )
+
+privacy_export = Table(
+    "privacy_export",
+    metadata,
+    Column("export_id", Uuid, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("requested_by", String(64), nullable=False, comment="api-key:<id> of the requester"),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("parts", JSON, nullable=False, comment="each service's rows, or its failure, by name"),
+    Column("completed_at", UTCDateTime),
+    Column("expires_at", UTCDateTime, nullable=False, comment="forgotten after this"),
+    Index("ix_privacy_export_customer", "tenant_id", "customer_id"),
+    comment="Export jobs: what every service holds about a customer; deleted on expiry or erasure.",
+)

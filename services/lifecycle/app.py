@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from functools import partial
 
-from services.lifecycle import api, handlers
+from services.lifecycle import api, handlers, privacy
 from services.lifecycle.modelfit import refit_stale
 from services.lifecycle.rescore import rescore_due
 from services.lifecycle.settings import LifecycleSettings
@@ -13,6 +13,7 @@ from services.lifecycle.sweep import sweep_due
 from services.lifecycle.tables import inbox, outbox
 from shared import sweeps, topics
 from shared.contracts.lifecycle import StageSweep
+from shared.erasure import erasure_subscription, export_router
 from shared.jobs import Periodic
 from shared.runtime import Job, Runtime, ServiceDefinition
 from shared.subscription import Subscription
@@ -36,6 +37,7 @@ def subscriptions(runtime: LifecycleRuntime) -> list[Subscription]:
             applies=handlers.SIGNALS,
             handler=lambda uow, batch: handlers.move_customers(uow, batch, machine, clock),
         ),
+        erasure_subscription("lifecycle", privacy.erase, clock),
     ]
 
 
@@ -71,6 +73,7 @@ SERVICE: ServiceDefinition[LifecycleSettings, None] = ServiceDefinition(
     inbox=inbox,
     routers=[
         api.router,
+        export_router("lifecycle", privacy.export),
         sweeps.sweep_router("/lifecycle/sweep", sweep, StageSweep, "the time-based transitions"),
     ],
     subscriptions=subscriptions,

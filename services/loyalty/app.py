@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from services.loyalty import api, handlers
+from services.loyalty import api, handlers, privacy
 from services.loyalty.settings import LoyaltySettings
 from services.loyalty.sweep import sweep_due
 from services.loyalty.tables import inbox, outbox, parked
 from shared import sweeps, topics
 from shared.contracts.loyalty import LoyaltySweep
+from shared.erasure import erasure_subscription, export_router
 from shared.parking import Parking, expiry_job, parking_of
 from shared.runtime import Job, Runtime, ServiceDefinition
 from shared.subscription import BatchHandler, Subscription
@@ -39,7 +40,7 @@ def subscriptions(runtime: LoyaltyRuntime) -> list[Subscription]:
     return [
         Subscription(group=group, topics=(topic,), applies=payloads, handler=handler)
         for group, (topic, payloads) in CONSUMED.items()
-    ]
+    ] + [erasure_subscription("loyalty", privacy.erase, runtime.clock)]
 
 
 def sweep(runtime: LoyaltyRuntime, tenant: str | None = None) -> Awaitable[Swept]:
@@ -63,6 +64,7 @@ SERVICE: ServiceDefinition[LoyaltySettings, None] = ServiceDefinition(
     inbox=inbox,
     routers=[
         api.router,
+        export_router("loyalty", privacy.export),
         sweeps.sweep_router(
             "/loyalty/sweep", sweep, LoyaltySweep, "the expiries, releases and tier reviews"
         ),

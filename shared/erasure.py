@@ -75,7 +75,8 @@ async def confirm_erasures(
                 ),
                 received.event,
                 source=f"/crm/{service}",
-                purpose="erasure_confirmed",
+                # one id per service: profile's inbox would take the others for repeats
+                purpose=f"erasure_confirmed:{service}",
             )
         )
 

@@ -133,3 +133,18 @@ async def test_loyalty_keeps_the_ledger_and_confirms(bench_of):
 
     assert await loyalty.rows(ledger_entry, customer_id=LI_WEI)
     assert (await confirmed(loyalty, LoyaltyErasureConfirmed)).service == "loyalty"
+
+
+async def test_each_service_confirms_under_an_id_of_its_own(bench_of):
+    """Profile's inbox keeps one event per id: confirmations of one erasure by several
+    services sharing an id would be dropped as repeats, and the job never completes."""
+    erasure = erased(LI_WEI)
+    ids = set()
+    for name, kind in (
+        ("lifecycle", LifecycleErasureConfirmed),
+        ("loyalty", LoyaltyErasureConfirmed),
+    ):
+        bench = await bench_of(name)
+        await bench.consume(f"{name}-erasure", erasure)
+        ids.update(e.id for e in await bench.published(kind))
+    assert len(ids) == 2

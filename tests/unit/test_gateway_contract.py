@@ -174,3 +174,12 @@ async def test_a_405_names_every_method_of_the_path() -> None:
     assert answer.status_code == 405
     assert answer.headers["content-type"] == MEDIA_TYPE
     assert {"GET", "POST"} <= {m.strip() for m in answer.headers["allow"].split(",")}
+
+
+async def test_lookup_is_no_customer_to_erase() -> None:
+    """``DELETE /v1/customers/{customer_id}`` would take ``lookup`` for an id (a 422)."""
+    transport = httpx.ASGITransport(app=_gateway())
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        answer = await client.delete("/v1/customers/lookup")
+
+    assert (answer.status_code, answer.headers["allow"]) == (405, "GET")

@@ -24,11 +24,14 @@ SCOPES: Final = frozenset(
         "operator",
         "storefront:sessions",
         "audit:read",
+        "privacy:export",
+        "privacy:erase",
     }
 )
 # Scopes an ``admin`` key holds without being granted them one by one: reading the audit
-# log of its tenant is part of administering it.
-ADMIN_HOLDS: Final = frozenset({"audit:read"})
+# log of its tenant, and answering its customers' data-protection requests, are part of
+# administering it (a key may also be granted just one of them).
+ADMIN_HOLDS: Final = frozenset({"audit:read", "privacy:export", "privacy:erase"})
 # Cross-tenant work (other tenants' keys, all-tenant sweeps): held by the bootstrap key
 # alone, so no key an admin creates can ever reach beyond its tenant.
 OPERATOR: Final = "operator"

@@ -202,7 +202,7 @@ async def get_scores(
 
 
 async def _groups(
-    runtime: Runtime[FeedbackSettings, None],
+    runtime: Runtime[FeedbackSettings, Rulebook[FeedbackConfig]],
     tenant: str,
     window: tuple[datetime, datetime],
     group_by: satisfaction.GroupBy | None,

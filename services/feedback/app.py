@@ -6,13 +6,14 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
-from services.feedback import analytics_api, api, handlers, survey_api
+from services.feedback import analytics_api, api, handlers, privacy, survey_api
 from services.feedback.domain.config import FeedbackConfig, parse_config
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
 from services.feedback.tables import inbox, outbox, parked, tenant_rules
 from shared import sweeps, topics
 from shared.contracts.feedback import FeedbackSweep
+from shared.erasure import erasure_subscription, export_router
 from shared.parking import Parking, expiry_job, parking_of
 from shared.rulebook import Rulebook
 from shared.rules_api import rules_router
@@ -66,7 +67,7 @@ def subscriptions(runtime: FeedbackRuntime) -> list[Subscription]:
     return [
         Subscription(group=group, topics=(topic,), applies=payloads, handler=handler)
         for group, (topic, payloads) in CONSUMED.items()
-    ]
+    ] + [erasure_subscription("feedback", privacy.erase, runtime.clock)]
 
 
 def sweep(runtime: FeedbackRuntime, tenant: str | None = None) -> Awaitable[Swept]:
@@ -101,6 +102,7 @@ SERVICE: ServiceDefinition[FeedbackSettings, Rulebook[FeedbackConfig]] = Service
         api.router,
         analytics_api.router,
         survey_api.router,
+        export_router("feedback", privacy.export),
         sweeps.sweep_router(
             "/feedback/sweep",
             sweep,

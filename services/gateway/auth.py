@@ -54,7 +54,8 @@ def failures(*more: int) -> dict[int | str, dict[str, Any]]:
 
 
 def require(*scopes: str) -> Callable[..., Awaitable[keys.Principal]]:
-    """A dependency that admits only a valid key holding every one of ``scopes``."""
+    """A dependency that admits only a valid key holding every one of ``scopes`` (an
+    ``admin`` key holds ``ADMIN_HOLDS`` too)."""
 
     async def principal(request: Request, runtime: RuntimeDep, _: Presented) -> keys.Principal:
         found = await authenticated(request, runtime)
@@ -201,6 +202,9 @@ Resolver = Annotated[keys.Principal, Depends(require("complaints:resolve"))]
 DeskAgent = Annotated[keys.Principal, Depends(require("desk:write"))]
 Editor = Annotated[keys.Principal, Depends(require("customers:write"))]
 Auditor = Annotated[keys.Principal, Depends(require("audit:read"))]
+# Data-protection requests: admin keys hold them, or a key granted just that.
+Exporter = Annotated[keys.Principal, Depends(require("privacy:export"))]
+Eraser = Annotated[keys.Principal, Depends(require("privacy:erase"))]
 
 
 def refuse_all_tenants_unless_operator(caller: keys.Principal, all_tenants: bool) -> None:

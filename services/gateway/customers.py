@@ -79,9 +79,10 @@ async def lookup_customer(
     return await upstreams.forward("profile", "/v1/customers/lookup", caller.tenant_id, request)
 
 
-@router.api_route("/lookup", methods=["PATCH"], include_in_schema=False)
+@router.api_route("/lookup", methods=["PATCH", "DELETE"], include_in_schema=False)
 async def lookup_is_read_only() -> Response:
-    """``PATCH /v1/customers/{customer_id}`` would otherwise take ``lookup`` for an id."""
+    """``PATCH`` and ``DELETE /v1/customers/{customer_id}`` would otherwise take ``lookup``
+    for an id."""
     raise Problem(
         405,
         "method-not-allowed",

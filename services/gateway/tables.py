@@ -173,3 +173,17 @@ audit_entry = Table(
 # (tests build schemas from the metadata) and by the migration (installations).
 for _ddl in append_only_ddl("audit_entry"):
     event.listen(audit_entry, "after_create", _ddl)
+privacy_export = Table(
+    "privacy_export",
+    metadata,
+    Column("export_id", Uuid, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("requested_by", String(64), nullable=False, comment="api-key:<id> of the requester"),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("parts", JSON, nullable=False, comment="each service's rows, or its failure, by name"),
+    Column("completed_at", UTCDateTime),
+    Column("expires_at", UTCDateTime, nullable=False, comment="forgotten after this"),
+    Index("ix_privacy_export_customer", "tenant_id", "customer_id"),
+    comment="Export jobs: what every service holds about a customer; deleted on expiry or erasure.",
+)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from functools import partial
 from typing import Any
 
-from services.lifecycle import api, handlers
+from services.lifecycle import api, handlers, privacy
 from services.lifecycle.domain.config import parse_config
 from services.lifecycle.domain.stages import StageMachine
 from services.lifecycle.modelfit import refit_stale
@@ -17,6 +17,7 @@ from services.lifecycle.sweep import sweep_due
 from services.lifecycle.tables import inbox, lifecycle_purchase, outbox, tenant_rules
 from shared import sweeps, topics
 from shared.contracts.lifecycle import StageSweep
+from shared.erasure import erasure_subscription, export_router
 from shared.jobs import Periodic
 from shared.retention import Kept, retention_job
 from shared.rulebook import Rulebook
@@ -75,6 +76,7 @@ def subscriptions(runtime: LifecycleRuntime) -> list[Subscription]:
             applies=handlers.SIGNALS,
             handler=handler,
         ),
+        erasure_subscription("lifecycle", privacy.erase, runtime.clock),
     ]
 
 
@@ -119,6 +121,7 @@ SERVICE: ServiceDefinition[LifecycleSettings, Rulebook[StageMachine]] = ServiceD
     inbox=inbox,
     routers=[
         api.router,
+        export_router("lifecycle", privacy.export),
         sweeps.sweep_router("/lifecycle/sweep", sweep, StageSweep, "the time-based transitions"),
         rules_router("lifecycle", _rulebook),
     ],

@@ -6,13 +6,14 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
-from services.loyalty import api, handlers
+from services.loyalty import api, handlers, privacy
 from services.loyalty.domain.rules import Programme, parse_programme
 from services.loyalty.settings import LoyaltySettings
 from services.loyalty.sweep import sweep_due
 from services.loyalty.tables import inbox, outbox, parked, tenant_rules
 from shared import sweeps, topics
 from shared.contracts.loyalty import LoyaltySweep
+from shared.erasure import erasure_subscription, export_router
 from shared.parking import Parking, expiry_job, parking_of
 from shared.rulebook import Rulebook
 from shared.rules_api import rules_router
@@ -62,7 +63,7 @@ def subscriptions(runtime: LoyaltyRuntime) -> list[Subscription]:
     return [
         Subscription(group=group, topics=(topic,), applies=payloads, handler=handler)
         for group, (topic, payloads) in CONSUMED.items()
-    ]
+    ] + [erasure_subscription("loyalty", privacy.erase, runtime.clock)]
 
 
 def sweep(runtime: LoyaltyRuntime, tenant: str | None = None) -> Awaitable[Swept]:
@@ -91,6 +92,7 @@ SERVICE: ServiceDefinition[LoyaltySettings, Rulebook[Programme]] = ServiceDefini
     inbox=inbox,
     routers=[
         api.router,
+        export_router("loyalty", privacy.export),
         sweeps.sweep_router(
             "/loyalty/sweep", sweep, LoyaltySweep, "the expiries, releases and tier reviews"
         ),

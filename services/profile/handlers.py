@@ -12,7 +12,7 @@ from typing import cast
 from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 
-from services.profile import announcements, domain, orders, recording, segmenting, store
+from services.profile import announcements, domain, orders, privacy, recording, segmenting, store
 from services.profile.resolution import (
     Claim,
     ContactKey,
@@ -28,15 +28,16 @@ from shared.db import insert_ignoring_conflicts, keys_in, upsert
 from shared.events import REGISTRY
 from shared.events.activity import Inbound
 from shared.events.payload import Payload
+from shared.events.privacy import CONFIRMATIONS, ErasureConfirmed
 from shared.events.profile import CustomersMerged
 from shared.parking import Parking
-from shared.subscription import Received
+from shared.subscription import Received, only
 from shared.uow import UnitOfWork
 
 # What each consumer applies: every partner activity as posted, and what the 360 folds.
 RESOLVED = REGISTRY.payloads_on(topics.INBOUND)
 FOLDED: tuple[type[Payload], ...] = tuple(
-    dict.fromkeys((*domain.FOLDED, CustomersMerged, *segmenting.FOLLOWED))
+    dict.fromkeys((*domain.FOLDED, CustomersMerged, *segmenting.FOLLOWED, *CONFIRMATIONS.values()))
 )
 ViewKey = tuple[str, uuid.UUID]
 KEY = ("tenant_id", "customer_id")
@@ -105,9 +106,12 @@ async def fold_into_view(
 ) -> None:
     """Fold purchases, refunds, stage, risk, points, tier and feedback events into the
     customer 360, and learn the merges; this consumer is the 360's only writer. A refund
-    that came before its purchase waits for it (``orders``). Then keep the segments of
-    the batch's customers current against the 360 just folded (``segmenting``)."""
+    that came before its purchase waits for it (``orders``). Erasures' confirmations go
+    to their jobs (``privacy``). Then keep the segments of the batch's customers current
+    against the 360 just folded (``segmenting``)."""
     now = clock.now()
+    await privacy.fold_confirmations(uow, only(batch, ErasureConfirmed))
+    batch = [r for r in batch if not isinstance(r.payload, ErasureConfirmed)]
     facts = [r for r in batch if not isinstance(r.payload, CustomersMerged)]
     facts = await orders.in_order_of_purchase(uow.conn, facts, parking)
     views = await _views(uow, {r.customer for r in facts})

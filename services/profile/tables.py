@@ -288,3 +288,19 @@ segment_due = Table(
     comment="When a customer's segments must be evaluated again: a window edge, or a "
     "segment saved (one row per customer, the earliest).",
 )
+
+erasure = Table(
+    "erasure",
+    metadata,
+    Column("erasure_id", Uuid, primary_key=True),
+    Column("tenant_id", TenantId, nullable=False),
+    Column("customer_id", Uuid, nullable=False, comment="An id only: its record is gone"),
+    Column("merged_ids", JSON, nullable=False, comment="Customers merged into it, erased too"),
+    Column("reason", String(500), nullable=False),
+    Column("requested_by", String(200)),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("confirmations", JSON, nullable=False, comment="When each service confirmed, by name"),
+    Column("completed_at", UTCDateTime, comment="The last confirmation's time"),
+    Index("ix_erasure_customer", "tenant_id", "customer_id"),
+    comment="Erasures: profile erased at once; each service's confirmation is folded in.",
+)

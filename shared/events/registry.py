@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.events import feedback, gateway, lifecycle, loyalty, profile
+from shared.events import feedback, gateway, lifecycle, loyalty, privacy, profile
 from shared.events.activity import ACTIVITIES, inbound_model
 from shared.events.payload import DecodeError, Payload
 from shared.fields import field_errors, summary
@@ -114,6 +114,9 @@ def _types() -> Iterable[EventType]:
     yield EventType(profile.CustomerRecordUpdated, "crm.profile.customer_updated.v1")
     yield EventType(profile.SegmentEntered, "crm.profile.segment_entered.v1")
     yield EventType(profile.SegmentExited, "crm.profile.segment_exited.v1")
+    yield EventType(privacy.CustomerErased, "crm.profile.customer_erased.v1")
+    for service, confirmed in privacy.CONFIRMATIONS.items():
+        yield EventType(confirmed, f"crm.{service}.erasure_confirmed.v1")
     yield EventType(lifecycle.StageChanged, "crm.lifecycle.stage_changed.v1")
     yield EventType(lifecycle.ChurnRiskChanged, "crm.lifecycle.churn_risk_changed.v1")
     yield EventType(lifecycle.ValueClassChanged, "crm.lifecycle.value_class_changed.v1")

@@ -13,6 +13,7 @@ from tests.handlers import (
     test_gateway_webhooks,
     test_lifecycle,
     test_loyalty,
+    test_privacy,
     test_profile_inbound,
     test_profile_view,
 )
@@ -31,6 +32,9 @@ TESTED_BY = {
     "loyalty-feedback": test_loyalty,
     "loyalty-lifecycle": test_loyalty,
     "gateway-webhooks": test_gateway_webhooks,
+    "lifecycle-erasure": test_privacy,
+    "feedback-erasure": test_privacy,
+    "loyalty-erasure": test_privacy,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import timedelta
 from functools import partial
 
 from services.lifecycle import api, handlers
@@ -43,7 +44,8 @@ def sweep(runtime: LifecycleRuntime, tenant: str | None = None) -> Awaitable[Swe
     """The time-based transitions due now, of ``tenant`` (None: every tenant)."""
     settings = runtime.settings
     batch = settings.lifecycle_sweep_batch_size
-    return sweep_due(runtime.db, settings.machine, runtime.clock, batch, tenant)
+    quiet = timedelta(seconds=settings.lifecycle_watermark_quiet_seconds)
+    return sweep_due(runtime.db, settings.machine, runtime.clock, batch, tenant, quiet)
 
 
 def jobs(runtime: LifecycleRuntime) -> list[Job]:

@@ -48,9 +48,7 @@ def consumers_of(name: str, runtime: Runtime[Any, Any]) -> dict[str, Consumer]:
     }
 
 
-def plan(
-    name: str, runtime: Runtime[Any, Any], cleared: Sequence[Table], sweep: Sweep
-) -> Refold:
+def plan(name: str, runtime: Runtime[Any, Any], cleared: Sequence[Table], sweep: Sweep) -> Refold:
     """What ``refold`` needs for service ``name`` on ``runtime`` (whose clock is a
     ``ReplayClock``)."""
     assert isinstance(runtime.clock, ReplayClock)

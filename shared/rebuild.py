@@ -70,9 +70,7 @@ class Refold:
     clock: ReplayClock
 
 
-async def refold(
-    rebuild: Refold, records: dict[str, Sequence[Record]], progress: Progress
-) -> int:
+async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress: Progress) -> int:
     """Clear the folded tables and apply ``records`` (by consumer group) again; the
     number of events applied."""
     async with rebuild.db.engine.begin() as conn:

@@ -37,9 +37,7 @@ async def _lived(bench: Bench, customer: uuid.UUID) -> tuple[list[tuple[object, 
 async def test_a_sweep_between_back_dated_events_changes_no_customers_history(bench_of):
     hurried, together = await bench_of("lifecycle"), await bench_of("lifecycle")
     customers = {name: uuid.uuid4() for name in ORDERS}
-    timeline = sorted(
-        (at, name, k) for name, times in ORDERS.items() for k, at in enumerate(times)
-    )
+    timeline = sorted((at, name, k) for name, times in ORDERS.items() for k, at in enumerate(times))
     for at, name, k in timeline:  # one at a time, a sweep (at the wall clock) after each
         await hurried.consume(ACTIVITY, bought(customers[name], f"{name}-{k}", at))
         await _sweep(hurried)

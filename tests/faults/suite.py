@@ -8,8 +8,9 @@ resolutions, survey answers) goes to two fresh tenants through the gateway of th
 local topology. The calm tenant gets it in event-time order in one go. The faulted
 tenant gets the same events, a share before the first fault and one as each strikes
 (however long restarts take), while a seeded schedule (``chaos.py``) kills -9 each
-service, kills -9 the broker and stops PostgreSQL in immediate mode, restarting each; the partner behaves like a real one: it retries
-what failed or timed out, and re-sends a tenth of the batches that did succeed.
+service, kills -9 the broker and stops PostgreSQL in immediate mode, restarting each;
+the partner behaves like a real one: it retries what failed or timed out, and
+re-sends a tenth of the batches that did succeed.
 When both tenants are settled, every customer's 360, stage history, loyalty
 account, ledger and complaints are read through the gateway and compared.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Sequence
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -84,7 +85,8 @@ def sweep(runtime: LifecycleRuntime, tenant: str | None = None) -> Awaitable[Swe
     """The time-based transitions due now, of ``tenant`` (None: every tenant)."""
     settings = runtime.settings
     batch = settings.lifecycle_sweep_batch_size
-    return sweep_due(runtime.db, runtime.resources, runtime.clock, batch, tenant)
+    quiet = timedelta(seconds=settings.lifecycle_watermark_quiet_seconds)
+    return sweep_due(runtime.db, runtime.resources, runtime.clock, batch, tenant, quiet)
 
 
 def jobs(runtime: LifecycleRuntime) -> list[Job]:

@@ -5,13 +5,16 @@ Set-based: one locked read of the touched customers, one write per table."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from services.lifecycle import announcements, store
+from services.lifecycle import announcements, store, watermarks
 from services.lifecycle.announcements import HistoryRow, history_row
-from services.lifecycle.domain import folding
+from services.lifecycle.domain import folding, timers
+from services.lifecycle.domain.rfm import rfm_of
 from services.lifecycle.domain.stages import StageMachine, Transition
 from services.lifecycle.settling import settle
 from services.lifecycle.store import Customer
+from services.lifecycle.sweep import fire_due
 from shared.clock import Clock
 from shared.events import CloudEvent
 from shared.events.activity import (
@@ -51,15 +54,47 @@ async def move_customers(
     customers = await store.load_customers(uow.conn, {r.customer for r in ordered})
     history: list[HistoryRow] = []
     last_cause: dict[CustomerKey, CloudEvent] = {}
+    now = clock.now()
     for received in ordered:
         key = received.customer
         customer = customers.setdefault(key, Customer())
+        if isinstance(received.payload, ACTIVITY):
+            _catch_up(uow, key, customer, machine, min(received.event.time, now), history)
         transition = _fold(customer, received, machine)
         last_cause[key] = received.event
         if transition:
             history.append(history_row(key, transition, "event", str(received.event.id)))
             uow.publish(announcements.stage_changed(transition, received.event))
     await settle(uow, customers, last_cause, machine, clock, history)
+    await watermarks.advance(uow.conn, _latest_activity(ordered), now)
+
+
+def _catch_up(
+    uow: UnitOfWork,
+    key: CustomerKey,
+    customer: Customer,
+    machine: StageMachine,
+    until: datetime,
+    history: list[HistoryRow],
+) -> None:
+    """Fire the customer's timers that fell due before their event at ``until``, at their
+    due times: whether a sweep ran between two of a customer's events does not change
+    their history (``watermarks``). A partner's own activity only: a signal's time may be
+    another service's wall clock."""
+    timer = timers.next_timer(machine, customer.state, rfm_of(customer.purchases.values()))
+    for transition, kind in fire_due(customer, timer, machine, until):
+        history.append(history_row(key, transition, "timer", kind))
+        uow.publish(announcements.timer_stage_changed(key, transition, kind))
+
+
+def _latest_activity(batch: Sequence[Received[Payload]]) -> dict[str, datetime]:
+    """Each tenant's latest event time among the partners' activity of the batch."""
+    latest: dict[str, datetime] = {}
+    for received in batch:
+        if isinstance(received.payload, ACTIVITY):
+            tenant, at = received.customer[0], received.event.time
+            latest[tenant] = max(at, latest.get(tenant, at))
+    return latest
 
 
 def _fold(

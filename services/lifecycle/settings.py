@@ -26,6 +26,11 @@ class LifecycleSettings(ServiceSettings):
     lifecycle_sweep_batch_size: int = Field(100, ge=1)
     """Customers one sweep transaction moves at most (small, so a consumer that needs one
     of them waits for a short transaction, not a long one)."""
+    lifecycle_watermark_quiet_seconds: float = Field(300.0, ge=0)
+    """While a tenant's activity arrived within this many seconds, its silence and churn
+    timers fire as its events pass them in event time, not by the wall clock: a history
+    sent in a hurry goes silent where it did, not where the sweep caught it (0: the wall
+    clock alone)."""
     lifecycle_refit_check_seconds: float = Field(600.0, gt=0)
     """How often lifecycle checks whether the churn model is due for a refit."""
     lifecycle_rescore_seconds: float = Field(60.0, gt=0)

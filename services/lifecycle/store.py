@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import delete, desc, select
+from sqlalchemy import delete, desc, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,6 +27,7 @@ from services.lifecycle.tables import (
     lifecycle_model,
     lifecycle_purchase,
     lifecycle_timer,
+    lifecycle_watermark,
 )
 from shared.db import keys_in, upsert
 from shared.events.lifecycle import Stage
@@ -227,19 +228,29 @@ async def set_timers(
 
 
 async def due_timers(
-    conn: AsyncConnection, now: datetime, limit: int, tenant: str | None = None
+    conn: AsyncConnection,
+    now: datetime,
+    limit: int,
+    tenant: str | None = None,
+    quiet_since: datetime | None = None,
 ) -> list[DueTimer]:
     """Due timers, locked with their customers' rows; a timer or a customer another
     transaction holds (another replica's sweep, a consumer) is skipped, not waited for.
 
     Both are locked at once: a sweep that held a timer whose customer a consumer holds
-    would make the consumer wait for the whole sweep when it comes to write the timer."""
-    t, c = lifecycle_timer.c, customer_state.c
+    would make the consumer wait for the whole sweep when it comes to write the timer.
+    ``quiet_since``: of a tenant whose events arrived since then, only the timers its
+    event-time watermark has passed are due (``watermarks``)."""
+    t, c, w = lifecycle_timer.c, customer_state.c, lifecycle_watermark.c
     query = (
         select(t.tenant_id, t.customer_id, t.kind, t.due_at)
         .join(customer_state, (c.tenant_id == t.tenant_id) & (c.customer_id == t.customer_id))
         .where(t.due_at <= now)
     )
+    if quiet_since is not None:
+        query = query.outerjoin(lifecycle_watermark, w.tenant_id == t.tenant_id).where(
+            or_(w.tenant_id.is_(None), w.seen_at <= quiet_since, t.due_at <= w.event_time)
+        )
     if tenant is not None:
         query = query.where(t.tenant_id == tenant)
     locked = query.order_by(t.due_at).limit(limit)

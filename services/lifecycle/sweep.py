@@ -9,7 +9,7 @@ apply one transition twice. The same code answers ``POST /v1/lifecycle/sweep``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.lifecycle import announcements, store
@@ -35,18 +35,26 @@ async def sweep_due(
     clock: Clock,
     batch_size: int = 500,
     tenant: str | None = None,
+    quiet_after: timedelta | None = None,
 ) -> Swept:
     """Apply every time-based transition due at the clock's now (of one tenant, or all);
-    how many customers ``moved``."""
-    return await drain(lambda: _sweep_batch(db, machines, clock, batch_size, tenant))
+    how many customers ``moved``. ``quiet_after``: while a tenant's events arrived within
+    it, its timers fire only as its event-time watermark passes them (``watermarks``)."""
+    return await drain(lambda: _sweep_batch(db, machines, clock, batch_size, tenant, quiet_after))
 
 
 async def _sweep_batch(
-    db: Database, machines: Rulebook[StageMachine], clock: Clock, limit: int, tenant: str | None
+    db: Database,
+    machines: Rulebook[StageMachine],
+    clock: Clock,
+    limit: int,
+    tenant: str | None,
+    quiet_after: timedelta | None,
 ) -> Swept:
     now = clock.now()
+    quiet_since = None if quiet_after is None else now - quiet_after
     async with db.unit_of_work() as uow:
-        due = await store.due_timers(uow.conn, now, limit, tenant)
+        due = await store.due_timers(uow.conn, now, limit, tenant, quiet_since)
         if not due:
             return Swept({"moved": 0})
         await machines.refresh(uow.conn)
@@ -71,7 +79,7 @@ async def _sweep_tenant(
     causes: dict[CustomerKey, CloudEvent] = {}
     for row in due:
         key = (row.tenant_id, row.customer_id)
-        for transition, timer in _fire(customers[key], (row.kind, row.due_at), machine, now):
+        for transition, timer in fire_due(customers[key], (row.kind, row.due_at), machine, now):
             history.append(announcements.history_row(key, transition, "timer", timer))
             causes[key] = announcements.timer_stage_changed(key, transition, timer)
             uow.publish(causes[key])
@@ -80,7 +88,7 @@ async def _sweep_tenant(
     return len(causes)
 
 
-def _fire(
+def fire_due(
     customer: Customer, timer: Timer | None, machine: StageMachine, now: datetime
 ) -> list[tuple[Transition, str]]:
     """Fire the customer's due timers in order; a customer long gone goes silent, then

@@ -125,6 +125,16 @@ lifecycle_timer = Table(
 )
 Index("ix_lifecycle_timer_due_at", lifecycle_timer.c.due_at)
 
+lifecycle_watermark = Table(
+    "lifecycle_watermark",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("event_time", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    comment="How far each tenant's events have come in event time (the latest consumed), "
+    "and when one last arrived: timers fire by it, not by the wall clock, while events flow.",
+)
+
 lifecycle_model = Table(
     "lifecycle_model",
     metadata,

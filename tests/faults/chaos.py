@@ -44,6 +44,13 @@ class Chaos:
 
     log: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    crashes: int = 0
+    struck: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def crashed(self, count: int) -> None:
+        """Return once ``count`` faults have struck (the partner sends during each)."""
+        async with self.struck:
+            await self.struck.wait_for(lambda: self.crashes >= count)
 
     async def run(self, faults: list[Fault]) -> None:
         for fault in faults:
@@ -59,6 +66,9 @@ class Chaos:
         else:
             await script(part, "crash")
         self.note(f"{part} crashed")
+        async with self.struck:
+            self.crashes += 1
+            self.struck.notify_all()
 
     def note(self, what: str) -> None:
         self.log.append(f"{time.perf_counter() - self.started:6.1f} s  {what}")

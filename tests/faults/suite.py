@@ -6,10 +6,11 @@ of every part of the topology, must leave every customer in the same state.
 A seeded history (``tests/perf/history.py``: purchases, refunds, complaints and their
 resolutions, survey answers) goes to two fresh tenants through the gateway of the
 local topology. The calm tenant gets it in event-time order in one go. The faulted
-tenant gets the same events, paced over a minute or so, while a seeded schedule
-(``chaos.py``) kills -9 each service, kills -9 the broker and stops PostgreSQL in
-immediate mode, restarting each; the partner behaves like a real one: it retries
-what failed or timed out, and re-sends a tenth of the batches that did succeed.
+tenant gets the same events, a share before the first fault and one as each strikes
+(however long restarts take), while a seeded schedule (``chaos.py``) kills -9 each
+service, kills -9 the broker and stops PostgreSQL in immediate mode, restarting each;
+the partner behaves like a real one: it retries what failed or timed out, and
+re-sends a tenth of the batches that did succeed.
 When both tenants are settled, every customer's 360, stage history, loyalty
 account, ledger and complaints are read through the gateway and compared.
 
@@ -61,6 +62,21 @@ class Partner:
                 self.resent += 1
                 await self.post(chunk)
             await asyncio.sleep(pause)
+
+    async def deliver_through(
+        self, events: list[dict[str, Any]], batch: int, storm: chaos.Chaos, faults: int
+    ) -> None:
+        """A share of the batches before the first fault, and one as each fault strikes,
+        however long the restarts take: every fault meets events in flight."""
+        batches = [events[i : i + batch] for i in range(0, len(events), batch)]
+        share = -(-len(batches) // (faults + 1))
+        for k in range(faults + 1):
+            await storm.crashed(k)
+            for chunk in batches[k * share : (k + 1) * share]:
+                await self.post(chunk)
+                if self.rng.random() < self.resend:
+                    self.resent += 1
+                    await self.post(chunk)
 
     async def post(self, chunk: list[dict[str, Any]], patience: float = 300) -> None:
         deadline = time.perf_counter() + patience
@@ -149,7 +165,7 @@ def _outbox() -> Any:
     return table("outbox", column("id"))
 
 
-async def run(customers: int, seed: int, faults: int, pace: float) -> Outcome:
+async def run(customers: int, seed: int, faults: int) -> Outcome:
     settings = ServiceSettings()
     history = generate(customers, datetime.now(UTC), seed=seed)
     engines = {name: create_engine(ServiceSettings(service=name).db_url) for name in ENGINES}
@@ -157,7 +173,7 @@ async def run(customers: int, seed: int, faults: int, pace: float) -> Outcome:
     calm, faulted = Run(f"calm-{tag}"), Run(f"faults-{tag}")
     try:
         calm.seconds = await _calm(settings, engines, calm, history)
-        faulted.seconds = await _faulted(settings, engines, faulted, history, seed, faults, pace)
+        faulted.seconds = await _faulted(settings, engines, faulted, history, seed, faults)
         differing = await _compare(settings, history, calm, faulted)
     finally:
         await chaos.heal()
@@ -182,7 +198,6 @@ async def _faulted(
     history: History,
     seed: int,
     faults: int,
-    pace: float,
 ) -> float:
     schedule = chaos.schedule(seed, faults)
     chaotic = chaos.Chaos()
@@ -190,7 +205,7 @@ async def _faulted(
         run.partner = Partner(client, random.Random(seed), resend=0.1)
         storm = asyncio.create_task(chaotic.run(schedule))
         try:
-            await run.partner.deliver(history.events, batch=25, seconds=pace)
+            await run.partner.deliver_through(history.events, 25, chaotic, len(schedule))
             await storm
         finally:
             storm.cancel()
@@ -217,7 +232,6 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=700)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--faults", type=int, default=10)
-    parser.add_argument("--pace", type=float, default=60, help="seconds the faulted delivery spans")
     arguments = vars(parser.parse_args())
     outcome = asyncio.run(run(**arguments))
     print(outcome.report())

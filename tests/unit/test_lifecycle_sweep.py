@@ -25,7 +25,7 @@ def test_a_pass_that_silences_then_churns_records_each_transition_with_its_own_t
     )
     timer = next_timer(MACHINE, customer.state, rfm_of(customer.purchases.values()))
 
-    made = sweep._fire(customer, timer, MACHINE, NOW)
+    made = sweep.fire_due(customer, timer, MACHINE, NOW)
 
     assert [(t.from_stage, t.to_stage, cause) for t, cause in made] == [
         ("new_customer", "silent", "silence"),
@@ -48,7 +48,7 @@ def test_timers_follow_the_stage_file_a_silence_rule_from_lead_makes_leads_go_si
     timer = next_timer(machine, lead.state, rfm_of([]))
     assert timer == ("silence", engaged + timedelta(days=90))  # counted from entering lead
 
-    made = sweep._fire(lead, timer, machine, NOW)
+    made = sweep.fire_due(lead, timer, machine, NOW)
     assert [(t.from_stage, t.to_stage, cause) for t, cause in made] == [
         ("lead", "silent", "silence")
     ]

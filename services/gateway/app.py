@@ -18,6 +18,7 @@ from services.gateway import (
     keys,
     lifecycle,
     loyalty,
+    merges,
     profile,
     records,
     storefront,
@@ -97,6 +98,7 @@ def definition(
         routers=[
             api.router,
             admin.router,
+            merges.router,  # before customers: /v1/customers/merges is no customer id
             customers.router,
             lifecycle.router,
             loyalty.router,

@@ -9,7 +9,7 @@ from them. Operators decide merge candidates over HTTP (``merge_api``).
 
 from __future__ import annotations
 
-from services.profile import api, handlers, merge_api, record_api
+from services.profile import api, customer_merge_api, handlers, merge_api, record_api
 from services.profile.tables import inbox, outbox, parked
 from shared import topics
 from shared.parking import Parking, expiry_job, parking_of
@@ -54,7 +54,7 @@ SERVICE: ServiceDefinition[ServiceSettings, None] = ServiceDefinition(
     outbox=outbox,
     inbox=inbox,
     settings=ServiceSettings,
-    routers=[api.router, merge_api.router, record_api.router],
+    routers=[customer_merge_api.router, api.router, merge_api.router, record_api.router],
     subscriptions=subscriptions,
     jobs=jobs,
 )

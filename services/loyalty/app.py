@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from services.loyalty import api, handlers
+from services.loyalty import api, handlers, merges
 from services.loyalty.settings import LoyaltySettings
 from services.loyalty.sweep import sweep_due
 from services.loyalty.tables import inbox, outbox, parked
@@ -36,9 +36,18 @@ def _handler(runtime: LoyaltyRuntime) -> BatchHandler:
 
 def subscriptions(runtime: LoyaltyRuntime) -> list[Subscription]:
     handler = _handler(runtime)
+    programme, clock = runtime.settings.programme, runtime.clock
     return [
-        Subscription(group=group, topics=(topic,), applies=payloads, handler=handler)
-        for group, (topic, payloads) in CONSUMED.items()
+        *(
+            Subscription(group=group, topics=(topic,), applies=payloads, handler=handler)
+            for group, (topic, payloads) in CONSUMED.items()
+        ),
+        Subscription(
+            group="loyalty-profile",
+            topics=(topics.PROFILE,),
+            applies=merges.FROM_PROFILE,
+            handler=lambda uow, batch: merges.apply(uow, batch, programme, clock.now()),
+        ),
     ]
 
 

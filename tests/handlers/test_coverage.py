@@ -12,6 +12,7 @@ from tests.handlers import (
     test_gateway_webhooks,
     test_lifecycle,
     test_loyalty,
+    test_loyalty_merges,
     test_profile_inbound,
     test_profile_view,
 )
@@ -28,6 +29,7 @@ TESTED_BY = {
     "loyalty-activity": test_loyalty,
     "loyalty-feedback": test_loyalty,
     "loyalty-lifecycle": test_loyalty,
+    "loyalty-profile": test_loyalty_merges,
     "gateway-webhooks": test_gateway_webhooks,
 }
 

@@ -1,6 +1,6 @@
 """Through the gateway, on the local topology: an operator merges two customers they
-name, reads one 360, undoes the merge and reads two again; the merge's record says who,
-when, why and what moved; bad input is a problem that names it."""
+name, reads one 360 and one balance, undoes the merge and reads two again; the merge's
+record says who, when, why and what moved; bad input is a problem that names it."""
 
 from __future__ import annotations
 
@@ -24,6 +24,14 @@ async def _two(gateway: httpx.AsyncClient, tenant: str) -> tuple[Caller, Caller,
     return pos, operator, first, second
 
 
+async def _points(caller: Caller, customer_id: str) -> int:
+    answer = await caller.get(f"/v1/customers/{customer_id}/loyalty")
+    if answer.status_code != 200:
+        return -1
+    found = answer.json()
+    return int(found["points_balance"]) + int(found["points_pending"])
+
+
 def _merge(operator: Caller, **body: Any) -> Any:
     return operator.gateway.post("/v1/customers/merges", json=body, headers=operator.headers)
 
@@ -38,6 +46,8 @@ async def test_an_operator_merges_two_customers_reads_one_360_and_undoes_it(
     gateway: httpx.AsyncClient, run_id: str
 ) -> None:
     pos, operator, li, other = await _two(gateway, f"undo-{run_id}")
+    own, _ = await eventually(lambda: _points(pos, li), lambda p: p > 0)
+    theirs, _ = await eventually(lambda: _points(pos, other), lambda p: p > 0)
 
     merged = await _merge(operator, survivor_id=li, merged_id=other, reason="same person")
     assert merged.status_code == 201, merged.text
@@ -52,6 +62,7 @@ async def test_an_operator_merges_two_customers_reads_one_360_and_undoes_it(
     one, _ = await eventually(lambda: pos.view(other), lambda v: v["stats"]["orders"] == 2)
     assert (one["customer_id"], one["email"]) == (li, "li@example.com")
     assert await pos.lookup("pos", "C-2") == li
+    await eventually(lambda: _points(pos, li), lambda p: p == own + theirs)
 
     undone = await _undo(operator, record["merge_id"], "two people after all")
     assert undone.status_code == 200, undone.text
@@ -67,6 +78,8 @@ async def test_an_operator_merges_two_customers_reads_one_360_and_undoes_it(
         1,
     )
     assert await pos.lookup("pos", "C-2") == other
+    await eventually(lambda: _points(pos, other), lambda p: p == theirs)
+    assert await _points(pos, li) == own
     read = await operator.get(f"/v1/customers/merges/{record['merge_id']}")
     assert read.json() == undone.json()
 

@@ -23,12 +23,15 @@ metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
 parked = parked_table(metadata)  # resolutions that came before their complaint
 
+ORIGIN = "Whose it was before a merge moved it (NULL: the customer's own)"
+
 complaint = Table(
     "complaint",
     metadata,
     Column("complaint_id", Uuid, primary_key=True),
     Column("tenant_id", String(64), nullable=False),
     Column("customer_id", Uuid, nullable=False),
+    Column("origin_id", Uuid, comment=ORIGIN),
     Column("complaint_ref", String(128), nullable=False),
     Column("severity", String(16), nullable=False),
     Column("category", String(64), nullable=False),
@@ -81,6 +84,7 @@ survey_invitation = Table(
     Column("invitation_id", Uuid, primary_key=True),
     Column("tenant_id", String(64), nullable=False),
     Column("customer_id", Uuid, nullable=False),
+    Column("origin_id", Uuid, comment=ORIGIN),
     Column("survey", String(8), nullable=False),
     Column("order_id", String(128)),
     # scheduled → sent → answered | expired; scheduled → suppressed
@@ -110,6 +114,7 @@ survey_response = Table(
     Column("response_id", Uuid, primary_key=True),
     Column("tenant_id", String(64), nullable=False),
     Column("customer_id", Uuid, nullable=False),
+    Column("origin_id", Uuid, comment=ORIGIN),
     Column("survey", String(8), nullable=False),
     Column("score", Integer, nullable=False),
     Column("comment", Text),
@@ -154,3 +159,16 @@ consent = Table(
     Column("at", UTCDateTime, nullable=False, comment="when the customer decided"),
     comment="Each customer's latest consent decision per channel and purpose (from profile).",
 )
+
+customer_merge = Table(
+    "customer_merge",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("merge_id", Uuid, primary_key=True),
+    Column("survivor_id", Uuid, nullable=False),
+    Column("merged_id", Uuid, nullable=False),
+    Column("merged_at", UTCDateTime, nullable=False),
+    Column("undone_at", UTCDateTime),
+    comment="Merges applied, and where a merged-away id lives on while they stand.",
+)
+Index("ix_customer_merge_merged", customer_merge.c.tenant_id, customer_merge.c.merged_id)

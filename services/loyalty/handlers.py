@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import replace
 
-from services.loyalty import merges, store
+from services.loyalty import store
 from services.loyalty.announcements import announce
 from services.loyalty.domain import commands
 from services.loyalty.domain.account import Account, Notice
@@ -31,11 +30,13 @@ from services.loyalty.domain.commands import (
 )
 from services.loyalty.domain.earning import Item, Purchase
 from services.loyalty.domain.rules import Programme
+from services.loyalty.tables import customer_merge
 from shared.clock import Clock
 from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, ComplaintResolved
 from shared.events.lifecycle import StageChanged
 from shared.events.payload import Payload
+from shared.merges import on_survivors
 from shared.parking import Parking, WaitKey
 from shared.subscription import CustomerKey, Received
 from shared.uow import UnitOfWork
@@ -58,7 +59,7 @@ async def update_accounts(
     """Fold the batch's purchases, refunds, complaints and stage changes into the accounts;
     a refund of an order not seen yet is parked, and applied right after its order.
     An event about a merged-away customer applies to its survivor."""
-    batch = await _survivors(uow, batch)
+    batch = await on_survivors(uow.conn, customer_merge, batch)
     asked = [(r, c) for r in batch if (c := _command(r)) and commands.touches(programme, c)]
     bought = {(*r.customer, commands.order_ref(c.order_id)) for r, c in asked if isinstance(c, Buy)}
     held: dict[WaitKey, list[Asked]] = {}
@@ -77,22 +78,6 @@ async def update_accounts(
     )
     uow.publish(*(announce(a, n, r.event, r.event.time) for a, n, r in noticed))
     await parking.park(uow.conn, [(r, w[2]) for w, rs in held.items() for r, _ in rs])
-
-
-async def _survivors(
-    uow: UnitOfWork, batch: Sequence[Received[Payload]]
-) -> Sequence[Received[Payload]]:
-    """The batch with each merged-away customer replaced by its survivor, so no event
-    opens an account for a customer a merge absorbed."""
-    found = await merges.survivors(uow.conn, {r.customer for r in batch})
-    if not found:
-        return batch
-    return [
-        replace(r, event=r.event.model_copy(update={"subject": str(found[r.customer][1])}))
-        if r.customer in found
-        else r
-        for r in batch
-    ]
 
 
 def _fold(

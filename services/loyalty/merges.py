@@ -18,20 +18,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.loyalty import store
 from services.loyalty.domain import tiers
 from services.loyalty.domain.rules import Programme
 from services.loyalty.tables import account, customer_merge, ledger_entry, lot
+from shared import merges as shared_merges
 from shared.events.payload import Payload
 from shared.events.profile import CustomersMerged, CustomersUnmerged
 from shared.subscription import Received
 from shared.uow import UnitOfWork
 
 FROM_PROFILE: tuple[type[Payload], ...] = (CustomersMerged, CustomersUnmerged)
-Key = tuple[str, uuid.UUID]
+MOVED = (ledger_entry, lot)
 _INSTANTS = ("tier_review_at", "reviewed_at", "next_due_at", "created_at", "updated_at")
 
 
@@ -48,39 +49,17 @@ async def apply(
                 await _unmerge(uow.conn, tenant, undone, programme, now)
 
 
-async def survivors(conn: AsyncConnection, keys: set[Key]) -> dict[Key, Key]:
-    """Where merged-away customers live on now (a merge not undone)."""
-    if not keys:
-        return {}
-    m = customer_merge.c
-    rows = await conn.execute(
-        select(m.tenant_id, m.merged_id, m.survivor_id).where(
-            m.undone_at.is_(None), m.merged_id.in_({c for _, c in keys})
-        )
-    )
-    found = {(r.tenant_id, r.merged_id): (r.tenant_id, r.survivor_id) for r in rows}
-    return {k: s for k, s in found.items() if k in keys}
-
-
 async def _merge(
     conn: AsyncConnection, tenant: str, event: CustomersMerged, programme: Programme, now: datetime
 ) -> None:
     merge_id = uuid.UUID(event.merge_id)
-    if await _row(conn, tenant, merge_id) is not None:
+    if await shared_merges.recorded(conn, customer_merge, tenant, merge_id) is not None:
         return
     survivor, merged = uuid.UUID(event.survivor_id), uuid.UUID(event.merged_id)
     await store.open_accounts(conn, {(tenant, survivor)}, programme, now)
     rows = await _lock(conn, tenant, [survivor, merged])
     kept = rows.get(merged)
-    for table in (ledger_entry, lot):
-        await conn.execute(
-            update(table)
-            .where(table.c.tenant_id == tenant, table.c.customer_id == merged)
-            .values(
-                customer_id=survivor,
-                origin_id=func.coalesce(table.c.origin_id, literal(merged, table.c.origin_id.type)),
-            )
-        )
+    await shared_merges.move_to_survivor(conn, MOVED, tenant, merged, survivor)
     await conn.execute(
         delete(account).where(account.c.tenant_id == tenant, account.c.customer_id == merged)
     )
@@ -108,22 +87,12 @@ async def _unmerge(
     now: datetime,
 ) -> None:
     merge_id = uuid.UUID(event.merge_id)
-    row = await _row(conn, tenant, merge_id)
+    row = await shared_merges.recorded(conn, customer_merge, tenant, merge_id)
     if row is None or row["undone_at"] is not None:
         return
     survivor, merged = row["survivor_id"], row["merged_id"]
-    origins = [merged, *(uuid.UUID(r) for r in event.restored)]
     await _lock(conn, tenant, [survivor])
-    for table in (ledger_entry, lot):
-        c = table.c
-        await conn.execute(
-            update(table)
-            .where(c.tenant_id == tenant, c.customer_id == survivor, c.origin_id.in_(origins))
-            .values(
-                customer_id=merged,
-                origin_id=case((c.origin_id == merged, None), else_=c.origin_id),
-            )
-        )
+    await shared_merges.move_back(conn, MOVED, tenant, survivor, merged, event.restored)
     if row["merged_account"] is not None:
         await conn.execute(account.insert().values(**_account_of(row["merged_account"])))
         await _requalify(conn, tenant, merged, programme, now, None)
@@ -153,7 +122,7 @@ async def _restore_tier(
         .values(**review)
     )
     await _requalify(conn, tenant, survivor, programme, now, None)
-    [spend] = ((await _lock(conn, tenant, [survivor]))[survivor]["qualifying_spend_minor"],)
+    spend = (await _lock(conn, tenant, [survivor]))[survivor]["qualifying_spend_minor"]
     higher = tiers.upgrade(programme.tiers, review["tier"], spend)
     if higher is not None:
         await _requalify(conn, tenant, survivor, programme, now, higher)
@@ -192,12 +161,6 @@ async def _lock(
         .with_for_update()
     )
     return {r["customer_id"]: dict(r) for r in rows.mappings()}
-
-
-async def _row(conn: AsyncConnection, tenant: str, merge_id: uuid.UUID) -> Any:
-    m = customer_merge.c
-    query = select(customer_merge).where(m.tenant_id == tenant, m.merge_id == merge_id)
-    return (await conn.execute(query.with_for_update())).mappings().first()
 
 
 def _json(row: dict[str, Any]) -> dict[str, Any]:

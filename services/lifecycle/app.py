@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from functools import partial
 
-from services.lifecycle import api, handlers
+from services.lifecycle import api, handlers, merges
 from services.lifecycle.modelfit import refit_stale
 from services.lifecycle.rescore import rescore_due
 from services.lifecycle.settings import LifecycleSettings
@@ -29,6 +29,12 @@ def subscriptions(runtime: LifecycleRuntime) -> list[Subscription]:
             topics=(topics.ACTIVITY,),
             applies=handlers.ACTIVITY,
             handler=lambda uow, batch: handlers.move_customers(uow, batch, machine, clock),
+        ),
+        Subscription(
+            group="lifecycle-profile",
+            topics=(topics.PROFILE,),
+            applies=merges.MERGES,
+            handler=lambda uow, batch: merges.apply(uow, batch, machine, clock),
         ),
         Subscription(
             group="lifecycle-signals",

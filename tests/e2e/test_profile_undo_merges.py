@@ -1,6 +1,7 @@
 """Through the gateway, on the local topology: an operator merges two customers they
-name, reads one 360 and one balance, undoes the merge and reads two again; the merge's
-record says who, when, why and what moved; bad input is a problem that names it."""
+name, reads one 360, one balance, one stage from all the orders and one list of
+complaints, undoes the merge and reads two of each again; the merge's record says who,
+when, why and what moved; bad input is a problem that names it."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ async def _points(caller: Caller, customer_id: str) -> int:
     return int(found["points_balance"]) + int(found["points_pending"])
 
 
+async def _complaints(caller: Caller, customer_id: str) -> list[str]:
+    answer = await caller.get(f"/v1/customers/{customer_id}/complaints")
+    return sorted(c["complaint_ref"] for c in answer.json()["complaints"])
+
+
 def _merge(operator: Caller, **body: Any) -> Any:
     return operator.gateway.post("/v1/customers/merges", json=body, headers=operator.headers)
 
@@ -46,6 +52,12 @@ async def test_an_operator_merges_two_customers_reads_one_360_and_undoes_it(
     gateway: httpx.AsyncClient, run_id: str
 ) -> None:
     pos, operator, li, other = await _two(gateway, f"undo-{run_id}")
+    filing = {"complaint_ref": f"T-{run_id}", "severity": "low", "category": "delivery",
+              "channel": "phone", "text": "Late."}  # fmt: skip
+    complaint = _posted_by("pos", "C-2", "c1", "unused")
+    complaint.update(type="complaint.filed", data=filing)
+    await pos.post(complaint)
+    await eventually(lambda: _complaints(pos, other), lambda c: c == [f"T-{run_id}"])
     own, _ = await eventually(lambda: _points(pos, li), lambda p: p > 0)
     theirs, _ = await eventually(lambda: _points(pos, other), lambda p: p > 0)
 
@@ -63,6 +75,11 @@ async def test_an_operator_merges_two_customers_reads_one_360_and_undoes_it(
     assert (one["customer_id"], one["email"]) == (li, "li@example.com")
     assert await pos.lookup("pos", "C-2") == li
     await eventually(lambda: _points(pos, li), lambda p: p == own + theirs)
+    await eventually(lambda: _complaints(pos, li), lambda c: c == [f"T-{run_id}"])
+    await eventually(
+        lambda: pos.get(f"/v1/customers/{li}/lifecycle"),
+        lambda a: a.status_code == 200 and a.json()["stage"] == "active",
+    )  # two orders, one of each, re-folded into one stage
 
     undone = await _undo(operator, record["merge_id"], "two people after all")
     assert undone.status_code == 200, undone.text
@@ -80,6 +97,13 @@ async def test_an_operator_merges_two_customers_reads_one_360_and_undoes_it(
     assert await pos.lookup("pos", "C-2") == other
     await eventually(lambda: _points(pos, other), lambda p: p == theirs)
     assert await _points(pos, li) == own
+    await eventually(lambda: _complaints(pos, other), lambda c: c == [f"T-{run_id}"])
+    assert await _complaints(pos, li) == []
+    for customer in (li, other):
+        await eventually(
+            lambda c=customer: pos.get(f"/v1/customers/{c}/lifecycle"),
+            lambda a: a.status_code == 200 and a.json()["stage"] == "new_customer",
+        )
     read = await operator.get(f"/v1/customers/merges/{record['merge_id']}")
     assert read.json() == undone.json()
 

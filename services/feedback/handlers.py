@@ -16,7 +16,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from services.feedback import announcements, answers, preferences, resolutions, scheduling, store
+from services.feedback import (
+    announcements,
+    answers,
+    merges,
+    preferences,
+    resolutions,
+    scheduling,
+    store,
+)
 from services.feedback.domain import audience, complaints, invitations
 from services.feedback.domain.audience import Dated
 from services.feedback.domain.complaints import Complaint
@@ -24,6 +32,7 @@ from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.invitations import Occasion
 from services.feedback.domain.surveys import Response
 from services.feedback.store.audience import ConsentKey
+from services.feedback.tables import customer_merge
 from shared.events import activity
 from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
 from shared.events.envelope import derived_id
@@ -31,6 +40,7 @@ from shared.events.lifecycle import StageChanged, ValueClassChanged
 from shared.events.loyalty import TierChanged
 from shared.events.payload import Payload
 from shared.events.profile import ConsentChanged
+from shared.merges import on_survivors
 from shared.parking import Parking
 from shared.subscription import Received, only
 from shared.uow import UnitOfWork
@@ -43,7 +53,7 @@ FROM_ACTIVITY: tuple[type[Payload], ...] = (
     PurchaseCompleted,
 )
 FROM_LIFECYCLE: tuple[type[Payload], ...] = (StageChanged, ValueClassChanged)
-FROM_PROFILE: tuple[type[Payload], ...] = (ConsentChanged,)
+FROM_PROFILE: tuple[type[Payload], ...] = (ConsentChanged, *merges.MERGES)
 FROM_LOYALTY: tuple[type[Payload], ...] = (TierChanged,)
 
 
@@ -51,7 +61,12 @@ async def record_feedback(
     uow: UnitOfWork, batch: Sequence[Received[Payload]], config: FeedbackConfig, parking: Parking
 ) -> None:
     """Open a complaint (with its SLA), keep a survey answer, resolve a complaint,
-    schedule survey invitations, or fold a stage or a consent decision, per event."""
+    schedule survey invitations, or fold a stage or a consent decision, per event; apply
+    profile's merges first, and an event about a merged-away customer to its survivor."""
+    await merges.apply(uow, [r for r in batch if isinstance(r.payload, merges.MERGES)])
+    batch = await on_survivors(
+        uow.conn, customer_merge, [r for r in batch if not isinstance(r.payload, merges.MERGES)]
+    )
     filings = only(batch, ComplaintFiled)
     await open_complaints(uow, filings, config)
     await record_answers(uow, only(batch, SurveyResponded), config)

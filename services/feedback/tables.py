@@ -26,12 +26,15 @@ outbox, inbox = kernel_tables(metadata)
 tenant_rules = rules_table(metadata)
 parked = parked_table(metadata)  # resolutions that came before their complaint
 
+ORIGIN = "Whose it was before a merge moved it (NULL: the customer's own)"
+
 complaint = Table(
     "complaint",
     metadata,
     Column("complaint_id", Uuid, primary_key=True),
     Column("tenant_id", String(64), nullable=False),
     Column("customer_id", Uuid, nullable=False),
+    Column("origin_id", Uuid, comment=ORIGIN),
     Column("complaint_ref", String(128), nullable=False),
     Column("severity", String(16), nullable=False),
     Column("category", String(64), nullable=False),
@@ -86,6 +89,7 @@ survey_invitation = Table(
     Column("invitation_id", Uuid, primary_key=True),
     Column("tenant_id", String(64), nullable=False),
     Column("customer_id", Uuid, nullable=False),
+    Column("origin_id", Uuid, comment=ORIGIN),
     Column("survey", String(8), nullable=False),
     Column("order_id", String(128)),
     # scheduled → sent → answered | expired; scheduled → suppressed
@@ -115,6 +119,7 @@ survey_response = Table(
     Column("response_id", Uuid, primary_key=True),
     Column("tenant_id", String(64), nullable=False),
     Column("customer_id", Uuid, nullable=False),
+    Column("origin_id", Uuid, comment=ORIGIN),
     Column("survey", String(8), nullable=False),
     Column("score", Integer, nullable=False),
     Column("comment", Text),
@@ -187,3 +192,15 @@ Index(
     survey_response.c.channel,
     survey_response.c.responded_at,
 )
+customer_merge = Table(
+    "customer_merge",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("merge_id", Uuid, primary_key=True),
+    Column("survivor_id", Uuid, nullable=False),
+    Column("merged_id", Uuid, nullable=False),
+    Column("merged_at", UTCDateTime, nullable=False),
+    Column("undone_at", UTCDateTime),
+    comment="Merges applied, and where a merged-away id lives on while they stand.",
+)
+Index("ix_customer_merge_merged", customer_merge.c.tenant_id, customer_merge.c.merged_id)

@@ -19,6 +19,7 @@ from services.gateway import (
     keys,
     lifecycle,
     loyalty,
+    merges,
     privacy,
     profile,
     records,
@@ -107,6 +108,7 @@ def definition(
             api.router,
             admin.router,
             audit_api.router,
+            merges.router,  # before customers: /v1/customers/merges is no customer id
             customers.router,
             lifecycle.router,
             loyalty.router,

@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from services.lifecycle import api, handlers, privacy
+from services.lifecycle import api, handlers, merges, privacy
 from services.lifecycle.domain.config import parse_config
 from services.lifecycle.domain.stages import StageMachine
 from services.lifecycle.modelfit import refit_stale
@@ -62,6 +62,18 @@ def _handler(runtime: LifecycleRuntime) -> BatchHandler:
     return handle
 
 
+def _merges(runtime: LifecycleRuntime) -> BatchHandler:
+    """Merges and their undo, each tenant's stages re-folded by its own machine."""
+    book, clock = runtime.resources, runtime.clock
+
+    async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
+        await book.refresh(uow.conn)
+        for tenant, events in by_tenant(batch).items():
+            await merges.apply(uow, events, book.of(tenant), clock)
+
+    return handle
+
+
 def subscriptions(runtime: LifecycleRuntime) -> list[Subscription]:
     handler = _handler(runtime)
     return [
@@ -70,6 +82,12 @@ def subscriptions(runtime: LifecycleRuntime) -> list[Subscription]:
             topics=(topics.ACTIVITY,),
             applies=handlers.ACTIVITY,
             handler=handler,
+        ),
+        Subscription(
+            group="lifecycle-profile",
+            topics=(topics.PROFILE,),
+            applies=merges.MERGES,
+            handler=_merges(runtime),
         ),
         Subscription(
             group="lifecycle-signals",

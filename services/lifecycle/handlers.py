@@ -15,6 +15,7 @@ from services.lifecycle.domain.stages import StageMachine, Transition
 from services.lifecycle.settling import settle
 from services.lifecycle.store import Customer
 from services.lifecycle.sweep import fire_due
+from services.lifecycle.tables import customer_merge
 from shared.clock import Clock
 from shared.events import CloudEvent
 from shared.events.activity import (
@@ -27,6 +28,7 @@ from shared.events.activity import (
 from shared.events.feedback import ComplaintOpened, ComplaintResolved, SurveyAnswered
 from shared.events.loyalty import TierChanged
 from shared.events.payload import Payload
+from shared.merges import on_survivors
 from shared.subscription import CustomerKey, Received
 from shared.uow import UnitOfWork
 
@@ -49,7 +51,9 @@ SIGNALS: tuple[type[Payload], ...] = (
 async def move_customers(
     uow: UnitOfWork, batch: Sequence[Received[Payload]], machine: StageMachine, clock: Clock
 ) -> None:
-    """Fold every event of the batch into its customer in event-time order, then settle."""
+    """Fold every event of the batch into its customer in event-time order, then settle;
+    an event about a merged-away customer is its survivor's."""
+    batch = await on_survivors(uow.conn, customer_merge, batch)
     ordered = sorted(batch, key=lambda r: (r.customer, r.event.time))
     customers = await store.load_customers(uow.conn, {r.customer for r in ordered})
     history: list[HistoryRow] = []

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import delete, desc, or_, select
 from sqlalchemy.engine import RowMapping
@@ -129,6 +129,11 @@ async def purchases_of(conn: AsyncConnection, keys: Collection[Key]) -> list[tup
 
 
 def _customer(row: RowMapping) -> Customer:
+    return customer_of(dict(row))
+
+
+def customer_of(row: Mapping[str, Any]) -> Customer:
+    """A customer from its state row (or a merge's copy of it), without its orders."""
     state = CustomerState(
         stage=cast(Stage, row["stage"]),
         stage_since=row["stage_since"],

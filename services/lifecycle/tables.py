@@ -95,6 +95,7 @@ lifecycle_purchase = Table(
     Column("tenant_id", String(64), primary_key=True),
     Column("customer_id", Uuid, primary_key=True),
     Column("order_id", String(128), primary_key=True),
+    Column("origin_id", Uuid, comment="Whose it was before a merge moved it (NULL: own)"),
     Column("purchased_at", UTCDateTime, nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
     Column("refunded_minor", BigInteger, nullable=False),
@@ -185,3 +186,18 @@ lifecycle_value_cutoffs = Table(
     Column("at", UTCDateTime, nullable=False),
     comment="Where the value classes start, cut from the CLVs by the rescore job.",
 )
+
+customer_merge = Table(
+    "customer_merge",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("merge_id", Uuid, primary_key=True),
+    Column("survivor_id", Uuid, nullable=False),
+    Column("merged_id", Uuid, nullable=False),
+    Column("merged_state", JSON, comment="The merged customer's state beyond its orders"),
+    Column("survivor_state", JSON, comment="The survivor's, at the merge"),
+    Column("merged_at", UTCDateTime, nullable=False),
+    Column("undone_at", UTCDateTime),
+    comment="Merges applied: both states kept for an undo, and where ids went.",
+)
+Index("ix_customer_merge_merged", customer_merge.c.tenant_id, customer_merge.c.merged_id)

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
-from services.loyalty import api, handlers, privacy
+from services.loyalty import api, handlers, merges, privacy
 from services.loyalty.domain.rules import Programme, parse_programme
 from services.loyalty.settings import LoyaltySettings
 from services.loyalty.sweep import sweep_due
@@ -58,12 +58,33 @@ def _handler(runtime: LoyaltyRuntime) -> BatchHandler:
     return handle
 
 
+def _merges(runtime: LoyaltyRuntime) -> BatchHandler:
+    """Merges and their undo, each tenant's accounts by its own programme."""
+    book, clock = runtime.resources, runtime.clock
+
+    async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
+        await book.refresh(uow.conn)
+        for tenant, events in by_tenant(batch).items():
+            await merges.apply(uow, events, book.of(tenant), clock.now())
+
+    return handle
+
+
 def subscriptions(runtime: LoyaltyRuntime) -> list[Subscription]:
     handler = _handler(runtime)
     return [
-        Subscription(group=group, topics=(topic,), applies=payloads, handler=handler)
-        for group, (topic, payloads) in CONSUMED.items()
-    ] + [erasure_subscription("loyalty", privacy.erase, runtime.clock)]
+        *(
+            Subscription(group=group, topics=(topic,), applies=payloads, handler=handler)
+            for group, (topic, payloads) in CONSUMED.items()
+        ),
+        Subscription(
+            group="loyalty-profile",
+            topics=(topics.PROFILE,),
+            applies=merges.FROM_PROFILE,
+            handler=_merges(runtime),
+        ),
+        erasure_subscription("loyalty", privacy.erase, runtime.clock),
+    ]
 
 
 def sweep(runtime: LoyaltyRuntime, tenant: str | None = None) -> Awaitable[Swept]:

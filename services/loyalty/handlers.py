@@ -30,11 +30,13 @@ from services.loyalty.domain.commands import (
 )
 from services.loyalty.domain.earning import Item, Purchase
 from services.loyalty.domain.rules import Programme
+from services.loyalty.tables import customer_merge
 from shared.clock import Clock
 from shared.events.activity import OrderRefunded, PurchaseCompleted
 from shared.events.feedback import ComplaintOpened, ComplaintResolved
 from shared.events.lifecycle import StageChanged
 from shared.events.payload import Payload
+from shared.merges import on_survivors
 from shared.parking import Parking, WaitKey
 from shared.subscription import CustomerKey, Received
 from shared.uow import UnitOfWork
@@ -55,7 +57,9 @@ async def update_accounts(
     parking: Parking,
 ) -> None:
     """Fold the batch's purchases, refunds, complaints and stage changes into the accounts;
-    a refund of an order not seen yet is parked, and applied right after its order."""
+    a refund of an order not seen yet is parked, and applied right after its order.
+    An event about a merged-away customer applies to its survivor."""
+    batch = await on_survivors(uow.conn, customer_merge, batch)
     asked = [(r, c) for r in batch if (c := _command(r)) and commands.touches(programme, c)]
     bought = {(*r.customer, commands.order_ref(c.order_id)) for r, c in asked if isinstance(c, Buy)}
     held: dict[WaitKey, list[Asked]] = {}

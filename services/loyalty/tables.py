@@ -2,6 +2,7 @@
 redemptions by idempotency key, and reactivation offers."""
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -22,6 +23,8 @@ metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
 tenant_rules = rules_table(metadata)
 parked = parked_table(metadata)  # refunds that came before their purchase
+
+ORIGIN = "Whose it was before a merge moved it (NULL: the customer's own)"
 
 account = Table(
     "account",
@@ -53,6 +56,7 @@ ledger_entry = Table(
     Column("rule", String(300), nullable=False, comment="the rule that produced it"),
     Column("cause_event_id", Uuid),
     Column("at", UTCDateTime, nullable=False),
+    Column("origin_id", Uuid, comment=ORIGIN),
     UniqueConstraint("tenant_id", "customer_id", "kind", "ref", name="uq_ledger_entry_cause"),
     comment="Append-only: a correction is a new entry; the balance is the sum.",
 )
@@ -81,6 +85,7 @@ lot = Table(
     Column("refunded_minor", BigInteger, nullable=False),
     Column("reversed_points", BigInteger, nullable=False),
     Column("rule", String(300), nullable=False, comment="the earning rule, for its release"),
+    Column("origin_id", Uuid, comment=ORIGIN),
     UniqueConstraint("tenant_id", "customer_id", "ref", name="uq_lot_ref"),
     comment="Where a ledger's points sit, for FIFO expiry and proportional reversal.",
 )
@@ -125,3 +130,18 @@ tier_change = Table(
     comment="Every tier move, for the tier movements over a period.",
 )
 Index("ix_tier_change_at", tier_change.c.tenant_id, tier_change.c.at)
+
+customer_merge = Table(
+    "customer_merge",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("merge_id", Uuid, primary_key=True),
+    Column("survivor_id", Uuid, nullable=False),
+    Column("merged_id", Uuid, nullable=False),
+    Column("merged_account", JSON, comment="As it was at the merge"),
+    Column("survivor_account", JSON, nullable=False, comment="Its tier and review, then"),
+    Column("merged_at", UTCDateTime, nullable=False),
+    Column("undone_at", UTCDateTime),
+    comment="Merges applied: the merged account kept for an undo, and where ids went.",
+)
+Index("ix_customer_merge_merged", customer_merge.c.tenant_id, customer_merge.c.merged_id)

@@ -1,6 +1,6 @@
 """What profile tells the other services: each activity re-published under its
 customer, a new customer, a record updated, consent changed, a merge candidate found or
-dismissed, two customers merged.
+dismissed, two customers merged or a merge undone.
 Ids derive from what caused each event, so a replay announces under the same ids."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from shared.events.profile import (
     CustomerCreated,
     CustomerRecordUpdated,
     CustomersMerged,
+    CustomersUnmerged,
     MergeCandidateDismissed,
     MergeCandidateFound,
 )
@@ -103,7 +104,7 @@ def customers_merged(row: MergeRow) -> CloudEvent:
             merge_id=str(row["merge_id"]),
             survivor_id=survivor,
             merged_id=str(row["merged_id"]),
-            candidate_id=str(row["candidate_id"]),
+            candidate_id=str(row["candidate_id"]) if row["candidate_id"] else None,
             decided_at=row["decided_at"],
             decided_by=row["decided_by"],
             reason=row["reason"],
@@ -114,6 +115,29 @@ def customers_merged(row: MergeRow) -> CloudEvent:
         subject=survivor,
         time=row["decided_at"],
         event_id=derived_id(row["merge_id"], "customers_merged"),
+    )
+
+
+def customers_unmerged(merge: MergeRow, restored: list[str], undone: Decided) -> CloudEvent:
+    """A merge taken apart; keyed by the survivor like the merge, so the two keep their
+    order on one partition (the id derives from the merge: it is undone once)."""
+    survivor = str(merge["survivor_id"])
+    return new_event(
+        CustomersUnmerged(
+            merge_id=str(merge["merge_id"]),
+            survivor_id=survivor,
+            merged_id=str(merge["merged_id"]),
+            restored=restored,
+            undone_at=undone["decided_at"],
+            undone_by=undone["decided_by"],
+            reason=undone["reason"] or "",
+        ),
+        source=SOURCE,
+        tenant_id=merge["tenant_id"],
+        key=survivor,
+        subject=survivor,
+        time=undone["decided_at"],
+        event_id=derived_id(merge["merge_id"], "customers_unmerged"),
     )
 
 

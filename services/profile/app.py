@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 
 from services.profile import (
     api,
+    customer_merge_api,
     handlers,
     merge_api,
     names_api,
@@ -77,6 +78,7 @@ SERVICE: ServiceDefinition[ServiceSettings, None] = ServiceDefinition(
     inbox=inbox,
     settings=ServiceSettings,
     routers=[
+        customer_merge_api.router,  # before api: /customers/merges is no customer id
         api.router,
         merge_api.router,
         record_api.router,

@@ -11,6 +11,7 @@ from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.profile import announcements, domain, orders, privacy, recording, segmenting, store
 from services.profile.resolution import (
@@ -29,15 +30,16 @@ from shared.events import REGISTRY
 from shared.events.activity import Inbound
 from shared.events.payload import Payload
 from shared.events.privacy import CONFIRMATIONS, ErasureConfirmed
-from shared.events.profile import CustomersMerged
+from shared.events.profile import CustomersMerged, CustomersUnmerged
 from shared.parking import Parking
 from shared.subscription import Received, only
 from shared.uow import UnitOfWork
 
 # What each consumer applies: every partner activity as posted, and what the 360 folds.
 RESOLVED = REGISTRY.payloads_on(topics.INBOUND)
+MERGES = (CustomersMerged, CustomersUnmerged)
 FOLDED: tuple[type[Payload], ...] = tuple(
-    dict.fromkeys((*domain.FOLDED, CustomersMerged, *segmenting.FOLLOWED, *CONFIRMATIONS.values()))
+    dict.fromkeys((*domain.FOLDED, *MERGES, *segmenting.FOLLOWED, *CONFIRMATIONS.values()))
 )
 ViewKey = tuple[str, uuid.UUID]
 KEY = ("tenant_id", "customer_id")
@@ -112,7 +114,7 @@ async def fold_into_view(
     now = clock.now()
     await privacy.fold_confirmations(uow, only(batch, ErasureConfirmed))
     batch = [r for r in batch if not isinstance(r.payload, ErasureConfirmed)]
-    facts = [r for r in batch if not isinstance(r.payload, CustomersMerged)]
+    facts = [r for r in batch if not isinstance(r.payload, MERGES)]
     facts = await orders.in_order_of_purchase(uow.conn, facts, parking)
     views = await _views(uow, {r.customer for r in facts})
     changed: dict[ViewKey, domain.View] = {}
@@ -126,7 +128,30 @@ async def fold_into_view(
     for received in batch:
         if isinstance(received.payload, CustomersMerged):
             await _fold_merge(uow, received.event.tenantid, received.payload, now)
+        elif isinstance(received.payload, CustomersUnmerged):
+            await _fold_unmerge(uow.conn, received.event.tenantid, received.payload)
     await segmenting.follow(uow, batch, now)
+
+
+async def _fold_unmerge(conn: AsyncConnection, tenant_id: str, undo: CustomersUnmerged) -> None:
+    """The merged customer is its own 360 again, and those merged into it before point
+    at it again (profile refuses to undo a merge whose survivor was merged further)."""
+    v = customer_view.c
+    merged = uuid.UUID(undo.merged_id)
+    await conn.execute(
+        update(customer_view)
+        .where(v.tenant_id == tenant_id, v.customer_id == merged)
+        .values(merged_into=None)
+    )
+    if undo.restored:
+        await conn.execute(
+            update(customer_view)
+            .where(
+                v.tenant_id == tenant_id,
+                v.customer_id.in_([uuid.UUID(r) for r in undo.restored]),
+            )
+            .values(merged_into=merged)
+        )
 
 
 async def _fold_merge(

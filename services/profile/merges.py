@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import uuid
 
-from services.profile import announcements, merging, store
+from services.profile import announcements, merge_store, merging, store
 from services.profile.merging import (
     AlreadyDecided,
     CandidateNotFound,
+    CustomerNotFound,
     Decided,
     Decision,
     MergeCandidate,
+    MergedAlready,
     MergeRow,
+    SameCustomer,
 )
+from services.profile.resolution import Record
 from shared.events.envelope import derived_id
 from shared.uow import Database, UnitOfWork
 
@@ -61,20 +65,61 @@ async def _merge(uow: UnitOfWork, candidate: MergeCandidate, decided: Decided) -
     survivor, merged = (records[moved.get(k, k)] for k in wanted)
     if survivor.key == merged.key:
         return None
-    identities = await store.identities_of(uow.conn, merged.key)
-    plan = merging.plan_merge(survivor.contact, merged.contact, identities)
     merge_id = derived_id(candidate.candidate_id, "merge")
     reason = merging.merge_reason(candidate.matched, decided["reason"])
+    await _apply(
+        uow, survivor, merged, merge_id, candidate.candidate_id, {**decided, "reason": reason}
+    )
+    return merge_id
+
+
+async def merge_directly(
+    db: Database,
+    tenant_id: str,
+    survivor_id: uuid.UUID,
+    merged_id: uuid.UUID,
+    decided: Decided,
+) -> uuid.UUID:
+    """An operator merges two customers they name (the survivor their choice), with
+    or without a candidate. Raises ``SameCustomer``, ``CustomerNotFound`` and
+    ``MergedAlready`` (either one lives on in another customer already)."""
+    if survivor_id == merged_id:
+        raise SameCustomer(str(survivor_id))
+    async with db.unit_of_work() as uow:
+        found = await merge_store.customers(uow.conn, tenant_id, [survivor_id, merged_id])
+        for customer_id in (survivor_id, merged_id):
+            if customer_id not in found:
+                raise CustomerNotFound(customer_id)
+            into = found[customer_id][1]
+            if into is not None:
+                raise MergedAlready(customer_id, into)
+        merge_id = uuid.uuid4()
+        survivor, merged = found[survivor_id][0], found[merged_id][0]
+        await _apply(uow, survivor, merged, merge_id, None, decided)
+        await uow.commit()
+    return merge_id
+
+
+async def _apply(
+    uow: UnitOfWork,
+    survivor: Record,
+    merged: Record,
+    merge_id: uuid.UUID,
+    candidate_id: uuid.UUID | None,
+    decided: Decided,
+) -> None:
+    """Plan the merge, apply it to profile's state, record it, and announce it."""
+    identities = await store.identities_of(uow.conn, merged.key)
+    plan = merging.plan_merge(survivor.contact, merged.contact, identities)
     row = MergeRow(
         merge_id=merge_id,
-        tenant_id=tenant,
+        tenant_id=survivor.key[0],
         survivor_id=survivor.key[1],
         merged_id=merged.key[1],
-        candidate_id=candidate.candidate_id,
+        candidate_id=candidate_id,
         decided_at=decided["decided_at"],
         decided_by=decided["decided_by"],
-        reason=reason,
+        reason=decided["reason"] or "merged by an operator",
     )
     await store.merge(uow.conn, survivor, merged, plan, row)
     uow.publish(announcements.customers_merged(row))
-    return merge_id

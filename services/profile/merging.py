@@ -72,6 +72,27 @@ class Decided(TypedDict):
     reason: str | None
 
 
+class CustomerNotFound(LookupError):
+    """An operator named a customer this tenant does not have."""
+
+    def __init__(self, customer_id: uuid.UUID) -> None:
+        super().__init__(str(customer_id))
+        self.customer_id = customer_id
+
+
+class SameCustomer(ValueError):
+    """An operator asked to merge a customer with itself."""
+
+
+class MergedAlready(RuntimeError):
+    """A customer an operator named was merged into another one already."""
+
+    def __init__(self, customer_id: uuid.UUID, into: uuid.UUID) -> None:
+        super().__init__(str(customer_id))
+        self.customer_id = customer_id
+        self.into = into
+
+
 class MergeRow(TypedDict):
     """A merge as it is recorded and announced (its row, but for what moved)."""
 
@@ -79,7 +100,7 @@ class MergeRow(TypedDict):
     tenant_id: str
     survivor_id: uuid.UUID
     merged_id: uuid.UUID
-    candidate_id: uuid.UUID
+    candidate_id: uuid.UUID | None
     decided_at: datetime
     decided_by: str | None
     reason: str

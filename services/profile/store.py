@@ -310,6 +310,7 @@ async def merge(
             .where(of_merged, keys_in(conn, [i.kind, i.value], plan.moved))
             .values(customer_id=survivor.key[1])
         )
+    released_rows = await _identity_rows(conn, merged.key, plan.released)
     if plan.released:
         await conn.execute(
             delete(identity).where(of_merged, keys_in(conn, [i.kind, i.value], plan.released))
@@ -326,9 +327,42 @@ async def merge(
         .where(c.tenant_id == tenant, c.customer_id == merged.key[1])
         .values(merged_into=survivor.key[1], merged_at=now, updated_at=now)
     )
-    await conn.execute(  # keep merges one hop deep
+    repointed = await conn.scalars(  # keep merges one hop deep
         update(customer)
         .where(c.tenant_id == tenant, c.merged_into == merged.key[1])
         .values(merged_into=survivor.key[1])
+        .returning(c.customer_id)
     )
-    await conn.execute(customer_merge.insert(), [{**record, "moved": plan.record()}])
+    moved = {
+        **plan.record(),
+        "repointed": sorted(str(r) for r in repointed),
+        "released_rows": released_rows,
+    }
+    await conn.execute(customer_merge.insert(), [{**record, "moved": moved}])
+
+
+async def _identity_rows(
+    conn: AsyncConnection, key: CustomerKey, which: list[Identity]
+) -> list[dict[str, object]]:
+    """These identities of a customer as the merge record keeps them (JSON), so that
+    an undo gives them back with their first and last seen."""
+    if not which:
+        return []
+    i = identity.c
+    rows = await conn.execute(
+        select(i.kind, i.value, i.source, i.created_at, i.last_seen_at).where(
+            i.tenant_id == key[0],
+            i.customer_id == key[1],
+            keys_in(conn, [i.kind, i.value], which),
+        )
+    )
+    return [
+        {
+            "kind": r.kind,
+            "value": r.value,
+            "source": r.source,
+            "created_at": r.created_at.isoformat(),
+            "last_seen_at": r.last_seen_at.isoformat() if r.last_seen_at else None,
+        }
+        for r in rows
+    ]

@@ -120,6 +120,10 @@ customer_merge = Table(
     Column("decided_by", String(200)),
     Column("reason", String(500), nullable=False),
     Column("moved", JSON, nullable=False, comment="Identities moved, released, details filled"),
+    Column("undone_at", UTCDateTime, comment="When an operator took the merge apart"),
+    Column("undone_by", String(200)),
+    Column("undo_reason", String(500)),
+    Column("undo_moved", JSON, comment="Identities given back or made anew, details emptied"),
     Index("ix_customer_merge_survivor", "tenant_id", "survivor_id"),
     comment="Every merge: who decided, when, why, and what moved (so it can be undone).",
 )

@@ -68,3 +68,79 @@ class Names(BaseModel):
     names: dict[uuid.UUID, str | None] = Field(
         description="Each known customer's name (null: none recorded); unknown ids left out"
     )
+
+
+class MergeRequest(BaseModel):
+    """An operator's merge of two customers they name, as sent to the gateway."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    survivor_id: uuid.UUID = Field(description="The customer who stays")
+    merged_id: uuid.UUID = Field(description="The customer merged into the survivor")
+    reason: Annotated[Text, Field(min_length=1, max_length=500)] = Field(
+        description="Why the operator merges them; kept with the merge"
+    )
+
+
+class RecordedMergeRequest(MergeRequest):
+    """The merge as the gateway forwards it: ``decided_by`` is the acting API key."""
+
+    decided_by: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class UndoRequest(BaseModel):
+    """An operator's undo of a merge, as sent to the gateway."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[Text, Field(min_length=1, max_length=500)] = Field(
+        description="Why the merge is taken apart; kept with the undo"
+    )
+
+
+class RecordedUndo(UndoRequest):
+    """The undo as the gateway forwards it: ``undone_by`` is the acting API key."""
+
+    undone_by: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class MergeMoved(BaseModel):
+    """What a merge moved: identities (``[kind, value]``; kind ``ref:<source>``,
+    ``email`` or ``phone``) that went to the survivor or were let go, details of the
+    survivor filled from the merged record, and customers merged into the merged one
+    before, which followed it to the survivor."""
+
+    moved: list[list[str]]
+    released: list[list[str]]
+    filled: dict[str, str]
+    repointed: list[uuid.UUID]
+
+
+class UndoMoved(BaseModel):
+    """What an undo gave back: identities moved back to the merged customer, identities
+    made anew for it, and the survivor's details emptied again."""
+
+    back: list[list[str]]
+    restored: list[list[str]]
+    cleared: list[str]
+
+
+class MergeUndo(BaseModel):
+    undone_at: datetime
+    undone_by: str | None
+    reason: str
+    moved: UndoMoved
+
+
+class MergeRecord(BaseModel):
+    """A merge as profile recorded it: who, when, why and what moved, and its undo."""
+
+    merge_id: uuid.UUID
+    survivor_id: uuid.UUID
+    merged_id: uuid.UUID
+    candidate_id: uuid.UUID | None = Field(description="The candidate it confirmed, if any")
+    decided_at: datetime
+    decided_by: str | None
+    reason: str
+    moved: MergeMoved
+    undo: MergeUndo | None = Field(description="How the merge was taken apart, if it was")

@@ -58,6 +58,24 @@ class CustomersMerged(Payload):
     reason: str
 
 
+class CustomersUnmerged(Payload):
+    """An operator took a merge apart: ``merged_id`` is its own customer again.
+
+    Profile has moved the merged customer's identities back, so its references resolve
+    to it again; every service moves the merged customer's facts back to it (with what
+    arrived for it since the merge) and leaves the survivor what is the survivor's.
+    ``restored`` names the customers that had been merged into ``merged_id`` before
+    this merge: they point at ``merged_id`` again."""
+
+    merge_id: str
+    survivor_id: str
+    merged_id: str
+    restored: list[str] = Field(default_factory=list, max_length=1000)
+    undone_at: AwareDatetime
+    undone_by: str | None = None
+    reason: str
+
+
 ConsentChannel = Literal["email", "sms", "phone", "push", "post"]
 ConsentPurpose = Literal["marketing", "surveys", "service"]
 

@@ -110,6 +110,7 @@ def _types() -> Iterable[EventType]:
     yield EventType(profile.MergeCandidateFound, "crm.profile.merge_candidate_found.v1")
     yield EventType(profile.MergeCandidateDismissed, "crm.profile.merge_candidate_dismissed.v1")
     yield EventType(profile.CustomersMerged, "crm.profile.customers_merged.v1")
+    yield EventType(profile.CustomersUnmerged, "crm.profile.customers_unmerged.v1")
     yield EventType(profile.ConsentChanged, "crm.profile.consent_changed.v1")
     yield EventType(profile.CustomerRecordUpdated, "crm.profile.customer_updated.v1")
     yield EventType(profile.SegmentEntered, "crm.profile.segment_entered.v1")

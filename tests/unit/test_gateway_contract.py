@@ -43,6 +43,9 @@ FORWARDED = {
     "/v1/feedback/sweep": "feedback",
     "/v1/customers/{customer_id}/complaints/{complaint_id}/resolution": "feedback",
     "/v1/profile/merge-candidates": "profile",
+    "/v1/customers/merges": "profile",
+    "/v1/customers/merges/{merge_id}": "profile",
+    "/v1/customers/merges/{merge_id}/undo": "profile",
     "/v1/feedback/complaints": "feedback",
     "/v1/customers/{customer_id}/complaints/{complaint_id}": "feedback",
     "/v1/customers/{customer_id}/complaints/{complaint_id}/notes": "feedback",
@@ -58,6 +61,8 @@ VOUCHED = {
     ("patch", "/v1/customers/{customer_id}/complaints/{complaint_id}"),
     ("post", "/v1/customers/{customer_id}/complaints/{complaint_id}/resolution"),
     ("post", "/v1/customers/{customer_id}/complaints/{complaint_id}/notes"),
+    ("post", "/v1/customers/merges"),
+    ("post", "/v1/customers/merges/{merge_id}/undo"),
 }
 
 

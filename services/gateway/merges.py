@@ -1,0 +1,68 @@
+"""Merges of two customers, forwarded to profile (which decides and records them);
+``admin`` only. The gateway writes the acting API key into the forwarded body, so a
+merge and its undo are recorded with who did them and a caller cannot name someone else."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from services.gateway.auth import Admin, UpstreamsDep, acting_key, failures
+from services.gateway.links import link, links
+from services.gateway.upstream import with_body
+from shared.contracts.profile import (
+    MergeRecord,
+    MergeRequest,
+    RecordedMergeRequest,
+    RecordedUndo,
+    UndoRequest,
+)
+from shared.contracts.query import Id
+
+router = APIRouter(prefix="/v1/customers/merges", tags=["admin"])
+_MERGE_ID = "$response.body#/merge_id"
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=MergeRecord,
+    responses=failures(400, 404, 409, 413),
+    openapi_extra=links(
+        201,
+        Read=link(f"{router.prefix}/{{merge_id}}", "get", merge_id=_MERGE_ID),
+        Undo=link(f"{router.prefix}/{{merge_id}}/undo", "post", merge_id=_MERGE_ID),
+    ),
+)
+async def merge_customers(
+    body: MergeRequest, request: Request, caller: Admin, upstreams: UpstreamsDep
+) -> Response:
+    """Merge ``merged_id`` into ``survivor_id`` (the operator picks the survivor): its
+    identities move to the survivor and every service moves its facts there. ``404``
+    for an unknown customer, ``409`` for one merged already, ``422`` for the same one
+    twice."""
+    recorded = RecordedMergeRequest(**body.model_dump(), decided_by=acting_key(caller))
+    forwarded = with_body(request, recorded.model_dump_json().encode())
+    return await upstreams.forward("profile", router.prefix, caller.tenant_id, forwarded)
+
+
+@router.get("/{merge_id}", response_model=MergeRecord, responses=failures(404))
+async def read_merge(
+    merge_id: Id, request: Request, caller: Admin, upstreams: UpstreamsDep
+) -> Response:
+    """A merge as recorded: who, when, why and what moved; and its undo, if any."""
+    path = f"{router.prefix}/{merge_id}"
+    return await upstreams.forward("profile", path, caller.tenant_id, request)
+
+
+@router.post("/{merge_id}/undo", response_model=MergeRecord, responses=failures(400, 404, 409, 413))
+async def undo_merge(
+    merge_id: Id, body: UndoRequest, request: Request, caller: Admin, upstreams: UpstreamsDep
+) -> Response:
+    """Take the merge apart: each customer gets back what it had, and what arrived for
+    it meanwhile. ``409`` when it was undone already, or when the survivor has been
+    merged into another customer since (undo that merge first)."""
+    recorded = RecordedUndo(reason=body.reason, undone_by=acting_key(caller))
+    path = f"{router.prefix}/{merge_id}/undo"
+    return await upstreams.forward(
+        "profile", path, caller.tenant_id, with_body(request, recorded.model_dump_json().encode())
+    )

@@ -1,0 +1,62 @@
+"""Feedback applies profile's merges on the fast tier: a merge gives the survivor one
+history of complaints and survey answers, an event for the merged-away customer lands on
+the survivor, and the undo gives each customer back its own; a replayed merge or undo
+changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from services.feedback.tables import complaint, survey_invitation, survey_response
+from tests.handlers.bench import NOW, TENANT, Bench
+from tests.handlers.test_feedback import answer, filed
+from tests.handlers.test_loyalty import HOUR
+from tests.handlers.test_loyalty_merges import merged, unmerged
+
+ACTIVITY, PROFILE = "feedback-activity", "feedback-profile"
+
+
+async def history(bench: Bench, customer: uuid.UUID) -> dict[str, Any]:
+    """A customer's complaints, invitations and answers, as an undo must give them back."""
+    found = {}
+    for table, key in ((complaint, "complaint_id"), (survey_invitation, "invitation_id"),
+                       (survey_response, "response_id")):  # fmt: skip
+        rows = await bench.rows(table, tenant_id=TENANT, customer_id=customer)
+        found[table.name] = sorted((r[key], r["origin_id"]) for r in rows)
+    return found
+
+
+async def test_a_merge_gives_one_history_and_its_undo_gives_each_its_own(bench_of):
+    feedback, li, other, merge_id = (
+        await bench_of("feedback"),
+        uuid.uuid4(),
+        uuid.uuid4(),
+        uuid.uuid4(),
+    )
+    await feedback.consume(ACTIVITY, filed(li, "T-1", "low", NOW - 3 * HOUR, "pos"))
+    await feedback.consume(ACTIVITY, filed(other, "T-2", "high", NOW - 2 * HOUR, "pos"))
+    await feedback.consume(ACTIVITY, answer(other, "nps", 3, NOW - 2 * HOUR))
+    before_li, before_other = await history(feedback, li), await history(feedback, other)
+    assert before_other["complaint"] and before_other["survey_response"]
+
+    await feedback.consume(PROFILE, merged(merge_id, li, other))
+    await feedback.consume(PROFILE, merged(merge_id, li, other))  # a replay
+    one = await history(feedback, li)
+    for kind, rows in one.items():
+        assert sorted(r for r, _ in rows) == sorted(
+            r for r, _ in [*before_li[kind], *before_other[kind]]
+        )
+    assert await history(feedback, other) == {k: [] for k in one}
+    await feedback.consume(ACTIVITY, filed(other, "T-3", "low", NOW, "pos"))  # late, merged id
+    await feedback.consume(ACTIVITY, filed(li, "T-4", "low", NOW + HOUR, "pos"))  # meanwhile
+    assert len((await history(feedback, li))["complaint"]) == len(one["complaint"]) + 2
+    assert (await history(feedback, other))["complaint"] == []
+
+    await feedback.consume(PROFILE, unmerged(merge_id, li, other))
+    await feedback.consume(PROFILE, unmerged(merge_id, li, other))  # a replay
+
+    assert await history(feedback, other) == before_other
+    after = await history(feedback, li)
+    assert len(after["complaint"]) == len(before_li["complaint"]) + 2  # T-4, the late T-3
+    assert set(before_li["complaint"]) < set(after["complaint"])

@@ -1,0 +1,82 @@
+"""Loyalty applies profile's merges on the fast tier: a merge gives the survivor one
+balance and one ledger (the higher tier kept), an event for the merged-away customer
+lands on the survivor and never reopens its account, and the undo gives each customer
+back its own entries and lots, the survivor keeping what it earned meanwhile; a merge
+or an undo applied twice changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from services.loyalty.tables import account, ledger_entry, lot
+from shared.events import CloudEvent
+from shared.events.profile import CustomersMerged, CustomersUnmerged
+from tests.handlers.bench import NOW, TENANT, Bench, event
+from tests.handlers.test_loyalty import ACTIVITY, HOUR, bought, summary
+
+PROFILE = "loyalty-profile"
+
+
+def merged(merge_id: uuid.UUID, survivor: uuid.UUID, other: uuid.UUID) -> CloudEvent:
+    return event(CustomersMerged(merge_id=str(merge_id), survivor_id=str(survivor),
+                                 merged_id=str(other), decided_at=NOW, reason="same person"),
+                 survivor, NOW)  # fmt: skip
+
+
+def unmerged(merge_id: uuid.UUID, survivor: uuid.UUID, other: uuid.UUID) -> CloudEvent:
+    return event(CustomersUnmerged(merge_id=str(merge_id), survivor_id=str(survivor),
+                                   merged_id=str(other), undone_at=NOW + 2 * HOUR,
+                                   reason="two people"),
+                 survivor, NOW + 2 * HOUR)  # fmt: skip
+
+
+async def state(bench: Bench, customer: uuid.UUID) -> dict[str, Any]:
+    """What an undo must give back: the account, its entries and lots."""
+    skip = {"updated_at", "qualifying_spend_minor", "next_due_at"}
+    rows = await bench.rows(account, tenant_id=TENANT, customer_id=customer)
+    entries = await bench.rows(ledger_entry, tenant_id=TENANT, customer_id=customer)
+    lots = await bench.rows(lot, tenant_id=TENANT, customer_id=customer)
+    return {
+        "account": [{k: v for k, v in r.items() if k not in skip} for r in rows],
+        "entries": sorted((e["entry_id"], e["points"], e["origin_id"]) for e in entries),
+        "lots": sorted((x["lot_id"], x["remaining"], x["origin_id"]) for x in lots),
+    }
+
+
+@pytest.mark.parametrize("meanwhile", [0, 1, 2])
+async def test_a_merge_gives_one_balance_and_its_undo_gives_each_its_own(bench_of, meanwhile):
+    loyalty, li, other, merge_id = (
+        await bench_of("loyalty"),
+        uuid.uuid4(),
+        uuid.uuid4(),
+        uuid.uuid4(),
+    )
+    await loyalty.consume(ACTIVITY, bought(li, "O-1", 100000, NOW - 3 * HOUR))
+    await loyalty.consume(ACTIVITY, bought(other, "S-1", 2500000, NOW - 2 * HOUR))
+    before_li, before_other = await state(loyalty, li), await state(loyalty, other)
+
+    await loyalty.consume(PROFILE, merged(merge_id, li, other))
+    await loyalty.consume(PROFILE, merged(merge_id, li, other))  # a replay
+    one = await summary(loyalty, li)
+    assert (one["points_balance"], one["tier"]) == (1000 + 25000, "gold")
+    assert one["qualifying_spend_minor"] == 2600000
+    assert await loyalty.rows(account, customer_id=other) == []
+    await loyalty.consume(ACTIVITY, bought(other, "S-0", 1000, NOW - 4 * HOUR))  # late, merged id
+    assert await loyalty.rows(account, customer_id=other) == []
+    for i in range(meanwhile):
+        await loyalty.consume(ACTIVITY, bought(li, f"M-{i}", 10000, NOW + HOUR))
+
+    await loyalty.consume(PROFILE, unmerged(merge_id, li, other))
+    await loyalty.consume(PROFILE, unmerged(merge_id, li, other))  # a replay
+
+    assert await state(loyalty, other) == before_other
+    after = await state(loyalty, li)
+    own = {e[0] for e in after["entries"]} - {e[0] for e in before_li["entries"]}
+    assert len(own) == meanwhile + 1  # what it earned meanwhile, and the late S-0
+    assert after["account"] == before_li["account"] or meanwhile > 0
+    balances = (await summary(loyalty, li))["points_balance"], (await summary(loyalty, other))
+    assert balances[0] == 1000 + 15 + 150 * meanwhile  # earned at gold while merged
+    assert (balances[1]["points_balance"], balances[1]["tier"]) == (25000, "gold")

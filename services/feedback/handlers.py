@@ -23,6 +23,7 @@ from services.feedback import (
     preferences,
     resolutions,
     scheduling,
+    segments,
     store,
 )
 from services.feedback.domain import audience, complaints, invitations
@@ -53,7 +54,7 @@ FROM_ACTIVITY: tuple[type[Payload], ...] = (
     PurchaseCompleted,
 )
 FROM_LIFECYCLE: tuple[type[Payload], ...] = (StageChanged, ValueClassChanged)
-FROM_PROFILE: tuple[type[Payload], ...] = (ConsentChanged, *merges.MERGES)
+FROM_PROFILE: tuple[type[Payload], ...] = (ConsentChanged, *merges.MERGES, *segments.FOLLOWED)
 FROM_LOYALTY: tuple[type[Payload], ...] = (TierChanged,)
 
 
@@ -61,11 +62,14 @@ async def record_feedback(
     uow: UnitOfWork, batch: Sequence[Received[Payload]], config: FeedbackConfig, parking: Parking
 ) -> None:
     """Open a complaint (with its SLA), keep a survey answer, resolve a complaint,
-    schedule survey invitations, or fold a stage or a consent decision, per event; apply
+    schedule survey invitations, or fold a stage, a consent decision or a segment's
+    membership, per event; apply
     profile's merges first, and an event about a merged-away customer to its survivor."""
     await merges.apply(uow, [r for r in batch if isinstance(r.payload, merges.MERGES)])
+    await segments.fold(uow, batch)  # on the ids they name: see ``segments``
+    kept = (*merges.MERGES, *segments.FOLLOWED)
     batch = await on_survivors(
-        uow.conn, customer_merge, [r for r in batch if not isinstance(r.payload, merges.MERGES)]
+        uow.conn, customer_merge, [r for r in batch if not isinstance(r.payload, kept)]
     )
     filings = only(batch, ComplaintFiled)
     await open_complaints(uow, filings, config)

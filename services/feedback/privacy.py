@@ -19,6 +19,7 @@ from services.feedback.tables import (
     consent,
     parked,
     respondent,
+    segment_member,
     survey_invitation,
     survey_response,
 )
@@ -53,7 +54,7 @@ async def erase(
     )
     deleted = {
         t.name: await delete_rows(conn, t, tenant_id, customers)
-        for t in (consent, respondent, parked)
+        for t in (consent, respondent, parked, segment_member)
     }
     return {
         "complaint_note": notes.rowcount or 0,

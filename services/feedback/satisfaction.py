@@ -8,9 +8,9 @@ One query counts the answers by (day, group, survey, score), so the database ret
 most days × groups × 23 scores rows, whatever the number of answers; days are rolled up
 into weeks and months here, the same on PostgreSQL and SQLite.
 
-Grouping by segment adds one entry to ``GROUPS``: a join on the membership feedback
-folds from profile's ``segment.entered``/``segment.exited`` (a customer in two segments
-counts in both), the key the segment's id.
+By ``segment``: a join on the membership feedback folds from profile's
+``segment.entered``/``segment.exited`` (``segments``; a customer in two segments counts
+in both, and in the null group if in none), the key the segment's id.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.feedback import domain
-from services.feedback.tables import respondent, survey_response
+from services.feedback.tables import respondent, segment_member, survey_response
 
-GroupBy = Literal["channel", "stage", "tier", "value_class"]
+GroupBy = Literal["channel", "stage", "tier", "value_class", "segment"]
 Period = Literal["day", "week", "month"]
 MAX_PERIODS = 400
 EPOCH = date(1970, 1, 1)
@@ -44,11 +44,20 @@ def _of_respondent(name: str) -> Callable[[Select[Any]], tuple[Select[Any], Colu
     return grouped
 
 
+def _of_segment(query: Select[Any]) -> tuple[Select[Any], ColumnElement[Any]]:
+    """An answer counts in every segment its customer is in now (and under no segment,
+    the null group, if in none)."""
+    r, m = survey_response.c, segment_member.c
+    on = and_(m.tenant_id == r.tenant_id, m.customer_id == r.customer_id)
+    return query.outerjoin(segment_member, on), m.segment_id
+
+
 GROUPS: dict[str, Callable[[Select[Any]], tuple[Select[Any], ColumnElement[Any]]]] = {
     "channel": lambda query: (query, survey_response.c.channel),
     "stage": _of_respondent("stage"),
     "tier": _of_respondent("tier"),
     "value_class": _of_respondent("value_class"),
+    "segment": _of_segment,
 }
 
 

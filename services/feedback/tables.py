@@ -204,3 +204,16 @@ customer_merge = Table(
     comment="Merges applied, and where a merged-away id lives on while they stand.",
 )
 Index("ix_customer_merge_merged", customer_merge.c.tenant_id, customer_merge.c.merged_id)
+
+# Which segments each customer is in (from profile's segment_entered/exited), so
+# satisfaction can be grouped by segment in feedback's own database.
+segment_member = Table(
+    "segment_member",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("segment_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False, comment="the segment's name when entered"),
+    Column("entered_at", UTCDateTime, nullable=False),
+    comment="Segment membership as profile announces it (a customer may be in several).",
+)

@@ -179,9 +179,10 @@ WindowEnd = Annotated[
     Instant | None, Query(alias="to", description="End of [from, to); default: now")
 ]
 ScoreGroupBy = Annotated[
-    Literal["channel", "stage", "tier", "value_class"] | None,
+    Literal["channel", "stage", "tier", "value_class", "segment"] | None,
     Query(description="Group the window's answers by the customer's current stage, tier, "
-          "value class, or the channel they answered on"),
+          "value class or segments (by segment id: one answer counts in each segment "
+          "its customer is in), or the channel they answered on"),
 ]  # fmt: skip
 ScoreInterval = Annotated[
     Literal["day", "week", "month"] | None,

@@ -9,12 +9,12 @@ import uuid
 from datetime import timedelta
 
 from services.feedback import channels, satisfaction
-from services.feedback.tables import channel_order, respondent, survey_response
+from services.feedback.tables import channel_order, respondent, segment_member, survey_response
 from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
 from shared.events.feedback import PreferredChannelChanged
 from shared.events.lifecycle import StageCause, StageChanged, ValueClassChanged
 from shared.events.loyalty import TierChanged
-from shared.events.profile import ConsentChanged
+from shared.events.profile import ConsentChanged, SegmentEntered, SegmentExited
 from tests.handlers.bench import NOW, TENANT, event
 
 ACTIVITY, LIFECYCLE = "feedback-activity", "feedback-lifecycle"
@@ -169,3 +169,33 @@ async def test_the_preferred_channel_is_announced_when_it_changes(bench_of):
     ]  # fmt: skip
     [row] = await feedback.rows(respondent, customer_id=ann)
     assert row["preferred_channel"] == "store"
+
+
+def segmented(customer, segment, entered, at):  # type: ignore[no-untyped-def]
+    kind = SegmentEntered if entered else SegmentExited
+    return event(kind(segment_id=segment, name=f"name of {segment}", at=at), customer, at)
+
+
+async def test_scores_by_segment_count_an_answer_in_each_segment_its_customer_is_in(bench_of):
+    feedback = await bench_of("feedback")
+    ann, bo, cy = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await feedback.consume(
+        PROFILE,
+        segmented(ann, "vip", True, NOW - 9 * DAY),
+        segmented(ann, "web", True, NOW - 9 * DAY),
+        segmented(bo, "vip", True, NOW - 9 * DAY),
+        segmented(cy, "vip", True, NOW - 9 * DAY),
+        segmented(cy, "vip", False, NOW - 8 * DAY),  # left again: in no segment
+    )
+    await feedback.consume(
+        ACTIVITY,
+        answered(ann, "nps", 10, NOW - DAY),
+        answered(bo, "nps", 2, NOW - DAY),
+        answered(cy, "nps", 9, NOW - DAY),
+    )
+
+    cells = await satisfaction.grouped_scores(feedback.engine, TENANT, WINDOW, "segment", None)
+
+    found = {cell[1]: (s["nps"]["score"], s["nps"]["responses"]) for cell, s in cells.items()}
+    assert found == {"vip": (0.0, 2), "web": (100.0, 1), None: (100.0, 1)}
+    assert len(await feedback.rows(segment_member, customer_id=ann)) == 2

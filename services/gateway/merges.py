@@ -17,6 +17,7 @@ from shared.contracts.profile import (
     UndoRequest,
 )
 from shared.contracts.query import Id
+from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/customers/merges", tags=["admin"])
 _MERGE_ID = "$response.body#/merge_id"
@@ -43,6 +44,18 @@ async def merge_customers(
     recorded = RecordedMergeRequest(**body.model_dump(), decided_by=acting_key(caller))
     forwarded = with_body(request, recorded.model_dump_json().encode())
     return await upstreams.forward("profile", router.prefix, caller.tenant_id, forwarded)
+
+
+@router.api_route("", methods=["GET", "PATCH", "DELETE"], include_in_schema=False)
+async def merges_are_posted() -> Response:
+    """``GET``, ``PATCH`` and ``DELETE /v1/customers/{customer_id}`` would otherwise take
+    ``merges`` for an id (a 422 about its form, where the method is what is wrong)."""
+    raise Problem(
+        405,
+        "method-not-allowed",
+        "/v1/customers/merges takes a POST; read one merge at /v1/customers/merges/{merge_id}.",
+        headers={"Allow": "POST"},
+    )
 
 
 @router.get("/{merge_id}", response_model=MergeRecord, responses=failures(404))

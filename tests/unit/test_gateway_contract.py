@@ -188,3 +188,16 @@ async def test_lookup_is_no_customer_to_erase() -> None:
         answer = await client.delete("/v1/customers/lookup")
 
     assert (answer.status_code, answer.headers["allow"]) == (405, "GET")
+
+
+async def test_merges_is_no_customer_to_read_edit_or_erase() -> None:
+    """``GET``, ``PATCH`` and ``DELETE /v1/customers/{customer_id}`` would take ``merges``
+    for an id (a 422 about its form); the contract run found the PATCH."""
+    transport = httpx.ASGITransport(app=_gateway())
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        answers = [
+            await client.request(method, "/v1/customers/merges", json={})
+            for method in ("GET", "PATCH", "DELETE")
+        ]
+
+    assert [(a.status_code, a.headers["allow"]) for a in answers] == [(405, "POST")] * 3

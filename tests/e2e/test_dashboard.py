@@ -38,16 +38,20 @@ class Tenant:
 
 async def _settled(api: httpx.AsyncClient, run: str) -> None:
     """Until lifecycle scored and valued the lapsed regulars (most of them high risk: a
-    detractor's signal may reach it before the customer does) and feedback holds the old
-    complaint past its due time, the same on two reads a second apart."""
+    detractor's signal may reach it before the customer does), its sweep sent them silent
+    (their silences fire once the tenant's event-time watermark has passed them, a sweep
+    or more after their events), and feedback holds the old complaint past its due time,
+    the same on two reads a second apart."""
     started, seen, last = time.monotonic(), None, None
-    while time.monotonic() - started < 60:
+    while time.monotonic() - started < 90:
         risky = (await api.get("/v1/lifecycle/customers", params=_AT_RISK)).json()["items"]
         queue = (await api.get("/v1/feedback/complaints", params={"breached": "true"})).json()
+        stages = (await api.get("/v1/lifecycle/funnel")).json()["stages"]
         refs = {c["complaint_ref"] for c in queue["complaints"]}
-        seen = ([c["value_at_risk_minor"] for c in risky], f"{run}-T1" in refs)
+        seen = ([c["value_at_risk_minor"] for c in risky], f"{run}-T1" in refs, stages)
         valued = len(risky) >= 3 and all(c["value_at_risk_minor"] for c in risky)
-        if valued and seen[1] and seen == last:
+        gone = stages.get("silent", 0) + stages.get("churned", 0) >= LAPSED
+        if valued and gone and seen[1] and seen == last:
             return
         last = seen
         await asyncio.sleep(1)

@@ -9,11 +9,14 @@ before complaints and answers before the customer is known. Over the real topolo
 (PostgreSQL, Kafka, five processes).
 
 What is left out of the comparison, and why: the churn risk (a score of *now*, which
-moves between two reads), ``stage_since`` (a late event's move is dated no earlier
-than the stage it leaves began, so the history stays in order: the design's rule for
-late events), ``updated_at`` and ids; complaints' escalations (the sweep's, by the wall
-clock). Spend stays below the first tier up: the points an order earns at a tier
-multiplier are decided on arrival (see tests/handlers/test_order_independence.py).
+moves between two reads), the value (CLV and value class come from the tenant's latest
+model fit and the class floors its rescore cut, which depend on when each ran, not on
+the order of the events: each tenant here has its own), ``stage_since`` (a late
+event's move is dated no earlier than the stage it leaves began, so the history stays
+in order: the design's rule for late events), ``updated_at`` and ids; complaints'
+escalations (the sweep's, by the wall clock). Spend stays below the first tier up: the
+points an order earns at a tier multiplier are decided on arrival (see
+tests/handlers/test_order_independence.py).
 No critical complaints: one blocks loyalty while it is open, and lifecycle hears of
 complaints on another topic than of purchases, which no delivery orders.
 """
@@ -155,7 +158,10 @@ async def customer_state(gateway: httpx.AsyncClient, key: str, external_id: str)
     ledger = await _listed(gateway, key, f"/v1/customers/{customer}/loyalty/ledger", "entries")
     listed = await _listed(gateway, key, f"/v1/customers/{customer}/complaints", "complaints")
     return (
-        _without(view, {"customer_id", "updated_at", "created_at", "churn_risk", "stage_since"}),
+        _without(
+            view,
+            {"customer_id", "updated_at", "created_at", "churn_risk", "stage_since", "value"},
+        ),
         sorted((e["kind"], e["points"], _cause(e["ref"])) for e in ledger),
         sorted(
             (

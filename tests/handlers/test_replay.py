@@ -14,19 +14,32 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from services.feedback import app as feedback_app
+from services.feedback.replay import REPLAY as FEEDBACK
+from services.feedback.tables import complaint, survey_invitation
 from services.lifecycle import app as lifecycle_app
 from services.lifecycle.rebuild import FOLDED
 from services.lifecycle.replay import REPLAY as LIFECYCLE
+from services.loyalty import app as loyalty_app
+from services.loyalty.replay import REPLAY as LOYALTY
+from services.loyalty.tables import account, ledger_entry, lot
 from services.rebuilding import Sweep
 from services.replaying import Candidate, Replayable, replay
 from shared.bus import Record
 from shared.events import CloudEvent
 from shared.subscription import Subscription
 from tests.handlers.bench import NOW, TENANT, Bench
+from tests.handlers.test_feedback import GROUP as FEEDBACK_ACTIVITY
+from tests.handlers.test_feedback import HOUR, filed
 from tests.handlers.test_lifecycle import ACTIVITY, DAY, bought
+from tests.handlers.test_loyalty import ACTIVITY as LOYALTY_ACTIVITY
+from tests.handlers.test_loyalty import bought as loyalty_bought
 
 END = NOW + 30 * DAY
 STAGES = lifecycle_app.SERVICE.settings(service="lifecycle").lifecycle_config_file
+PROGRAMME = loyalty_app.SERVICE.settings(service="loyalty").loyalty_rules_file
+POLICY = feedback_app.SERVICE.settings(service="feedback").feedback_config_file
+LEDGER = (account, ledger_entry, lot)
 
 
 async def _live(
@@ -107,3 +120,49 @@ async def test_the_same_rules_tried_change_nothing(bench_of):
 
     assert diff["rules_changed"] == [] and diff["customers_changed"] == 0
     assert diff["counts"]["customers_per_stage"] == {"silent": {"before": 1, "after": 1}}
+
+
+async def test_a_doubled_earning_rate_issues_twice_the_points_in_the_same_tiers(bench_of):
+    loyalty = await bench_of("loyalty")
+    big, small = uuid.uuid4(), uuid.uuid4()
+    history = [
+        (LOYALTY_ACTIVITY, loyalty_bought(big, "B-1", 100000, END - 20 * DAY)),
+        (LOYALTY_ACTIVITY, loyalty_bought(small, "S-1", 50000, END - 10 * DAY)),
+    ]
+    fed = await _live(loyalty, history, loyalty_app.sweep)
+    before, published = await _tables(loyalty, LEDGER), len(await loyalty.published())
+    text = PROGRAMME.read_text(encoding="utf-8")
+    candidate = text.replace("default_points_per_unit = 1 ", "default_points_per_unit = 2 ")
+    assert candidate != text
+
+    diff = await _replayed(LOYALTY, loyalty, fed, Candidate(candidate, TENANT))
+
+    assert diff["rules_changed"] == ["earning.default_points_per_unit 1→2"]
+    assert diff["counts"]["points_issued"] == {"total": {"before": 1500, "after": 3000}}
+    assert diff["counts"]["customers_per_tier"] == {"member": {"before": 2, "after": 2}}
+    assert {c["customer_id"]: c["changes"] for c in diff["sample"]} == {
+        str(big): {"points_issued": {"before": 1000, "after": 2000}},
+        str(small): {"points_issued": {"before": 500, "after": 1000}},
+    }
+    assert await _tables(loyalty, LEDGER) == before
+    assert len(await loyalty.published()) == published and not loyalty.bus.logs
+
+
+async def test_a_longer_sla_escalates_no_complaint_a_day_old(bench_of):
+    feedback = await bench_of("feedback")
+    waiting = uuid.uuid4()
+    history = [(FEEDBACK_ACTIVITY, filed(waiting, "T-1", "critical", END - 30 * HOUR, "desk"))]
+    fed = await _live(feedback, history, feedback_app.sweep)
+    before = await _tables(feedback, (complaint, survey_invitation))
+    text = POLICY.read_text(encoding="utf-8")
+    candidate = text.replace("critical = 4\n", "critical = 48\n")
+
+    diff = await _replayed(FEEDBACK, feedback, fed, Candidate(candidate, None))
+
+    assert diff["rules_changed"] == ["sla.hours.critical 4→48"]
+    escalated = diff["counts"]["escalations"]["total"]
+    assert escalated["before"] >= 1 and escalated["after"] == 0
+    (moved,) = diff["sample"]
+    assert moved["customer_id"] == str(waiting)
+    assert moved["why"] == f"escalations {escalated['before']}→0: sla.hours.critical 4→48"
+    assert await _tables(feedback, (complaint, survey_invitation)) == before

@@ -109,9 +109,9 @@ async def replay(
     started = time.perf_counter()
     history: dict[str, Sequence[Record]] = {}
     progress("under the rules in force:")
-    before = await _fold(spec, live, None, read, history, progress)
+    before = await _fold(spec, live, candidate, False, read, history, progress)
     progress("under the candidate rules:")
-    after = await _fold(spec, live, candidate, read, history, progress)
+    after = await _fold(spec, live, candidate, True, read, history, progress)
     return {
         "kind": spec.kind,
         "tenant": candidate.tenant,
@@ -124,16 +124,18 @@ async def replay(
 async def _fold(
     spec: Replayable,
     live: Runtime[Any, Rulebook[Any]],
-    candidate: Candidate | None,
+    candidate: Candidate,
+    tried: bool,
     read: Reader,
     history: dict[str, Sequence[Record]],
     progress: Progress,
 ) -> Outcome:
-    """Fold ``history`` (read first when empty) into a fresh shadow under the rules in
-    force, with ``candidate`` in place of its tenant's or the installation's; measure."""
+    """Fold ``history`` (the candidate's tenant's; read first when empty) into a fresh
+    shadow under the rules in force, with the candidate in place of its tenant's or the
+    installation's when ``tried``; measure."""
     service = definition(spec.name)
     async with shadow_database(live.db.engine, spec.name) as engine:
-        await _copy_rules(live.db.engine, engine, live.resources, candidate)
+        await _copy_rules(live.db.engine, engine, live.resources, candidate if tried else None)
         clock = ReplayClock(live.clock)
         runtime: Runtime[Any, Any] = Runtime(
             live.settings, clock, Database(engine, service.outbox, clock), MemoryBus(), None
@@ -141,19 +143,18 @@ async def _fold(
         assert service.resources is not None, f"{spec.name} applies no rules"
         async with contextlib.AsyncExitStack() as opened:
             runtime.resources = await opened.enter_async_context(service.resources(runtime))
-            if candidate is not None and candidate.tenant is None:
+            if tried and candidate.tenant is None:
                 runtime.resources.try_installation(candidate.rules)
             work = plan(spec.name, runtime, (), spec.sweep)
             if not history:
                 for group, consumer in work.consumers.items():
-                    history[group] = _of_tenant(await read(consumer.subscription), candidate)
+                    history[group] = _of_tenant(await read(consumer.subscription), candidate.tenant)
             await refold(work, history, progress)
             async with engine.connect() as conn:
-                return await spec.outcome(conn, None if candidate is None else candidate.tenant)
+                return await spec.outcome(conn, candidate.tenant)
 
 
-def _of_tenant(records: Sequence[Record], candidate: Candidate | None) -> Sequence[Record]:
-    tenant = None if candidate is None else candidate.tenant
+def _of_tenant(records: Sequence[Record], tenant: str | None) -> Sequence[Record]:
     if tenant is None:
         return records
     return [r for r in records if tenant_of_encoded(r.value or b"") == tenant]

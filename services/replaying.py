@@ -219,7 +219,7 @@ def main(spec: Replayable) -> None:
         raise SystemExit(f"not replayed: {failure}") from None
     for line in summary(diff):
         _to_stderr(line)
-    print(json.dumps(diff, indent=2, default=str))
+    print(json.dumps(diff, indent=2, default=str, ensure_ascii=False))
 
 
 def summary(diff: dict[str, Any]) -> list[str]:

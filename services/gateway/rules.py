@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 
 from services.gateway import audit
 from services.gateway.auth import Admin, UpstreamsDep, acting_key, failures
+from services.gateway.links import link, links
 from services.gateway.runtime import RuntimeDep
 from services.gateway.upstream import with_body
 from shared.contracts.rules import (
@@ -69,6 +70,10 @@ async def put_rules(
 @router.post(
     "/{kind}/replays", response_model=RuleReplay, status_code=202,
     responses=failures(400, 409, 413),
+    openapi_extra=links(202, GetReplay=link(
+        "/v1/admin/rules/{kind}/replays/{replay_id}", "get",
+        kind="$request.path.kind", replay_id="$response.body#/id",
+    )),
 )  # fmt: skip
 async def start_replay(
     kind: RuleKind,

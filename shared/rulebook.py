@@ -109,6 +109,17 @@ class Rulebook(Generic[R]):
         """Parse a tenant's new text (``RuleFileError`` names each problem)."""
         return self._parse(rules, self._origin(tenant))
 
+    def try_installation(self, rules: str) -> None:
+        """Put ``rules`` in place of the installation's file in this book only (a replay's
+        shadow tries a new file on history); ``RuleFileError`` names each problem."""
+        self.installation = self._parse(rules, "of the installation (candidate)")
+        self.installation_text = rules
+
+    async def in_force_text(self, conn: AsyncConnection, tenant: str | None) -> str:
+        """The text of the rules in force for ``tenant`` (None: the installation's)."""
+        stored = None if tenant is None else await self.stored(conn, tenant)
+        return self.installation_text if stored is None else stored.rules
+
     async def stored(self, conn: AsyncConnection, tenant: str) -> Stored | None:
         """The tenant's rules in force, if it has its own."""
         t = self.table

@@ -11,6 +11,7 @@ from services.feedback.domain.config import FeedbackConfig, parse_config
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
 from services.feedback.tables import inbox, outbox, parked, tenant_rules
+from services.replay_jobs import replays_router
 from shared import sweeps, topics
 from shared.contracts.feedback import FeedbackSweep
 from shared.erasure import erasure_subscription, export_router
@@ -110,6 +111,7 @@ SERVICE: ServiceDefinition[FeedbackSettings, Rulebook[FeedbackConfig]] = Service
             "the invitations to send, suppress or lapse and the complaints to escalate",
         ),
         rules_router("feedback", _rulebook),
+        replays_router("feedback", "feedback"),
     ],
     subscriptions=subscriptions,
     jobs=jobs,

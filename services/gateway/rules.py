@@ -1,19 +1,30 @@
 """Rules per tenant, forwarded to the service that applies them: the stage machine
 (lifecycle), the loyalty programme (loyalty) and the feedback policy (feedback). A
 tenant's admin reads the rules in force and replaces them by a new version, validated
-as the installation's file is at start; every change is audited with its versions."""
+as the installation's file is at start; every change is audited with its versions.
+Before that, the admin may try a candidate on the tenant's history (a replay job)."""
 
 from __future__ import annotations
 
 import json
+import uuid
 
 from fastapi import APIRouter, Request, Response
 
 from services.gateway import audit
 from services.gateway.auth import Admin, UpstreamsDep, acting_key, failures
+from services.gateway.links import link, links
 from services.gateway.runtime import RuntimeDep
 from services.gateway.upstream import with_body
-from shared.contracts.rules import SERVICE_OF, RecordedRules, RuleKind, Rules, RulesUpdate
+from shared.contracts.rules import (
+    SERVICE_OF,
+    RecordedReplay,
+    RecordedRules,
+    RuleKind,
+    RuleReplay,
+    Rules,
+    RulesUpdate,
+)
 
 router = APIRouter(prefix="/v1/admin/rules", tags=["admin"])
 
@@ -54,3 +65,50 @@ async def put_rules(
         )
         await audit.record(runtime.db, caller, decision)
     return answer
+
+
+@router.post(
+    "/{kind}/replays", response_model=RuleReplay, status_code=202,
+    responses=failures(400, 409, 413),
+    openapi_extra=links(202, GetReplay=link(
+        "/v1/admin/rules/{kind}/replays/{replay_id}", "get",
+        kind="$request.path.kind", replay_id="$response.body#/id",
+    )),
+)  # fmt: skip
+async def start_replay(
+    kind: RuleKind,
+    body: RulesUpdate,
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """Try candidate rules of ``kind`` on the tenant's history, without switching to
+    them: the history is folded into shadow databases under the rules in force and under
+    the candidate, nothing live is touched and nothing published; ``GET`` the job for its
+    progress, then the difference (customers per stage, points and tiers, invitations
+    and escalations, a sample of customers who would change and why). 422
+    ``invalid-rules`` names each problem as ``PUT`` would; 409 while a replay of the
+    tenant's ``kind`` runs. Switching to the candidate is the separate ``PUT``."""
+    recorded = RecordedReplay(rules=body.rules, requested_by=acting_key(caller))
+    forwarded = with_body(request, recorded.model_dump_json().encode())
+    path = f"/v1/admin/rules/{kind}/replays"
+    answer = await upstreams.forward(SERVICE_OF[kind], path, caller.tenant_id, forwarded)
+    if answer.status_code in audit.ANSWERED:
+        started = json.loads(bytes(answer.body))
+        decision = audit.Decision(
+            "rules.replayed", f"rules:{kind}", after={"replay": started["id"]}
+        )
+        await audit.record(runtime.db, caller, decision)
+    return answer
+
+
+@router.get("/{kind}/replays/{replay_id}", response_model=RuleReplay, responses=failures(404))
+async def get_replay(
+    kind: RuleKind, replay_id: uuid.UUID, request: Request, caller: Admin, upstreams: UpstreamsDep
+) -> Response:
+    """A replay job of the tenant's: its progress, then the difference (``diff``) or why
+    it failed (``error``). Jobs live in the replica of the service that runs them and are
+    forgotten at its restart (404: start the replay again)."""
+    path = f"/v1/admin/rules/{kind}/replays/{replay_id}"
+    return await upstreams.forward(SERVICE_OF[kind], path, caller.tenant_id, request)

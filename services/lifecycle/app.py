@@ -16,6 +16,7 @@ from services.lifecycle.rescore import rescore_due
 from services.lifecycle.settings import LifecycleSettings
 from services.lifecycle.sweep import sweep_due
 from services.lifecycle.tables import inbox, lifecycle_purchase, outbox, tenant_rules
+from services.replay_jobs import replays_router
 from shared import sweeps, topics
 from shared.contracts.lifecycle import StageSweep
 from shared.erasure import erasure_subscription, export_router
@@ -144,6 +145,7 @@ SERVICE: ServiceDefinition[LifecycleSettings, Rulebook[StageMachine]] = ServiceD
         export_router("lifecycle", privacy.export),
         sweeps.sweep_router("/lifecycle/sweep", sweep, StageSweep, "the time-based transitions"),
         rules_router("lifecycle", _rulebook),
+        replays_router("lifecycle", "lifecycle"),
     ],
     subscriptions=subscriptions,
     jobs=jobs,

@@ -11,6 +11,7 @@ from services.loyalty.domain.rules import Programme, parse_programme
 from services.loyalty.settings import LoyaltySettings
 from services.loyalty.sweep import sweep_due
 from services.loyalty.tables import inbox, outbox, parked, tenant_rules
+from services.replay_jobs import replays_router
 from shared import sweeps, topics
 from shared.contracts.loyalty import LoyaltySweep
 from shared.erasure import erasure_subscription, export_router
@@ -118,6 +119,7 @@ SERVICE: ServiceDefinition[LoyaltySettings, Rulebook[Programme]] = ServiceDefini
             "/loyalty/sweep", sweep, LoyaltySweep, "the expiries, releases and tier reviews"
         ),
         rules_router("loyalty", _rulebook),
+        replays_router("loyalty", "loyalty"),
     ],
     subscriptions=subscriptions,
     jobs=jobs,

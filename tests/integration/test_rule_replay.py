@@ -1,0 +1,130 @@
+"""A rule change tried on history on PostgreSQL and Kafka (issue 9, item 3): while
+lifecycle runs, its replay job reads the history from the topics, folds it into two
+scratch databases and reports who a shorter silence would move; the live state, the
+topics and the server's databases are as they were afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import select
+
+from services.lifecycle.settings import DEFAULT_CONFIG
+from services.lifecycle.tables import customer_state
+from shared import topics
+from shared.bus.kafka import KafkaBus
+from shared.db import create_engine
+from shared.events import new_event
+from shared.events.activity import PurchaseCompleted
+from shared.topics import PARTITIONS
+from tests.integration.conftest import eventually, publish_events
+from tests.integration.services import Infra, create_database, drop_database, run_service
+
+DAY = timedelta(days=1)
+THIRTY = DEFAULT_CONFIG.read_text().replace("silent_after_days = 90", "silent_after_days = 30")
+
+
+def bought(tenant: str, customer: str, order: str, days_ago: int) -> Any:
+    data = PurchaseCompleted(order_id=order, amount_minor=1000, currency="CNY", channel="web")
+    at = datetime.now(UTC) - days_ago * DAY
+    return new_event(
+        data, source="/crm/profile", tenant_id=tenant, key=customer, subject=customer, time=at
+    )
+
+
+async def stages(infra: Infra, tenant: str) -> dict[str, str]:
+    engine = create_engine(infra.database_url("lifecycle"))
+    try:
+        async with engine.connect() as conn:
+            s = customer_state
+            rows = await conn.execute(
+                select(s.c.customer_id, s.c.stage).where(s.c.tenant_id == tenant)
+            )
+            return {str(r.customer_id): r.stage for r in rows}
+    finally:
+        await engine.dispose()
+
+
+async def _counted(infra: Infra, tenant: str, n: int) -> bool:
+    return len(await stages(infra, tenant)) == n
+
+
+async def announced(infra: Infra) -> int:
+    """How many events crm.lifecycle holds: what lifecycle has published so far."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=infra.settings.kafka_servers)
+    await consumer.start()
+    try:
+        name = infra.prefix + topics.LIFECYCLE
+        ends = await consumer.end_offsets(
+            [TopicPartition(name, p) for p in range(PARTITIONS[topics.LIFECYCLE])]
+        )
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
+
+
+async def shadows(infra: Infra) -> list[str]:
+    s = infra.settings
+    admin = await asyncpg.connect(
+        host=s.pg_host, port=s.pg_port, user=s.pg_user,
+        password=s.pg_password.get_secret_value() or None, database="postgres",
+    )  # fmt: skip
+    try:
+        rows = await admin.fetch("SELECT datname FROM pg_database WHERE datname LIKE '%_shadow_%'")
+        return [r["datname"] for r in rows if r["datname"].startswith(infra.database("lifecycle"))]
+    finally:
+        await admin.close()
+
+
+async def test_a_shorter_silence_tried_while_lifecycle_runs(infra: Infra, bus: KafkaBus) -> None:
+    tenant = f"replay-{uuid.uuid4().hex[:8]}"
+    quiet, recent = str(uuid.uuid4()), str(uuid.uuid4())
+    await create_database(infra, "lifecycle")
+    try:
+        async with run_service(infra, "lifecycle", tenant=tenant) as lifecycle:
+            await publish_events(
+                bus, bought(tenant, quiet, "q-1", 60), bought(tenant, recent, "r-1", 10)
+            )
+            await eventually(lambda: _counted(infra, tenant, 2), within=30)
+            live = await stages(infra, tenant)
+            published = await announced(infra)
+
+            started = await lifecycle.client.post(
+                "/v1/admin/rules/lifecycle/replays",
+                json={"rules": THIRTY, "requested_by": "api-key:it"},
+            )
+            assert started.status_code == 202, started.text
+            path = f"/v1/admin/rules/lifecycle/replays/{started.json()['id']}"
+
+            jobs: list[dict[str, Any]] = []
+
+            async def finished() -> bool:
+                jobs.append((await lifecycle.client.get(path)).json())
+                return bool(jobs[-1]["state"] != "running")
+
+            await eventually(finished, within=120)
+            done = jobs[-1]
+            after = await stages(infra, tenant)
+            published_after = await announced(infra)
+        left = await shadows(infra)
+    finally:
+        await drop_database(infra, "lifecycle")
+
+    assert live == {quiet: "new_customer", recent: "new_customer"}
+    assert done["state"] == "done", done
+    diff = done["diff"]
+    assert (diff["tenant"], diff["events"]) == (tenant, 2)
+    assert diff["counts"]["customers_per_stage"] == {
+        "new_customer": {"before": 2, "after": 1},
+        "silent": {"before": 0, "after": 1},
+    }
+    [moved] = diff["sample"]
+    assert moved["customer_id"] == quiet
+    assert moved["why"] == "stage new_customer→silent: silence.silent_after_days 90→30"
+    assert after == live  # the live state untouched
+    assert published_after == published  # nothing announced
+    assert left == []  # both shadow databases dropped

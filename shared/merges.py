@@ -13,10 +13,43 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Table, case, func, literal, select, update
+from sqlalchemy import (
+    Column,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    case,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db import UTCDateTime
 from shared.subscription import CustomerKey, Received
+
+
+def merges_table(metadata: MetaData, *kept: Column[Any], comment: str) -> Table:
+    """Add ``customer_merge`` to a service's metadata and return it: the merges it
+    applied, with the columns ``kept`` of what the service needs for an undo (between
+    the ids and the times, where each service's migration put them)."""
+    table = Table(
+        "customer_merge",
+        metadata,
+        Column("tenant_id", String(64), primary_key=True),
+        Column("merge_id", Uuid, primary_key=True),
+        Column("survivor_id", Uuid, nullable=False),
+        Column("merged_id", Uuid, nullable=False),
+        *kept,
+        Column("merged_at", UTCDateTime, nullable=False),
+        Column("undone_at", UTCDateTime),
+        comment=comment,
+    )
+    Index("ix_customer_merge_merged", table.c.tenant_id, table.c.merged_id)
+    return table
 
 
 async def move_to_survivor(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from services.loyalty import store
+from services.loyalty import merges, store
 from services.loyalty.announcements import announce
 from services.loyalty.domain import commands
 from services.loyalty.domain.account import Account, Notice
@@ -76,6 +76,7 @@ async def update_accounts(
     await store.save(
         uow.conn, found.values(), [(a, n, r.event.id) for a, n, r in noticed], programme, now
     )
+    await merges.claim_arrivals(uow.conn, noticed)
     uow.publish(*(announce(a, n, r.event, r.event.time) for a, n, r in noticed))
     await parking.park(uow.conn, [(r, w[2]) for w, rs in held.items() for r, _ in rs])
 

@@ -90,6 +90,7 @@ async def record_feedback(
     early = await parking.take(uow.conn, awaited)
     resolved = [*early, *only(batch, activity.ComplaintResolved)]
     await resolutions.resolve_from_events(uow, resolved, config.invitations, parking)
+    await merges.claim_arrivals(uow, batch)
 
 
 async def open_complaints(

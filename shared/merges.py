@@ -85,7 +85,7 @@ _OWNER = ("tenant_id", "customer_id")
 
 def _same_key(table: Table, key: list[Column[Any]], tenant: str, owner: uuid.UUID) -> Any:
     """A row of ``owner`` has this row's key."""
-    other = table.alias("held")
+    other = table.alias()
     return exists().where(
         other.c.tenant_id == tenant,
         other.c.customer_id == owner,

@@ -52,7 +52,7 @@ async def _rows(conn: AsyncConnection, customer: uuid.UUID) -> list[tuple[int, s
     found = await conn.execute(
         select(c.row_id, c.ref, c.origin_id).where(c.customer_id == customer)
     )
-    return sorted(tuple(r) for r in found)  # type: ignore[misc]
+    return sorted(tuple(r) for r in found)
 
 
 def _arrival(order: str) -> Received[Any]:

@@ -87,7 +87,7 @@ async def record_feedback(
     # After the filings, so a complaint filed and resolved within one batch is found,
     # and so is one whose resolution came first and was parked.
     awaited = {(*r.customer, resolutions.awaited(r.payload.complaint_ref)) for r in filings}
-    early = await parking.take(uow.conn, awaited)
+    early = await on_survivors(uow.conn, customer_merge, await parking.take(uow.conn, awaited))
     resolved = [*early, *only(batch, activity.ComplaintResolved)]
     await resolutions.resolve_from_events(uow, resolved, config.invitations, parking)
     await merges.claim_arrivals(uow, batch)

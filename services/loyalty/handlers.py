@@ -63,7 +63,8 @@ async def update_accounts(
     asked = [(r, c) for r in batch if (c := _command(r)) and commands.touches(programme, c)]
     bought = {(*r.customer, commands.order_ref(c.order_id)) for r, c in asked if isinstance(c, Buy)}
     held: dict[WaitKey, list[Asked]] = {}
-    for early in await parking.take(uow.conn, bought):
+    taken = await parking.take(uow.conn, bought)  # kept as they came: merged ids too
+    for early in await on_survivors(uow.conn, customer_merge, taken):
         if (command := _command(early)) is not None:
             held.setdefault(_waits(early, command), []).append((early, command))
     if not asked:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from services.feedback.tables import complaint, survey_invitation, survey_response
+from services.feedback.tables import complaint, parked, survey_invitation, survey_response
 from tests.handlers.bench import NOW, TENANT, Bench
-from tests.handlers.test_feedback import answer, bought, filed
+from tests.handlers.test_feedback import answer, bought, filed, resolving
 from tests.handlers.test_loyalty import HOUR
 from tests.handlers.test_loyalty_merges import merged, unmerged
 
@@ -75,3 +75,21 @@ async def _refs(bench: Bench, customer: uuid.UUID) -> list[str]:
     """The partner refs of the customer's filed complaints."""
     rows = await bench.rows(complaint, tenant_id=TENANT, customer_id=customer)
     return sorted(r["complaint_ref"] for r in rows if r["response_id"] is None)
+
+
+async def test_a_resolution_that_waited_for_its_complaint_through_the_merged_id_closes_it(
+    bench_of,
+):
+    feedback, li, other, merge_id = (
+        await bench_of("feedback"), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    )  # fmt: skip
+    await feedback.consume(PROFILE, merged(merge_id, li, other))
+    await feedback.consume(ACTIVITY, resolving(other, "T-7", NOW, "pos"))  # before its complaint
+    await feedback.consume(ACTIVITY, filed(other, "T-7", "low", NOW - HOUR, "pos"))
+    assert await feedback.rows(parked) == []
+    [found] = await feedback.rows(complaint, complaint_ref="T-7")
+    assert (found["customer_id"], found["status"]) == (li, "resolved")
+
+    await feedback.consume(PROFILE, unmerged(merge_id, li, other))
+    [found] = await feedback.rows(complaint, complaint_ref="T-7")
+    assert (found["customer_id"], found["status"]) == (other, "resolved")

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from services.loyalty import redemptions
-from services.loyalty.tables import account, ledger_entry, lot
+from services.loyalty.tables import account, ledger_entry, lot, parked
 from shared.events import CloudEvent
+from shared.events.activity import OrderRefunded
 from shared.events.loyalty import PointsAdjusted
 from shared.events.profile import CustomersMerged, CustomersUnmerged
 from tests.handlers.bench import NOW, TENANT, Bench, event
@@ -141,3 +142,20 @@ async def test_the_same_order_on_both_sides_is_kept_twice_and_each_gets_its_own_
     await loyalty.consume(PROFILE, unmerged(merge_id, li, other))
     assert (await state(loyalty, li), await state(loyalty, other)) == (before_li, before_other)
     assert (await _causes(loyalty, li), await _causes(loyalty, other)) == (causes_li, causes_other)
+
+
+async def test_a_refund_that_waited_for_its_order_through_the_merged_id_is_applied(bench_of):
+    loyalty, li, other, merge_id = (
+        await bench_of("loyalty"), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    )  # fmt: skip
+    await loyalty.consume(ACTIVITY, bought(other, "S-1", 100000, NOW - 3 * HOUR))
+    await loyalty.consume(PROFILE, merged(merge_id, li, other))
+    refund = OrderRefunded(order_id="S-5", amount_minor=100000, currency="CNY")
+    await loyalty.consume(ACTIVITY, event(refund, other, NOW - HOUR))  # before its order
+    await loyalty.consume(ACTIVITY, bought(other, "S-5", 100000, NOW - 2 * HOUR))
+    assert await loyalty.rows(parked) == []
+    assert (await summary(loyalty, li))["points_balance"] == 1000  # S-5's earned and taken back
+
+    await loyalty.consume(PROFILE, unmerged(merge_id, li, other))
+    assert ("lot", "order:S-5", 0) in await _causes(loyalty, other)
+    assert (await summary(loyalty, other))["points_balance"] == 1000

@@ -22,7 +22,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared import merges
 from shared.bus import Record
@@ -64,9 +64,12 @@ def _arrival(order: str) -> Received[Any]:
     return Received(e, e.payload(), Record("t", 0, 0, None, None), merged_from=MERGED)
 
 
-async def _merge_and_undo(ours: set[str], theirs: set[str], late: set[str]) -> None:
-    engine = create_engine("sqlite+aiosqlite:///:memory:")
-    async with engine.begin() as conn:
+async def merge_and_undo(
+    engine: AsyncEngine, ours: set[str], theirs: set[str], late: set[str]
+) -> None:
+    """Both customers' rows, a merge, what came through the merged id, the undo: each
+    side has its own back (checked within one transaction, rolled back)."""
+    async with engine.connect() as conn, conn.begin() as transaction:
         await conn.run_sync(metadata.create_all)
         rows = [(SURVIVOR, r) for r in sorted(ours)] + [(MERGED, r) for r in sorted(theirs)]
         if rows:
@@ -90,10 +93,17 @@ async def _merge_and_undo(ours: set[str], theirs: set[str], late: set[str]) -> N
         assert await _rows(conn, SURVIVOR) == before[0]
         arrived = [(1000 + n, ref, None) for n, ref in enumerate(new)]
         assert await _rows(conn, MERGED) == sorted([*before[1], *arrived])
-    await engine.dispose()
+        await transaction.rollback()
 
 
 @settings(max_examples=150, deadline=None)
 @given(ours=refs, theirs=refs, late=refs)
 def test_a_merge_keeps_every_row_and_its_undo_gives_each_side_its_own(ours, theirs, late):
-    asyncio.run(_merge_and_undo(ours, theirs, late))
+    async def run() -> None:
+        engine = create_engine("sqlite+aiosqlite:///:memory:")
+        try:
+            await merge_and_undo(engine, ours, theirs, late)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -41,6 +41,10 @@ class Received(Generic[P]):
     event: CloudEvent
     payload: P
     record: Record
+    # The customer the event named, when a merge standing then made ``event.subject``
+    # its survivor (``shared.merges.on_survivors``): what it adds belongs to that side,
+    # and goes back there if the merge is undone.
+    merged_from: uuid.UUID | None = None
 
     @property
     def customer(self) -> CustomerKey:

@@ -67,7 +67,7 @@ async def record_feedback(
     profile's merges first, and an event about a merged-away customer to its survivor."""
     await merges.apply(uow, [r for r in batch if isinstance(r.payload, merges.MERGES)])
     await segments.fold(uow, batch)  # on the ids they name: see ``segments``
-    kept = (*merges.MERGES, *segments.FOLLOWED)
+    kept: tuple[type[Payload], ...] = (*merges.MERGES, *segments.FOLLOWED)
     batch = await on_survivors(
         uow.conn, customer_merge, [r for r in batch if not isinstance(r.payload, kept)]
     )
@@ -87,9 +87,10 @@ async def record_feedback(
     # After the filings, so a complaint filed and resolved within one batch is found,
     # and so is one whose resolution came first and was parked.
     awaited = {(*r.customer, resolutions.awaited(r.payload.complaint_ref)) for r in filings}
-    early = await parking.take(uow.conn, awaited)
+    early = await on_survivors(uow.conn, customer_merge, await parking.take(uow.conn, awaited))
     resolved = [*early, *only(batch, activity.ComplaintResolved)]
     await resolutions.resolve_from_events(uow, resolved, config.invitations, parking)
+    await merges.claim_arrivals(uow, batch)
 
 
 async def open_complaints(

@@ -3,8 +3,9 @@
 A merge moves the merged customer's complaints, survey invitations and answers to the
 survivor (one history; each remembers whose it was), and its id lives on as the
 survivor's; the undo moves back every one whose origin is the merged customer (or one
-merged into it before). Consent and survey fatigue stay with each customer as profile
-and the invitations decide them. A merge applied or undone before changes nothing."""
+merged into it before, or that came through its id meanwhile: ``claim_arrivals``).
+Consent and survey fatigue stay with each customer as profile and the invitations
+decide them. A merge applied or undone before changes nothing."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from sqlalchemy import update
 
 from services.feedback.tables import complaint, customer_merge, survey_invitation, survey_response
 from shared import merges as shared
+from shared.events.activity import ComplaintFiled, PurchaseCompleted, SurveyResponded
+from shared.events.envelope import derived_id
 from shared.events.payload import Payload
 from shared.events.profile import CustomersMerged, CustomersUnmerged
 from shared.subscription import Received
@@ -67,3 +70,23 @@ async def _unmerge(uow: UnitOfWork, tenant: str, event: CustomersUnmerged, now: 
         .where(m.tenant_id == tenant, m.merge_id == merge_id)
         .values(undone_at=now)
     )
+
+
+async def claim_arrivals(uow: UnitOfWork, batch: Sequence[Received[Payload]]) -> None:
+    """What an event that came through a merged-away customer's id added to its survivor
+    (a complaint, an answer and the recovery case it opened, a purchase's invitations)
+    is that customer's: an undo gives it back (``shared.merges.claim``)."""
+    for r in batch:
+        match r.payload:
+            case _ if r.merged_from is None:
+                continue
+            case ComplaintFiled(complaint_ref=ref):
+                await shared.claim(uow.conn, complaint, r, complaint.c.complaint_ref == ref)
+            case SurveyResponded():
+                answered = derived_id(r.event.id, "response")
+                for table in (survey_response, complaint):
+                    await shared.claim(uow.conn, table, r, table.c.response_id == answered)
+            case PurchaseCompleted(order_id=order):
+                i = survey_invitation.c
+                which = (i.occasion == "purchase", i.occasion_ref == order)
+                await shared.claim(uow.conn, survey_invitation, r, *which)

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 
 from shared.db import UTCDateTime
+from shared.merges import merges_table
 from shared.parking import parked_table
 from shared.rulebook import rules_table
 from shared.tables import kernel_tables
@@ -192,18 +193,9 @@ Index(
     survey_response.c.channel,
     survey_response.c.responded_at,
 )
-customer_merge = Table(
-    "customer_merge",
-    metadata,
-    Column("tenant_id", String(64), primary_key=True),
-    Column("merge_id", Uuid, primary_key=True),
-    Column("survivor_id", Uuid, nullable=False),
-    Column("merged_id", Uuid, nullable=False),
-    Column("merged_at", UTCDateTime, nullable=False),
-    Column("undone_at", UTCDateTime),
-    comment="Merges applied, and where a merged-away id lives on while they stand.",
+customer_merge = merges_table(
+    metadata, comment="Merges applied, and where a merged-away id lives on while they stand."
 )
-Index("ix_customer_merge_merged", customer_merge.c.tenant_id, customer_merge.c.merged_id)
 
 # Which segments each customer is in (from profile's segment_entered/exited), so
 # satisfaction can be grouped by segment in feedback's own database.

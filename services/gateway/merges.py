@@ -1,13 +1,20 @@
 """Merges of two customers, forwarded to profile (which decides and records them);
 ``admin`` only. The gateway writes the acting API key into the forwarded body, so a
-merge and its undo are recorded with who did them and a caller cannot name someone else."""
+merge and its undo are recorded with who did them and a caller cannot name someone else;
+each applied one is also in the audit log once (``customers.merged``/``unmerged``, on the
+merged customer), with ids only: the identities it moved are personal data."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 
+from services.gateway import audit
 from services.gateway.auth import Admin, UpstreamsDep, acting_key, failures
+from services.gateway.keys import Principal
 from services.gateway.links import link, links
+from services.gateway.runtime import RuntimeDep
 from services.gateway.upstream import with_body
 from shared.contracts.profile import (
     MergeRecord,
@@ -35,7 +42,11 @@ _MERGE_ID = "$response.body#/merge_id"
     ),
 )
 async def merge_customers(
-    body: MergeRequest, request: Request, caller: Admin, upstreams: UpstreamsDep
+    body: MergeRequest,
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Merge ``merged_id`` into ``survivor_id`` (the operator picks the survivor): its
     identities move to the survivor and every service moves its facts there. ``404``
@@ -43,7 +54,8 @@ async def merge_customers(
     twice."""
     recorded = RecordedMergeRequest(**body.model_dump(), decided_by=acting_key(caller))
     forwarded = with_body(request, recorded.model_dump_json().encode())
-    return await upstreams.forward("profile", router.prefix, caller.tenant_id, forwarded)
+    answer = await upstreams.forward("profile", router.prefix, caller.tenant_id, forwarded)
+    return await _audited(runtime, caller, answer, "customers.merged", None)
 
 
 @router.api_route("", methods=["GET", "PATCH", "DELETE"], include_in_schema=False)
@@ -69,13 +81,37 @@ async def read_merge(
 
 @router.post("/{merge_id}/undo", response_model=MergeRecord, responses=failures(400, 404, 409, 413))
 async def undo_merge(
-    merge_id: Id, body: UndoRequest, request: Request, caller: Admin, upstreams: UpstreamsDep
+    merge_id: Id,
+    body: UndoRequest,
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Take the merge apart: each customer gets back what it had, and what arrived for
     it meanwhile. ``409`` when it was undone already, or when the survivor has been
     merged into another customer since (undo that merge first)."""
     recorded = RecordedUndo(reason=body.reason, undone_by=acting_key(caller))
     path = f"{router.prefix}/{merge_id}/undo"
-    return await upstreams.forward(
+    answer = await upstreams.forward(
         "profile", path, caller.tenant_id, with_body(request, recorded.model_dump_json().encode())
     )
+    return await _audited(runtime, caller, answer, "customers.unmerged", {"undone": False})
+
+
+async def _audited(
+    runtime: RuntimeDep, caller: Principal, answer: Response, action: str, before: Any
+) -> Response:
+    """Record the merge or undo profile applied (a 2xx), once per merge and action."""
+    if answer.status_code in audit.ANSWERED:
+        merge = MergeRecord.model_validate_json(bytes(answer.body))
+        after = {
+            "merge_id": merge.merge_id,
+            "survivor_id": merge.survivor_id,
+            "merged_id": merge.merged_id,
+            "undone": merge.undo is not None,
+        }
+        target, dedupe = f"customer:{merge.merged_id}", str(merge.merge_id)
+        decision = audit.Decision(action, target, before=before, after=after, dedupe=dedupe)
+        await audit.record(runtime.db, caller, decision)
+    return answer

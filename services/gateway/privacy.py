@@ -3,13 +3,14 @@ and erase a customer everywhere (``privacy:erase``); admin keys hold both.
 
 An erasure is profile's to start (it owns the person): the gateway first deletes its
 own export jobs about the customer, then forwards the request with the requesting key.
-An export is the gateway's job (``exports``): it alone may read every service."""
+An export is the gateway's job (``exports``): it alone may read every service.
+Each export started and each erasure accepted is in the audit log once."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from services.gateway import exports
+from services.gateway import audit, exports
 from services.gateway.auth import Eraser, Exporter, UpstreamsDep, failures
 from services.gateway.links import link, links
 from services.gateway.runtime import RuntimeDep
@@ -48,6 +49,14 @@ async def erase_customer(
     if answer.status_code == 202:
         erasure_id = ErasureJob.model_validate_json(bytes(answer.body)).erasure_id
         answer.headers["Location"] = f"/v1/privacy/erasures/{erasure_id}"
+        decision = audit.Decision(
+            "customer.erased",
+            f"customer:{customer_id}",
+            before={"erased": False},
+            after={"erasure_id": erasure_id, "reason": reason},
+            dedupe=str(erasure_id),
+        )
+        await audit.record(runtime.db, caller, decision)
     return answer
 
 
@@ -82,6 +91,10 @@ async def export_customer(
         runtime.db, upstreams, caller.tenant_id, customer_id, f"api-key:{caller.key_id}"
     )
     response.headers["Location"] = f"/v1/privacy/exports/{job.export_id}"
+    decision = audit.Decision(
+        "customer.exported", f"customer:{customer_id}", after={"export_id": job.export_id}
+    )
+    await audit.record(runtime.db, caller, decision)
     return job
 
 

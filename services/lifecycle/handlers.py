@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.lifecycle import announcements, store, watermarks
+from services.lifecycle import announcements, merges, store, watermarks
 from services.lifecycle.announcements import HistoryRow, history_row
 from services.lifecycle.domain import folding, timers
 from services.lifecycle.domain.rfm import rfm_of
@@ -56,6 +56,7 @@ async def move_customers(
     batch = await on_survivors(uow.conn, customer_merge, batch)
     ordered = sorted(batch, key=lambda r: (r.customer, r.event.time))
     customers = await store.load_customers(uow.conn, {r.customer for r in ordered})
+    arrived = merges.arrivals(ordered, customers)
     history: list[HistoryRow] = []
     last_cause: dict[CustomerKey, CloudEvent] = {}
     now = clock.now()
@@ -70,6 +71,7 @@ async def move_customers(
             history.append(history_row(key, transition, "event", str(received.event.id)))
             uow.publish(announcements.stage_changed(transition, received.event))
     await settle(uow, customers, last_cause, machine, clock, history)
+    await merges.claim_arrivals(uow, arrived)
     await watermarks.advance(uow.conn, _latest_activity(ordered), now)
 
 

@@ -5,8 +5,10 @@ was) and re-folds the survivor's stage from the union of the orders by event tim
 (``folding.refold``), so the two are one stage and one set of statistics; the merged
 customer's state is kept as it was, its row and timer go, and its id lives on as the
 survivor's. The undo moves back every order whose origin is the merged customer (or one
-merged into it before), puts both states back as they were at the merge and re-folds
-each from the orders it holds now (what either bought meanwhile included).
+merged into it before, or that came through its id meanwhile: ``arrivals``; an order id
+both had was renamed at the merge, ``shared.merges``), puts both states back as they
+were at the merge and re-folds each from the orders it holds now (what either bought
+meanwhile included).
 A merge applied or undone before changes nothing."""
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from services.lifecycle.tables import (
 from shared import merges as shared
 from shared.clock import Clock
 from shared.events import CloudEvent
+from shared.events.activity import PurchaseCompleted
 from shared.events.payload import Payload
 from shared.events.profile import CustomersMerged, CustomersUnmerged
 from shared.subscription import CustomerKey, Received
@@ -140,6 +143,27 @@ async def _forget(uow: UnitOfWork, tenant: str, merged: uuid.UUID) -> None:
         await uow.conn.execute(
             delete(table).where(table.c.tenant_id == tenant, table.c.customer_id == merged)
         )
+
+
+def arrivals(
+    batch: Sequence[Received[Payload]], customers: dict[CustomerKey, Customer]
+) -> list[tuple[Received[Payload], str]]:
+    """The orders new to a survivor (as loaded, before the batch) that came through a
+    merged-away customer's id: that customer's, once they are written."""
+    return [
+        (r, r.payload.order_id)
+        for r in batch
+        if r.merged_from is not None
+        and isinstance(r.payload, PurchaseCompleted)
+        and r.payload.order_id not in customers.get(r.customer, Customer()).purchases
+    ]
+
+
+async def claim_arrivals(uow: UnitOfWork, found: Sequence[tuple[Received[Payload], str]]) -> None:
+    """Each arrival's order is the merged customer's: an undo gives it back to it."""
+    for received, order_id in found:
+        which = lifecycle_purchase.c.order_id == order_id
+        await shared.claim(uow.conn, lifecycle_purchase, received, which)
 
 
 def _kept(customer: Customer) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 
 from shared.db import BigIntId, UTCDateTime
+from shared.merges import merges_table
 from shared.rulebook import rules_table
 from shared.tables import kernel_tables
 
@@ -187,17 +188,9 @@ lifecycle_value_cutoffs = Table(
     comment="Where the value classes start, cut from the CLVs by the rescore job.",
 )
 
-customer_merge = Table(
-    "customer_merge",
+customer_merge = merges_table(
     metadata,
-    Column("tenant_id", String(64), primary_key=True),
-    Column("merge_id", Uuid, primary_key=True),
-    Column("survivor_id", Uuid, nullable=False),
-    Column("merged_id", Uuid, nullable=False),
     Column("merged_state", JSON, comment="The merged customer's state beyond its orders"),
     Column("survivor_state", JSON, comment="The survivor's, at the merge"),
-    Column("merged_at", UTCDateTime, nullable=False),
-    Column("undone_at", UTCDateTime),
     comment="Merges applied: both states kept for an undo, and where ids went.",
 )
-Index("ix_customer_merge_merged", customer_merge.c.tenant_id, customer_merge.c.merged_id)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from services.loyalty import store
+from services.loyalty import merges, store
 from services.loyalty.announcements import announce
 from services.loyalty.domain import commands
 from services.loyalty.domain.account import Account, Notice
@@ -63,7 +63,8 @@ async def update_accounts(
     asked = [(r, c) for r in batch if (c := _command(r)) and commands.touches(programme, c)]
     bought = {(*r.customer, commands.order_ref(c.order_id)) for r, c in asked if isinstance(c, Buy)}
     held: dict[WaitKey, list[Asked]] = {}
-    for early in await parking.take(uow.conn, bought):
+    taken = await parking.take(uow.conn, bought)  # kept as they came: merged ids too
+    for early in await on_survivors(uow.conn, customer_merge, taken):
         if (command := _command(early)) is not None:
             held.setdefault(_waits(early, command), []).append((early, command))
     if not asked:
@@ -76,6 +77,7 @@ async def update_accounts(
     await store.save(
         uow.conn, found.values(), [(a, n, r.event.id) for a, n, r in noticed], programme, now
     )
+    await merges.claim_arrivals(uow.conn, noticed)
     uow.publish(*(announce(a, n, r.event, r.event.time) for a, n, r in noticed))
     await parking.park(uow.conn, [(r, w[2]) for w, rs in held.items() for r, _ in rs])
 

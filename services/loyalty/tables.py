@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 
 from shared.db import BigIntId, UTCDateTime
+from shared.merges import merges_table
 from shared.parking import parked_table
 from shared.rulebook import rules_table
 from shared.tables import kernel_tables
@@ -131,17 +132,9 @@ tier_change = Table(
 )
 Index("ix_tier_change_at", tier_change.c.tenant_id, tier_change.c.at)
 
-customer_merge = Table(
-    "customer_merge",
+customer_merge = merges_table(
     metadata,
-    Column("tenant_id", String(64), primary_key=True),
-    Column("merge_id", Uuid, primary_key=True),
-    Column("survivor_id", Uuid, nullable=False),
-    Column("merged_id", Uuid, nullable=False),
     Column("merged_account", JSON, comment="As it was at the merge"),
     Column("survivor_account", JSON, nullable=False, comment="Its tier and review, then"),
-    Column("merged_at", UTCDateTime, nullable=False),
-    Column("undone_at", UTCDateTime),
     comment="Merges applied: the merged account kept for an undo, and where ids went.",
 )
-Index("ix_customer_merge_merged", customer_merge.c.tenant_id, customer_merge.c.merged_id)

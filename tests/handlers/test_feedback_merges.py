@@ -1,16 +1,17 @@
 """Feedback applies profile's merges on the fast tier: a merge gives the survivor one
 history of complaints and survey answers, an event for the merged-away customer lands on
-the survivor, and the undo gives each customer back its own; a replayed merge or undo
-changes nothing."""
+the survivor, and the undo gives each customer back its own, with what came through
+its id meanwhile (a complaint, an answer and its recovery case, an invitation); a
+replayed merge or undo changes nothing."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from services.feedback.tables import complaint, survey_invitation, survey_response
+from services.feedback.tables import complaint, parked, survey_invitation, survey_response
 from tests.handlers.bench import NOW, TENANT, Bench
-from tests.handlers.test_feedback import answer, filed
+from tests.handlers.test_feedback import answer, bought, filed, resolving
 from tests.handlers.test_loyalty import HOUR
 from tests.handlers.test_loyalty_merges import merged, unmerged
 
@@ -49,14 +50,46 @@ async def test_a_merge_gives_one_history_and_its_undo_gives_each_its_own(bench_o
         )
     assert await history(feedback, other) == {k: [] for k in one}
     await feedback.consume(ACTIVITY, filed(other, "T-3", "low", NOW, "pos"))  # late, merged id
+    await feedback.consume(ACTIVITY, answer(other, "nps", 2, NOW))  # a detractor, merged id
+    await feedback.consume(ACTIVITY, bought(other, "O-9", NOW))  # invited, merged id
     await feedback.consume(ACTIVITY, filed(li, "T-4", "low", NOW + HOUR, "pos"))  # meanwhile
-    assert len((await history(feedback, li))["complaint"]) == len(one["complaint"]) + 2
+    assert len((await history(feedback, li))["complaint"]) == len(one["complaint"]) + 3
     assert (await history(feedback, other))["complaint"] == []
 
     await feedback.consume(PROFILE, unmerged(merge_id, li, other))
     await feedback.consume(PROFILE, unmerged(merge_id, li, other))  # a replay
 
-    assert await history(feedback, other) == before_other
+    theirs = await history(feedback, other)  # what came through their id is theirs again
+    assert await _refs(feedback, other) == ["T-2", "T-3"]
+    assert len(theirs["complaint"]) == 4  # and the recovery case of their detractor's answer
+    assert len(theirs["survey_response"]) == len(before_other["survey_response"]) + 1
+    assert len(theirs["survey_invitation"]) > len(before_other["survey_invitation"])
+    assert all(origin is None for rows in theirs.values() for _, origin in rows)
     after = await history(feedback, li)
-    assert len(after["complaint"]) == len(before_li["complaint"]) + 2  # T-4, the late T-3
-    assert set(before_li["complaint"]) < set(after["complaint"])
+    assert await _refs(feedback, li) == ["T-1", "T-4"]  # T-4 it filed meanwhile
+    assert after["survey_response"] == before_li["survey_response"]
+    assert after["survey_invitation"] == before_li["survey_invitation"]
+
+
+async def _refs(bench: Bench, customer: uuid.UUID) -> list[str]:
+    """The partner refs of the customer's filed complaints."""
+    rows = await bench.rows(complaint, tenant_id=TENANT, customer_id=customer)
+    return sorted(r["complaint_ref"] for r in rows if r["response_id"] is None)
+
+
+async def test_a_resolution_that_waited_for_its_complaint_through_the_merged_id_closes_it(
+    bench_of,
+):
+    feedback, li, other, merge_id = (
+        await bench_of("feedback"), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    )  # fmt: skip
+    await feedback.consume(PROFILE, merged(merge_id, li, other))
+    await feedback.consume(ACTIVITY, resolving(other, "T-7", NOW, "pos"))  # before its complaint
+    await feedback.consume(ACTIVITY, filed(other, "T-7", "low", NOW - HOUR, "pos"))
+    assert await feedback.rows(parked) == []
+    [found] = await feedback.rows(complaint, complaint_ref="T-7")
+    assert (found["customer_id"], found["status"]) == (li, "resolved")
+
+    await feedback.consume(PROFILE, unmerged(merge_id, li, other))
+    [found] = await feedback.rows(complaint, complaint_ref="T-7")
+    assert (found["customer_id"], found["status"]) == (other, "resolved")

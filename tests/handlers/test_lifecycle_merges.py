@@ -1,7 +1,8 @@
 """Lifecycle applies profile's merges on the fast tier: a merge gives the survivor one
 stage, re-folded from the union of both customers' orders by event time, and one set of
 statistics; an order for the merged-away customer lands on the survivor; the undo gives
-each customer back its orders and its stage, with what it bought meanwhile; a replayed
+each customer back its orders and its stage, with what it bought meanwhile (through its
+own id, even while merged); the same order id on both sides is kept twice; a replayed
 merge or undo changes nothing."""
 
 from __future__ import annotations
@@ -51,14 +52,39 @@ async def test_a_merge_refolds_one_stage_and_its_undo_gives_each_its_own(bench_o
     if meanwhile:
         await lifecycle.consume(ACTIVITY, bought(li, "M-1", NOW - DAY))
         assert (await state(lifecycle, li))["state"][0]["orders"] == 6
+        await lifecycle.consume(ACTIVITY, bought(other, "B-9", NOW - DAY))  # through the merged id
+        assert (await state(lifecycle, li))["state"][0]["orders"] == 7
 
     await lifecycle.consume(PROFILE, unmerged(merge_id, li, other))
     await lifecycle.consume(PROFILE, unmerged(merge_id, li, other))  # a replay
 
-    assert await state(lifecycle, other) == before_other
+    theirs = await state(lifecycle, other)
+    if meanwhile:  # B-9 came for them: theirs again, in their stage and statistics
+        assert theirs["orders"] == sorted([*before_other["orders"], ("B-9", None)])
+        assert theirs["state"][0]["orders"] == before_other["state"][0]["orders"] + 1
+    else:
+        assert theirs == before_other
     after = await state(lifecycle, li)
     if meanwhile:
         assert after["orders"] == sorted([*before_li["orders"], ("M-1", None)])
         assert (after["state"][0]["orders"], after["state"][0]["stage"]) == (3, "active")
     else:
         assert after == before_li
+
+
+async def test_the_same_order_id_on_both_sides_is_kept_twice_and_each_gets_its_own(bench_of):
+    lifecycle, li, other, merge_id = (
+        await bench_of("lifecycle"), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    )  # fmt: skip
+    await lifecycle.consume(ACTIVITY, bought(li, "O-1", NOW - 20 * DAY, 1000))
+    await lifecycle.consume(ACTIVITY, bought(other, "O-1", NOW - 10 * DAY, 5000))  # another till
+    before_li, before_other = await state(lifecycle, li), await state(lifecycle, other)
+
+    await lifecycle.consume(PROFILE, merged(merge_id, li, other))
+    assert lifecycle.dead_letters() == []
+    one = (await state(lifecycle, li))["state"][0]
+    assert (one["orders"], one["revenue_minor"]) == (2, 6000)
+
+    await lifecycle.consume(PROFILE, unmerged(merge_id, li, other))
+    assert await state(lifecycle, li) == before_li
+    assert await state(lifecycle, other) == before_other

@@ -127,6 +127,18 @@ class Ledger:
         entry = self._append(Entry("reverse", -recovered, ref, rule, at))
         return Reversal(entry, due, recovered, outcome)
 
+    def adjust(self, points: int, ref: str, rule: str, at: datetime) -> Entry:
+        """Points that move to or from another ledger with no lot of their own (what an
+        undone merge settles between the two sides): an ``adjust`` entry."""
+        return self._append(Entry("adjust", points, ref, rule, at))
+
+    def overclaim(self) -> int:
+        """What the entries count beyond the positive part of the balance the credited
+        lots hold: zero for a ledger that kept its invariant; after an undone merge gave
+        each side back its own lots, the points the other side's spending took from them."""
+        held = self._available()
+        return self.balance - (held if held > 0 else min(self.balance, 0))
+
     def expire_due(self, now: datetime) -> list[tuple[Lot, Entry]]:
         """Expire what is left of every lot whose time has come, oldest first."""
         expired = []

@@ -6,13 +6,16 @@ the local topology (PostgreSQL, Kafka, five processes) and once in embedded mode
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import ROOT, eventually
 from tests.e2e.embedded import embedded_client
 from tests.e2e.test_profile_records import Caller, _caller
 
@@ -160,9 +163,42 @@ async def _refusals(gateway: httpx.AsyncClient, tenant: str) -> None:
     assert missing.status_code == 404
 
 
-async def test_import_through_the_gateway(gateway: httpx.AsyncClient, run_id: str) -> None:
+async def _cli_flow(gateway: httpx.AsyncClient, tenant: str, run: str, folder: Path) -> None:
+    """The CLI uploads a file, shows its progress and prints the rejected lines."""
+    admin = await _caller(gateway, tenant, "pos", "admin", "customers:read")
+    key_file = folder / "key"
+    key_file.write_text(admin.headers["Authorization"].removeprefix("Bearer "))
+    data = folder / "customers.jsonl"
+    good = [{"external_id": f"L-{n}-{run}", "name": f"Cli {n}"} for n in range(1, 40)]
+    data.write_text("\n".join(json.dumps(row) for row in [*good, {"name": "anon"}]) + "\n")
+    command = [sys.executable, "-m", "services.gateway.import_cli", str(data)]
+    command += ["--url", str(gateway.base_url), "--key-file", str(key_file)]
+    command += ["--source", "pos", "--interval", "0.2"]
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=ROOT, env=dict(os.environ), stdout=-1, stderr=-1
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 3, (out, err)  # some rows rejected
+    assert out.decode() == "line 40: external_id: missing; every row names its customer\n"
+    assert "40/40 rows  accepted 39  rejected 1" in err.decode()
+    await _customer_named(admin, f"L-39-{run}")
+
+
+async def _customer_named(caller: Caller, external_id: str) -> None:
+    params = {"source": "pos", "external_id": external_id}
+
+    async def lookup() -> Any:
+        return await caller.send("GET", "/v1/customers/lookup", params=params)
+
+    await eventually(lookup, lambda a: a.status_code == 200, within=20)
+
+
+async def test_import_through_the_gateway(
+    gateway: httpx.AsyncClient, run_id: str, tmp_path: Path
+) -> None:
     await _import_flow(gateway, f"imports-{run_id}", run_id)
     await _refusals(gateway, f"imports-{run_id}")
+    await _cli_flow(gateway, f"imports-{run_id}", run_id, tmp_path)
 
 
 async def test_import_in_embedded_mode(tmp_path: Path) -> None:

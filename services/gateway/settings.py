@@ -44,10 +44,16 @@ class GatewaySettings(ServiceSettings):
         default=100_000, ge=1, le=1_000_000, description="Rows an import file may hold"
     )
     import_max_line_bytes: int = Field(
-        default=16 * 1024, ge=1024, le=MAX_ENVELOPE_BYTES, description="Bytes a line of it may hold"
+        default=16 * 1024,
+        ge=1024,
+        le=MAX_ENVELOPE_BYTES,
+        description="Bytes a line of an import file may hold",
     )
     import_chunk_rows: int = Field(
-        default=500, ge=1, le=5_000, description="Rows an import commits at once (its resume step)"
+        default=500,
+        ge=1,
+        le=5_000,
+        description="Rows an import job commits at once (the step it resumes from)",
     )
     import_max_rejections: int = Field(
         default=1_000, ge=1, le=10_000, description="Rejected rows an import job lists, by line"

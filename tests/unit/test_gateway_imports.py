@@ -3,11 +3,13 @@ from the tenant's attribute schema, and each good row as the events a partner po
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
+from services.gateway import import_cli
 from services.gateway.imports import registration, rows
 from services.gateway.imports.rows import Customer, FileRefused, Rejection
 
@@ -199,3 +201,29 @@ def test_the_edge_refuses_a_row_naming_the_column_never_the_value() -> None:
     consenting = Customer(5, {"source": "pos", "external_id": "A"}, {}, {("sms", "service"): True})
     refused_consent = registration.events(no_consent, consenting, NOW)
     assert isinstance(refused_consent, Rejection) and refused_consent.reason.startswith("consent")
+
+
+def test_the_cli_shows_progress_and_the_rejected_lines() -> None:
+    job = {
+        "state": "done",
+        "rows": 4,
+        "rows_read": 2,
+        "accepted": 1,
+        "rejected": 3,
+        "rejections": [{"line": 3, "reason": "email: bad"}, {"line": 5, "reason": "score: bad"}],
+        "failure": None,
+    }
+    assert import_cli.bar(job, 2.0) == (
+        f"[{'#' * 15}{'.' * 15}] 2/4 rows  accepted 1  rejected 3  1 rows/s"
+    )
+    out = io.StringIO()
+    assert import_cli.report(job, out) == import_cli.SOME_REJECTED
+    assert out.getvalue().splitlines() == [
+        "line 3: email: bad",
+        "line 5: score: bad",
+        "… and 1 more rejected rows (the job lists the first ones)",
+    ]
+    failed = {**job, "state": "failed", "rejected": 0, "rejections": [], "failure": "stopped"}
+    assert import_cli.report(failed, io.StringIO()) == import_cli.FAILED
+    clean = {**job, "rejected": 0, "rejections": []}
+    assert import_cli.report(clean, io.StringIO()) == import_cli.ALL_IMPORTED

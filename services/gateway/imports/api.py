@@ -55,13 +55,24 @@ BODY: dict[str, Any] = {
     }
 }
 _JOB = f"{router.prefix}/{{import_id}}"
+_REFUSED = {
+    413: "The file is larger than CRM_MAX_BODY_BYTES, holds more than CRM_IMPORT_MAX_ROWS rows, "
+    "or a line longer than CRM_IMPORT_MAX_LINE_BYTES",
+    415: "The body is not text/csv or application/x-ndjson in UTF-8",
+    422: "A parameter is invalid, or the file cannot be read: not UTF-8, no rows, a CSV header "
+    "without external_id or naming a column twice",
+}
+UPLOAD_FAILURES = {
+    status: {**answer, "description": _REFUSED.get(int(status), answer["description"])}
+    for status, answer in failures(400, 413, 415).items()
+}
 
 
 @router.post(
     "",
     status_code=202,
     response_model=ImportJob,
-    responses=failures(400, 413, 415),
+    responses=UPLOAD_FAILURES,
     openapi_extra=BODY | links(202, Job=link(_JOB, "get", import_id="$response.body#/import_id")),
 )
 async def post_import(

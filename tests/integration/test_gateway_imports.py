@@ -145,6 +145,29 @@ async def test_a_killed_runner_leaves_a_job_another_resumes_exactly_once(
         assert receipts.scalar() == ROWS - ROWS // 10
 
 
+async def test_a_stopped_runner_lets_the_next_one_resume_at_once(
+    infra: Infra, engine: AsyncEngine
+) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    db = Database(engine, outbox, FrozenClock(T0))
+    settings = GatewaySettings(import_chunk_rows=1)
+    async with profile(infra, tenant) as clients:
+        job = await handlers.start(db, upload(tenant, csv_file()), lambda: None)
+        first = ImportRunner(db, settings, clients)
+        running = asyncio.create_task(first.run())
+        for _ in range(500):
+            if (await job_row(engine, job.import_id))["rows_read"]:
+                break
+            await asyncio.sleep(0.01)
+        first.stop()  # a graceful stop ends the chunk in hand and lets the job go
+        await running
+        stopped = await job_row(engine, job.import_id)
+        assert stopped["rows_read"] < ROWS and stopped["claimed_until"] is None
+        assert await ImportRunner(db, settings, clients).run_one()  # no lease to wait out
+    assert (await job_row(engine, job.import_id))["state"] == "done"
+    assert await published(engine) == (ROWS - ROWS // 10,) * 2
+
+
 async def test_a_failed_job_says_where_and_resumes_when_the_file_is_posted_again(
     infra: Infra, engine: AsyncEngine
 ) -> None:

@@ -118,6 +118,8 @@ class ImportRunner:
             chunk = [record for _, record in zip(range(self._chunk), pending, strict=False)]
             if not await self._apply(job, importer, chunk, schema):
                 return  # another runner holds it
+        if job["state"] != "done":  # stopping: whoever starts next resumes it at once
+            await self._settle(job["import_id"], None)
         log.info(
             "import pass",
             import_id=str(job["import_id"]),
@@ -139,10 +141,9 @@ class ImportRunner:
             if index % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # the API shares this loop: let it answer meanwhile
             row = rows.customer(record, schema, job["default_source"])
-            if not isinstance(row, rows.Rejection):
-                built: list[CloudEvent] | rows.Rejection = registration.events(importer, row, now)
-            else:
-                built = row
+            built = (
+                row if isinstance(row, rows.Rejection) else registration.events(importer, row, now)
+            )
             if isinstance(built, rows.Rejection):
                 rejections.append(built)
             else:

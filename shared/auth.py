@@ -26,12 +26,15 @@ SCOPES: Final = frozenset(
         "audit:read",
         "privacy:export",
         "privacy:erase",
+        "customers:import",
     }
 )
 # Scopes an ``admin`` key holds without being granted them one by one: reading the audit
-# log of its tenant, and answering its customers' data-protection requests, are part of
-# administering it (a key may also be granted just one of them).
-ADMIN_HOLDS: Final = frozenset({"audit:read", "privacy:export", "privacy:erase"})
+# log of its tenant, answering its customers' data-protection requests and importing its
+# customers are part of administering it (a key may also be granted just one of them).
+ADMIN_HOLDS: Final = frozenset(
+    {"audit:read", "privacy:export", "privacy:erase", "customers:import"}
+)
 # Cross-tenant work (other tenants' keys, all-tenant sweeps): held by the bootstrap key
 # alone, so no key an admin creates can ever reach beyond its tenant.
 OPERATOR: Final = "operator"

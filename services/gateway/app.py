@@ -30,6 +30,8 @@ from services.gateway import (
 )
 from services.gateway.cors import install_cors
 from services.gateway.dashboard import pages as dashboard
+from services.gateway.imports import api as imports
+from services.gateway.imports.runner import ImportRunner
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.runtime import GatewayResources, GatewayRuntime
 from services.gateway.settings import GatewaySettings
@@ -59,6 +61,7 @@ def jobs(runtime: GatewayRuntime) -> Sequence[Job]:
     retention = timedelta(days=runtime.settings.webhook_log_retention_days)
     return [
         runtime.resources.webhooks,
+        runtime.resources.imports,
         Periodic("webhook-log-prune", PRUNE_SECONDS, lambda: prune_log(runtime.db, retention)),
         retention_job("gateway", runtime.db, runtime.settings, RETAINED),
     ]
@@ -97,6 +100,7 @@ def definition(
                 key_usage=keys.UsageClock(),
                 upstreams=clients,
                 webhooks=WebhookSender(runtime.db, settings),
+                imports=ImportRunner(runtime.db, settings, clients),
             )
 
     return ServiceDefinition(
@@ -124,6 +128,7 @@ def definition(
             storefront.router,
             dashboard.router,
             privacy.router,
+            imports.router,
         ],
         subscriptions=subscriptions,
         jobs=jobs,

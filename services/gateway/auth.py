@@ -205,6 +205,8 @@ Auditor = Annotated[keys.Principal, Depends(require("audit:read"))]
 # Data-protection requests: admin keys hold them, or a key granted just that.
 Exporter = Annotated[keys.Principal, Depends(require("privacy:export"))]
 Eraser = Annotated[keys.Principal, Depends(require("privacy:erase"))]
+# Bulk import of customers: admin keys hold it, or a key granted just that.
+CustomerImporter = Annotated[keys.Principal, Depends(require("customers:import"))]
 
 
 def refuse_all_tenants_unless_operator(caller: keys.Principal, all_tenants: bool) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from services.gateway.ingestion import Sender
 from services.gateway.tables import ingestion_receipt
 from shared.db import insert_new
 from shared.events import CloudEvent
-from shared.uow import Database
+from shared.uow import Database, UnitOfWork
 
 
 async def accept_events(
@@ -30,20 +31,30 @@ async def accept_events(
     unique = list(first.values())
     if not unique:
         return set()
-    now = db.clock.now()
     async with db.unit_of_work() as uow:
-        receipts = [
-            {
-                "tenant_id": sender.tenant_id,
-                "partner": sender.partner,
-                "partner_event_id": e.data["partner_event_id"],
-                "event_id": e.id,
-                "type": e.type.split(".")[2],
-                "received_at": now,
-            }
-            for e in unique
-        ]
-        fresh = await insert_new(uow.conn, ingestion_receipt, receipts, returning="event_id")
-        uow.publish(*(e for e in unique if e.id in fresh))
+        fresh = await record_receipts(uow, sender, unique, db.clock.now())
         await uow.commit()
+    return fresh
+
+
+async def record_receipts(
+    uow: UnitOfWork, sender: Sender, events: Sequence[CloudEvent], now: datetime
+) -> set[uuid.UUID]:
+    """Receipts for ``events`` (distinct ids) and, for the new ones, their outbox rows in
+    ``uow``; the ids that are new. An import's chunk commits them with its progress."""
+    if not events:
+        return set()
+    receipts = [
+        {
+            "tenant_id": sender.tenant_id,
+            "partner": sender.partner,
+            "partner_event_id": e.data["partner_event_id"],
+            "event_id": e.id,
+            "type": e.type.split(".")[2],
+            "received_at": now,
+        }
+        for e in events
+    ]
+    fresh = await insert_new(uow.conn, ingestion_receipt, receipts, returning="event_id")
+    uow.publish(*(e for e in events if e.id in fresh))
     return fresh

@@ -1,5 +1,6 @@
 """The gateway's runtime: its settings, and what its lifespan opens (rate limiters, the
-record of keys' last use, the clients that reach the services, the webhook sender)."""
+record of keys' last use, the clients that reach the services, the webhook sender, the
+import runner)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from services.gateway.imports.runner import ImportRunner
 from services.gateway.keys import UsageClock
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.settings import GatewaySettings
@@ -23,6 +25,7 @@ class GatewayResources:
     key_usage: UsageClock  # when each key was last used, written at most once a minute
     upstreams: Upstreams  # HTTP clients to the four services
     webhooks: WebhookSender  # the job posting deliveries; woken by the fan-out and replays
+    imports: ImportRunner  # the job registering import files' rows; woken by an upload
 
 
 GatewayRuntime = Runtime[GatewaySettings, GatewayResources]

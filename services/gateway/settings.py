@@ -40,6 +40,24 @@ class GatewaySettings(ServiceSettings):
     max_event_age_days: int = Field(
         default=3650, ge=1, description="How far in the past an event's occurred_at may lie"
     )
+    import_max_rows: int = Field(
+        default=100_000, ge=1, le=1_000_000, description="Rows an import file may hold"
+    )
+    import_max_line_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        le=MAX_ENVELOPE_BYTES,
+        description="Bytes a line of an import file may hold",
+    )
+    import_chunk_rows: int = Field(
+        default=500,
+        ge=1,
+        le=5_000,
+        description="Rows an import job commits at once (the step it resumes from)",
+    )
+    import_max_rejections: int = Field(
+        default=1_000, ge=1, le=10_000, description="Rejected rows an import job lists, by line"
+    )
     upstream_timeout_seconds: float = 5.0
     """How long the gateway waits for a service's answer."""
     # Below what one gateway process serves (about 160 forwarded or 200 own authenticated

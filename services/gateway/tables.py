@@ -1,5 +1,6 @@
 """The gateway's tables: API keys, ingestion receipts, webhook subscriptions with
-their deliveries, and the audit log of every decision taken through the API."""
+their deliveries, the audit log of every decision taken through the API, and jobs
+(privacy exports, customer imports)."""
 
 from sqlalchemy import (
     JSON,
@@ -186,4 +187,33 @@ privacy_export = Table(
     Column("expires_at", UTCDateTime, nullable=False, comment="forgotten after this"),
     Index("ix_privacy_export_customer", "tenant_id", "customer_id"),
     comment="Export jobs: what every service holds about a customer; deleted on expiry or erasure.",
+)
+
+import_job = Table(
+    "import_job",
+    metadata,
+    Column("import_id", Uuid, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("partner", String(64), nullable=False, comment="the importing key's partner"),
+    Column("created_by", String(64), nullable=False, comment="api-key:<id> of the uploader"),
+    Column("sources", JSON, comment="customer.source values it may import; null: any"),
+    Column("event_types", JSON, comment="partner event types it may post; null: all"),
+    Column("format", String(8), nullable=False, comment="csv or ndjson"),
+    Column("default_source", String(64), comment="the source of rows that name none"),
+    Column("content_sha256", String(64), nullable=False, comment="re-posting it finds this job"),
+    Column("content", LargeBinary, comment="the file, until the job is done (personal data)"),
+    Column("rows", Integer, nullable=False, comment="rows in the file"),
+    Column("rows_read", Integer, nullable=False, comment="rows processed so far: the resume point"),
+    Column("accepted", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("rejections", JSON, nullable=False, comment="the first rejections: line and reason"),
+    Column("state", String(16), nullable=False, comment="queued, running, done or failed"),
+    Column("failure", String(500), comment="why it failed; re-posting the file resumes it"),
+    Column("claimed_until", UTCDateTime, comment="a runner works on it until then"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Index("ix_import_job_content", "tenant_id", "partner", "content_sha256", unique=True),
+    Index("ix_import_job_state", "state", "created_at"),
+    comment="Import jobs: a file's rows registered as customers, chunk by chunk, resumable.",
 )

@@ -24,6 +24,13 @@ from services.embedded import create_embedded_app
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 PACKAGE = "crm_generated_client"
+# The generator knows JSON, forms and binary bodies; an import file (CSV or NDJSON text)
+# is an upload of bytes to it, sent under its own content type.
+CONFIG = (
+    "content_type_overrides:\n"
+    "  text/csv: application/octet-stream\n"
+    "  application/x-ndjson: application/octet-stream\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +51,12 @@ async def generated(app: Starlette, tmp_path_factory: pytest.TempPathFactory) ->
     where = tmp_path_factory.mktemp("client")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as c:
         (where / "openapi.json").write_bytes((await c.get("/openapi.json")).content)
+    (where / "config.yaml").write_text(CONFIG)
     environment = {**os.environ, "PATH": f"{GENERATOR.parent}:{os.environ.get('PATH', '')}"}
     run = await asyncio.create_subprocess_exec(
         str(GENERATOR), "generate", "--path", str(where / "openapi.json"),
         "--output-path", str(where / PACKAGE), "--meta", "none",
+        "--config", str(where / "config.yaml"),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=environment,
     )  # fmt: skip
     output = (await asyncio.wait_for(run.communicate(), 300))[0].decode()

@@ -41,6 +41,7 @@ from services.gateway.webhooks.sender import WebhookSender, prune_log
 from shared.jobs import Periodic
 from shared.retention import Kept, retention_job
 from shared.runtime import Job, Runtime, ServiceDefinition
+from shared.sealing import KeyCache
 from shared.subscription import Subscription
 
 PRUNE_SECONDS = 3600.0
@@ -97,6 +98,7 @@ def definition(
                 key_usage=keys.UsageClock(),
                 upstreams=clients,
                 webhooks=WebhookSender(runtime.db, settings),
+                subject_keys=KeyCache(),
             )
 
     return ServiceDefinition(

@@ -10,10 +10,12 @@ from fastapi import Depends
 
 from services.gateway.keys import UsageClock
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.sealing import CacheKey
 from services.gateway.settings import GatewaySettings
 from services.gateway.upstream import Upstreams
 from services.gateway.webhooks.sender import WebhookSender
 from shared.runtime import Runtime, get_runtime
+from shared.sealing import KeyCache
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class GatewayResources:
     key_usage: UsageClock  # when each key was last used, written at most once a minute
     upstreams: Upstreams  # HTTP clients to the four services
     webhooks: WebhookSender  # the job posting deliveries; woken by the fan-out and replays
+    subject_keys: KeyCache[CacheKey]  # the keys partners' personal data is sealed with
 
 
 GatewayRuntime = Runtime[GatewaySettings, GatewayResources]

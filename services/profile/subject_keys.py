@@ -1,0 +1,133 @@
+"""Subject keys: one AES-256 key per data subject, kept here beside the identities that
+erasure deletes, so that erasure destroys it in the same unit of work (``privacy``).
+
+The gateway seals the personal fields of what partners post before the customer is
+known, so a subject is named by what the gateway knows: (tenant, partner source,
+external reference). The gateway asks for a batch's keys in one internal call
+(``POST /internal/subject-keys``) and caches them; profile opens what it consumes with
+one read of its own table per batch. A reference seen again after its customer was
+erased gets a new key: what was sealed under the old one stays unreadable.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.profile.tables import identity, subject_key
+from shared.contracts.privacy import SubjectKeyGiven, SubjectKeys, SubjectKeysWanted
+from shared.db import insert_ignoring_conflicts, keys_in
+from shared.runtime import Runtime, TenantDep, get_runtime
+from shared.sealing import SubjectKey, new_secret
+from shared.settings import ServiceSettings
+
+Reference = tuple[str, str]  # (source, external_id)
+RuntimeDep = Annotated[Runtime[ServiceSettings, None], Depends(get_runtime)]
+router = APIRouter(tags=["internal"], include_in_schema=False)
+
+
+async def for_references(
+    conn: AsyncConnection, tenant_id: str, references: Collection[Reference], now: datetime
+) -> dict[Reference, SubjectKey]:
+    """The key of each reference, made on first use (a concurrent maker's key wins): a
+    read for the batch, and an insert and a read only for references never seen."""
+    found = await _read(conn, tenant_id, set(references))
+    new = sorted(set(references) - found.keys())
+    if new:
+        rows = [
+            {
+                "kid": uuid.uuid4(),
+                "tenant_id": tenant_id,
+                "source": source,
+                "external_id": external_id,
+                "secret": new_secret(),
+                "created_at": now,
+            }
+            for source, external_id in new
+        ]
+        await insert_ignoring_conflicts(conn, subject_key, rows)
+        found |= await _read(conn, tenant_id, set(new))
+    return found
+
+
+async def _read(
+    conn: AsyncConnection, tenant_id: str, references: set[Reference]
+) -> dict[Reference, SubjectKey]:
+    if not references:
+        return {}
+    k = subject_key.c
+    rows = await conn.execute(
+        select(k.kid, k.source, k.external_id, k.secret).where(
+            k.tenant_id == tenant_id, keys_in(conn, [k.source, k.external_id], references)
+        )
+    )
+    return {(r.source, r.external_id): SubjectKey(str(r.kid), r.secret) for r in rows}
+
+
+async def by_kid(conn: AsyncConnection, kids: Iterable[str]) -> dict[str, SubjectKey]:
+    """The keys that still exist among ``kids`` (an erased subject's is missing)."""
+    wanted = {uuid.UUID(kid) for kid in kids if _is_uuid(kid)}
+    if not wanted:
+        return {}
+    k = subject_key.c
+    rows = await conn.execute(select(k.kid, k.secret).where(k.kid.in_(wanted)))
+    return {str(r.kid): SubjectKey(str(r.kid), r.secret) for r in rows}
+
+
+async def destroy(conn: AsyncConnection, tenant_id: str, person: Collection[uuid.UUID]) -> int:
+    """Delete the keys of every partner reference of these customers (call it before
+    their identities go): what the topics keep of them can no longer be read."""
+    i = identity.c
+    found = await conn.execute(
+        select(i.kind, i.value).where(
+            i.tenant_id == tenant_id, i.customer_id.in_(person), i.kind.like("ref:%")
+        )
+    )
+    references = {(r.kind.removeprefix("ref:"), r.value) for r in found}
+    if not references:
+        return 0
+    k = subject_key.c
+    gone = await conn.execute(
+        delete(subject_key).where(
+            k.tenant_id == tenant_id, keys_in(conn, [k.source, k.external_id], references)
+        )
+    )
+    return gone.rowcount or 0
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+@router.post("/internal/subject-keys")
+async def subject_keys(
+    runtime: RuntimeDep, tenant: TenantDep, wanted: SubjectKeysWanted
+) -> SubjectKeys:
+    """The keys the gateway seals a batch's personal fields with (internal: the gateway
+    alone reaches it, signed)."""
+    references = {(r.source, r.external_id) for r in wanted.references}
+    async with runtime.db.unit_of_work() as uow:
+        found = await for_references(uow.conn, tenant, references, runtime.clock.now())
+        await uow.commit()
+    return SubjectKeys(
+        keys=[
+            SubjectKeyGiven(
+                source=source,
+                external_id=external_id,
+                kid=key.kid,
+                secret=base64.b64encode(key.secret).decode(),
+            )
+            for (source, external_id), key in found.items()
+        ]
+    )

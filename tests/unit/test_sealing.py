@@ -1,0 +1,130 @@
+"""The sealed envelope of personal fields, and the cache of subject keys (fast tier)."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from shared.events import REGISTRY, encode, new_event
+from shared.events.activity import (
+    ConsentReported,
+    CustomerRef,
+    CustomerRegistered,
+    PurchaseCompleted,
+    inbound_model,
+)
+from shared.sealing import (
+    KeyCache,
+    Sealed,
+    SubjectKey,
+    kids_of,
+    new_secret,
+    open_payload,
+    seal,
+    seal_payload,
+    unseal,
+)
+
+KEY = SubjectKey("k-1", new_secret())
+REF = CustomerRef(
+    source="pos", external_id="C-1", email="li.wei@example.com", phone="+8613800000000", name="Li"
+)
+
+
+def test_a_sealed_envelope_opens_with_its_key_only() -> None:
+    sealed = seal(KEY, {"email": "li.wei@example.com"})
+    assert sealed.alg == "A256GCM" and sealed.kid == "k-1"
+    assert b"li.wei" not in base64.b64decode(sealed.ct)
+    assert unseal(KEY, sealed) == {"email": "li.wei@example.com"}
+    assert unseal(SubjectKey("k-1", new_secret()), sealed) is None  # another secret
+    assert unseal(SubjectKey("k-2", KEY.secret), sealed) is None  # the kid is authenticated
+
+
+def test_each_seal_has_its_own_nonce() -> None:
+    assert seal(KEY, {"name": "Li"}).ct != seal(KEY, {"name": "Li"}).ct
+
+
+def test_a_damaged_ciphertext_reads_as_erased_not_as_a_crash() -> None:
+    sealed = seal(KEY, {"name": "Li"})
+    raw = bytearray(base64.b64decode(sealed.ct))
+    raw[-1] ^= 1
+    assert unseal(KEY, Sealed(kid="k-1", ct=base64.b64encode(bytes(raw)).decode())) is None
+    assert unseal(KEY, Sealed(kid="k-1", ct="not base64!")) is None
+
+
+def test_sealing_empties_the_personal_fields_and_opening_restores_them() -> None:
+    sealed = seal_payload(REF, KEY)
+    assert (sealed.email, sealed.phone, sealed.name) == (None, None, None)
+    assert sealed.external_id == "C-1" and sealed.sealed is not None
+    assert open_payload(sealed, KEY) == REF
+    assert kids_of([sealed, None, REF]) == {"k-1"}
+
+
+def test_a_destroyed_key_opens_to_empty_fields() -> None:
+    consent = ConsentReported(channel="email", purpose="marketing", granted=True, proof="I agree")
+    opened = open_payload(seal_payload(consent, KEY), None)
+    assert opened.proof is None and opened.granted is True and opened.sealed is None
+
+
+def test_a_payload_without_personal_data_is_not_sealed() -> None:
+    purchase = PurchaseCompleted(order_id="O-1", amount_minor=100, currency="CNY", channel="web")
+    assert seal_payload(purchase, KEY) is purchase
+    bare = CustomerRef(source="pos", external_id="C-2")
+    assert seal_payload(bare, KEY).sealed is None
+    assert open_payload(bare, None) is bare  # an unsealed (older) event reads as it is
+
+
+def test_the_wire_holds_no_plaintext_and_reads_back_through_the_registry() -> None:
+    registered = CustomerRegistered(channel="web", attributes={"birthday": "1990-01-02"})
+    inbound = inbound_model(CustomerRegistered)(
+        partner="p",
+        partner_event_id="e-1",
+        customer=seal_payload(REF, KEY),
+        activity=seal_payload(registered, KEY),
+    )
+    event = new_event(inbound, source="/p", tenant_id="t", key="pos:C-1", time=_now())
+    wire = encode(event)
+    for secret in (b"li.wei@example.com", b"+8613800000000", b"1990-01-02", b'"Li"'):
+        assert secret not in wire
+    parsed = REGISTRY.parse(event.type, orjson.loads(wire)["data"])
+    assert open_payload(parsed.customer, KEY) == REF  # type: ignore[attr-defined]
+    assert open_payload(parsed.activity, KEY).attributes == {"birthday": "1990-01-02"}  # type: ignore[attr-defined]
+
+
+def test_the_catalogue_shows_where_personal_fields_travel_sealed() -> None:
+    entry = REGISTRY.catalogue()["events"]["crm.inbound.customer_registered.v1"]
+    assert entry["sealed_fields"] == [
+        "customer.email",
+        "customer.phone",
+        "customer.name",
+        "activity.attributes",
+    ]
+    assert "sealed" not in orjson.dumps(entry["schema"]).decode()
+
+
+def test_the_key_cache_remembers_destroyed_keys_and_forgets_with_age(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [100.0]
+    monkeypatch.setattr("shared.sealing.time.monotonic", lambda: clock[0])
+    cache: KeyCache[str] = KeyCache(max_entries=2, ttl_seconds=60)
+    cache.put("a", KEY)
+    cache.put("gone", None)
+    assert cache.get("a") == (True, KEY) and cache.get("gone") == (True, None)
+    assert cache.missing(["a", "gone", "b", "b"]) == ["b"]
+    cache.put("c", KEY)  # past two entries the least recently used goes
+    assert cache.missing(["a", "gone", "c"]) == ["a"]
+    clock[0] += 61
+    assert cache.missing(["gone", "c"]) == ["gone", "c"]
+
+
+def test_a_key_never_shows_its_secret() -> None:
+    assert KEY.secret.hex() not in repr(KEY) and str(uuid.UUID(int=0)) not in repr(KEY)
+
+
+def _now() -> datetime:
+    return datetime(2026, 11, 30, tzinfo=UTC)

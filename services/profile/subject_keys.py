@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.profile.tables import identity, subject_key
-from shared.contracts.privacy import SubjectKeyGiven, SubjectKeys, SubjectKeysWanted
+from shared.contracts.privacy import KeysWanted, SubjectKeyGiven, SubjectKeys, SubjectKeysWanted
 from shared.db import insert_ignoring_conflicts, keys_in
 from shared.runtime import Runtime, TenantDep, get_runtime
 from shared.sealing import SubjectKey, new_secret
@@ -71,14 +71,28 @@ async def _read(
     return {(r.source, r.external_id): SubjectKey(str(r.kid), r.secret) for r in rows}
 
 
-async def by_kid(conn: AsyncConnection, kids: Iterable[str]) -> dict[str, SubjectKey]:
-    """The keys that still exist among ``kids`` (an erased subject's is missing)."""
+async def by_kid(
+    conn: AsyncConnection, kids: Iterable[str], tenant_id: str | None = None
+) -> dict[str, SubjectKey]:
+    """The keys that still exist among ``kids`` (an erased subject's is missing), of
+    ``tenant_id`` when given."""
+    return {kid: key for kid, (_, key) in (await _by_kid(conn, kids, tenant_id)).items()}
+
+
+async def _by_kid(
+    conn: AsyncConnection, kids: Iterable[str], tenant_id: str | None
+) -> dict[str, tuple[Reference, SubjectKey]]:
     wanted = {uuid.UUID(kid) for kid in kids if _is_uuid(kid)}
     if not wanted:
         return {}
     k = subject_key.c
-    rows = await conn.execute(select(k.kid, k.secret).where(k.kid.in_(wanted)))
-    return {str(r.kid): SubjectKey(str(r.kid), r.secret) for r in rows}
+    query = select(k.kid, k.source, k.external_id, k.secret).where(k.kid.in_(wanted))
+    if tenant_id is not None:
+        query = query.where(k.tenant_id == tenant_id)
+    return {
+        str(r.kid): ((r.source, r.external_id), SubjectKey(str(r.kid), r.secret))
+        for r in await conn.execute(query)
+    }
 
 
 async def destroy(conn: AsyncConnection, tenant_id: str, person: Collection[uuid.UUID]) -> int:
@@ -120,6 +134,21 @@ async def subject_keys(
     async with runtime.db.unit_of_work() as uow:
         found = await for_references(uow.conn, tenant, references, runtime.clock.now())
         await uow.commit()
+    return _answer(found.items())
+
+
+@router.post("/internal/subject-keys/by-kid")
+async def subject_keys_by_kid(
+    runtime: RuntimeDep, tenant: TenantDep, wanted: KeysWanted
+) -> SubjectKeys:
+    """The keys a consumer opens a batch's personal fields with (internal, signed); a
+    destroyed key is left out: its subject was erased."""
+    async with runtime.db.engine.connect() as conn:
+        found = await _by_kid(conn, wanted.kids, tenant)
+    return _answer(found.values())
+
+
+def _answer(found: Iterable[tuple[Reference, SubjectKey]]) -> SubjectKeys:
     return SubjectKeys(
         keys=[
             SubjectKeyGiven(
@@ -128,6 +157,6 @@ async def subject_keys(
                 kid=key.kid,
                 secret=base64.b64encode(key.secret).decode(),
             )
-            for (source, external_id), key in found.items()
+            for (source, external_id), key in found
         ]
     )

@@ -78,6 +78,12 @@ class SubjectKeysWanted(BaseModel):
     references: Annotated[list[SubjectReference], Field(min_length=1, max_length=500)]
 
 
+class KeysWanted(BaseModel):
+    """A consumer's question to profile (internal): the keys of a batch's sealed fields."""
+
+    kids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=500)]
+
+
 class SubjectKeyGiven(SubjectReference):
     kid: str
     secret: str = Field(description="The AES-256 key, base64")

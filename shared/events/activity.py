@@ -231,6 +231,8 @@ class OrderRefunded(Activity):
 class ComplaintFiled(Activity):
     """The customer complained through a partner channel."""
 
+    PERSONAL = ("text",)
+
     complaint_ref: Ref
     severity: Severity
     category: Label
@@ -252,6 +254,8 @@ class ComplaintResolved(Activity):
 
 class SurveyResponded(Activity):
     """The customer answered a survey (NPS 0–10, CSAT 1–5, CES 1–7)."""
+
+    PERSONAL = ("comment",)
 
     survey: SurveyKind
     score: StrictInt
@@ -277,6 +281,8 @@ class SurveyResponded(Activity):
 
 class AccountClosed(Activity):
     """The customer closed their account."""
+
+    PERSONAL = ("reason",)
 
     reason: Annotated[str, Field(max_length=500)] | None = None
 

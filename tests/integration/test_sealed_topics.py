@@ -19,6 +19,7 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
+from services.feedback.app import definition as feedback_definition
 from services.gateway.app import definition as gateway_definition
 from services.profile import subject_keys
 from services.profile.rebuild import rebuild
@@ -27,9 +28,9 @@ from shared.app import create_service_app
 from shared.auth import new_api_key
 from shared.db import create_engine
 from shared.events import decode
-from shared.events.activity import Inbound
+from shared.events.activity import ComplaintFiled, Inbound
 from shared.internal import InternalAuth
-from shared.sealing import open_with
+from shared.sealing import kids_of, open_with
 from shared.settings import ServiceSettings
 from tests.integration.conftest import eventually, read_topic
 from tests.integration.services import (
@@ -43,7 +44,7 @@ from tests.integration.services import (
 from tests.integration.test_erasure import held_texts
 
 OPERATOR_KEY = new_api_key()
-SERVICES = ("gateway", "profile")
+SERVICES = ("gateway", "profile", "feedback")
 
 
 @pytest.fixture(autouse=True)
@@ -76,14 +77,41 @@ async def gateway(infra: Infra, profile: RunningService) -> AsyncIterator[httpx.
 
 
 @contextlib.asynccontextmanager
-async def profile_and_gateway(
+async def feedback(
+    infra: Infra, profile: RunningService, tenant: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Feedback, reaching this profile in-process for the keys of sealed texts."""
+    service = feedback_definition(httpx.ASGITransport(app=profile.app))
+    config = service.settings(
+        service="feedback",
+        database_url=infra.database_url("feedback"),
+        topic_prefix=infra.prefix,
+        kafka_bootstrap=infra.settings.kafka_servers,
+        internal_secret=SecretStr(INTERNAL_SECRET),
+    )
+    app = create_service_app(service, config)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://feedback",
+            headers={"X-CRM-Tenant": tenant},
+            auth=InternalAuth(INTERNAL_SECRET),
+        ) as client,
+    ):
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def stack(
     infra: Infra, tenant: str
-) -> AsyncIterator[tuple[RunningService, httpx.AsyncClient]]:
+) -> AsyncIterator[tuple[RunningService, httpx.AsyncClient, httpx.AsyncClient]]:
     async with (
         run_service(infra, "profile", tenant=tenant) as profile,
         gateway(infra, profile) as gw,
+        feedback(infra, profile, tenant) as fb,
     ):
-        yield profile, gw
+        yield profile, gw, fb
 
 
 def person(tag: str) -> dict[str, str]:
@@ -92,11 +120,14 @@ def person(tag: str) -> dict[str, str]:
         "email": f"{tag}@example.com",
         "phone": "+86139" + str(uuid.uuid4().int)[:8],
         "proof": f"{tag} proof: ticked the box",
+        "complaint": f"{tag} complaint: my parcel never came",
+        "comment": f"{tag} comment: call me back",
     }
 
 
 def posts(ref: str, who: dict[str, str]) -> list[dict[str, Any]]:
-    """Registration with contact details, consent with its proof, and a purchase."""
+    """Registration with contact details, consent with its proof, a purchase, a complaint
+    and a survey answer with their texts."""
     at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     customer = {"source": "pos", "external_id": ref, "name": who["name"], "email": who["email"],
                 "phone": who["phone"]}  # fmt: skip
@@ -110,6 +141,13 @@ def posts(ref: str, who: dict[str, str]) -> list[dict[str, Any]]:
          "customer": {"source": "pos", "external_id": ref},
          "data": {"order_id": f"O-{ref}", "amount_minor": 1200, "currency": "CNY",
                   "channel": "web"}},
+        {"id": f"{ref}-t", "type": "complaint.filed", "occurred_at": at,
+         "customer": {"source": "pos", "external_id": ref},
+         "data": {"complaint_ref": f"T-{ref}", "severity": "low", "category": "delivery",
+                  "channel": "web", "text": who["complaint"]}},
+        {"id": f"{ref}-s", "type": "survey.responded", "occurred_at": at,
+         "customer": {"source": "pos", "external_id": ref},
+         "data": {"survey": "nps", "score": 9, "comment": who["comment"]}},
     ]  # fmt: skip
 
 
@@ -146,23 +184,31 @@ async def on_topics(infra: Infra, tenant: str) -> list[bytes]:
     return found
 
 
-async def opened_contacts(infra: Infra, raw: list[bytes]) -> dict[str, set[str]]:
-    """Every e-mail the tenant's inbound events open to with profile's keys, by reference."""
+async def opened(infra: Infra, raw: list[bytes]) -> dict[str, set[str]]:
+    """Every e-mail the tenant's inbound events, and every complaint text its activities,
+    open to with profile's keys, by partner reference (the activity's key's)."""
     events = [decode(value) for value in raw]
-    inbound = [e.payload() for e in events if e.type.startswith("crm.inbound.")]
+    inbound = [p for e in events if isinstance(p := e.payload(), Inbound)]
+    filed = [p for e in events if isinstance(p := e.payload(), ComplaintFiled)]
     engine = create_engine(infra.database_url("profile"))
     try:
         async with engine.connect() as conn:
-            kids = {p.customer.sealed.kid for p in inbound if p.customer.sealed}  # type: ignore[attr-defined]
+            kids = kids_of([*filed, *(p.customer for p in inbound)])
             keys = await subject_keys.by_kid(conn, kids)
     finally:
         await engine.dispose()
-    emails: dict[str, set[str]] = {}
+    found: dict[str, set[str]] = {}
+    by_kid: dict[str, str] = {}
     for payload in inbound:
-        assert isinstance(payload, Inbound)
         customer = open_with(payload.customer, keys)
-        emails.setdefault(customer.external_id, set()).add(customer.email or "")
-    return emails
+        found.setdefault(customer.external_id, set()).add(customer.email or "")
+        if payload.customer.sealed:
+            by_kid[payload.customer.sealed.kid] = customer.external_id
+    for complaint in filed:
+        assert isinstance(complaint, ComplaintFiled) and complaint.sealed is not None
+        ref = by_kid[complaint.sealed.kid]
+        found[ref].add(open_with(complaint, keys).text)
+    return found
 
 
 async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infra) -> None:
@@ -171,7 +217,7 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
     for name in SERVICES:
         await create_database(infra, name)
     try:
-        async with profile_and_gateway(infra, tenant) as (profile, gw):
+        async with stack(infra, tenant) as (profile, gw, fb):
             key = {"Authorization": f"Bearer {await partner_key(gw, tenant)}"}
             batch = {"events": [*posts("C-1", li), *posts("C-2", wang)]}
             posted = await gw.post("/v1/events/batch", json=batch, headers=key)
@@ -181,13 +227,14 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
             wang_id = await customer_of(profile.client, "C-2")
             record = (await profile.client.get(f"/v1/customers/{li_id}")).json()
             raw = await on_topics(infra, tenant)
-            before = await opened_contacts(infra, raw)
+            before = await opened(infra, raw)
+            texts = await complaint_texts(fb, li_id)
 
             answer = await profile.client.delete(
                 f"/v1/customers/{li_id}", params={"reason": "art. 17"}
             )
             assert answer.status_code == 202, answer.text
-            after = await opened_contacts(infra, await on_topics(infra, tenant))
+            after = await opened(infra, await on_topics(infra, tenant))
 
         settings = ServiceSettings(
             service="profile",
@@ -208,13 +255,18 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
     # Profile opened what the gateway sealed: the record holds the details.
     assert (record["name"], record["email"]) == (li["name"], li["email"])
     # The topics never held them in the clear, and both events of each customer are there.
-    assert sum(b'"crm.activity.' in value for value in raw) == 6
+    assert sum(b'"crm.activity.' in value for value in raw) == 10
     for value in raw:
         for secret in (*li.values(), *wang.values()):
             assert secret.encode() not in value, orjson.loads(value)["type"]
-    assert before == {"C-1": {li["email"], ""}, "C-2": {wang["email"], ""}}
+    assert before == {
+        "C-1": {li["email"], "", li["complaint"]},
+        "C-2": {wang["email"], "", wang["complaint"]},
+    }
+    # Feedback opened the complaint's text with the key profile gave it.
+    assert texts == [li["complaint"]]
     # After the erasure li's events open to nothing, wang's as before.
-    assert after == {"C-1": {""}, "C-2": {wang["email"], ""}}
+    assert after == {"C-1": {""}, "C-2": {wang["email"], "", wang["complaint"]}}
     assert gone.status_code == 404
     assert not any(text in held for text in li.values())
     assert (kept["name"], kept["email"], kept["stats"]["orders"]) == (
@@ -222,6 +274,25 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
         wang["email"],
         1,
     )
+
+
+async def complaint_texts(fb: httpx.AsyncClient, customer: str) -> list[str]:
+    """The texts of the customer's complaints, once feedback holds one."""
+    found: list[str] = []
+
+    async def filed() -> bool:
+        answer = await fb.get(f"/v1/customers/{customer}/complaints")
+        complaints = answer.json().get("complaints", []) if answer.status_code == 200 else []
+        found[:] = [
+            (await fb.get(f"/v1/customers/{customer}/complaints/{c['complaint_id']}")).json()[
+                "text"
+            ]
+            for c in complaints
+        ]
+        return bool(found)
+
+    await eventually(filed, within=60)
+    return found
 
 
 async def _folded(client: httpx.AsyncClient, customer: str) -> bool:

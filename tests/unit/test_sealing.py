@@ -6,6 +6,7 @@ import base64
 import uuid
 from datetime import UTC, datetime
 
+import httpx
 import orjson
 import pytest
 
@@ -17,6 +18,8 @@ from shared.events.activity import (
     PurchaseCompleted,
     inbound_model,
 )
+from shared.failures import Kind, classify
+from shared.keyring import KeyRing, KeysUnavailable
 from shared.sealing import (
     KeyCache,
     Sealed,
@@ -128,3 +131,37 @@ def test_a_key_never_shows_its_secret() -> None:
 
 def _now() -> datetime:
     return datetime(2026, 11, 30, tzinfo=UTC)
+
+
+async def test_the_key_ring_asks_once_per_batch_and_remembers_erased_keys() -> None:
+    calls: list[list[str]] = []
+
+    def profile(request: httpx.Request) -> httpx.Response:
+        kids = orjson.loads(request.content)["kids"]
+        calls.append(kids)
+        given = [
+            {"source": "pos", "external_id": "C-1", "kid": k, "secret": _b64(KEY.secret)}
+            for k in kids
+            if k == "k-1"
+        ]
+        return httpx.Response(200, json={"keys": given})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(profile), base_url="http://p") as c:
+        ring = KeyRing(c)
+        assert await ring.keys("t", ["k-1", "gone", "k-1"]) == {"k-1": KEY}
+        assert await ring.keys("t", ["gone", "k-1"]) == {"k-1": KEY}  # cached, erased too
+    assert calls == [["gone", "k-1"]]
+
+
+async def test_profile_away_keeps_the_batch_in_hand_rather_than_dead_lettering_it() -> None:
+    def away(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(away), base_url="http://p") as c:
+        with pytest.raises(KeysUnavailable) as raised:
+            await KeyRing(c).keys("t", ["k-1"])
+    assert classify(raised.value) is Kind.TRANSIENT
+
+
+def _b64(secret: bytes) -> str:
+    return base64.b64encode(secret).decode()

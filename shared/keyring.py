@@ -76,15 +76,19 @@ async def key_ring(
 
 
 async def open_batch(
-    ring: KeyRing, tenant_id: str, batch: Sequence[Received[Any]]
+    ring: KeyRing,
+    tenant_id: str,
+    batch: Sequence[Received[Any]],
+    kinds: tuple[type[Personal], ...],
 ) -> list[Received[Any]]:
-    """The tenant's events with their sealed fields opened, by one call for the batch's
-    keys (none when nothing is sealed); an erased subject's fields open empty."""
-    kids = kids_of(r.payload for r in batch if isinstance(r.payload, Personal))
+    """The tenant's events with the sealed fields of ``kinds`` (those the consumer keeps)
+    opened, by one call for the batch's keys (none when nothing is sealed); an erased
+    subject's fields open empty."""
+    kids = kids_of(r.payload for r in batch if isinstance(r.payload, kinds))
     if not kids:
         return list(batch)
     keys = await ring.keys(tenant_id, kids)
     return [
-        replace(r, payload=open_with(r.payload, keys)) if isinstance(r.payload, Personal) else r
+        replace(r, payload=open_with(r.payload, keys)) if isinstance(r.payload, kinds) else r
         for r in batch
     ]

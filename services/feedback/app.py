@@ -18,6 +18,7 @@ from services.feedback.tables import inbox, outbox, parked, tenant_rules
 from shared import sweeps, topics
 from shared.contracts.feedback import FeedbackSweep
 from shared.erasure import erasure_subscription, export_router
+from shared.events.activity import ComplaintFiled, SurveyResponded
 from shared.keyring import key_ring, open_batch
 from shared.parking import Parking, expiry_job, parking_of
 from shared.rulebook import Rulebook
@@ -27,6 +28,8 @@ from shared.subscription import BatchHandler, Received, Subscription, by_tenant
 from shared.sweeps import Swept
 from shared.uow import UnitOfWork
 
+# The sealed texts feedback keeps: complaints' and answers' (``shared.sealing``).
+SEALED = (ComplaintFiled, SurveyResponded)
 CONSUMED = {
     "feedback-activity": (topics.ACTIVITY, handlers.FROM_ACTIVITY),
     "feedback-lifecycle": (topics.LIFECYCLE, handlers.FROM_LIFECYCLE),
@@ -69,7 +72,7 @@ def _handler(runtime: FeedbackRuntime) -> BatchHandler:
     async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
         await book.refresh(uow.conn)  # once per batch: a rule change reaches every replica
         for tenant, events in by_tenant(batch).items():
-            events = await open_batch(keys, tenant, events)  # sealed texts, by one call
+            events = await open_batch(keys, tenant, events, SEALED)  # by one call
             await handlers.record_feedback(uow, events, book.of(tenant), early)
 
     return handle

@@ -155,6 +155,7 @@ async def fold_into_view(
     to their jobs (``privacy``). Then keep the segments of the batch's customers current
     against the 360 just folded (``segmenting``)."""
     now = clock.now()
+    batch = await subject_keys.open_records(uow.conn, batch)  # personal attributes, sealed
     await privacy.fold_confirmations(uow, only(batch, ErasureConfirmed))
     batch = [r for r in batch if not isinstance(r.payload, ErasureConfirmed)]
     facts = [r for r in batch if not isinstance(r.payload, MERGES)]

@@ -6,16 +6,19 @@ known, so a subject is named by what the gateway knows: (tenant, partner source,
 external reference). The gateway asks for a batch's keys in one internal call
 (``POST /internal/subject-keys``) and caches them; profile opens what it consumes with
 one read of its own table per batch. A reference seen again after its customer was
-erased gets a new key: what was sealed under the old one stays unreadable.
+erased gets a new key: what was sealed under the old one stays unreadable. Profile's
+own events about a customer (personal attributes, consent proofs, on crm.profile) are
+sealed under a key of the customer (source ``crm:record``), destroyed with the others.
 """
 
 from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from sqlalchemy import delete, select
@@ -24,11 +27,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.profile.tables import identity, subject_key
 from shared.contracts.privacy import KeysWanted, SubjectKeyGiven, SubjectKeys, SubjectKeysWanted
 from shared.db import insert_ignoring_conflicts, keys_in
+from shared.events import CloudEvent
+from shared.events.profile import CustomerRecordUpdated
 from shared.runtime import Runtime, TenantDep, get_runtime
-from shared.sealing import SubjectKey, new_secret
+from shared.sealing import (
+    Personal,
+    SubjectKey,
+    kids_of,
+    new_secret,
+    open_with,
+    personal_fields,
+    seal_payload,
+)
 from shared.settings import ServiceSettings
+from shared.subscription import Received
 
 Reference = tuple[str, str]  # (source, external_id)
+# The source of the key profile seals a customer's own record updates with (on
+# crm.profile): a partner's source name cannot hold a colon, so it never collides.
+RECORD = "crm:record"
 RuntimeDep = Annotated[Runtime[ServiceSettings, None], Depends(get_runtime)]
 router = APIRouter(tags=["internal"], include_in_schema=False)
 
@@ -105,8 +122,7 @@ async def destroy(conn: AsyncConnection, tenant_id: str, person: Collection[uuid
         )
     )
     references = {(r.kind.removeprefix("ref:"), r.value) for r in found}
-    if not references:
-        return 0
+    references |= {(RECORD, str(customer_id)) for customer_id in person}
     k = subject_key.c
     gone = await conn.execute(
         delete(subject_key).where(
@@ -114,6 +130,58 @@ async def destroy(conn: AsyncConnection, tenant_id: str, person: Collection[uuid
         )
     )
     return gone.rowcount or 0
+
+
+async def sealed_records(
+    conn: AsyncConnection, events: Sequence[CloudEvent], now: datetime
+) -> list[CloudEvent]:
+    """Profile's own events about a customer (record updates whose attributes hold
+    personal data, consent with its proof), sealed under the customer's own key (made on
+    first use); the others as they are."""
+    personal: list[tuple[CloudEvent, Personal]] = []
+    for event in events:
+        payload = event.payload()
+        if isinstance(payload, Personal) and _sealable(payload):
+            personal.append((event, payload))
+    keys: dict[tuple[str, str], SubjectKey] = {}
+    for tenant in {e.tenantid for e, _ in personal}:
+        records = {(RECORD, str(e.subject)) for e, _ in personal if e.tenantid == tenant}
+        found = await for_references(conn, tenant, records, now)
+        keys |= {(tenant, customer): key for (_, customer), key in found.items()}
+    sealed = {
+        e.id: e.model_copy(
+            update={
+                "data": seal_payload(p, keys[(e.tenantid, str(e.subject))]).model_dump(
+                    mode="json", by_alias=True
+                )
+            }
+        )
+        for e, p in personal
+    }
+    return [sealed.get(e.id, e) for e in events]
+
+
+def _sealable(payload: Personal) -> bool:
+    if isinstance(payload, CustomerRecordUpdated):
+        return bool(payload.personal_data)
+    return bool(personal_fields(payload))
+
+
+async def open_records(
+    conn: AsyncConnection, batch: Sequence[Received[Any]]
+) -> list[Received[Any]]:
+    """The batch with its record updates' attributes in the clear (one read of the keys);
+    an erased customer's open empty."""
+    kids = kids_of(r.payload for r in batch if isinstance(r.payload, CustomerRecordUpdated))
+    if not kids:
+        return list(batch)
+    keys = await by_kid(conn, kids)
+    return [
+        replace(r, payload=open_with(r.payload, keys))
+        if isinstance(r.payload, CustomerRecordUpdated)
+        else r
+        for r in batch
+    ]
 
 
 def _is_uuid(text: str) -> bool:

@@ -18,11 +18,13 @@ import httpx
 import orjson
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from services.feedback.app import definition as feedback_definition
 from services.gateway.app import definition as gateway_definition
 from services.profile import subject_keys
 from services.profile.rebuild import rebuild
+from services.profile.tables import segment_fact
 from shared import topics
 from shared.app import create_service_app
 from shared.auth import new_api_key
@@ -50,7 +52,7 @@ SERVICES = ("gateway", "profile", "feedback")
 @pytest.fixture(autouse=True)
 def watchdog() -> Iterator[None]:
     """Profile starts twice and rebuilds between: longer than the others' minute."""
-    faulthandler.dump_traceback_later(240, exit=True)
+    faulthandler.dump_traceback_later(420, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
 
@@ -115,6 +117,7 @@ async def stack(
 
 
 def person(tag: str) -> dict[str, str]:
+    n = uuid.uuid4().int
     return {
         "name": f"Sealed {tag}",
         "email": f"{tag}@example.com",
@@ -122,6 +125,7 @@ def person(tag: str) -> dict[str, str]:
         "proof": f"{tag} proof: ticked the box",
         "complaint": f"{tag} complaint: my parcel never came",
         "comment": f"{tag} comment: call me back",
+        "birthday": f"{1900 + n % 99}-0{1 + n % 9}-2{n % 8}",
     }
 
 
@@ -133,7 +137,8 @@ def posts(ref: str, who: dict[str, str]) -> list[dict[str, Any]]:
                 "phone": who["phone"]}  # fmt: skip
     return [
         {"id": f"{ref}-r", "type": "customer.registered", "occurred_at": at,
-         "customer": customer, "data": {"channel": "web"}},
+         "customer": customer,
+         "data": {"channel": "web", "attributes": {"birthday": who["birthday"]}}},
         {"id": f"{ref}-c", "type": "consent.changed", "occurred_at": at, "customer": customer,
          "data": {"channel": "email", "purpose": "marketing", "granted": True,
                   "proof": who["proof"]}},
@@ -170,15 +175,15 @@ async def customer_of(client: httpx.AsyncClient, ref: str) -> str:
         found.update(answer.json() if answer.status_code == 200 else {})
         return "customer_id" in found
 
-    await eventually(known, within=60)
+    await eventually(known, within=120)
     return str(found["customer_id"])
 
 
 async def on_topics(infra: Infra, tenant: str) -> list[bytes]:
-    """The raw bytes of the tenant's events on crm.inbound and crm.activity."""
+    """The raw bytes of the tenant's events on crm.inbound, crm.activity and crm.profile."""
     servers = infra.settings.kafka_servers
     found: list[bytes] = []
-    for topic in (topics.INBOUND, topics.ACTIVITY):
+    for topic in (topics.INBOUND, topics.ACTIVITY, topics.PROFILE):
         records = await read_topic(servers, infra.prefix, topic)
         found += [r.value for r in records if r.value and tenant.encode() in r.value]
     return found
@@ -218,6 +223,9 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
         await create_database(infra, name)
     try:
         async with stack(infra, tenant) as (profile, gw, fb):
+            declared = {"attributes": {"birthday": {"type": "date", "personal_data": True}}}
+            schema = await profile.client.put("/v1/profile/attributes", json=declared)
+            assert schema.status_code == 200, schema.text
             key = {"Authorization": f"Bearer {await partner_key(gw, tenant)}"}
             batch = {"events": [*posts("C-1", li), *posts("C-2", wang)]}
             posted = await gw.post("/v1/events/batch", json=batch, headers=key)
@@ -244,16 +252,18 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
         )
         await rebuild(settings)
         async with run_service(infra, "profile", tenant=tenant) as rebuilt:
-            await eventually(lambda: _folded(rebuilt.client, wang_id), within=60)
+            await eventually(lambda: _folded(rebuilt.client, wang_id), within=120)
             gone = await rebuilt.client.get(f"/v1/customers/{li_id}")
             kept = (await rebuilt.client.get(f"/v1/customers/{wang_id}")).json()
             held = await held_texts(infra, ("profile",))
+            facts = await segment_facts(infra, tenant)
     finally:
         for name in SERVICES:
             await drop_database(infra, name)
 
     # Profile opened what the gateway sealed: the record holds the details.
     assert (record["name"], record["email"]) == (li["name"], li["email"])
+    assert record["attributes"] == {"birthday": li["birthday"]}
     # The topics never held them in the clear, and both events of each customer are there.
     assert sum(b'"crm.activity.' in value for value in raw) == 10
     for value in raw:
@@ -268,6 +278,8 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
     # After the erasure li's events open to nothing, wang's as before.
     assert after == {"C-1": {""}, "C-2": {wang["email"], "", wang["complaint"]}}
     assert gone.status_code == 404
+    # The segments folded wang's birthday from crm.profile again, and nothing of li's.
+    assert facts == {wang_id: {"birthday": wang["birthday"]}, li_id: {}}
     assert not any(text in held for text in li.values())
     assert (kept["name"], kept["email"], kept["stats"]["orders"]) == (
         wang["name"],
@@ -291,8 +303,22 @@ async def complaint_texts(fb: httpx.AsyncClient, customer: str) -> list[str]:
         ]
         return bool(found)
 
-    await eventually(filed, within=60)
+    await eventually(filed, within=120)
     return found
+
+
+async def segment_facts(infra: Infra, tenant: str) -> dict[str, Any]:
+    """The attributes the segments folded, by customer."""
+    engine = create_engine(infra.database_url("profile"))
+    try:
+        async with engine.connect() as conn:
+            f = segment_fact.c
+            rows = await conn.execute(
+                select(f.customer_id, f.attributes).where(f.tenant_id == tenant)
+            )
+            return {str(r.customer_id): r.attributes for r in rows}
+    finally:
+        await engine.dispose()
 
 
 async def _folded(client: httpx.AsyncClient, customer: str) -> bool:

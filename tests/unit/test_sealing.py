@@ -10,6 +10,7 @@ import httpx
 import orjson
 import pytest
 
+from services.gateway.ingestion import InvalidEvent, Sender, to_inbound
 from shared.events import REGISTRY, encode, new_event
 from shared.events.activity import (
     ConsentReported,
@@ -165,3 +166,19 @@ async def test_profile_away_keeps_the_batch_in_hand_rather_than_dead_lettering_i
 
 def _b64(secret: bytes) -> str:
     return base64.b64encode(secret).decode()
+
+
+def test_a_partner_may_not_post_a_sealed_envelope() -> None:
+    sealed = {"kid": "k", "ct": "AAAA", "alg": "A256GCM"}
+    posted = {
+        "id": "e-1",
+        "type": "complaint.filed",
+        "occurred_at": "2026-11-29T23:00:00Z",
+        "customer": {"source": "pos", "external_id": "C-1", "sealed": sealed},
+        "data": {"complaint_ref": "T", "severity": "low", "category": "c", "channel": "web",
+                 "sealed": sealed},
+    }  # fmt: skip
+    with pytest.raises(InvalidEvent) as refused:
+        to_inbound(posted, Sender("t", "pos"), _now())
+    assert [e["field"] for e in refused.value.errors] == ["customer.sealed", "data.sealed"]
+    assert refused.value.status == 422

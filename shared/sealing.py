@@ -30,7 +30,6 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
 
 ALGORITHM: Literal["A256GCM"] = "A256GCM"
 KEY_BYTES = 32
@@ -86,9 +85,9 @@ class Personal(BaseModel):
     when the gateway sealed them (they are then empty in the clear)."""
 
     PERSONAL: ClassVar[tuple[str, ...]] = ()
-    # Out of the JSON Schema a partner posts against (the gateway refuses it there); the
-    # event catalogue adds it back to the types that travel sealed (``shared.events``).
-    sealed: SkipJsonSchema[Sealed | None] = Field(
+    # In the events' schemas, not in those a partner posts against (the gateway's
+    # ``event_schema`` leaves it out, and ingestion refuses it).
+    sealed: Sealed | None = Field(
         default=None,
         exclude_if=lambda sealed: sealed is None,  # an unsealed event's bytes stay as they were
         description="The personal fields, sealed under the data subject's key (set by the "

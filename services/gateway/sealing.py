@@ -32,17 +32,16 @@ _ACTIVITY_FIELDS = tuple({n: None for a in ACTIVITIES.values() for n in getattr(
 async def seal_events(
     upstreams: Upstreams, cache: KeyCache[CacheKey], tenant_id: str, events: Sequence[CloudEvent]
 ) -> list[CloudEvent]:
-    """The events with their personal fields sealed under their subjects' keys."""
-    personal = {e.id: p for e in events if (p := _personal_inbound(e)) is not None}
-    if not personal:
+    """The events with their personal fields sealed under their subjects' keys (by
+    position: a batch may repeat an id, and only its first is kept)."""
+    personal = [_personal_inbound(e) for e in events]
+    if not any(personal):
         return list(events)
-    wanted = {(tenant_id, p.customer.source, p.customer.external_id) for p in personal.values()}
+    wanted = {(tenant_id, *_ref(p)) for p in personal if p is not None}
     keys = await _keys(upstreams, cache, tenant_id, wanted)
     return [
-        _sealed(e, personal[e.id], keys[(tenant_id, *_ref(personal[e.id]))])
-        if e.id in personal
-        else e
-        for e in events
+        e if p is None else _sealed(e, p, keys[(tenant_id, *_ref(p))])
+        for e, p in zip(events, personal, strict=True)
     ]
 
 

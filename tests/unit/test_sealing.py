@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 
+from services.gateway.event_schema import EVENT_BODY
 from services.gateway.ingestion import InvalidEvent, Sender, to_inbound
+from services.gateway.sealing import seal_events
+from services.gateway.upstream import Upstreams
 from shared.events import REGISTRY, encode, new_event
 from shared.events.activity import (
     ConsentReported,
@@ -107,7 +111,9 @@ def test_the_catalogue_shows_where_personal_fields_travel_sealed() -> None:
         "customer.name",
         "activity.attributes",
     ]
-    assert "sealed" not in orjson.dumps(entry["schema"]).decode()
+    customer = entry["schema"]["$defs"]["CustomerRef"]["properties"]
+    assert "sealed" in customer  # the wire's schema shows the envelope; a partner's does not
+    assert "sealed" not in orjson.dumps(EVENT_BODY).decode()
 
 
 def test_the_key_cache_remembers_destroyed_keys_and_forgets_with_age(
@@ -182,3 +188,27 @@ def test_a_partner_may_not_post_a_sealed_envelope() -> None:
         to_inbound(posted, Sender("t", "pos"), _now())
     assert [e["field"] for e in refused.value.errors] == ["customer.sealed", "data.sealed"]
     assert refused.value.status == 422
+
+
+async def test_a_batch_repeating_an_id_seals_each_event_with_its_own_data() -> None:
+    def profile(request: httpx.Request) -> httpx.Response:
+        refs = orjson.loads(request.content)["references"]
+        keys = [{**r, "kid": "k-1", "secret": _b64(KEY.secret)} for r in refs]
+        return httpx.Response(200, json={"keys": keys})
+
+    def posted(amount: int, name: str) -> Any:
+        return to_inbound(
+            {"id": "dup", "type": "purchase.completed", "occurred_at": "2026-11-29T23:00:00Z",
+             "customer": {"source": "pos", "external_id": "C-1", "name": name},
+             "data": {"order_id": "O", "amount_minor": amount, "currency": "CNY",
+                      "channel": "web"}},
+            Sender("t", "pos"),
+            _now(),
+        )  # fmt: skip
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(profile), base_url="http://p") as c:
+        events = [posted(10000, "Li"), posted(99000, "Wang")]
+        sealed = await seal_events(Upstreams({"profile": c}), KeyCache(), "t", events)
+    assert [e.data["activity"]["amount_minor"] for e in sealed] == [10000, 99000]
+    names = [open_payload(e.payload().customer, KEY).name for e in sealed]  # type: ignore[attr-defined]
+    assert names == ["Li", "Wang"] and all(b'"Li"' not in encode(e) for e in sealed)

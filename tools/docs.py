@@ -199,9 +199,8 @@ def describe(event_type: str, description: str) -> str:
 
 def fields(schema: dict[str, Any]) -> str:
     required = set(schema.get("required", []))
-    names = [
-        f"`{name}`" if name in required else f"`{name}`?" for name in schema.get("properties", {})
-    ]
+    shown = [name for name in schema.get("properties", {}) if name != "sealed"]  # see above
+    names = [f"`{name}`" if name in required else f"`{name}`?" for name in shown]
     return ", ".join(names) or "—"
 
 

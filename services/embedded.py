@@ -25,6 +25,7 @@ from starlette.routing import Mount
 
 from services import NAMES, definition
 from services.demo import seed_demo_data
+from services.feedback.app import definition as feedback_definition
 from services.gateway.app import definition as gateway_definition
 from services.gateway.settings import GatewaySettings
 from shared.app import create_service_app
@@ -88,17 +89,15 @@ def create_embedded_app(data_dir: Path, seed: bool = True) -> Starlette:
     def database(name: str) -> str:
         return f"sqlite+aiosqlite:///{private_file(folder / f'{name}.db')}"
 
-    services: dict[str, FastAPI] = {
-        name: create_service_app(
-            definition(name),
-            definition(name).settings(
-                service=name, database_url=database(name), internal_secret=internal_secret
-            ),
-            bus=bus,
+    services: dict[str, FastAPI] = {}
+    for name in (n for n in NAMES if n != "gateway"):  # profile first: feedback reaches it
+        service = definition(name)
+        if name == "feedback":
+            service = feedback_definition(httpx.ASGITransport(app=services["profile"]))
+        settings = service.settings(
+            service=name, database_url=database(name), internal_secret=internal_secret
         )
-        for name in NAMES
-        if name != "gateway"
-    }
+        services[name] = create_service_app(service, settings, bus=bus)
     gateway_settings = GatewaySettings(
         service="gateway", database_url=database("gateway"), internal_secret=internal_secret
     )

@@ -67,7 +67,7 @@ def replays_router(kind: RuleKind, name: str) -> APIRouter:
         one of the tenant's runs)."""
         replays = _replays_of(request, kind)
         try:
-            runtime.resources.validate(tenant, body.rules)
+            _spec(name).rulebook_of(runtime.resources).validate(tenant, body.rules)
         except RuleFileError as invalid:
             raise Problem(422, "invalid-rules", str(invalid)) from invalid
         if (busy := replays.running(tenant)) is not None:
@@ -111,6 +111,12 @@ def _replays_of(request: Request, kind: str) -> Replays:
     return registry
 
 
+def _spec(name: str) -> replaying.Replayable:
+    """What service ``name``'s replay measures (``services.<name>.replay``)."""
+    spec: replaying.Replayable = importlib.import_module(f"services.{name}.replay").REPLAY
+    return spec
+
+
 async def _run(
     replays: Replays,
     name: str,
@@ -119,7 +125,7 @@ async def _run(
     rules: str,
     replay_id: uuid.UUID,
 ) -> None:
-    spec = importlib.import_module(f"services.{name}.replay").REPLAY
+    spec = _spec(name)
     phase = ""
 
     def progress(line: str) -> None:

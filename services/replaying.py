@@ -61,6 +61,8 @@ class Replayable:
     kind: str
     sweep: Sweep
     outcome: Measure
+    rulebook_of: Callable[[Any], Rulebook[Any]] = lambda resources: resources
+    """The rulebook among the service's resources (by default they are the rulebook)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def reader_of(bus: object, settings: ServiceSettings, progress: Progress) -> Rea
 
 async def replay(
     spec: Replayable,
-    live: Runtime[Any, Rulebook[Any]],
+    live: Runtime[Any, Any],
     candidate: Candidate,
     read: Reader,
     progress: Progress,
@@ -99,7 +101,7 @@ async def replay(
     """Fold the history under the rules in force and under ``candidate`` into two
     shadows; their difference, as the ``RulesDiff`` contract has it. ``RuleFileError``
     (before anything is folded) when the candidate does not validate."""
-    book = live.resources
+    book = spec.rulebook_of(live.resources)
     if candidate.tenant is None:
         copy.copy(book).try_installation(candidate.rules)  # validated, the live book untouched
     else:
@@ -123,7 +125,7 @@ async def replay(
 
 async def _fold(
     spec: Replayable,
-    live: Runtime[Any, Rulebook[Any]],
+    live: Runtime[Any, Any],
     candidate: Candidate,
     tried: bool,
     read: Reader,
@@ -135,7 +137,8 @@ async def _fold(
     installation's when ``tried``; measure."""
     service = definition(spec.name)
     async with shadow_database(live.db.engine, spec.name) as engine:
-        await _copy_rules(live.db.engine, engine, live.resources, candidate if tried else None)
+        book = spec.rulebook_of(live.resources)
+        await _copy_rules(live.db.engine, engine, book, candidate if tried else None)
         clock = ReplayClock(live.clock)
         runtime: Runtime[Any, Any] = Runtime(
             live.settings, clock, Database(engine, service.outbox, clock), MemoryBus(), None
@@ -144,7 +147,7 @@ async def _fold(
         async with contextlib.AsyncExitStack() as opened:
             runtime.resources = await opened.enter_async_context(service.resources(runtime))
             if tried and candidate.tenant is None:
-                runtime.resources.try_installation(candidate.rules)
+                spec.rulebook_of(runtime.resources).try_installation(candidate.rules)
             work = plan(spec.name, runtime, (), spec.sweep)
             if not history:
                 for group, consumer in work.consumers.items():

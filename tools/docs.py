@@ -166,14 +166,25 @@ def events() -> str:
         "[architecture.md](architecture.md)); `data` follows the schema of its `type`. The",
         "JSON Schema of each is served at `GET /v1/events/catalogue`. Every topic is keyed",
         "by customer and has 12 partitions (`shared/topics.py`).",
+        "",
+        "Personal fields (contact details, free texts, consent proofs, attributes; *sealed*",
+        "below) travel sealed: empty in the clear, their values in `sealed`, an envelope",
+        '`{"kid", "ct", "alg": "A256GCM"}` under the data subject\'s key, which erasure',
+        "destroys (`shared/sealing.py`). An event without `sealed` reads as it is.",
     ]
     for topic in sorted(by_topic):
         lines += ["", f"## `{topic}`", "", "| type | what happened | data |", "|---|---|---|"]
         for event_type, entry in by_topic[topic]:
             description = describe(event_type, entry["description"])
             description = description.replace("|", "\\|")
-            lines.append(f"| `{event_type}` | {description} | {fields(entry['schema'])} |")
+            shown = fields(entry["schema"]) + _sealed(entry)
+            lines.append(f"| `{event_type}` | {description} | {shown} |")
     return "\n".join(lines) + "\n"
+
+
+def _sealed(entry: dict[str, Any]) -> str:
+    sealed = entry.get("sealed_fields")
+    return f"; *sealed*: {', '.join(f'`{f}`' for f in sealed)}" if sealed else ""
 
 
 def describe(event_type: str, description: str) -> str:
@@ -188,9 +199,8 @@ def describe(event_type: str, description: str) -> str:
 
 def fields(schema: dict[str, Any]) -> str:
     required = set(schema.get("required", []))
-    names = [
-        f"`{name}`" if name in required else f"`{name}`?" for name in schema.get("properties", {})
-    ]
+    shown = [name for name in schema.get("properties", {}) if name != "sealed"]  # see above
+    names = [f"`{name}`" if name in required else f"`{name}`?" for name in shown]
     return ", ".join(names) or "—"
 
 

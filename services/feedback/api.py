@@ -14,7 +14,7 @@ from services.feedback import desk, resolutions, satisfaction, sheets, views
 from services.feedback.domain.complaints import IllegalStep
 from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.desk import Note, TooManyNotes
-from services.feedback.settings import FeedbackSettings
+from services.feedback.resources import FeedbackRuntime
 from shared.contracts import desk as contract
 from shared.contracts.feedback import (
     Complaint,
@@ -31,19 +31,16 @@ from shared.contracts.feedback import (
 )
 from shared.cursors import decode_keyset
 from shared.problems import Problem
-from shared.rulebook import Rulebook
-from shared.runtime import Runtime, TenantDep, get_runtime
+from shared.runtime import TenantDep, get_runtime
 from shared.tabular import wants_csv
 
 # This service's runtime, typed by its settings.
-RuntimeDep = Annotated[Runtime[FeedbackSettings, Rulebook[FeedbackConfig]], Depends(get_runtime)]
+RuntimeDep = Annotated[FeedbackRuntime, Depends(get_runtime)]
 
 
-async def policy_of(
-    runtime: Runtime[FeedbackSettings, Rulebook[FeedbackConfig]], tenant: str
-) -> FeedbackConfig:
+async def policy_of(runtime: FeedbackRuntime, tenant: str) -> FeedbackConfig:
     """The tenant's feedback policy in force (its own, else the installation's)."""
-    return await runtime.resources.current(runtime.db.engine, tenant)
+    return await runtime.resources.policies.current(runtime.db.engine, tenant)
 
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -202,7 +199,7 @@ async def get_scores(
 
 
 async def _groups(
-    runtime: Runtime[FeedbackSettings, Rulebook[FeedbackConfig]],
+    runtime: FeedbackRuntime,
     tenant: str,
     window: tuple[datetime, datetime],
     group_by: satisfaction.GroupBy | None,

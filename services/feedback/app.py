@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import httpx
+
 from services.feedback import analytics_api, api, handlers, privacy, survey_api
-from services.feedback.domain.config import FeedbackConfig, parse_config
+from services.feedback.domain.config import parse_config
+from services.feedback.resources import FeedbackResources, FeedbackRuntime
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
 from services.feedback.tables import inbox, outbox, parked, tenant_rules
@@ -15,6 +19,8 @@ from services.replay_jobs import replays_router
 from shared import sweeps, topics
 from shared.contracts.feedback import FeedbackSweep
 from shared.erasure import erasure_subscription, export_router
+from shared.events.activity import ComplaintFiled, SurveyResponded
+from shared.keyring import key_ring, open_batch
 from shared.parking import Parking, expiry_job, parking_of
 from shared.rulebook import Rulebook
 from shared.rules_api import rules_router
@@ -23,9 +29,8 @@ from shared.subscription import BatchHandler, Received, Subscription, by_tenant
 from shared.sweeps import Swept
 from shared.uow import UnitOfWork
 
-FeedbackRuntime = Runtime[FeedbackSettings, Rulebook[FeedbackConfig]]
-
-
+# The sealed texts feedback keeps: complaints' and answers' (``shared.sealing``).
+SEALED = (ComplaintFiled, SurveyResponded)
 CONSUMED = {
     "feedback-activity": (topics.ACTIVITY, handlers.FROM_ACTIVITY),
     "feedback-lifecycle": (topics.LIFECYCLE, handlers.FROM_LIFECYCLE),
@@ -39,25 +44,36 @@ def parking(runtime: FeedbackRuntime) -> Parking:
     return parking_of(parked, "feedback", runtime)
 
 
-@contextlib.asynccontextmanager
-async def policies(
-    runtime: Runtime[FeedbackSettings, None],
-) -> AsyncIterator[Rulebook[FeedbackConfig]]:
-    """Each tenant's feedback policy: its own (set through the API), else the installation's."""
-    settings = runtime.settings
-    text = settings.feedback_config_file.read_text(encoding="utf-8")
-    book = Rulebook(tenant_rules, settings.config, text, parse_config)
-    async with runtime.db.engine.connect() as conn:
-        await book.refresh(conn)
-    yield book
+def opened_by(
+    profile: httpx.AsyncBaseTransport | None,
+) -> Callable[[Runtime[FeedbackSettings, None]], AbstractAsyncContextManager[FeedbackResources]]:
+    """The lifespan's resources; ``profile`` reaches profile in-process (embedded mode)."""
+
+    @contextlib.asynccontextmanager
+    async def resources(
+        runtime: Runtime[FeedbackSettings, None],
+    ) -> AsyncIterator[FeedbackResources]:
+        """Each tenant's feedback policy (its own, set through the API, else the
+        installation's), and the key ring for sealed texts."""
+        settings = runtime.settings
+        text = settings.feedback_config_file.read_text(encoding="utf-8")
+        book = Rulebook(tenant_rules, settings.config, text, parse_config)
+        async with runtime.db.engine.connect() as conn:
+            await book.refresh(conn)
+        secret = settings.internal_secret.get_secret_value() if settings.internal_secret else ""
+        async with key_ring(settings.profile_base_url, secret, profile) as keys:
+            yield FeedbackResources(book, keys)
+
+    return resources
 
 
 def _handler(runtime: FeedbackRuntime) -> BatchHandler:
-    book, early = runtime.resources, parking(runtime)
+    book, keys, early = runtime.resources.policies, runtime.resources.keys, parking(runtime)
 
     async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
         await book.refresh(uow.conn)  # once per batch: a rule change reaches every replica
         for tenant, events in by_tenant(batch).items():
+            events = await open_batch(keys, tenant, events, SEALED)  # by one call
             await handlers.record_feedback(uow, events, book.of(tenant), early)
 
     return handle
@@ -76,7 +92,10 @@ def sweep(runtime: FeedbackRuntime, tenant: str | None = None) -> Awaitable[Swep
     (None: every tenant)."""
     settings = runtime.settings
     sweeper = Sweeper(
-        settings.config, settings.feedback_sweep_batch, settings.answer_secret, runtime.resources
+        settings.config,
+        settings.feedback_sweep_batch,
+        settings.answer_secret,
+        runtime.resources.policies,
     )
     return sweep_due(runtime.db, sweeper, tenant)
 
@@ -90,31 +109,38 @@ def jobs(runtime: FeedbackRuntime) -> list[Job]:
 
 
 def _rulebook(runtime: Runtime[Any, Any]) -> Rulebook[Any]:
-    book: Rulebook[Any] = runtime.resources
+    book: Rulebook[Any] = runtime.resources.policies
     return book
 
 
-SERVICE: ServiceDefinition[FeedbackSettings, Rulebook[FeedbackConfig]] = ServiceDefinition(
-    name="feedback",
-    title="CRM feedback service",
-    outbox=outbox,
-    inbox=inbox,
-    routers=[
-        api.router,
-        analytics_api.router,
-        survey_api.router,
-        export_router("feedback", privacy.export),
-        sweeps.sweep_router(
-            "/feedback/sweep",
-            sweep,
-            FeedbackSweep,
-            "the invitations to send, suppress or lapse and the complaints to escalate",
-        ),
-        rules_router("feedback", _rulebook),
-        replays_router("feedback", "feedback"),
-    ],
-    subscriptions=subscriptions,
-    jobs=jobs,
-    resources=policies,
-    settings=FeedbackSettings,
-)
+def definition(
+    profile: httpx.AsyncBaseTransport | None = None,
+) -> ServiceDefinition[FeedbackSettings, FeedbackResources]:
+    """Feedback; ``profile`` reaches profile in-process (embedded mode)."""
+    return ServiceDefinition(
+        name="feedback",
+        title="CRM feedback service",
+        outbox=outbox,
+        inbox=inbox,
+        routers=[
+            api.router,
+            analytics_api.router,
+            survey_api.router,
+            export_router("feedback", privacy.export),
+            sweeps.sweep_router(
+                "/feedback/sweep",
+                sweep,
+                FeedbackSweep,
+                "the invitations to send, suppress or lapse and the complaints to escalate",
+            ),
+            rules_router("feedback", _rulebook),
+            replays_router("feedback", "feedback"),
+        ],
+        subscriptions=subscriptions,
+        jobs=jobs,
+        resources=opened_by(profile),
+        settings=FeedbackSettings,
+    )
+
+
+SERVICE = definition()

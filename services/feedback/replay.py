@@ -51,7 +51,9 @@ def _nothing() -> dict[str, Value]:
     return {"invitations_sent": 0, "escalations": 0}
 
 
-REPLAY = Replayable("feedback", "feedback", app.sweep, outcome)
+REPLAY = Replayable(
+    "feedback", "feedback", app.sweep, outcome, rulebook_of=lambda resources: resources.policies
+)
 
 if __name__ == "__main__":
     main(REPLAY)

@@ -29,6 +29,9 @@ class FeedbackSettings(ServiceSettings):
     survey_token_key: SecretStr | None = None
     """Signs survey answer tokens (32+ characters; the same on every feedback replica).
     Unset: derived from ``CRM_INTERNAL_SECRET``. Changing it voids the tokens handed out."""
+    profile_url: str | None = None
+    """Where feedback reaches profile for the keys partners' complaint texts and survey
+    comments are sealed with (default ``http://127.0.0.1:<CRM_PROFILE_PORT>``)."""
     _config: FeedbackConfig = PrivateAttr()
 
     @field_validator("survey_token_key")
@@ -42,6 +45,10 @@ class FeedbackSettings(ServiceSettings):
     def _read_config(self) -> FeedbackSettings:
         self._config = load_config(self.feedback_config_file)
         return self
+
+    @property
+    def profile_base_url(self) -> str:
+        return self.profile_url or f"http://127.0.0.1:{self.profile_port}"
 
     @property
     def config(self) -> FeedbackConfig:

@@ -13,16 +13,14 @@ from fastapi import APIRouter, Depends
 from services.feedback import answers, survey_views, surveys
 from services.feedback.api import policy_of
 from services.feedback.domain import tokens
-from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.surveys import OffScale
-from services.feedback.settings import FeedbackSettings
+from services.feedback.resources import FeedbackRuntime
 from shared.contracts import surveys as contract
 from shared.cursors import decode_keyset
 from shared.problems import Problem
-from shared.rulebook import Rulebook
-from shared.runtime import Runtime, TenantDep, get_runtime
+from shared.runtime import TenantDep, get_runtime
 
-RuntimeDep = Annotated[Runtime[FeedbackSettings, Rulebook[FeedbackConfig]], Depends(get_runtime)]
+RuntimeDep = Annotated[FeedbackRuntime, Depends(get_runtime)]
 router = APIRouter(prefix="/v1", tags=["surveys"])
 
 

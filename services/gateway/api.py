@@ -12,11 +12,11 @@ import structlog
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from services.gateway import examples, handlers, ingestion, keys
+from services.gateway import examples, handlers, ingestion, keys, sealing
 from services.gateway.auth import Writer, authorize_event, failures
 from services.gateway.event_schema import BATCH_BODY, EVENT_BODY
 from services.gateway.links import link, links
-from services.gateway.runtime import RuntimeDep
+from services.gateway.runtime import GatewayRuntime, RuntimeDep
 from shared.contracts.errors import ProblemBody
 from shared.events import REGISTRY, CloudEvent
 from shared.events.asyncapi import asyncapi
@@ -76,6 +76,7 @@ async def post_event(request: Request, runtime: RuntimeDep, caller: Writer) -> E
         authorize_event(caller, event)
     except ingestion.InvalidEvent as invalid:
         raise _problem(invalid) from invalid
+    [event] = await seal_events(runtime, [event])
     fresh = await handlers.accept_events(runtime.db, sender, [event])
     return EventAccepted(event_id=event.id, status="accepted" if event.id in fresh else "duplicate")
 
@@ -94,8 +95,18 @@ async def post_events(request: Request, runtime: RuntimeDep, caller: Writer) -> 
     now, max_age = runtime.clock.now(), timedelta(days=runtime.settings.max_event_age_days)
     outcomes = [_batch_outcome(raw, caller, sender, now, max_age) for raw in posted]
     events = [o for o in outcomes if not isinstance(o, ingestion.InvalidEvent)]
+    events = await seal_events(runtime, events)
     fresh = await handlers.accept_events(runtime.db, sender, events)
     return BatchResult(results=_batch_items(outcomes, fresh))
+
+
+async def seal_events(runtime: GatewayRuntime, events: list[CloudEvent]) -> list[CloudEvent]:
+    """The events with their personal fields sealed (``sealing``), for the caller's tenant."""
+    if not events:
+        return events
+    resources = runtime.resources
+    tenant = events[0].tenantid
+    return await sealing.seal_events(resources.upstreams, resources.subject_keys, tenant, events)
 
 
 def _batch_events(body: Any) -> list[Any]:

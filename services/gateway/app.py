@@ -43,6 +43,7 @@ from services.gateway.webhooks.sender import WebhookSender, prune_log
 from shared.jobs import Periodic
 from shared.retention import Kept, retention_job
 from shared.runtime import Job, Runtime, ServiceDefinition
+from shared.sealing import KeyCache
 from shared.subscription import Subscription
 
 PRUNE_SECONDS = 3600.0
@@ -92,6 +93,7 @@ def definition(
             settings.upstream_timeout_seconds,
             settings.internal_secret.get_secret_value(),
         ) as clients:
+            subject_keys: KeyCache[tuple[str, str, str]] = KeyCache()
             yield GatewayResources(
                 rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
                 auth_failures=RateLimiter(
@@ -100,7 +102,8 @@ def definition(
                 key_usage=keys.UsageClock(),
                 upstreams=clients,
                 webhooks=WebhookSender(runtime.db, settings),
-                imports=ImportRunner(runtime.db, settings, clients),
+                imports=ImportRunner(runtime.db, settings, clients, subject_keys),
+                subject_keys=subject_keys,
             )
 
     return ServiceDefinition(

@@ -61,7 +61,20 @@ def _strict(schema: Any) -> Any:
 
 def _model(model: Any) -> dict[str, Any]:
     schema = model.model_json_schema()
-    return _strict(_inlined(schema, schema.get("$defs", {})))
+    return _strict(_unsealed(_inlined(schema, schema.get("$defs", {}))))
+
+
+def _unsealed(schema: Any) -> Any:
+    """The schema without the ``sealed`` envelopes, which the gateway writes (``sealing``)
+    and a partner never posts."""
+    if isinstance(schema, list):
+        return [_unsealed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    inner = {k: _unsealed(v) for k, v in schema.items()}
+    if isinstance(inner.get("properties"), dict):
+        inner["properties"] = {k: v for k, v in inner["properties"].items() if k != "sealed"}
+    return inner
 
 
 def _survey_data() -> dict[str, Any]:

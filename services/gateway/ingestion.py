@@ -27,8 +27,10 @@ from shared.events import CloudEvent, encode, new_event
 from shared.events.activity import ACTIVITIES, CustomerRef, inbound_model
 from shared.events.bounds import NUL, Ref
 from shared.events.envelope import MAX_ENVELOPE_BYTES
+from shared.events.payload import Payload
 from shared.fields import field_errors, summary
 from shared.instants import Instant
+from shared.sealing import Personal
 
 INGESTION_NAMESPACE = uuid.UUID("6f1c3c52-8d5e-4a0c-9a51-2b7f4c1e0d11")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -107,6 +109,7 @@ def to_inbound(
         activity = payload_type.model_validate(posted.data, extra="forbid")
     except ValidationError as error:
         raise _invalid(error, "data.") from error
+    _refuse_sealed(posted.customer, activity)
     inbound = inbound_model(payload_type)(
         partner=sender.partner,
         partner_event_id=posted.id,
@@ -126,6 +129,22 @@ def to_inbound(
     )
     _check_size(event)
     return event
+
+
+def _refuse_sealed(customer: CustomerRef, activity: Payload) -> None:
+    """``sealed`` is what the gateway makes of personal fields (``sealing``), never posted."""
+    where = [
+        name
+        for name, part in (("customer.sealed", customer), ("data.sealed", activity))
+        if isinstance(part, Personal) and part.sealed is not None
+    ]
+    if where:
+        message = "is set by the gateway, never posted; send the fields themselves"
+        raise InvalidEvent(
+            "validation-failed",
+            f"Fix the event: {', '.join(where)} {message}.",
+            [{"field": w, "message": message} for w in where],
+        )
 
 
 def _check_occurred_at(occurred_at: datetime, now: datetime, max_age: timedelta) -> None:

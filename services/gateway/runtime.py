@@ -12,10 +12,12 @@ from fastapi import Depends
 from services.gateway.imports.runner import ImportRunner
 from services.gateway.keys import UsageClock
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.sealing import CacheKey
 from services.gateway.settings import GatewaySettings
 from services.gateway.upstream import Upstreams
 from services.gateway.webhooks.sender import WebhookSender
 from shared.runtime import Runtime, get_runtime
+from shared.sealing import KeyCache
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class GatewayResources:
     upstreams: Upstreams  # HTTP clients to the four services
     webhooks: WebhookSender  # the job posting deliveries; woken by the fan-out and replays
     imports: ImportRunner  # the job registering import files' rows; woken by an upload
+    subject_keys: KeyCache[CacheKey]  # the keys partners' personal data is sealed with
 
 
 GatewayRuntime = Runtime[GatewaySettings, GatewayResources]

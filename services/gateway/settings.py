@@ -24,7 +24,8 @@ class GatewaySettings(ServiceSettings):
         description="Derives partners' signing secrets; without it no key can require signing",
     )
     profile_url: str | None = None
-    """Where the gateway reaches profile (default ``http://127.0.0.1:<CRM_PROFILE_PORT>``)."""
+    """Where the gateway reaches profile, and feedback the keys of sealed complaint texts
+    (default ``http://127.0.0.1:<CRM_PROFILE_PORT>``)."""
     lifecycle_url: str | None = None
     """Where the gateway reaches lifecycle."""
     feedback_url: str | None = None

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway import audit, handlers, ingestion, keys
-from services.gateway.api import INGESTION_FAILURES, EventAccepted, _problem
+from services.gateway.api import INGESTION_FAILURES, EventAccepted, _problem, seal_events
 from services.gateway.auth import UpstreamsDep, authorize_event, failures, require
 from services.gateway.runtime import RuntimeDep
 from services.gateway.upstream import Upstreams
@@ -202,5 +202,6 @@ async def _accept(
         authorize_event(caller, event)
     except ingestion.InvalidEvent as invalid:
         raise _problem(invalid) from invalid
+    [event] = await seal_events(runtime, [event])
     fresh = await handlers.accept_events(runtime.db, sender, [event])
     return EventAccepted(event_id=event.id, status="accepted" if event.id in fresh else "duplicate")

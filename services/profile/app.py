@@ -21,6 +21,7 @@ from services.profile import (
     record_api,
     segment_api,
     segmenting,
+    subject_keys,
 )
 from services.profile.tables import inbox, outbox, parked
 from shared import sweeps, topics
@@ -85,6 +86,7 @@ SERVICE: ServiceDefinition[ServiceSettings, None] = ServiceDefinition(
         names_api.router,
         privacy_api.router,
         segment_api.router,
+        subject_keys.router,
         sweeps.sweep_router("/segments/sweep", sweep, SegmentSweep, "the segment evaluations"),
     ],
     subscriptions=subscriptions,

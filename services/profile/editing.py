@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.profile import announcements, attributes, record_store, store
+from services.profile import announcements, attributes, record_store, store, subject_keys
 from services.profile.attributes import Definition
 from services.profile.consent import Decision
 from services.profile.recording import apply_consent
@@ -93,7 +93,8 @@ async def edit_record(
                 uow.conn, [(c.contact, c.customer, API) for c in claims], now
             )
             opened = await store.insert_candidates(uow.conn, candidates, now)
-            uow.publish(*(announcements.customer_updated(u, schema, API, now) for u in updates))
+            announced = [announcements.customer_updated(u, schema, API, now) for u in updates]
+            uow.publish(*await subject_keys.sealed_records(uow.conn, announced, now))
             uow.publish(
                 *(
                     announcements.merge_candidate_found_by_edit(c, now)

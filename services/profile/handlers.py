@@ -5,7 +5,8 @@ SQL inside the consumer's unit of work."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import cast
 
@@ -13,7 +14,16 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.profile import announcements, domain, orders, privacy, recording, segmenting, store
+from services.profile import (
+    announcements,
+    domain,
+    orders,
+    privacy,
+    recording,
+    segmenting,
+    store,
+    subject_keys,
+)
 from services.profile.resolution import (
     Claim,
     ContactKey,
@@ -32,6 +42,7 @@ from shared.events.payload import Payload
 from shared.events.privacy import CONFIRMATIONS, ErasureConfirmed
 from shared.events.profile import CustomersMerged, CustomersUnmerged
 from shared.parking import Parking
+from shared.sealing import Personal, SubjectKey, kids_of, open_with
 from shared.subscription import Received, only
 from shared.uow import UnitOfWork
 
@@ -54,8 +65,9 @@ async def resolve_inbound(
     phone), apply the contact details of the sources that own them (blocked values
     left out) and the attributes the tenant declared, record consent, open merge
     candidates for shared e-mails and phones, and re-publish each activity keyed by
-    its customer."""
+    its customer (its personal fields as sealed as they came)."""
     now = clock.now()
+    sealed, batch = batch, await open_sealed(uow.conn, batch)
     refs = [(r.event.tenantid, r.payload.customer) for r in batch]
     known = await store.references(uow.conn, (reference_key(t, ref) for t, ref in refs))
     guarded = await recording.guard(uow, refs, known)
@@ -81,7 +93,7 @@ async def resolve_inbound(
     await store.record_identities(uow.conn, _identities(batch, resolution, claims), now)
     await recording.record_consent(uow, batch, resolved, now)
     opened = await store.insert_candidates(uow.conn, candidates, now)
-    uow.publish(*(announcements.activity(r, c) for r, (_, c) in zip(batch, resolved, strict=True)))
+    uow.publish(*(announcements.activity(r, c) for r, (_, c) in zip(sealed, resolved, strict=True)))
     uow.publish(
         *(announcements.customer_created(batch[i], c, now) for i, (_, c) in resolution.created)
     )
@@ -92,6 +104,37 @@ async def resolve_inbound(
             if c.candidate_id in opened
         )
     )
+
+
+async def open_sealed(
+    conn: AsyncConnection, batch: Sequence[Received[Inbound[Payload]]]
+) -> list[Received[Inbound[Payload]]]:
+    """The batch with its contact details and personal fields in the clear, opened with
+    one read of the subject keys; an erased subject's stay empty (``shared.sealing``)."""
+    kids = kids_of(p for r in batch for p in (r.payload.customer, _personal(r.payload.activity)))
+    if not kids:
+        return list(batch)
+    keys = await subject_keys.by_kid(conn, kids)
+    return [
+        replace(
+            r,
+            payload=r.payload.model_copy(
+                update={
+                    "customer": open_with(r.payload.customer, keys),
+                    "activity": _open(r.payload.activity, keys),
+                }
+            ),
+        )
+        for r in batch
+    ]
+
+
+def _personal(payload: Payload) -> Personal | None:
+    return payload if isinstance(payload, Personal) else None
+
+
+def _open(payload: Payload, keys: Mapping[str, SubjectKey]) -> Payload:
+    return open_with(payload, keys) if isinstance(payload, Personal) else payload
 
 
 def _identities(
@@ -112,6 +155,7 @@ async def fold_into_view(
     to their jobs (``privacy``). Then keep the segments of the batch's customers current
     against the 360 just folded (``segmenting``)."""
     now = clock.now()
+    batch = await subject_keys.open_records(uow.conn, batch)  # personal attributes, sealed
     await privacy.fold_confirmations(uow, only(batch, ErasureConfirmed))
     batch = [r for r in batch if not isinstance(r.payload, ErasureConfirmed)]
     facts = [r for r in batch if not isinstance(r.payload, MERGES)]

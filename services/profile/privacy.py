@@ -1,12 +1,14 @@
 """Data-protection requests in profile, which starts every erasure and holds its job.
 
 Erasing a customer here deletes, in one unit of work, everything profile holds that
-names the person: the record (name, e-mail, phone, attributes), every identity, consent
-and its history (proofs are free text), merges and merge candidates (a merge keeps the
-identities it moved), the 360 and what waits to be folded into it. The customers
-merged into it are the same person and go with it. The same unit of work records the
-job and publishes ``crm.profile.customer_erased.v1``; each other service confirms on its
-own topic, and the 360's consumer folds the confirmations into the job.
+names the person: the keys its personal fields on the topics are sealed with
+(``subject_keys``: crypto-shredding), the record (name, e-mail, phone, attributes),
+every identity, consent and its history (proofs are free text), merges and merge
+candidates (a merge keeps the identities it moved), the 360 and what waits to be
+folded into it. The customers merged into it are the same person and go with it. The
+same unit of work records the job and publishes ``crm.profile.customer_erased.v1``; each
+other service confirms on its own topic, and the 360's consumer folds the confirmations
+into the job.
 
 Once the record is gone every read of the customer is a 404, and a rebuild of the 360
 from the topics folds only amounts, stages and points under an id nothing names."""
@@ -21,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.profile import subject_keys
 from services.profile.announcements import SOURCE
 from services.profile.tables import (
     consent,
@@ -78,6 +81,7 @@ async def erase(
     async with db.unit_of_work() as uow:
         person = await _person(uow.conn, tenant_id, customer_id)
         live, merged = person[0], person[1:]
+        await subject_keys.destroy(uow.conn, tenant_id, person)  # before their identities
         for table in ERASED:
             await delete_rows(uow.conn, table, tenant_id, person)
         await _forget_merges(uow.conn, tenant_id, person)

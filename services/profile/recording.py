@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 from prometheus_client import Counter
 
-from services.profile import announcements, attributes, record_store, store
+from services.profile import announcements, attributes, record_store, store, subject_keys
 from services.profile.consent import Decision, judge
 from services.profile.guardrails import DEFAULT, Guardrails
 from services.profile.resolution import (
@@ -84,14 +84,13 @@ async def announce_updates(
     updates = resolution.settle()
     missing = {u.record.key[0] for u in updates} - set(schemas)
     schemas = {**schemas, **await record_store.schemas(uow.conn, missing)}
+    announced = []
     for update in updates:
         cause = batch[resolution.cause(update.record.key)]
         source = cause.payload.customer.source
-        uow.publish(
-            announcements.customer_updated(
-                update, schemas[update.record.key[0]], source, now, cause.event
-            )
-        )
+        schema = schemas[update.record.key[0]]
+        announced.append(announcements.customer_updated(update, schema, source, now, cause.event))
+    uow.publish(*await subject_keys.sealed_records(uow.conn, announced, now))
 
 
 async def record_consent(
@@ -135,7 +134,8 @@ async def apply_consent(
     )
     judged = judge({s.slot: s for s in states}, decisions)
     await record_store.record_consent(uow.conn, judged, now)
-    uow.publish(*(announcements.consent_changed(d) for d, applied in judged if applied))
+    announced = [announcements.consent_changed(d) for d, applied in judged if applied]
+    uow.publish(*await subject_keys.sealed_records(uow.conn, announced, now))
     return judged
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -307,4 +308,19 @@ erasure = Table(
     Column("completed_at", UTCDateTime, comment="The last confirmation's time"),
     Index("ix_erasure_customer", "tenant_id", "customer_id"),
     comment="Erasures: profile erased at once; each service's confirmation is folded in.",
+)
+
+subject_key = Table(
+    "subject_key",
+    metadata,
+    Column("kid", Uuid, primary_key=True, comment="The key's id, named on the topics"),
+    Column("tenant_id", TenantId, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    # The AES-256 key: it leaves profile only for the gateway, which seals with it.
+    Column("secret", LargeBinary(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("uq_subject_key_reference", "tenant_id", "source", "external_id", unique=True),
+    comment="A key per data subject, named by the partner reference the gateway knows: the "
+    "personal fields of events travel sealed under it; erasure deletes it (crypto-shredding).",
 )

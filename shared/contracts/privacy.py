@@ -63,3 +63,33 @@ class ExportJob(BaseModel):
     document: dict[str, Any] | None = Field(
         description="Every service's rows about the customer, by service and table"
     )
+
+
+class SubjectReference(BaseModel):
+    """A data subject as the gateway knows it: a partner's customer reference."""
+
+    source: Annotated[str, Field(min_length=1, max_length=64)]
+    external_id: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class SubjectKeysWanted(BaseModel):
+    """The gateway's question to profile (internal): the keys of a batch's subjects."""
+
+    references: Annotated[list[SubjectReference], Field(min_length=1, max_length=500)]
+
+
+class KeysWanted(BaseModel):
+    """A consumer's question to profile (internal): the keys of a batch's sealed fields."""
+
+    kids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=500)]
+
+
+class SubjectKeyGiven(SubjectReference):
+    kid: str
+    secret: str = Field(description="The AES-256 key, base64")
+
+
+class SubjectKeys(BaseModel):
+    """Profile's answer: each subject's key, made on first use."""
+
+    keys: list[SubjectKeyGiven]

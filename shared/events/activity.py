@@ -35,6 +35,7 @@ from shared.events.bounds import (
 from shared.events.payload import Payload
 from shared.events.profile import ConsentChannel, ConsentPurpose
 from shared.money import AmountMinor, Currency
+from shared.sealing import Personal
 
 Severity = Literal["low", "medium", "high", "critical"]
 SurveyKind = Literal["nps", "csat", "ces"]
@@ -122,7 +123,7 @@ PropertyValue = Annotated[
 ]
 
 
-class Activity(Payload):
+class Activity(Payload, Personal):
     """What every partner activity may carry besides its own data: free ``properties``,
     kept with the activity (on crm.activity) for segments to match on."""
 
@@ -134,8 +135,10 @@ class Activity(Payload):
     )
 
 
-class CustomerRef(Payload):
+class CustomerRef(Payload, Personal):
     """Who the partner says the event is about; profile resolves it to one customer."""
+
+    PERSONAL = ("email", "phone", "name")
 
     source: SourceName = Field(
         description="The partner system that knows the customer by external_id", examples=["pos"]
@@ -153,6 +156,8 @@ class CustomerRef(Payload):
 class CustomerRegistered(Activity):
     """The customer signed up or was created in a partner system."""
 
+    PERSONAL = ("attributes",)
+
     channel: Label
     attributes: dict[AttributeName, AttributeValue] = Field(
         default_factory=dict,
@@ -167,6 +172,8 @@ class CustomerUpdated(Activity):
     ``attributes`` is a JSON merge patch (``null`` removes a value); the contact
     details travel in the event's ``customer``."""
 
+    PERSONAL = ("attributes",)
+
     attributes: dict[AttributeName, AttributeValue | None] = Field(
         default_factory=dict,
         max_length=50,
@@ -178,6 +185,8 @@ class ConsentReported(Activity):
     """The customer granted or withdrew consent in a partner system.
 
     Its time is the event's ``occurred_at``, its source the customer reference's."""
+
+    PERSONAL = ("proof",)
 
     channel: ConsentChannel
     purpose: ConsentPurpose
@@ -222,6 +231,8 @@ class OrderRefunded(Activity):
 class ComplaintFiled(Activity):
     """The customer complained through a partner channel."""
 
+    PERSONAL = ("text",)
+
     complaint_ref: Ref
     severity: Severity
     category: Label
@@ -243,6 +254,8 @@ class ComplaintResolved(Activity):
 
 class SurveyResponded(Activity):
     """The customer answered a survey (NPS 0–10, CSAT 1–5, CES 1–7)."""
+
+    PERSONAL = ("comment",)
 
     survey: SurveyKind
     score: StrictInt
@@ -268,6 +281,8 @@ class SurveyResponded(Activity):
 
 class AccountClosed(Activity):
     """The customer closed their account."""
+
+    PERSONAL = ("reason",)
 
     reason: Annotated[str, Field(max_length=500)] | None = None
 

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, Field
 
 from shared.events.bounds import Id, Name
 from shared.events.payload import Payload
+from shared.sealing import Personal
 
 MatchKind = Literal["email", "phone"]
 
@@ -80,11 +81,14 @@ ConsentChannel = Literal["email", "sms", "phone", "push", "post"]
 ConsentPurpose = Literal["marketing", "surveys", "service"]
 
 
-class ConsentChanged(Payload):
+class ConsentChanged(Payload, Personal):
     """A customer granted or withdrew consent to be addressed on a channel for a purpose.
 
     Profile records every change with its proof and publishes it, so the services
-    that address customers (feedback's survey invitations, webhooks) respect it."""
+    that address customers (feedback's survey invitations, webhooks) respect it; the
+    proof (free text) travels sealed under the customer's key."""
+
+    PERSONAL = ("proof",)
 
     channel: ConsentChannel
     purpose: ConsentPurpose
@@ -103,17 +107,20 @@ class ConsentChanged(Payload):
 PublishedValue = str | int | float | bool | list[str]
 
 
-class CustomerRecordUpdated(Payload):
+class CustomerRecordUpdated(Payload, Personal):
     """A customer's record changed: its attributes or its contact details.
 
     ``attributes`` holds every declared attribute the customer has a value for, as it
     is now, so a consumer keeps the latest event and nothing else (segments fold it,
     loyalty may read a birthday); ``changed`` names what changed: attribute names, and
-    ``name``, ``email`` or ``phone`` (whose values stay in profile)."""
+    ``name``, ``email`` or ``phone`` (whose values stay in profile). When any of them is
+    ``personal_data`` the attributes travel sealed under the customer's key."""
+
+    PERSONAL = ("attributes",)
 
     customer_id: Id
     version: int = Field(description="The record's version after the change (its ETag)")
-    attributes: dict[str, PublishedValue]
+    attributes: dict[str, PublishedValue] = Field(default_factory=dict)
     personal_data: list[str] = Field(
         default_factory=list, description="Which of the attributes hold personal data"
     )

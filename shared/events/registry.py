@@ -17,6 +17,7 @@ from shared.events import feedback, gateway, lifecycle, loyalty, privacy, profil
 from shared.events.activity import ACTIVITIES, inbound_model
 from shared.events.payload import DecodeError, Payload
 from shared.fields import field_errors, summary
+from shared.sealing import Personal
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,33 @@ class Registry:
                     "topic": t.topic,
                     "description": t.description,
                     "schema": t.payload.model_json_schema(by_alias=True),
+                    **_sealed(t.payload),
                 }
                 for t in self._by_type.values()
             },
         }
+
+
+def _sealed(payload: type[Payload]) -> dict[str, Any]:
+    """Where the type's personal fields may travel sealed (``shared.sealing``): each
+    named field is then empty, and its value is in the ``sealed`` envelope beside it."""
+    found = [*_personal(payload, "")]
+    for name, info in payload.model_fields.items():
+        inner = info.annotation
+        if isinstance(inner, type) and issubclass(inner, Personal):
+            found += _personal(inner, f"{name}.")
+    if not found:
+        return {}
+    return {
+        "sealed_fields": found,
+        "sealed_envelope": {"kid": "subject key id", "ct": "base64", "alg": "A256GCM"},
+    }
+
+
+def _personal(payload: type[Any], prefix: str) -> list[str]:
+    if not (isinstance(payload, type) and issubclass(payload, Personal)):
+        return []
+    return [f"{prefix}{name}" for name in payload.PERSONAL]
 
 
 def _activity_name(partner_type: str) -> str:

@@ -94,7 +94,8 @@ def test_every_service_has_a_disruption_budget(which: str) -> None:
 
 def test_only_the_gateway_reaches_the_inner_services() -> None:
     resources = rendered("base")
-    (policy,) = of_kind(resources, "NetworkPolicy").values()
+    policies = of_kind(resources, "NetworkPolicy")
+    policy = policies["inner-services-from-gateway-only"]
     selected = policy["spec"]["podSelector"]["matchLabels"]
     (rule,) = policy["spec"]["ingress"]
     (source,) = rule["from"]
@@ -110,6 +111,13 @@ def test_only_the_gateway_reaches_the_inner_services() -> None:
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         covered = all(labels.get(k) == v for k, v in selected.items())
         assert covered == (name in INNER), name
+    # Besides, feedback reaches profile for subject keys (sealed complaint texts).
+    keys = policies["profile-keys-from-feedback"]["spec"]
+    assert keys["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "profile"
+    (rule,) = keys["ingress"]
+    (source,) = rule["from"]
+    assert source["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "feedback"
+    assert set(policies) == {"inner-services-from-gateway-only", "profile-keys-from-feedback"}
 
 
 def test_the_rule_files_are_the_shipped_ones_and_the_settings_find_them() -> None:

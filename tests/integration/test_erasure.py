@@ -103,10 +103,10 @@ async def stack(infra: Infra, tenant: str) -> AsyncIterator[dict[str, RunningSer
         }
 
 
-async def held_texts(infra: Infra) -> str:
+async def held_texts(infra: Infra, services: tuple[str, ...] = SERVICES) -> str:
     """Every row of every table of every service, as one text to search."""
     found: list[str] = []
-    for name in SERVICES:
+    for name in services:
         metadata: MetaData = definition(name).outbox.metadata
         engine = create_engine(infra.database_url(name))
         try:

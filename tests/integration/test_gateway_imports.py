@@ -25,6 +25,7 @@ from services.gateway.upstream import Upstreams, upstreams
 from shared.clock import FrozenClock
 from shared.db import create_engine
 from shared.migrations import migrate
+from shared.sealing import KeyCache
 from shared.uow import Database
 from tests.integration.services import (
     INTERNAL_SECRET,
@@ -64,7 +65,7 @@ async def profile(infra: Infra, tenant: str) -> AsyncIterator[Upstreams]:
             yield clients
 
 
-def upload(tenant: str, content: bytes) -> store.Upload:
+def upload(tenant: str, content: bytes, rows: int = ROWS) -> store.Upload:
     return store.Upload(
         tenant_id=tenant,
         partner="crm",
@@ -74,7 +75,7 @@ def upload(tenant: str, content: bytes) -> store.Upload:
         format="csv",
         default_source="pos",
         content=content,
-        rows=ROWS,
+        rows=rows,
     )
 
 
@@ -107,7 +108,7 @@ async def test_a_killed_runner_leaves_a_job_another_resumes_exactly_once(
     settings = GatewaySettings(import_chunk_rows=4)
     async with profile(infra, tenant) as clients:
         job = await handlers.start(db, upload(tenant, csv_file()), lambda: None)
-        first = ImportRunner(db, settings, clients)
+        first = ImportRunner(db, settings, clients, KeyCache())
         running = asyncio.create_task(first.run())
         for _ in range(500):
             if (await job_row(engine, job.import_id))["rows_read"]:
@@ -119,7 +120,7 @@ async def test_a_killed_runner_leaves_a_job_another_resumes_exactly_once(
         stopped = await job_row(engine, job.import_id)
         assert 0 < int(stopped["rows_read"]) < ROWS and stopped["state"] == "running"
 
-        second = ImportRunner(db, settings, clients)
+        second = ImportRunner(db, settings, clients, KeyCache())
         assert not await second.run_one()  # held under the dead runner's lease
         # A chunk the dead runner was committing may still land: the second runner then
         # finds the job moved, leaves it, and takes it again once its own lease runs out.
@@ -153,7 +154,7 @@ async def test_a_stopped_runner_lets_the_next_one_resume_at_once(
     settings = GatewaySettings(import_chunk_rows=1)
     async with profile(infra, tenant) as clients:
         job = await handlers.start(db, upload(tenant, csv_file()), lambda: None)
-        first = ImportRunner(db, settings, clients)
+        first = ImportRunner(db, settings, clients, KeyCache())
         running = asyncio.create_task(first.run())
         for _ in range(500):
             if (await job_row(engine, job.import_id))["rows_read"]:
@@ -163,7 +164,8 @@ async def test_a_stopped_runner_lets_the_next_one_resume_at_once(
         await running
         stopped = await job_row(engine, job.import_id)
         assert stopped["rows_read"] < ROWS and stopped["claimed_until"] is None
-        assert await ImportRunner(db, settings, clients).run_one()  # no lease to wait out
+        resumed = ImportRunner(db, settings, clients, KeyCache())
+        assert await resumed.run_one()  # no lease to wait out
     assert (await job_row(engine, job.import_id))["state"] == "done"
     assert await published(engine) == (ROWS - ROWS // 10,) * 2
 
@@ -182,7 +184,7 @@ async def test_a_failed_job_says_where_and_resumes_when_the_file_is_posted_again
                 .where(import_job.c.import_id == job.import_id)
                 .values(content=b"\xff\xfe")
             )
-        runner = ImportRunner(db, GatewaySettings(), clients)
+        runner = ImportRunner(db, GatewaySettings(), clients, KeyCache())
         assert await runner.run_one()
         failed = await job_row(engine, job.import_id)
         assert failed["state"] == "failed" and failed["rows_read"] == 0
@@ -195,3 +197,19 @@ async def test_a_failed_job_says_where_and_resumes_when_the_file_is_posted_again
         assert await runner.run_one()
     resumed = await job_row(engine, job.import_id)
     assert (resumed["state"], resumed["accepted"], resumed["failure"]) == ("done", 108, None)
+
+
+async def test_imported_contact_details_leave_sealed_as_a_partners_post_does(
+    infra: Infra, engine: AsyncEngine
+) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    db = Database(engine, outbox, FrozenClock(T0))
+    people = b"external_id,name,email\nC-1,Ada Quill,ada.quill@example.com\n"
+    async with profile(infra, tenant) as clients:
+        job = await handlers.start(db, upload(tenant, people, rows=1), lambda: None)
+        assert await ImportRunner(db, GatewaySettings(), clients, KeyCache()).run_one()
+    assert (await job_row(engine, job.import_id))["accepted"] == 1
+    async with engine.connect() as conn:
+        values = [bytes(v) for v in (await conn.execute(select(outbox.c.value))).scalars()]
+    assert values and all(b'"sealed"' in v for v in values)
+    assert not any(b"ada.quill@example.com" in v or b"Ada Quill" in v for v in values)

@@ -21,14 +21,17 @@ from typing import Any
 
 import structlog
 
+from services.gateway import sealing
 from services.gateway.handlers import record_receipts
 from services.gateway.imports import registration, rows, store
 from services.gateway.ingestion import Sender
+from services.gateway.sealing import CacheKey
 from services.gateway.settings import GatewaySettings
 from services.gateway.upstream import Upstreams
 from shared.events import CloudEvent
 from shared.failures import Kind, classify
 from shared.problems import Problem
+from shared.sealing import KeyCache
 from shared.uow import Database
 
 LEASE = timedelta(seconds=30)
@@ -47,8 +50,14 @@ class ImportRunner:
 
     name = "imports"
 
-    def __init__(self, db: Database, settings: GatewaySettings, upstreams: Upstreams) -> None:
-        self._db, self._upstreams = db, upstreams
+    def __init__(
+        self,
+        db: Database,
+        settings: GatewaySettings,
+        upstreams: Upstreams,
+        subject_keys: KeyCache[CacheKey],
+    ) -> None:
+        self._db, self._upstreams, self._subject_keys = db, upstreams, subject_keys
         self._chunk = settings.import_chunk_rows
         self._keep = settings.import_max_rejections
         self._wake, self._stopping = asyncio.Event(), asyncio.Event()
@@ -151,6 +160,7 @@ class ImportRunner:
         # A file shorter than counted at upload (it cannot be) still ends the job.
         read = len(chunk) if chunk else job["rows"] - job["rows_read"]
         progress = store.Progress(read, len(chunk) - len(rejections), rejections)
+        events = await self._sealed(job["tenant_id"], events)
         async with self._db.unit_of_work() as uow:
             sender = Sender(job["tenant_id"], job["partner"])
             await record_receipts(uow, sender, events, now)
@@ -160,6 +170,13 @@ class ImportRunner:
             if moved:
                 await uow.commit()
         return moved
+
+    async def _sealed(self, tenant_id: str, events: list[CloudEvent]) -> list[CloudEvent]:
+        """The rows' personal fields sealed as a partner's post has them (``sealing``)."""
+        try:
+            return await sealing.seal_events(self._upstreams, self._subject_keys, tenant_id, events)
+        except Problem as error:
+            raise Unavailable("profile cannot give the keys to seal personal data") from error
 
     async def _schema(self, tenant_id: str) -> rows.Schema:
         """The tenant's declared attributes, name → type, from profile."""

@@ -1,0 +1,21 @@
+"""What feedback's lifespan opens: the tenants' policies, and the key ring that opens
+the complaint texts and survey comments partners' events carry sealed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.feedback.domain.config import FeedbackConfig
+from services.feedback.settings import FeedbackSettings
+from shared.keyring import KeyRing
+from shared.rulebook import Rulebook
+from shared.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class FeedbackResources:
+    policies: Rulebook[FeedbackConfig]  # each tenant's own policy, else the installation's
+    keys: KeyRing  # subject keys, read from profile (``shared.sealing``)
+
+
+FeedbackRuntime = Runtime[FeedbackSettings, FeedbackResources]

@@ -17,6 +17,7 @@ from sqlalchemy import delete, desc, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.lifecycle import watermarks
 from services.lifecycle.domain.bgnbd import Params
 from services.lifecycle.domain.config import LifecycleConfig
 from services.lifecycle.domain.rfm import Purchase, Rfm
@@ -79,12 +80,14 @@ class StoredModel:
 
 @dataclass(frozen=True)
 class DueTimer:
-    """A customer's time-based transition (``kind``: silence or churn) that is due."""
+    """A customer's time-based transition (``kind``: silence or churn) that is due, and
+    how far in time the tenant's timers may fire now (``until``: ``watermarks``)."""
 
     tenant_id: str
     customer_id: uuid.UUID
     kind: str
     due_at: datetime
+    until: datetime
 
 
 async def load_customers(
@@ -248,12 +251,13 @@ async def due_timers(
     event-time watermark has passed are due (``watermarks``)."""
     t, c, w = lifecycle_timer.c, customer_state.c, lifecycle_watermark.c
     query = (
-        select(t.tenant_id, t.customer_id, t.kind, t.due_at)
+        select(t.tenant_id, t.customer_id, t.kind, t.due_at, w.event_time, w.seen_at)
         .join(customer_state, (c.tenant_id == t.tenant_id) & (c.customer_id == t.customer_id))
+        .outerjoin(lifecycle_watermark, w.tenant_id == t.tenant_id)
         .where(t.due_at <= now)
     )
     if quiet_since is not None:
-        query = query.outerjoin(lifecycle_watermark, w.tenant_id == t.tenant_id).where(
+        query = query.where(
             or_(w.tenant_id.is_(None), w.seen_at <= quiet_since, t.due_at <= w.event_time)
         )
     if tenant is not None:
@@ -262,7 +266,16 @@ async def due_timers(
     rows = await conn.execute(
         locked.with_for_update(skip_locked=True, of=[lifecycle_timer, customer_state])
     )
-    return [DueTimer(r.tenant_id, r.customer_id, r.kind, r.due_at) for r in rows]
+    return [
+        DueTimer(
+            r.tenant_id,
+            r.customer_id,
+            r.kind,
+            r.due_at,
+            watermarks.fires_until(now, quiet_since, r.event_time, r.seen_at),
+        )
+        for r in rows
+    ]
 
 
 async def current_models(

@@ -61,16 +61,18 @@ async def _sweep_batch(
         moved = 0
         for owner in sorted({r.tenant_id for r in due}):  # each by its tenant's own machine
             mine = [r for r in due if r.tenant_id == owner]
-            moved += await _sweep_tenant(uow, mine, machines.of(owner), clock, now)
+            until = min(r.until for r in mine)  # one watermark per tenant
+            moved += await _sweep_tenant(uow, mine, machines.of(owner), clock, until)
         await uow.commit()
     # A full batch that moved nobody holds only timers no rule takes (now dropped).
     return Swept({"moved": moved}, more=len(due) == limit and bool(moved))
 
 
 async def _sweep_tenant(
-    uow: UnitOfWork, due: list[Any], machine: StageMachine, clock: Clock, now: datetime
+    uow: UnitOfWork, due: list[Any], machine: StageMachine, clock: Clock, until: datetime
 ) -> int:
-    """Fire one tenant's due timers of the batch and settle its customers; how many moved."""
+    """Fire one tenant's timers of the batch due by ``until`` (the clock's now, or the
+    tenant's watermark while its events flow) and settle its customers; how many moved."""
     keys = {(r.tenant_id, r.customer_id) for r in due}
     customers = await store.load_customers(uow.conn, keys, skip_locked=True)
     for key in keys - customers.keys():
@@ -79,12 +81,12 @@ async def _sweep_tenant(
     causes: dict[CustomerKey, CloudEvent] = {}
     for row in due:
         key = (row.tenant_id, row.customer_id)
-        for transition, timer in fire_due(customers[key], (row.kind, row.due_at), machine, now):
+        for transition, timer in fire_due(customers[key], (row.kind, row.due_at), machine, until):
             history.append(announcements.history_row(key, transition, "timer", timer))
             causes[key] = announcements.timer_stage_changed(key, transition, timer)
             uow.publish(causes[key])
     locked = {k: c for k, c in customers.items() if c.state.stage is not None}
-    await settle(uow, locked, causes, machine, clock, history, timers_due_by=now)
+    await settle(uow, locked, causes, machine, clock, history, timers_due_by=until)
     return len(causes)
 
 

@@ -9,7 +9,10 @@ depend on how fast the history came in. So while a tenant's events flow, a timer
 only once the tenant's events have come past its due time (the consumer fires the ones a
 customer's own next event passes, in event time, before it); once they stop arriving
 for a while (``lifecycle_watermark_quiet_seconds``), the wall clock rules again, so a
-quiet tenant's customers still go silent.
+quiet tenant's customers still go silent. The bound holds for every timer a sweep fires,
+not only the first: a customer whose silence the watermark has passed goes silent, and
+their churn (due months later, perhaps before the wall clock's now) waits for the
+watermark too, or their next purchase, still on its way, would find them churned.
 """
 
 from __future__ import annotations
@@ -36,3 +39,16 @@ async def advance(conn: AsyncConnection, latest: Mapping[str, datetime], now: da
             .where(w.tenant_id == tenant)
             .values(event_time=case((w.event_time < at, at), else_=w.event_time), seen_at=now)
         )
+
+
+def fires_until(
+    now: datetime,
+    quiet_since: datetime | None,
+    event_time: datetime | None,
+    seen_at: datetime | None,
+) -> datetime:
+    """How far in time a sweep at ``now`` may fire a tenant's timers: up to the tenant's
+    watermark (``event_time``) while its events arrived after ``quiet_since``, else now."""
+    if quiet_since is None or event_time is None or seen_at is None or seen_at <= quiet_since:
+        return now
+    return min(now, event_time)

@@ -84,3 +84,46 @@ async def test_a_tenant_whose_events_flow_fires_only_the_timers_its_events_have_
         "new_customer",
         "active",
     ]
+
+
+async def test_a_sweep_fires_a_silence_and_the_churn_after_it_only_as_far_as_the_watermark(
+    bench_of,
+):
+    # The fault suite's last two differing customers (issue 9): the watermark let a silence
+    # fire, and the same pass fired the churn after it by the wall clock, a year ahead of
+    # the tenant's events, before the customer's next purchase arrived.
+    lifecycle, lapsing, other = await bench_of("lifecycle"), uuid.uuid4(), uuid.uuid4()
+    await lifecycle.consume(
+        ACTIVITY, bought(lapsing, "x-1", NOW - 500 * DAY), bought(other, "o-1", NOW - 400 * DAY)
+    )
+    await _sweep(lifecycle)  # watermark NOW - 400: silence (NOW - 410) due, churn (NOW - 135) not
+    assert [s for _, s, _, _ in (await _lived(lifecycle, lapsing))[0]] == [
+        "new_customer",
+        "silent",
+    ]
+
+    await lifecycle.consume(ACTIVITY, bought(lapsing, "x-2", NOW - 300 * DAY))
+    moves, reactivations = await _lived(lifecycle, lapsing)
+    assert [(f, t, at) for f, t, at, _ in moves] == [
+        (None, "new_customer", NOW - 500 * DAY),
+        ("new_customer", "silent", NOW - 410 * DAY),
+        ("silent", "active", NOW - 300 * DAY),
+    ]
+    assert reactivations == 1
+
+
+async def test_a_churn_held_back_by_the_watermark_fires_once_the_tenant_is_quiet(bench_of):
+    lifecycle, lapsing, other = await bench_of("lifecycle"), uuid.uuid4(), uuid.uuid4()
+    await lifecycle.consume(
+        ACTIVITY, bought(lapsing, "x-1", NOW - 500 * DAY), bought(other, "o-1", NOW - 400 * DAY)
+    )
+    await _sweep(lifecycle)  # silent at NOW - 410; the churn waits (not dropped as stale)
+    lifecycle.clock.move_to(NOW + QUIET + timedelta(seconds=1))
+    await _sweep(lifecycle)  # the partner's events stopped: the wall clock rules
+
+    moves, _ = await _lived(lifecycle, lapsing)
+    assert [(t, at, kind) for _, t, at, kind in moves] == [
+        ("new_customer", NOW - 500 * DAY, "event"),
+        ("silent", NOW - 410 * DAY, "timer"),
+        ("churned", NOW - 135 * DAY, "timer"),
+    ]

@@ -41,6 +41,7 @@ from services.gateway.webhooks import api as webhooks
 from services.gateway.webhooks.fanout import webhook_fanout
 from services.gateway.webhooks.sender import WebhookSender, prune_log
 from shared.jobs import Periodic
+from shared.keyring import key_ring
 from shared.retention import Kept, retention_job
 from shared.runtime import Job, Runtime, ServiceDefinition
 from shared.sealing import KeyCache
@@ -87,12 +88,19 @@ def definition(
             secret = settings.bootstrap_api_key.get_secret_value()
             await keys.ensure_bootstrap_key(runtime.db, secret, runtime.clock.now())
         urls = {name: settings.url_of(name) for name in UPSTREAMS}
-        async with upstreams(
-            urls,
-            transports,
-            settings.upstream_timeout_seconds,
-            settings.internal_secret.get_secret_value(),
-        ) as clients:
+        async with (
+            upstreams(
+                urls,
+                transports,
+                settings.upstream_timeout_seconds,
+                settings.internal_secret.get_secret_value(),
+            ) as clients,
+            key_ring(
+                settings.url_of("profile"),
+                settings.internal_secret.get_secret_value(),
+                (transports or {}).get("profile"),
+            ) as ring,
+        ):
             subject_keys: KeyCache[tuple[str, str, str]] = KeyCache()
             yield GatewayResources(
                 rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
@@ -101,7 +109,7 @@ def definition(
                 ),
                 key_usage=keys.UsageClock(),
                 upstreams=clients,
-                webhooks=WebhookSender(runtime.db, settings),
+                webhooks=WebhookSender(runtime.db, settings, keys=ring.keys),
                 imports=ImportRunner(runtime.db, settings, clients, subject_keys),
                 subject_keys=subject_keys,
             )

@@ -19,6 +19,7 @@ import orjson
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
+from standardwebhooks.webhooks import Webhook
 
 from services.feedback.app import definition as feedback_definition
 from services.gateway.app import definition as gateway_definition
@@ -35,6 +36,7 @@ from shared.internal import InternalAuth
 from shared.sealing import kids_of, open_with
 from shared.settings import ServiceSettings
 from tests.integration.conftest import eventually, read_topic
+from tests.integration.receiver import receiving
 from tests.integration.services import (
     INTERNAL_SECRET,
     Infra,
@@ -68,6 +70,9 @@ async def gateway(infra: Infra, profile: RunningService) -> AsyncIterator[httpx.
         kafka_bootstrap=infra.settings.kafka_servers,
         internal_secret=SecretStr(INTERNAL_SECRET),
         bootstrap_api_key=SecretStr(OPERATOR_KEY),
+        webhook_allowed_hosts="127.0.0.1",  # the test's receiver
+        webhook_poll_seconds=0.05,
+        signing_master_key=SecretStr("w" * 40),
     )
     app = create_service_app(service, config)
     async with app.router.lifespan_context(app):
@@ -324,3 +329,41 @@ async def segment_facts(infra: Infra, tenant: str) -> dict[str, Any]:
 async def _folded(client: httpx.AsyncClient, customer: str) -> bool:
     answer = await client.get(f"/v1/customers/{customer}")
     return answer.status_code == 200 and answer.json()["stats"]["orders"] == 1
+
+
+async def test_a_webhook_receiver_gets_the_personal_fields_in_the_clear(infra: Infra) -> None:
+    """The topics keep a complaint's text sealed, and so does the delivery row; the
+    receiver has no key, so the sender opens it just before it signs and posts."""
+    tenant = f"t-{uuid.uuid4().hex[:10]}"
+    who = person(f"hook-{uuid.uuid4().hex[:8]}")
+    for name in SERVICES:
+        await create_database(infra, name)
+    try:
+        async with (
+            run_service(infra, "profile", tenant=tenant) as profile,
+            gateway(infra, profile) as gw,
+            receiving() as receiver,
+        ):
+            operator = {"Authorization": f"Bearer {OPERATOR_KEY}"}
+            body = {"name": "ops", "partner": "ops", "scopes": ["admin"], "tenant_id": tenant}
+            admin = (await gw.post("/v1/admin/api-keys", json=body, headers=operator)).json()
+            hook = {"url": receiver.url, "event_types": ["crm.activity.complaint_filed.v1"]}
+            created = await gw.post(
+                "/v1/webhooks", json=hook, headers={"Authorization": f"Bearer {admin['api_key']}"}
+            )
+            assert created.status_code == 201, created.text
+            key = {"Authorization": f"Bearer {await partner_key(gw, tenant)}"}
+            posted = await gw.post(
+                "/v1/events/batch", json={"events": posts("C-9", who)}, headers=key
+            )
+            assert posted.status_code == 202, posted.text
+
+            [got] = await receiver.wait_for(1, within=120)
+            delivered = Webhook(created.json()["secret"]).verify(got.body, got.headers)
+            assert delivered["data"]["text"] == who["complaint"]
+            assert "sealed" not in delivered["data"]
+            raw = await on_topics(infra, tenant)
+            assert raw and not any(who["complaint"].encode() in value for value in raw)
+    finally:
+        for name in SERVICES:
+            await drop_database(infra, name)

@@ -23,11 +23,12 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.settings import GatewaySettings
-from services.gateway.webhooks import domain, hosts, signature, store
+from services.gateway.webhooks import domain, hosts, opening, signature, store
 from shared import metrics
 from shared.clock import Clock, SystemClock
 from shared.events import CloudEvent, new_event
 from shared.events.gateway import WebhookDisabled
+from shared.keyring import KeysUnavailable
 from shared.uow import Database
 
 log = structlog.get_logger()
@@ -48,8 +49,10 @@ class WebhookSender:
         settings: GatewaySettings,
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        keys: opening.Keys | None = None,
     ) -> None:
         self._db, self._clock, self._transport = db, clock or SystemClock(), transport
+        self._keys = keys  # to open sealed personal fields for the receiver (``opening``)
         self._master = settings.signing_master_key
         self._allowed = settings.webhook_allowed_host_list
         self._timeout = settings.webhook_timeout_seconds
@@ -128,15 +131,19 @@ class WebhookSender:
             target = await hosts.target(due.url, self._allowed, self._timeout)
         except hosts.Refused as refused:
             return domain.Attempt(error=str(refused))
+        try:
+            body = await opening.opened(due.body, self._keys) if self._keys else due.body
+        except KeysUnavailable as away:
+            return domain.Attempt(error=f"{away}: personal fields cannot be opened yet")
         secret = signature.secret_for(self._master.get_secret_value(), due.subscription_id)
         headers = {
             "content-type": "application/json",
             "user-agent": "crm-webhooks/1",
             "host": target.host_header,
-            **signature.headers(secret, str(due.event_id), int(time.time()), due.body),
+            **signature.headers(secret, str(due.event_id), int(time.time()), body),
         }
         request = client.build_request(
-            "POST", target.url, content=due.body, headers=headers, extensions=target.extensions
+            "POST", target.url, content=body, headers=headers, extensions=target.extensions
         )
         try:
             async with asyncio.timeout(self._timeout):

@@ -33,7 +33,8 @@ Sweep = Callable[[Runtime[Any, Any]], Awaitable[object]]
 
 
 def consumers_of(name: str, runtime: Runtime[Any, Any]) -> dict[str, Consumer]:
-    """The service's consumers, as its app wires them, over ``runtime``."""
+    """The service's consumers, as its app wires them, over ``runtime``, and those
+    only a rebuild runs (``ServiceDefinition.replayed``)."""
     service, settings = definition(name), runtime.settings
     return {
         s.group: Consumer(
@@ -45,8 +46,13 @@ def consumers_of(name: str, runtime: Runtime[Any, Any]) -> dict[str, Consumer]:
             max_attempts=settings.consumer_max_attempts,
             batch_size=settings.consumer_batch_size,
         )
-        for s in service.subscriptions(runtime)
+        for s in [*service.subscriptions(runtime), *service.replayed(runtime)]
     }
+
+
+def replayed_groups(name: str, runtime: Runtime[Any, Any]) -> set[str]:
+    """The groups only a rebuild runs: no service takes their offsets."""
+    return {s.group for s in definition(name).replayed(runtime)}
 
 
 def plan(name: str, runtime: Runtime[Any, Any], cleared: Sequence[Table], sweep: Sweep) -> Refold:
@@ -103,7 +109,8 @@ async def _rebuild(
         )
     applied = await refold(work, records, progress)
     for group, positions in ends.items():
-        await rebuild_topics.commit(settings, group, positions)
+        if group not in replayed_groups(name, runtime):
+            await rebuild_topics.commit(settings, group, positions)
     return applied
 
 

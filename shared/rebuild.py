@@ -86,10 +86,11 @@ async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress
         rebuild.clock.move_to(chunk[0][0])
         await rebuild.sweep()
         rebuild.clock.move_to(chunk[-1][0])  # the chunk has arrived by its latest event
-        for group in groups:
-            mine = [record for _, g, record in chunk if g == group]
-            if mine:
-                await rebuild.consumers[group].process(mine)
+        for part in _segments(chunk):
+            for group in groups:
+                mine = [record for _, g, record in part if g == group]
+                if mine:
+                    await rebuild.consumers[group].process(mine)
         progress(f"{min(start + CHUNK, total):,} of {total:,} events ({_share(start, total)})")
     rebuild.clock.release()
     await rebuild.sweep()
@@ -107,6 +108,25 @@ def _in_event_time(records: dict[str, Sequence[Record]]) -> list[tuple[datetime,
             timeline.append((_time(record), group, record))
     timeline.sort(key=lambda item: (item[0], item[2].topic, item[2].partition, item[2].offset))
     return timeline
+
+
+def _segments(
+    chunk: list[tuple[datetime, str, Record]],
+) -> list[list[tuple[datetime, str, Record]]]:
+    """The chunk cut where a customer's event goes to another group than their earlier
+    one in the piece: each group takes its records of a piece as one batch, and one
+    customer's events across groups (a silence, then the purchase that takes up the
+    offer it brought) still apply in event time. Kafka keeps order per key, no more."""
+    parts: list[list[tuple[datetime, str, Record]]] = [[]]
+    seen: dict[bytes | None, str] = {}
+    for item in chunk:
+        _, group, record = item
+        if seen.get(record.key, group) != group:
+            parts.append([])
+            seen = {}
+        seen[record.key] = group
+        parts[-1].append(item)
+    return [part for part in parts if part]
 
 
 def _time(record: Record) -> datetime:

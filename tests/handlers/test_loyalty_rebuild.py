@@ -2,7 +2,8 @@
 
 A varied history goes through loyalty as it arrives live (the clock at each event's
 time, the sweep after each): purchases held in a return window and released, refunds
-before and after the release, one before its purchase (parked), goodwill and
+before and after the release (one with no sweep of its own in between: the account
+catches up first), one before its purchase (parked), goodwill and
 compensation for complaints, a reactivation offer taken up, redemptions at the API,
 expiries and a tier review at the end of its period. Then every folded table is
 cleared and the same records folded again by ``shared.rebuild``: crm.activity,
@@ -70,8 +71,10 @@ def _history() -> list[Step]:
         (START + 62 * DAY, FEEDBACK, resolved(gold, "c-1", 1_000, START + 62 * DAY)),
         (START + 100 * DAY, None, (gold, "redeem-2", 100)),
         (START + 200 * DAY, ACTIVITY, bought(regret, "r-1", 80_000, START + 200 * DAY)),
-        (START + 205 * DAY, ACTIVITY, refund(regret, "r-1", 80_000, START + 205 * DAY)),
+
         (START + 300 * DAY, ACTIVITY, bought(silent, "s-1", 50_000, START + 300 * DAY)),
+        # released at the sweep after the purchase above (live), or before the refund
+        (START + 305 * DAY, ACTIVITY, refund(regret, "r-1", 80_000, START + 305 * DAY)),
         (START + 400 * DAY, LIFECYCLE, went_silent(silent, START + 400 * DAY)),
         (START + 410 * DAY, ACTIVITY, bought(silent, "s-2", 120_000, START + 410 * DAY)),
         (START + 500 * DAY, ACTIVITY, refund(early, "e-1", 10_000, START + 500 * DAY)),

@@ -4,8 +4,9 @@ A rebuild (``python -m services.<name>.rebuild``) throws the state a service fol
 the topics away and applies every event of its consumer groups again, from offset 0 to
 where the topics end now, through the service's own consumers (decoding, inbox,
 handlers): the same code that built the state builds it again. Events go in event-time
-order, a chunk at a time: before each chunk the clock stands at the chunk's first event
-and the service's sweep runs, then at its last while the chunk is applied, so a
+order, a chunk at a time (at most ``CHUNK`` events within an hour of event time):
+before each chunk the clock stands at the chunk's first event and the service's sweep
+runs, then at its last while the chunk is applied, so a
 silence, a lot's expiry or an SLA breach fires at its due time between the events, as
 it did when they arrived live; the sweep runs once more at the real now at the end.
 
@@ -17,9 +18,9 @@ rebuild and overwrite the offsets it sets.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Table, delete, func, select
 
@@ -31,6 +32,7 @@ from shared.uow import Database
 
 Progress = Callable[[str], None]
 CHUNK = 500
+TICK = timedelta(hours=1)  # of event time: the longest a chunk spans
 
 
 class RebuildRefused(RuntimeError):
@@ -80,9 +82,9 @@ async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress
         groups = list(rebuild.consumers)
         await conn.execute(delete(rebuild.inbox).where(rebuild.inbox.c.consumer.in_(groups)))
     timeline = _in_event_time(records)
-    total = len(timeline)
-    for start in range(0, total, CHUNK):
-        chunk = timeline[start : start + CHUNK]
+    total, start = len(timeline), 0
+    for chunk in _chunks(timeline):
+        start += len(chunk)
         rebuild.clock.move_to(chunk[0][0])
         await rebuild.sweep()
         rebuild.clock.move_to(chunk[-1][0])  # the chunk has arrived by its latest event
@@ -91,7 +93,7 @@ async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress
                 mine = [record for _, g, record in part if g == group]
                 if mine:
                     await rebuild.consumers[group].process(mine)
-        progress(f"{min(start + CHUNK, total):,} of {total:,} events ({_share(start, total)})")
+        progress(f"{start:,} of {total:,} events ({_share(start, total)})")
     rebuild.clock.release()
     await rebuild.sweep()
     async with rebuild.db.engine.begin() as conn:  # announced the first time already
@@ -108,6 +110,21 @@ def _in_event_time(records: dict[str, Sequence[Record]]) -> list[tuple[datetime,
             timeline.append((_time(record), group, record))
     timeline.sort(key=lambda item: (item[0], item[2].topic, item[2].partition, item[2].offset))
     return timeline
+
+
+def _chunks(
+    timeline: list[tuple[datetime, str, Record]],
+) -> Iterator[list[tuple[datetime, str, Record]]]:
+    """At most ``CHUNK`` events, within ``TICK`` of event time of the first: the sweep
+    runs at least once an hour of the history, as the service's periodic sweep would."""
+    chunk: list[tuple[datetime, str, Record]] = []
+    for item in timeline:
+        if chunk and (len(chunk) == CHUNK or item[0] - chunk[0][0] >= TICK):
+            yield chunk
+            chunk = []
+        chunk.append(item)
+    if chunk:
+        yield chunk
 
 
 def _segments(
@@ -136,5 +153,5 @@ def _time(record: Record) -> datetime:
         return datetime.min.replace(tzinfo=UTC)
 
 
-def _share(start: int, total: int) -> str:
-    return f"{min(100, round(100 * (start + CHUNK) / max(total, 1)))} %"
+def _share(done: int, total: int) -> str:
+    return f"{min(100, round(100 * done / max(total, 1)))} %"

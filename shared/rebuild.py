@@ -74,14 +74,14 @@ class Refold:
 
 async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress: Progress) -> int:
     """Clear the folded tables and apply ``records`` (by consumer group) again; the
-    number of events applied."""
+    number of events applied (those of types their group applies)."""
     async with rebuild.db.engine.begin() as conn:
         first = await conn.scalar(select(func.coalesce(func.max(rebuild.outbox.c.id), 0)))
         for table in rebuild.cleared:
             await conn.execute(delete(table))
         groups = list(rebuild.consumers)
         await conn.execute(delete(rebuild.inbox).where(rebuild.inbox.c.consumer.in_(groups)))
-    timeline = _in_event_time(records)
+    timeline = _in_event_time(records, rebuild.consumers)
     total, start = len(timeline), 0
     for chunk in _chunks(timeline):
         start += len(chunk)
@@ -101,13 +101,20 @@ async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress
     return total
 
 
-def _in_event_time(records: dict[str, Sequence[Record]]) -> list[tuple[datetime, str, Record]]:
-    """Every record with its event time and group, oldest first; a record that does not
-    decode keeps its place at the start (its consumer dead-letters it again)."""
+def _in_event_time(
+    records: dict[str, Sequence[Record]], consumers: dict[str, Consumer]
+) -> list[tuple[datetime, str, Record]]:
+    """Every record its group applies, with its event time and group, oldest first
+    (another type on the group's topics, which its consumer would skip, is left out,
+    and its time brings no sweep); a record that does not decode keeps its place at the
+    start (its consumer dead-letters it again)."""
     timeline: list[tuple[datetime, str, Record]] = []
     for group, found in records.items():
+        applied = {t.rsplit(".", 1)[0] for t in consumers[group].subscription.types}
         for record in found:
-            timeline.append((_time(record), group, record))
+            at, kind = _time(record)
+            if kind is None or kind.rsplit(".", 1)[0] in applied:
+                timeline.append((at, group, record))
     timeline.sort(key=lambda item: (item[0], item[2].topic, item[2].partition, item[2].offset))
     return timeline
 
@@ -146,11 +153,13 @@ def _segments(
     return [part for part in parts if part]
 
 
-def _time(record: Record) -> datetime:
+def _time(record: Record) -> tuple[datetime, str | None]:
+    """The record's event time and type (None: it does not decode)."""
     try:
-        return decode(record.value or b"").time
+        found = decode(record.value or b"")
     except DecodeError:
-        return datetime.min.replace(tzinfo=UTC)
+        return datetime.min.replace(tzinfo=UTC), None
+    return found.time, found.type
 
 
 def _share(done: int, total: int) -> str:

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
-from services.feedback import analytics_api, api, handlers, privacy, survey_api
+from services.feedback import analytics_api, api, handlers, privacy, replay, survey_api
 from services.feedback.domain.config import FeedbackConfig, parse_config
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
@@ -23,6 +23,7 @@ from shared.sweeps import Swept
 from shared.uow import UnitOfWork
 
 FeedbackRuntime = Runtime[FeedbackSettings, Rulebook[FeedbackConfig]]
+DESK = "feedback-desk"  # a rebuild's group only: no service runs it
 
 
 CONSUMED = {
@@ -70,6 +71,21 @@ def subscriptions(runtime: FeedbackRuntime) -> list[Subscription]:
     ] + [erasure_subscription("feedback", privacy.erase, runtime.clock)]
 
 
+def replayed(runtime: FeedbackRuntime) -> list[Subscription]:
+    """What only a rebuild folds (``services.feedback.rebuild``): the desk's changes and
+    resolutions and the answers posted with a token, from crm.feedback."""
+    book = runtime.resources
+
+    async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
+        await book.refresh(uow.conn)
+        for tenant, events in by_tenant(batch).items():
+            await replay.refold(uow, events, book.of(tenant))
+
+    return [
+        Subscription(group=DESK, topics=(topics.FEEDBACK,), applies=replay.APPLIES, handler=handle)
+    ]
+
+
 def sweep(runtime: FeedbackRuntime, tenant: str | None = None) -> Awaitable[Swept]:
     """The invitations to send or lapse and the complaints to escalate now, of ``tenant``
     (None: every tenant)."""
@@ -112,6 +128,7 @@ SERVICE: ServiceDefinition[FeedbackSettings, Rulebook[FeedbackConfig]] = Service
         rules_router("feedback", _rulebook),
     ],
     subscriptions=subscriptions,
+    replayed=replayed,
     jobs=jobs,
     resources=policies,
     settings=FeedbackSettings,

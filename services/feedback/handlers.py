@@ -67,7 +67,7 @@ async def record_feedback(
     profile's merges first, and an event about a merged-away customer to its survivor."""
     await merges.apply(uow, [r for r in batch if isinstance(r.payload, merges.MERGES)])
     await segments.fold(uow, batch)  # on the ids they name: see ``segments``
-    kept = (*merges.MERGES, *segments.FOLLOWED)
+    kept: tuple[type[Payload], ...] = (*merges.MERGES, *segments.FOLLOWED)
     batch = await on_survivors(
         uow.conn, customer_merge, [r for r in batch if not isinstance(r.payload, kept)]
     )

@@ -27,6 +27,7 @@ from shared.consumer import Consumer
 from shared.db import create_engine
 from shared.rebuild import Progress, RebuildRefused, Refold, ReplayClock, refold
 from shared.runtime import Runtime
+from shared.settings import ServiceSettings
 from shared.uow import Database
 
 Sweep = Callable[[Runtime[Any, Any]], Awaitable[object]]
@@ -72,11 +73,16 @@ def plan(name: str, runtime: Runtime[Any, Any], cleared: Sequence[Table], sweep:
 
 
 async def rebuild(
-    name: str, cleared: Sequence[Table], sweep: Sweep, progress: Progress = print
+    name: str,
+    cleared: Sequence[Table],
+    sweep: Sweep,
+    progress: Progress = print,
+    settings: ServiceSettings | None = None,
 ) -> int:
-    """Fold service ``name``'s state again from its topics; the events applied."""
+    """Fold service ``name``'s state again from its topics; the events applied.
+    ``settings``: the service's, where they are not the environment's (a benchmark)."""
     service = definition(name)
-    settings = service.settings(service=name)
+    settings = settings or service.settings(service=name)
     clock = ReplayClock(SystemClock())
     engine = create_engine(settings.db_url)
     runtime: Runtime[Any, Any] = Runtime(

@@ -109,7 +109,7 @@ def _fold(
             continue
         at = commands.time_of(command)
         for n in accounts.catch_up(account, programme, at):  # announced as the sweep does
-            noticed.append((account, n, None, n.entry.at if n.entry else at))
+            noticed.append((account, n, None, accounts.happened(n, at)))
         for n in commands.apply(account, programme, command):
             noticed.append((account, n, received, received.event.time))
         if isinstance(command, Buy):

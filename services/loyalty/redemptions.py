@@ -84,7 +84,7 @@ async def redeem(db: Database, command: Redeem, programme: Programme) -> LedgerE
         noticed = [*caught, notice(account, "redeemed", entry=entry)]
         await store.save(uow.conn, [account], [(account, n, None) for n in noticed], programme, now)
         await uow.conn.execute(redemption.insert().values(_row(account, command, entry)))
-        uow.publish(*(announce(account, n, None, n.entry.at if n.entry else now) for n in noticed))
+        uow.publish(*(announce(account, n, None, accounts.happened(n, now)) for n in noticed))
         await uow.commit()
     return _answer(store.entry_id(account, entry), entry.points, ref, entry.at)
 

@@ -51,6 +51,6 @@ async def _sweep_batch(
             swept = [(a, n) for a in mine for n in accounts.sweep(a, programme, now)]
             await store.save(uow.conn, mine, [(a, n, None) for a, n in swept], programme, now)
             noticed += swept
-        uow.publish(*(announce(a, n, None, n.entry.at if n.entry else now) for a, n in noticed))
+        uow.publish(*(announce(a, n, None, accounts.happened(n, now)) for a, n in noticed))
         await uow.commit()
     return Swept({"accounts": len(keys), "events": len(noticed)}, more=len(keys) == limit)

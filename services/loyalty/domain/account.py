@@ -90,6 +90,12 @@ def notice(
     )
 
 
+def happened(n: Notice, otherwise: datetime) -> datetime:
+    """When what the notice tells happened: its entry's time, a tier move's, else
+    ``otherwise`` (the time of what caused it)."""
+    return n.entry.at if n.entry else n.at or otherwise
+
+
 def lot_id(account: Account, ref: str) -> uuid.UUID:
     """A lot's id from its cause, so a replay makes the same lot."""
     return uuid.uuid5(account.customer_id, f"{account.tenant_id}/lot/{ref}")

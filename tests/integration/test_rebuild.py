@@ -1,5 +1,6 @@
-"""A service rebuilt from the topics on PostgreSQL and Kafka (issue 9, item 2): loyalty's
-``python -m services.loyalty.rebuild`` path, on topics and a database of its own.
+"""Services rebuilt from the topics on PostgreSQL and Kafka (issue 9, item 2): the path
+``python -m services.loyalty.rebuild`` and ``services.feedback.rebuild`` take, on topics
+and databases of their own.
 
 The fast tier (tests/handlers/test_*rebuild.py) proves the fold gives back every row;
 this proves the Kafka side around it: every group's events are read from the start each
@@ -21,8 +22,12 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
+from services.feedback import app as feedback_app
+from services.feedback.rebuild import FOLDED as FEEDBACK_FOLDED
+from services.feedback.settings import FeedbackSettings
+from services.feedback.tables import complaint, survey_invitation
 from services.loyalty import app
 from services.loyalty.rebuild import FOLDED
 from services.loyalty.settings import LoyaltySettings
@@ -32,7 +37,9 @@ from shared.bus import Message
 from shared.bus.kafka import KafkaBus
 from shared.db import create_engine
 from shared.events import encode, new_event
-from shared.events.activity import OrderRefunded, PurchaseCompleted
+from shared.events.activity import ComplaintFiled, OrderRefunded, PurchaseCompleted
+from shared.events.envelope import derived_id
+from shared.events.feedback import ComplaintUpdated
 from shared.events.payload import Payload
 from shared.migrations import migrate
 from shared.rebuild import RebuildRefused
@@ -44,11 +51,12 @@ from tests.integration.services import Infra, create_database, drop_database
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 5, 12, tzinfo=UTC)
 CUSTOMERS = 12
+SERVICES = ("loyalty", "feedback")
 
 
 @pytest.fixture
-async def own(settings: ServiceSettings) -> AsyncIterator[LoyaltySettings]:
-    """Loyalty's settings on topics and a database no other test uses."""
+async def isolated(settings: ServiceSettings) -> AsyncIterator[Infra]:
+    """Topics and loyalty's and feedback's databases no other test uses."""
     run = uuid.uuid4().hex[:8]
     infra = Infra(settings, f"itrb{run}.", f"rb{run}")
     script = await asyncio.create_subprocess_exec(
@@ -58,22 +66,29 @@ async def own(settings: ServiceSettings) -> AsyncIterator[LoyaltySettings]:
     async with asyncio.timeout(90):
         output, _ = await script.communicate()
     assert script.returncode == 0, output.decode()
-    await create_database(infra, "loyalty")
-    engine = create_engine(infra.database_url("loyalty"))
-    try:
-        await migrate(engine, "loyalty")
-    finally:
-        await engine.dispose()
-    yield LoyaltySettings(
-        service="loyalty", database_url=infra.database_url("loyalty"), topic_prefix=infra.prefix
-    )
-    await drop_database(infra, "loyalty")
+    for service in SERVICES:
+        await create_database(infra, service)
+        engine = create_engine(infra.database_url(service))
+        try:
+            await migrate(engine, service)
+        finally:
+            await engine.dispose()
+    yield infra
+    for service in SERVICES:
+        await drop_database(infra, service)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers)
     await admin.start()
     try:
         await admin.delete_topics([infra.prefix + name for name in PARTITIONS])
     finally:
         await admin.close()
+
+
+@pytest.fixture
+def own(isolated: Infra) -> LoyaltySettings:
+    """Loyalty's settings on the isolated topics and database."""
+    url = isolated.database_url("loyalty")
+    return LoyaltySettings(service="loyalty", database_url=url, topic_prefix=isolated.prefix)
 
 
 def _about(customer: uuid.UUID, payload: Payload, at: datetime) -> Message:
@@ -171,3 +186,63 @@ async def _assert_refused_while_a_consumer_runs(own: LoyaltySettings) -> None:
             await rebuild("loyalty", FOLDED, app.sweep, lambda line: None, settings=own)
     finally:
         await running.stop()
+
+
+async def test_feedback_rebuilt_on_postgresql_and_kafka_keeps_the_desks_work(
+    isolated: Infra,
+) -> None:
+    """A complaint filed by a partner, then taken up at the desk (its ``complaint_updated``
+    on crm.feedback), and a purchase's invitation: folded, and folded again the same."""
+    url = isolated.database_url("feedback")
+    own = FeedbackSettings(service="feedback", database_url=url, topic_prefix=isolated.prefix)
+    customer = uuid.uuid5(uuid.NAMESPACE_URL, "rb-desk")
+    filing = new_event(
+        ComplaintFiled(complaint_ref="T-1", severity="high", category="delivery", channel="web"),
+        source="/partners/tickets", tenant_id="default", key=str(customer),
+        subject=str(customer), time=T0, partner="tickets",
+    )  # fmt: skip
+    taken = ComplaintUpdated(
+        complaint_id=str(derived_id(filing.id, "complaint")), complaint_ref="T-1",
+        status="in_progress", assignee="agent-7", at=T0 + timedelta(hours=1),
+    )  # fmt: skip
+    bought = PurchaseCompleted(order_id="O-1", amount_minor=1_000, currency="CNY", channel="web")
+    bus = KafkaBus(own.kafka_servers, "it-rebuild", topic_prefix=own.topic_prefix)
+    await bus.start()
+    try:
+        await bus.publish([Message(filing.topic, str(customer).encode(), encode(filing))])
+        await bus.publish([_about(customer, taken, T0 + timedelta(hours=1)),
+                           _about(customer, bought, T0 + timedelta(hours=2))])  # fmt: skip
+    finally:
+        await bus.stop()
+
+    applied = await rebuild(
+        "feedback", FEEDBACK_FOLDED, feedback_app.sweep, lambda _: None, settings=own
+    )
+    folded = await _rows(own, complaint)
+    again = await rebuild(
+        "feedback", FEEDBACK_FOLDED, feedback_app.sweep, lambda _: None, settings=own
+    )
+
+    assert applied == again == 3
+    [case] = folded
+    assert (case["status"], case["assignee"]) == ("in_progress", "agent-7")
+    assert case["first_contact_at"] == T0 + timedelta(hours=1)
+    # Overdue since January, it is escalated by the sweep at the real now, each time.
+    now_stamped = {"escalated_at", "escalate_at"}
+    assert [_without(r, now_stamped) for r in await _rows(own, complaint)] == [
+        _without(case, now_stamped)
+    ]
+    assert len(await _rows(own, survey_invitation)) == 1
+
+
+async def _rows(settings: ServiceSettings, table: Table) -> list[dict[str, Any]]:
+    engine = create_engine(settings.db_url)
+    try:
+        async with engine.connect() as conn:
+            return [dict(r._mapping) for r in await conn.execute(select(table))]
+    finally:
+        await engine.dispose()
+
+
+def _without(row: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in names}

@@ -50,6 +50,12 @@ def announce(account: Account, n: Notice, cause: CloudEvent | None, at: datetime
     )
 
 
+def happened(n: Notice, otherwise: datetime) -> datetime:
+    """When what the notice tells happened: its entry's time, a tier move's, else
+    ``otherwise`` (the time of what caused it)."""
+    return n.entry.at if n.entry else n.at or otherwise
+
+
 def _payload(account: Account, n: Notice, at: datetime) -> Payload:
     state = {"balance_after": n.balance, "pending_after": n.pending, "tier": n.tier}
     entry, lot = n.entry, n.lot

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from services.loyalty import store
-from services.loyalty.announcements import announce
+from services.loyalty.announcements import announce, happened
 from services.loyalty.domain import account as accounts
 from services.loyalty.domain import commands
 from services.loyalty.domain.account import Account, Notice
@@ -109,7 +109,7 @@ def _fold(
             continue
         at = commands.time_of(command)
         for n in accounts.catch_up(account, programme, at):  # announced as the sweep does
-            noticed.append((account, n, None, accounts.happened(n, at)))
+            noticed.append((account, n, None, happened(n, at)))
         for n in commands.apply(account, programme, command):
             noticed.append((account, n, received, received.event.time))
         if isinstance(command, Buy):

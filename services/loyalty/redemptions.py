@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.loyalty import store
-from services.loyalty.announcements import REDEMPTION, announce
+from services.loyalty.announcements import REDEMPTION, announce, happened
 from services.loyalty.domain import account as accounts
 from services.loyalty.domain.account import Account, Notice, notice
 from services.loyalty.domain.ledger import Entry, InsufficientPoints
@@ -84,7 +84,7 @@ async def redeem(db: Database, command: Redeem, programme: Programme) -> LedgerE
         noticed = [*caught, notice(account, "redeemed", entry=entry)]
         await store.save(uow.conn, [account], [(account, n, None) for n in noticed], programme, now)
         await uow.conn.execute(redemption.insert().values(_row(account, command, entry)))
-        uow.publish(*(announce(account, n, None, accounts.happened(n, now)) for n in noticed))
+        uow.publish(*(announce(account, n, None, happened(n, now)) for n in noticed))
         await uow.commit()
     return _answer(store.entry_id(account, entry), entry.points, ref, entry.at)
 
@@ -111,7 +111,9 @@ async def refold(
             continue
         noticed += [(account, n) for n in accounts.catch_up(account, programme, p.at)]
         key = p.idempotency_key or ""
-        n = accounts.redeemed(account, REDEMPTION + key, REDEMPTION + p.reason, -p.points, p.at)
+        # Decided at the API then: recorded as it was, the balance not checked again.
+        entry = account.ledger.redeemed(-p.points, REDEMPTION + key, REDEMPTION + p.reason, p.at)
+        n = notice(account, "redeemed", entry=entry)
         noticed.append((account, n))
         asked_again = Redeem(account.tenant_id, account.customer_id, key, -p.points, p.reason)
         assert n.entry is not None

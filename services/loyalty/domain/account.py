@@ -76,24 +76,8 @@ def notice(
 ) -> Notice:
     """What just happened to the account, with its balance, pending points and tier now."""
     ledger = account.ledger
-    return Notice(
-        kind,
-        ledger.balance,
-        ledger.pending,
-        account.tier,
-        entry,
-        lot,
-        reversal,
-        from_tier,
-        cause,
-        at,
-    )
-
-
-def happened(n: Notice, otherwise: datetime) -> datetime:
-    """When what the notice tells happened: its entry's time, a tier move's, else
-    ``otherwise`` (the time of what caused it)."""
-    return n.entry.at if n.entry else n.at or otherwise
+    figures = (ledger.balance, ledger.pending, account.tier)
+    return Notice(kind, *figures, entry, lot, reversal, from_tier, cause, at)
 
 
 def lot_id(account: Account, ref: str) -> uuid.UUID:
@@ -225,13 +209,6 @@ def catch_up(account: Account, programme: Programme, at: datetime) -> list[Notic
     redemption), done first: a refund after the return window closed reverses credited
     points, a redemption never spends an expired lot, whenever the sweep last ran."""
     return sweep(account, programme, at)
-
-
-def redeemed(account: Account, ref: str, rule: str, points: int, at: datetime) -> Notice:
-    """A redemption the API made earlier, recorded again as it was (a rebuild): its
-    points were checked against the balance then; see ``Ledger.redeemed``."""
-    entry = account.ledger.redeemed(points, ref, rule, at)
-    return notice(account, "redeemed", entry=entry)
 
 
 def next_due(account: Account) -> datetime | None:

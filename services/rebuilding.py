@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Table
@@ -56,9 +57,15 @@ def replayed_groups(name: str, runtime: Runtime[Any, Any]) -> set[str]:
     return {s.group for s in definition(name).replayed(runtime)}
 
 
-def plan(name: str, runtime: Runtime[Any, Any], cleared: Sequence[Table], sweep: Sweep) -> Refold:
+def plan(
+    name: str,
+    runtime: Runtime[Any, Any],
+    cleared: Sequence[Table],
+    sweep: Sweep,
+    tick: timedelta | None = None,
+) -> Refold:
     """What ``refold`` needs for service ``name`` on ``runtime`` (whose clock is a
-    ``ReplayClock``)."""
+    ``ReplayClock``); ``tick``: see ``Refold``."""
     assert isinstance(runtime.clock, ReplayClock)
     service = definition(name)
     return Refold(
@@ -69,6 +76,7 @@ def plan(name: str, runtime: Runtime[Any, Any], cleared: Sequence[Table], sweep:
         service.inbox,
         lambda: sweep(runtime),
         runtime.clock,
+        tick,
     )
 
 
@@ -78,6 +86,7 @@ async def rebuild(
     sweep: Sweep,
     progress: Progress = print,
     settings: ServiceSettings | None = None,
+    tick: timedelta | None = None,
 ) -> int:
     """Fold service ``name``'s state again from its topics; the events applied.
     ``settings``: the service's, where they are not the environment's (a benchmark)."""
@@ -92,20 +101,15 @@ async def rebuild(
         async with contextlib.AsyncExitStack() as opened:
             if service.resources is not None:  # what its consumers reach (tenants' rules)
                 runtime.resources = await opened.enter_async_context(service.resources(runtime))
-            return await _rebuild(name, runtime, cleared, sweep, progress)
+            return await _rebuild(
+                name, runtime, plan(name, runtime, cleared, sweep, tick), progress
+            )
     finally:
         await engine.dispose()
 
 
-async def _rebuild(
-    name: str,
-    runtime: Runtime[Any, Any],
-    cleared: Sequence[Table],
-    sweep: Sweep,
-    progress: Progress,
-) -> int:
+async def _rebuild(name: str, runtime: Runtime[Any, Any], work: Refold, progress: Progress) -> int:
     settings = runtime.settings
-    work = plan(name, runtime, cleared, sweep)
     await rebuild_topics.refuse_if_running(settings, list(work.consumers))
     records: dict[str, Sequence[Record]] = {}
     ends: dict[str, rebuild_topics.Ends] = {}
@@ -120,10 +124,10 @@ async def _rebuild(
     return applied
 
 
-def main(name: str, cleared: Sequence[Table], sweep: Sweep) -> None:
+def main(name: str, cleared: Sequence[Table], sweep: Sweep, tick: timedelta | None = None) -> None:
     started = time.perf_counter()
     try:
-        applied = asyncio.run(rebuild(name, cleared, sweep))
+        applied = asyncio.run(rebuild(name, cleared, sweep, tick=tick))
     except RebuildRefused as refused:
         raise SystemExit(f"refused: {refused}") from None
     seconds = time.perf_counter() - started

@@ -4,7 +4,7 @@ A rebuild (``python -m services.<name>.rebuild``) throws the state a service fol
 the topics away and applies every event of its consumer groups again, from offset 0 to
 where the topics end now, through the service's own consumers (decoding, inbox,
 handlers): the same code that built the state builds it again. Events go in event-time
-order, a chunk at a time (at most ``CHUNK`` events within an hour of event time):
+order, a chunk at a time (at most ``CHUNK`` events, within a service's tick of time):
 before each chunk the clock stands at the chunk's first event and the service's sweep
 runs, then at its last while the chunk is applied, so a
 silence, a lot's expiry or an SLA breach fires at its due time between the events, as
@@ -32,7 +32,6 @@ from shared.uow import Database
 
 Progress = Callable[[str], None]
 CHUNK = 500
-TICK = timedelta(hours=1)  # of event time: the longest a chunk spans
 
 
 class RebuildRefused(RuntimeError):
@@ -70,6 +69,11 @@ class Refold:
     inbox: Table
     sweep: Callable[[], Awaitable[object]]
     clock: ReplayClock
+    # The longest span of event time a chunk covers (None: ``CHUNK`` events, whatever
+    # their times): a service whose sweep stamps its own now on what it does (an
+    # invitation's sending) needs one near its periodic sweep's; one whose due work
+    # happens at its due time, whenever the sweep runs, does not.
+    tick: timedelta | None = None
 
 
 async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress: Progress) -> int:
@@ -83,7 +87,7 @@ async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress
         await conn.execute(delete(rebuild.inbox).where(rebuild.inbox.c.consumer.in_(groups)))
     timeline = _in_event_time(records, rebuild.consumers)
     total, start = len(timeline), 0
-    for chunk in _chunks(timeline):
+    for chunk in _chunks(timeline, rebuild.tick):
         start += len(chunk)
         rebuild.clock.move_to(chunk[0][0])
         await rebuild.sweep()
@@ -120,13 +124,15 @@ def _in_event_time(
 
 
 def _chunks(
-    timeline: list[tuple[datetime, str, Record]],
+    timeline: list[tuple[datetime, str, Record]], tick: timedelta | None
 ) -> Iterator[list[tuple[datetime, str, Record]]]:
-    """At most ``CHUNK`` events, within ``TICK`` of event time of the first: the sweep
-    runs at least once an hour of the history, as the service's periodic sweep would."""
+    """At most ``CHUNK`` events, within ``tick`` of event time of the first (if any): so
+    the sweep runs at least once a tick of the history, as the service's periodic sweep
+    would."""
     chunk: list[tuple[datetime, str, Record]] = []
     for item in timeline:
-        if chunk and (len(chunk) == CHUNK or item[0] - chunk[0][0] >= TICK):
+        late = bool(chunk) and tick is not None and item[0] - chunk[0][0] >= tick
+        if len(chunk) == CHUNK or late:
             yield chunk
             chunk = []
         chunk.append(item)

@@ -7,7 +7,7 @@ and responses, what feedback knows of its audience (stages, tiers, value classes
 consents, segments, orders by channel), the merges and the resolutions waiting for
 their complaint. They come from crm.activity, crm.lifecycle, crm.profile, crm.loyalty
 and erasures; invitations are sent or lapse and complaints escalate as the sweep finds
-them due on the way (it runs at least once an hour of the history).
+them due on the way (it runs at least once an hour of the history: ``TICK``).
 
 The decisions made at feedback's own API are folded from the events they were announced
 with on crm.feedback (``services.feedback.replay``, a group only a rebuild runs): the
@@ -21,6 +21,8 @@ again find them).
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from services.feedback import app
 from services.feedback.tables import (
@@ -48,5 +50,9 @@ FOLDED = (
     parked,
 )
 
+# The sweep stamps its now on an invitation it sends (and an escalation): it runs at
+# least once an hour of the history, as near as the periodic sweep does to live.
+TICK = timedelta(hours=1)
+
 if __name__ == "__main__":
-    main("feedback", FOLDED, app.sweep)
+    main("feedback", FOLDED, app.sweep, TICK)

@@ -30,12 +30,13 @@ import contextlib
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services import definition
 from services.feedback import app as feedback_app
 from services.feedback.rebuild import FOLDED as FEEDBACK
+from services.feedback.rebuild import TICK as FEEDBACK_TICK
 from services.lifecycle import app as lifecycle_app
 from services.lifecycle.rebuild import FOLDED as LIFECYCLE
 from services.loyalty import app as loyalty_app
@@ -61,10 +62,10 @@ from tests.integration.services import Infra, create_database, drop_database
 from tests.perf.history import generate
 from tests.perf.loyalty_consumer import _create_topics, _delete_topics
 
-SERVICES: dict[str, tuple[Sequence[Any], Sweep]] = {
-    "lifecycle": (LIFECYCLE, lifecycle_app.sweep),
-    "loyalty": (LOYALTY, loyalty_app.sweep),
-    "feedback": (FEEDBACK, feedback_app.sweep),
+SERVICES: dict[str, tuple[Sequence[Any], Sweep, timedelta | None]] = {
+    "lifecycle": (LIFECYCLE, lifecycle_app.sweep, None),
+    "loyalty": (LOYALTY, loyalty_app.sweep, None),
+    "feedback": (FEEDBACK, feedback_app.sweep, FEEDBACK_TICK),
 }
 TENANT = "default"
 
@@ -125,10 +126,10 @@ async def migrated(infra: Infra, name: str) -> None:
 
 async def timed_service(infra: Infra, name: str) -> tuple[int, float]:
     """Rebuild ``name``: its events and seconds."""
-    cleared, sweep = SERVICES[name]
+    cleared, sweep, tick = SERVICES[name]
     settings = settings_of(infra, name)
     started = time.perf_counter()
-    applied = await rebuild(name, cleared, sweep, progress=_quiet(name), settings=settings)
+    applied = await rebuild(name, cleared, sweep, _quiet(name), settings, tick)
     return applied, time.perf_counter() - started
 
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Table
@@ -27,13 +28,15 @@ from shared.consumer import Consumer
 from shared.db import create_engine
 from shared.rebuild import Progress, RebuildRefused, Refold, ReplayClock, refold
 from shared.runtime import Runtime
+from shared.settings import ServiceSettings
 from shared.uow import Database
 
 Sweep = Callable[[Runtime[Any, Any]], Awaitable[object]]
 
 
 def consumers_of(name: str, runtime: Runtime[Any, Any]) -> dict[str, Consumer]:
-    """The service's consumers, as its app wires them, over ``runtime``."""
+    """The service's consumers, as its app wires them, over ``runtime``, and those
+    only a rebuild runs (``ServiceDefinition.replayed``)."""
     service, settings = definition(name), runtime.settings
     return {
         s.group: Consumer(
@@ -45,13 +48,24 @@ def consumers_of(name: str, runtime: Runtime[Any, Any]) -> dict[str, Consumer]:
             max_attempts=settings.consumer_max_attempts,
             batch_size=settings.consumer_batch_size,
         )
-        for s in service.subscriptions(runtime)
+        for s in [*service.subscriptions(runtime), *service.replayed(runtime)]
     }
 
 
-def plan(name: str, runtime: Runtime[Any, Any], cleared: Sequence[Table], sweep: Sweep) -> Refold:
+def replayed_groups(name: str, runtime: Runtime[Any, Any]) -> set[str]:
+    """The groups only a rebuild runs: no service takes their offsets."""
+    return {s.group for s in definition(name).replayed(runtime)}
+
+
+def plan(
+    name: str,
+    runtime: Runtime[Any, Any],
+    cleared: Sequence[Table],
+    sweep: Sweep,
+    tick: timedelta | None = None,
+) -> Refold:
     """What ``refold`` needs for service ``name`` on ``runtime`` (whose clock is a
-    ``ReplayClock``)."""
+    ``ReplayClock``); ``tick``: see ``Refold``."""
     assert isinstance(runtime.clock, ReplayClock)
     service = definition(name)
     return Refold(
@@ -62,15 +76,22 @@ def plan(name: str, runtime: Runtime[Any, Any], cleared: Sequence[Table], sweep:
         service.inbox,
         lambda: sweep(runtime),
         runtime.clock,
+        tick,
     )
 
 
 async def rebuild(
-    name: str, cleared: Sequence[Table], sweep: Sweep, progress: Progress = print
+    name: str,
+    cleared: Sequence[Table],
+    sweep: Sweep,
+    progress: Progress = print,
+    settings: ServiceSettings | None = None,
+    tick: timedelta | None = None,
 ) -> int:
-    """Fold service ``name``'s state again from its topics; the events applied."""
+    """Fold service ``name``'s state again from its topics; the events applied.
+    ``settings``: the service's, where they are not the environment's (a benchmark)."""
     service = definition(name)
-    settings = service.settings(service=name)
+    settings = settings or service.settings(service=name)
     clock = ReplayClock(SystemClock())
     engine = create_engine(settings.db_url)
     runtime: Runtime[Any, Any] = Runtime(
@@ -80,20 +101,15 @@ async def rebuild(
         async with contextlib.AsyncExitStack() as opened:
             if service.resources is not None:  # what its consumers reach (tenants' rules)
                 runtime.resources = await opened.enter_async_context(service.resources(runtime))
-            return await _rebuild(name, runtime, cleared, sweep, progress)
+            return await _rebuild(
+                name, runtime, plan(name, runtime, cleared, sweep, tick), progress
+            )
     finally:
         await engine.dispose()
 
 
-async def _rebuild(
-    name: str,
-    runtime: Runtime[Any, Any],
-    cleared: Sequence[Table],
-    sweep: Sweep,
-    progress: Progress,
-) -> int:
+async def _rebuild(name: str, runtime: Runtime[Any, Any], work: Refold, progress: Progress) -> int:
     settings = runtime.settings
-    work = plan(name, runtime, cleared, sweep)
     await rebuild_topics.refuse_if_running(settings, list(work.consumers))
     records: dict[str, Sequence[Record]] = {}
     ends: dict[str, rebuild_topics.Ends] = {}
@@ -103,14 +119,15 @@ async def _rebuild(
         )
     applied = await refold(work, records, progress)
     for group, positions in ends.items():
-        await rebuild_topics.commit(settings, group, positions)
+        if group not in replayed_groups(name, runtime):
+            await rebuild_topics.commit(settings, group, positions)
     return applied
 
 
-def main(name: str, cleared: Sequence[Table], sweep: Sweep) -> None:
+def main(name: str, cleared: Sequence[Table], sweep: Sweep, tick: timedelta | None = None) -> None:
     started = time.perf_counter()
     try:
-        applied = asyncio.run(rebuild(name, cleared, sweep))
+        applied = asyncio.run(rebuild(name, cleared, sweep, tick=tick))
     except RebuildRefused as refused:
         raise SystemExit(f"refused: {refused}") from None
     seconds = time.perf_counter() - started

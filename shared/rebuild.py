@@ -4,8 +4,9 @@ A rebuild (``python -m services.<name>.rebuild``) throws the state a service fol
 the topics away and applies every event of its consumer groups again, from offset 0 to
 where the topics end now, through the service's own consumers (decoding, inbox,
 handlers): the same code that built the state builds it again. Events go in event-time
-order, a chunk at a time: before each chunk the clock stands at the chunk's first event
-and the service's sweep runs, then at its last while the chunk is applied, so a
+order, a chunk at a time (at most ``CHUNK`` events, within a service's tick of time):
+before each chunk the clock stands at the chunk's first event and the service's sweep
+runs, then at its last while the chunk is applied, so a
 silence, a lot's expiry or an SLA breach fires at its due time between the events, as
 it did when they arrived live; the sweep runs once more at the real now at the end.
 
@@ -17,9 +18,9 @@ rebuild and overwrite the offsets it sets.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Table, delete, func, select
 
@@ -68,29 +69,35 @@ class Refold:
     inbox: Table
     sweep: Callable[[], Awaitable[object]]
     clock: ReplayClock
+    # The longest span of event time a chunk covers (None: ``CHUNK`` events, whatever
+    # their times): a service whose sweep stamps its own now on what it does (an
+    # invitation's sending) needs one near its periodic sweep's; one whose due work
+    # happens at its due time, whenever the sweep runs, does not.
+    tick: timedelta | None = None
 
 
 async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress: Progress) -> int:
     """Clear the folded tables and apply ``records`` (by consumer group) again; the
-    number of events applied."""
+    number of events applied (those of types their group applies)."""
     async with rebuild.db.engine.begin() as conn:
         first = await conn.scalar(select(func.coalesce(func.max(rebuild.outbox.c.id), 0)))
         for table in rebuild.cleared:
             await conn.execute(delete(table))
         groups = list(rebuild.consumers)
         await conn.execute(delete(rebuild.inbox).where(rebuild.inbox.c.consumer.in_(groups)))
-    timeline = _in_event_time(records)
-    total = len(timeline)
-    for start in range(0, total, CHUNK):
-        chunk = timeline[start : start + CHUNK]
+    timeline = _in_event_time(records, rebuild.consumers)
+    total, start = len(timeline), 0
+    for chunk in _chunks(timeline, rebuild.tick):
+        start += len(chunk)
         rebuild.clock.move_to(chunk[0][0])
         await rebuild.sweep()
         rebuild.clock.move_to(chunk[-1][0])  # the chunk has arrived by its latest event
-        for group in groups:
-            mine = [record for _, g, record in chunk if g == group]
-            if mine:
-                await rebuild.consumers[group].process(mine)
-        progress(f"{min(start + CHUNK, total):,} of {total:,} events ({_share(start, total)})")
+        for part in _segments(chunk):
+            for group in groups:
+                mine = [record for _, g, record in part if g == group]
+                if mine:
+                    await rebuild.consumers[group].process(mine)
+        progress(f"{start:,} of {total:,} events ({_share(start, total)})")
     rebuild.clock.release()
     await rebuild.sweep()
     async with rebuild.db.engine.begin() as conn:  # announced the first time already
@@ -98,23 +105,68 @@ async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress
     return total
 
 
-def _in_event_time(records: dict[str, Sequence[Record]]) -> list[tuple[datetime, str, Record]]:
-    """Every record with its event time and group, oldest first; a record that does not
-    decode keeps its place at the start (its consumer dead-letters it again)."""
+def _in_event_time(
+    records: dict[str, Sequence[Record]], consumers: dict[str, Consumer]
+) -> list[tuple[datetime, str, Record]]:
+    """Every record its group applies, with its event time and group, oldest first
+    (another type on the group's topics, which its consumer would skip, is left out,
+    and its time brings no sweep); a record that does not decode keeps its place at the
+    start (its consumer dead-letters it again)."""
     timeline: list[tuple[datetime, str, Record]] = []
     for group, found in records.items():
+        applied = {t.rsplit(".", 1)[0] for t in consumers[group].subscription.types}
         for record in found:
-            timeline.append((_time(record), group, record))
+            at, kind = _time(record)
+            if kind is None or kind.rsplit(".", 1)[0] in applied:
+                timeline.append((at, group, record))
     timeline.sort(key=lambda item: (item[0], item[2].topic, item[2].partition, item[2].offset))
     return timeline
 
 
-def _time(record: Record) -> datetime:
+def _chunks(
+    timeline: list[tuple[datetime, str, Record]], tick: timedelta | None
+) -> Iterator[list[tuple[datetime, str, Record]]]:
+    """At most ``CHUNK`` events, within ``tick`` of event time of the first (if any): so
+    the sweep runs at least once a tick of the history, as the service's periodic sweep
+    would."""
+    chunk: list[tuple[datetime, str, Record]] = []
+    for item in timeline:
+        late = bool(chunk) and tick is not None and item[0] - chunk[0][0] >= tick
+        if len(chunk) == CHUNK or late:
+            yield chunk
+            chunk = []
+        chunk.append(item)
+    if chunk:
+        yield chunk
+
+
+def _segments(
+    chunk: list[tuple[datetime, str, Record]],
+) -> list[list[tuple[datetime, str, Record]]]:
+    """The chunk cut where a customer's event goes to another group than their earlier
+    one in the piece: each group takes its records of a piece as one batch, and one
+    customer's events across groups (a silence, then the purchase that takes up the
+    offer it brought) still apply in event time. Kafka keeps order per key, no more."""
+    parts: list[list[tuple[datetime, str, Record]]] = [[]]
+    seen: dict[bytes | None, str] = {}
+    for item in chunk:
+        _, group, record = item
+        if seen.get(record.key, group) != group:
+            parts.append([])
+            seen = {}
+        seen[record.key] = group
+        parts[-1].append(item)
+    return [part for part in parts if part]
+
+
+def _time(record: Record) -> tuple[datetime, str | None]:
+    """The record's event time and type (None: it does not decode)."""
     try:
-        return decode(record.value or b"").time
+        found = decode(record.value or b"")
     except DecodeError:
-        return datetime.min.replace(tzinfo=UTC)
+        return datetime.min.replace(tzinfo=UTC), None
+    return found.time, found.type
 
 
-def _share(start: int, total: int) -> str:
-    return f"{min(100, round(100 * (start + CHUNK) / max(total, 1)))} %"
+def _share(done: int, total: int) -> str:
+    return f"{min(100, round(100 * done / max(total, 1)))} %"

@@ -27,10 +27,12 @@ async def refuse_if_running(settings: ServiceSettings, groups: Sequence[str]) ->
     )
     await admin.start()
     try:
-        described = await admin.describe_consumer_groups(
-            [settings.topic_prefix + g for g in groups]
-        )
-        running = {g[1]: len(g[5]) for d in described for g in d.groups if g[5]}
+        running: dict[str, int] = {}
+        # One group a request: aiokafka 0.14 misreads the answer about several at once
+        # (the second group's fields shift, and the next ones overrun the buffer).
+        for group in groups:
+            described = await admin.describe_consumer_groups([settings.topic_prefix + group])
+            running |= {g[1]: len(g[5]) for d in described for g in d.groups if g[5]}
     finally:
         await admin.close()
     if running:
@@ -50,7 +52,11 @@ async def read(
         partitions = _partitions(settings, subscription)
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        # Each position set here, before the first fetch: ``seek_to_beginning`` only asks
+        # for a reset, and ``position`` could answer the end first (the default reset
+        # policy), leaving a group's events unread and its state folded without them.
+        for partition, first in (await consumer.beginning_offsets(partitions)).items():
+            consumer.seek(partition, first)
         records: list[Record] = []
         while [p for p in partitions if await consumer.position(p) < ends[p]]:
             fetched = await consumer.getmany(timeout_ms=1000, max_records=5000)

@@ -73,6 +73,9 @@ class ServiceDefinition(Generic[S, R]):
     settings: type[S]
     routers: Sequence[APIRouter] = ()
     subscriptions: Callable[[Runtime[S, R]], Sequence[Subscription]] = _nothing
+    # What only a rebuild folds (``services.rebuilding``): decisions made at the service's
+    # own API, folded again from the events it announced them with.
+    replayed: Callable[[Runtime[S, R]], Sequence[Subscription]] = _nothing
     jobs: Callable[[Runtime[S, R]], Sequence[Job]] = _nothing
     resources: Callable[[Runtime[S, None]], contextlib.AbstractAsyncContextManager[R]] | None = None
     # The service's own outermost middleware (the gateway's CORS), given its settings.

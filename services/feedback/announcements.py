@@ -24,6 +24,7 @@ from shared.events.feedback import (
     ComplaintEscalated,
     ComplaintOpened,
     ComplaintResolved,
+    ComplaintUpdated,
     InvitationExpired,
     PreferredChannelChanged,
     SurveyAnswered,
@@ -73,12 +74,28 @@ def complaint_resolved(
         compensation_points=resolution.points,
         open_complaints=open_count,
         resolved_by=resolution.by,
+        resolution=resolution.text if cause is None else None,  # the partner's: on crm.activity
+        resolver=resolution.resolver,
     )
     if cause is not None:
         return caused_event(payload, cause, source=SOURCE, purpose="complaint_resolved")
     step = f"resolved:{complaint.reopened}" if complaint.reopened else "resolved"
     event_id = derived_id(complaint.complaint_id, step)
     return _about(complaint.tenant_id, complaint.customer_id, payload, resolution.at, event_id)
+
+
+def complaint_updated(complaint: Complaint, at: datetime) -> CloudEvent:
+    """A change the desk made at ``at``: once per complaint, status, assignee and time."""
+    payload = ComplaintUpdated(
+        complaint_id=str(complaint.complaint_id),
+        complaint_ref=complaint.complaint_ref,
+        status=complaint.status,  # a desk change never resolves: its own route does
+        assignee=complaint.assignee,
+        at=at,
+    )
+    step = f"updated:{complaint.status}:{complaint.assignee}:{at.isoformat()}"
+    event_id = derived_id(complaint.complaint_id, step)
+    return _about(complaint.tenant_id, complaint.customer_id, payload, at, event_id)
 
 
 def complaint_escalated(complaint: Complaint, step: Escalated, now: datetime) -> CloudEvent:
@@ -109,6 +126,7 @@ def survey_answered(response: Response, detractor: bool, cause: CloudEvent | Non
         at=response.responded_at,
         invitation_id=str(response.invitation_id) if response.invitation_id else None,
         detractor=detractor,
+        comment=response.comment if cause is None else None,  # a partner's: on crm.activity
     )
     if cause is not None:
         return caused_event(payload, cause, source=SOURCE, purpose="survey_answered")

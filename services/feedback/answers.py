@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.feedback import announcements, preferences, store
 from services.feedback.domain import invitations, recovery, tokens
@@ -78,27 +79,52 @@ async def answer_by_token(
     if claims.tenant_id != answer.tenant_id:
         raise UnknownInvitation(claims.invitation_id)
     async with db.unit_of_work() as uow:
-        invitation = await store.lock_invitation(
-            uow.conn, claims.tenant_id, claims.customer_id, claims.invitation_id
-        )
-        if invitation is None:
-            raise UnknownInvitation(claims.invitation_id)
-        if invitation.status != SENT:
-            raise NotOpen(invitation)
-        check_scale(invitation.survey, answer.score)
-        response = Response(
-            response_id=uuid.uuid5(invitation.invitation_id, "answer"),
-            tenant_id=invitation.tenant_id,
-            customer_id=invitation.customer_id,
-            survey=invitation.survey,
-            score=answer.score,
-            comment=answer.comment,
-            responded_at=now,
-            channel=invitation.channel,
-            invitation_id=invitation.invitation_id,
-        )
-        await store.save_invitations(uow.conn, [invitations.answer(invitation, response)])
-        await keep(uow, {response: None}, config)
-        await preferences.settle(uow, {(response.tenant_id, response.customer_id): response})
+        asked = Answered(claims.tenant_id, claims.customer_id, claims.invitation_id)
+        response = await answer_in(uow, asked, answer.score, answer.comment, now, config)
         await uow.commit()
+    return response
+
+
+@dataclass(frozen=True)
+class Answered:
+    """Which invitation an answer token named: of which tenant and customer."""
+
+    tenant_id: str
+    customer_id: uuid.UUID
+    invitation_id: uuid.UUID
+
+
+async def answer_in(
+    uow: UnitOfWork,
+    asked: Answered,
+    score: int,
+    comment: str | None,
+    now: datetime,
+    config: FeedbackConfig,
+) -> Response:
+    """Keep the answer given at ``now`` to the invitation in ``uow``: posted with its
+    token, or again by a rebuild from its ``survey_answered`` event
+    (``services.feedback.decisions``)."""
+    invitation = await store.lock_invitation(
+        uow.conn, asked.tenant_id, asked.customer_id, asked.invitation_id
+    )
+    if invitation is None:
+        raise UnknownInvitation(asked.invitation_id)
+    if invitation.status != SENT:
+        raise NotOpen(invitation)
+    check_scale(invitation.survey, score)
+    response = Response(
+        response_id=uuid.uuid5(invitation.invitation_id, "answer"),
+        tenant_id=invitation.tenant_id,
+        customer_id=invitation.customer_id,
+        survey=invitation.survey,
+        score=score,
+        comment=comment,
+        responded_at=now,
+        channel=invitation.channel,
+        invitation_id=invitation.invitation_id,
+    )
+    await store.save_invitations(uow.conn, [invitations.answer(invitation, response)])
+    await keep(uow, {response: None}, config)
+    await preferences.settle(uow, {(response.tenant_id, response.customer_id): response})
     return response

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from services.feedback import analytics_api, api, handlers, privacy, survey_api
+from services.feedback import analytics_api, api, decisions, handlers, privacy, survey_api
 from services.feedback.domain.config import parse_config
 from services.feedback.resources import FeedbackResources, FeedbackRuntime
 from services.feedback.settings import FeedbackSettings
@@ -31,6 +31,8 @@ from shared.uow import UnitOfWork
 
 # The sealed texts feedback keeps: complaints' and answers' (``shared.sealing``).
 SEALED = (ComplaintFiled, SurveyResponded)
+DESK = "feedback-desk"  # a rebuild's group only: no service runs it
+
 CONSUMED = {
     "feedback-activity": (topics.ACTIVITY, handlers.FROM_ACTIVITY),
     "feedback-lifecycle": (topics.LIFECYCLE, handlers.FROM_LIFECYCLE),
@@ -87,6 +89,23 @@ def subscriptions(runtime: FeedbackRuntime) -> list[Subscription]:
     ] + [erasure_subscription("feedback", privacy.erase, runtime.clock)]
 
 
+def replayed(runtime: FeedbackRuntime) -> list[Subscription]:
+    """What only a rebuild folds (``services.feedback.rebuild``): the desk's changes and
+    resolutions and the answers posted with a token, from crm.feedback."""
+    book = runtime.resources.policies
+
+    async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
+        await book.refresh(uow.conn)
+        for tenant, events in by_tenant(batch).items():
+            await decisions.refold(uow, events, book.of(tenant))
+
+    return [
+        Subscription(
+            group=DESK, topics=(topics.FEEDBACK,), applies=decisions.APPLIES, handler=handle
+        )
+    ]
+
+
 def sweep(runtime: FeedbackRuntime, tenant: str | None = None) -> Awaitable[Swept]:
     """The invitations to send or lapse and the complaints to escalate now, of ``tenant``
     (None: every tenant)."""
@@ -137,6 +156,7 @@ def definition(
             replays_router("feedback", "feedback"),
         ],
         subscriptions=subscriptions,
+        replayed=replayed,
         jobs=jobs,
         resources=opened_by(profile),
         settings=FeedbackSettings,

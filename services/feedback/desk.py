@@ -4,21 +4,23 @@ moves it along its status machine (``domain.desk``), assigns it, or leaves a not
 A reopened complaint counts as open again: it is announced as
 ``crm.feedback.complaint_opened.v1`` (``reopened``: true) with the customer's open
 count, so the 360 and churn risk see it, and the resolution it undoes is kept in a
-note. Other moves change who works it and when it was first taken up, which the
-recovery figures count, and are not announced.
+note. Every change is also announced as ``crm.feedback.complaint_updated.v1`` (status
+and assignee after it), from which a rebuild folds the desk's work again. Notes are
+not announced: they are internal, and kept through a rebuild.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.feedback import announcements, store
 from services.feedback.domain import desk
 from services.feedback.domain.complaints import OPEN, RESOLVED, Complaint
 from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.desk import DeskStatus, Note
-from shared.uow import Database
+from shared.uow import Database, UnitOfWork
 
 KEEP = object()  # an assignee left out of a change: kept as it is
 
@@ -42,28 +44,38 @@ class Change:
 async def change(db: Database, command: Change, config: FeedbackConfig) -> Complaint:
     """Apply an agent's change and return the complaint. Raises ``UnknownComplaint`` or
     ``IllegalStep`` (naming the states); nothing is written then."""
-    now = db.clock.now()
     async with db.unit_of_work() as uow:
-        found = await store.lock_complaint(
-            uow.conn, command.tenant_id, command.customer_id, command.complaint_id
-        )
-        if found is None:
-            raise UnknownComplaint(command.complaint_id)
-        changed = found
-        if command.status is not None:
-            changed = desk.move(changed, command.status, config, now)
-        if command.assignee is not KEEP:
-            assignee = command.assignee if isinstance(command.assignee, str) else None
-            changed = desk.assign(changed, assignee)
-        if changed != found:
-            await store.save_complaints(uow.conn, [changed])
-        if found.status == RESOLVED and changed.status == OPEN:
-            note = desk.reopening_note(found, command.actor, now)
-            await store.add_notes(uow.conn, changed, [(_note_id(changed), note)])
-            counts = await store.open_counts(uow.conn, {changed.customer})
-            opened = counts.get(changed.customer, 1)
-            uow.publish(announcements.complaint_opened(changed, opened, None, now))
+        changed = await apply_change(uow, command, config, db.clock.now())
         await uow.commit()
+    return changed
+
+
+async def apply_change(
+    uow: UnitOfWork, command: Change, config: FeedbackConfig, now: datetime
+) -> Complaint:
+    """The change made at ``now`` in ``uow``: at the desk, or again by a rebuild from
+    its ``complaint_updated`` event (``services.feedback.decisions``)."""
+    found = await store.lock_complaint(
+        uow.conn, command.tenant_id, command.customer_id, command.complaint_id
+    )
+    if found is None:
+        raise UnknownComplaint(command.complaint_id)
+    changed = found
+    if command.status is not None:
+        changed = desk.move(changed, command.status, config, now)
+    if command.assignee is not KEEP:
+        assignee = command.assignee if isinstance(command.assignee, str) else None
+        changed = desk.assign(changed, assignee)
+    if changed == found:
+        return changed
+    await store.save_complaints(uow.conn, [changed])
+    uow.publish(announcements.complaint_updated(changed, now))
+    if found.status == RESOLVED and changed.status == OPEN:
+        note = desk.reopening_note(found, command.actor, now)
+        await store.add_notes(uow.conn, changed, [(_note_id(changed), note)])
+        counts = await store.open_counts(uow.conn, {changed.customer})
+        opened = counts.get(changed.customer, 1)
+        uow.publish(announcements.complaint_opened(changed, opened, None, now))
     return changed
 
 

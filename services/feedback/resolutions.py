@@ -104,23 +104,28 @@ async def resolve_at_desk(db: Database, command: ResolveAtDesk, rules: Invitatio
     """Resolve an open complaint of the customer now, as the service desk decided, and
     return it. Raises ``UnknownComplaint`` or ``AlreadyResolved``; nothing is written then."""
     async with db.unit_of_work() as uow:
-        found = await store.lock_complaint(
-            uow.conn, command.tenant_id, command.customer_id, command.complaint_id
-        )
-        if found is None:
-            raise UnknownComplaint(command.complaint_id)
-        resolution = complaints.desk_resolution(
-            found,
-            command.resolution,
-            command.compensation_points,
-            db.clock.now(),
-            command.resolver,
-        )
-        if not complaints.resolvable(found.status, found.opened_at, resolution.at):
-            raise AlreadyResolved(found.status, found.resolved_at)
-        done = complaints.resolve(found, resolution)
-        await _close(uow, [(done, resolution, None)], rules)
+        done = await resolve_in(uow, command, rules, db.clock.now())
         await uow.commit()
+    return done
+
+
+async def resolve_in(
+    uow: UnitOfWork, command: ResolveAtDesk, rules: Invitations, now: datetime
+) -> Complaint:
+    """The desk's resolution at ``now`` in ``uow``: at the route, or again by a rebuild
+    from its ``complaint_resolved`` event (``services.feedback.decisions``)."""
+    found = await store.lock_complaint(
+        uow.conn, command.tenant_id, command.customer_id, command.complaint_id
+    )
+    if found is None:
+        raise UnknownComplaint(command.complaint_id)
+    resolution = complaints.desk_resolution(
+        found, command.resolution, command.compensation_points, now, command.resolver
+    )
+    if not complaints.resolvable(found.status, found.opened_at, resolution.at):
+        raise AlreadyResolved(found.status, found.resolved_at)
+    done = complaints.resolve(found, resolution)
+    await _close(uow, [(done, resolution, None)], rules)
     return done
 
 

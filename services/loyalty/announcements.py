@@ -26,6 +26,7 @@ from shared.events.loyalty import (
 from shared.events.payload import Payload
 
 SOURCE = "/crm/loyalty"
+REDEMPTION = "redemption:"  # a redemption's ref: this, then its Idempotency-Key
 
 
 def announce(account: Account, n: Notice, cause: CloudEvent | None, at: datetime) -> CloudEvent:
@@ -47,6 +48,12 @@ def announce(account: Account, n: Notice, cause: CloudEvent | None, at: datetime
             account.customer_id, f"{account.tenant_id}/event/{purpose}/{at.isoformat()}"
         ),
     )
+
+
+def happened(n: Notice, otherwise: datetime) -> datetime:
+    """When what the notice tells happened: its entry's time, a tier move's, else
+    ``otherwise`` (the time of what caused it)."""
+    return n.entry.at if n.entry else n.at or otherwise
 
 
 def _payload(account: Account, n: Notice, at: datetime) -> Payload:
@@ -79,8 +86,9 @@ def _payload(account: Account, n: Notice, at: datetime) -> Payload:
         case "redeemed" if entry:
             reason = entry.rule.removeprefix("redemption:")
             return PointsRedeemed(
-                **state, entry_id=entry_ref, points=entry.points, reason=reason, at=entry.at
-            )
+                **state, entry_id=entry_ref, points=entry.points, reason=reason, at=entry.at,
+                idempotency_key=entry.ref.removeprefix(REDEMPTION),
+            )  # fmt: skip
         case "expired" if entry and lot:
             return PointsExpired(
                 **state, entry_id=entry_ref, points=entry.points, earned_at=lot.earned_at,

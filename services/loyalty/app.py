@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
-from services.loyalty import api, handlers, merges, privacy
+from services.loyalty import api, handlers, merges, privacy, redemptions
 from services.loyalty.domain.rules import Programme, parse_programme
 from services.loyalty.settings import LoyaltySettings
 from services.loyalty.sweep import sweep_due
@@ -15,6 +15,7 @@ from services.replay_jobs import replays_router
 from shared import sweeps, topics
 from shared.contracts.loyalty import LoyaltySweep
 from shared.erasure import erasure_subscription, export_router
+from shared.events.loyalty import PointsRedeemed
 from shared.parking import Parking, expiry_job, parking_of
 from shared.rulebook import Rulebook
 from shared.rules_api import rules_router
@@ -24,6 +25,7 @@ from shared.sweeps import Swept
 from shared.uow import UnitOfWork
 
 LoyaltyRuntime = Runtime[LoyaltySettings, Rulebook[Programme]]
+REDEMPTIONS = "loyalty-redemptions"  # a rebuild's group only: no service runs it
 
 CONSUMED = {
     "loyalty-activity": (topics.ACTIVITY, handlers.FROM_ACTIVITY),
@@ -88,6 +90,23 @@ def subscriptions(runtime: LoyaltyRuntime) -> list[Subscription]:
     ]
 
 
+def replayed(runtime: LoyaltyRuntime) -> list[Subscription]:
+    """What only a rebuild folds (``services.loyalty.rebuild``): the redemptions made at
+    the API, from their own ``points_redeemed`` events on crm.loyalty."""
+    book, clock = runtime.resources, runtime.clock
+
+    async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
+        await book.refresh(uow.conn)
+        for tenant, events in by_tenant(batch).items():
+            await redemptions.refold(uow, events, book.of(tenant), clock.now())
+
+    return [
+        Subscription(
+            group=REDEMPTIONS, topics=(topics.LOYALTY,), applies=(PointsRedeemed,), handler=handle
+        )
+    ]
+
+
 def sweep(runtime: LoyaltyRuntime, tenant: str | None = None) -> Awaitable[Swept]:
     """The expiries, releases and tier reviews due now, of ``tenant`` (None: every tenant)."""
     settings = runtime.settings
@@ -122,6 +141,7 @@ SERVICE: ServiceDefinition[LoyaltySettings, Rulebook[Programme]] = ServiceDefini
         replays_router("loyalty", "loyalty"),
     ],
     subscriptions=subscriptions,
+    replayed=replayed,
     jobs=jobs,
     resources=programmes,
     settings=LoyaltySettings,

@@ -8,16 +8,21 @@ a redelivered event; the domain also ignores an order it has rewarded before,
 whatever event carries it (order ids are unique per customer, not across partners).
 A refund that arrives before its purchase (another partner's system, not ordered
 with the till) is parked (``shared.parking``) and applied right after the purchase,
-in the transaction that applies the purchase.
+in the transaction that applies the purchase. Before an event applies, the account's
+work that fell due before the event's time (a release, an expiry, a tier review) is done
+at its due time (``account.catch_up``), so the account does not depend on when the
+sweep last ran, and a rebuild folding the history again finds the same.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from datetime import datetime
 
 from services.loyalty import merges, store
-from services.loyalty.announcements import announce
+from services.loyalty.announcements import announce, happened
+from services.loyalty.domain import account as accounts
 from services.loyalty.domain import commands
 from services.loyalty.domain.account import Account, Notice
 from services.loyalty.domain.commands import (
@@ -42,6 +47,8 @@ from shared.subscription import CustomerKey, Received
 from shared.uow import UnitOfWork
 
 Asked = tuple[Received[Payload], Command]
+# A notice, the event that caused it (None: work that fell due) and the event's time.
+Noticed = tuple[Account, Notice, Received[Payload] | None, datetime]
 
 # What each consumer applies, as ``_apply`` matches it.
 FROM_ACTIVITY: tuple[type[Payload], ...] = (PurchaseCompleted, OrderRefunded)
@@ -75,10 +82,14 @@ async def update_accounts(
     found = await store.lock_accounts(uow.conn, keys)
     noticed = _fold(found, deque(asked), held, programme)
     await store.save(
-        uow.conn, found.values(), [(a, n, r.event.id) for a, n, r in noticed], programme, now
+        uow.conn,
+        found.values(),
+        [(a, n, r.event.id if r else None) for a, n, r, _ in noticed],
+        programme,
+        now,
     )
-    await merges.claim_arrivals(uow.conn, noticed)
-    uow.publish(*(announce(a, n, r.event, r.event.time) for a, n, r in noticed))
+    await merges.claim_arrivals(uow.conn, [(a, n, r) for a, n, r, _ in noticed if r is not None])
+    uow.publish(*(announce(a, n, r.event if r else None, at) for a, n, r, at in noticed))
     await parking.park(uow.conn, [(r, w[2]) for w, rs in held.items() for r, _ in rs])
 
 
@@ -87,18 +98,22 @@ def _fold(
     queue: deque[Asked],
     held: dict[WaitKey, list[Asked]],
     programme: Programme,
-) -> list[tuple[Account, Notice, Received[Payload]]]:
-    """Apply the commands in order; one that waits is held in ``held`` and applied right
-    after what it waits for, if that comes in this batch."""
-    noticed = []
+) -> list[Noticed]:
+    """Apply the commands in order, each after the work due before its time; one that
+    waits is held in ``held`` and applied right after what it waits for, if that comes
+    in this batch."""
+    noticed: list[Noticed] = []
     while queue:
         received, command = queue.popleft()
         account = found[received.customer]
         if (waits := commands.awaits(account, command)) is not None:
             held.setdefault((*received.customer, waits), []).append((received, command))
             continue
+        at = commands.time_of(command)
+        for n in accounts.catch_up(account, programme, at):  # announced as the sweep does
+            noticed.append((account, n, None, happened(n, at)))
         for n in commands.apply(account, programme, command):
-            noticed.append((account, n, received))
+            noticed.append((account, n, received, received.event.time))
         if isinstance(command, Buy):
             ref = commands.order_ref(command.order_id)
             queue.extendleft(reversed(held.pop((*received.customer, ref), [])))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,13 +30,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.loyalty import store
-from services.loyalty.announcements import announce
-from services.loyalty.domain.account import notice
-from services.loyalty.domain.ledger import InsufficientPoints
+from services.loyalty.announcements import REDEMPTION, announce, happened
+from services.loyalty.domain import account as accounts
+from services.loyalty.domain.account import Account, Notice, notice
+from services.loyalty.domain.ledger import Entry, InsufficientPoints
 from services.loyalty.domain.rules import Programme
 from services.loyalty.tables import account, ledger_entry, redemption
 from shared.contracts.loyalty import LedgerEntry
-from shared.uow import Database
+from shared.db import insert_ignoring_conflicts
+from shared.events.loyalty import PointsRedeemed
+from shared.subscription import Received
+from shared.uow import Database, UnitOfWork
 
 
 class UnknownAccount(Exception):
@@ -73,23 +78,60 @@ async def redeem(db: Database, command: Redeem, programme: Programme) -> LedgerE
         if earlier is not None:
             return earlier
         account, now = found[key], db.clock.now()
-        ref = f"redemption:{command.idempotency_key}"
+        caught = accounts.catch_up(account, programme, now)  # never spend an expired lot
+        ref = f"{REDEMPTION}{command.idempotency_key}"
         entry = account.ledger.redeem(command.points, ref, command.reason, now)
-        redeemed = notice(account, "redeemed", entry=entry)
-        await store.save(uow.conn, [account], [(account, redeemed, None)], programme, now)
-        await uow.conn.execute(
-            redemption.insert().values(
-                tenant_id=command.tenant_id,
-                customer_id=command.customer_id,
-                idempotency_key=command.idempotency_key,
-                request_hash=command.fingerprint,
-                entry_id=store.entry_id(account, entry),
-                created_at=now,
-            )
-        )
-        uow.publish(announce(account, redeemed, None, now))
+        noticed = [*caught, notice(account, "redeemed", entry=entry)]
+        await store.save(uow.conn, [account], [(account, n, None) for n in noticed], programme, now)
+        await uow.conn.execute(redemption.insert().values(_row(account, command, entry)))
+        uow.publish(*(announce(account, n, None, happened(n, now)) for n in noticed))
         await uow.commit()
     return _answer(store.entry_id(account, entry), entry.points, ref, entry.at)
+
+
+async def refold(
+    uow: UnitOfWork,
+    batch: Sequence[Received[PointsRedeemed]],
+    programme: Programme,
+    now: datetime,
+) -> None:
+    """The redemptions of one tenant made at the API, folded again from their
+    ``points_redeemed`` events by a rebuild (``services.loyalty.rebuild``): the same
+    entry, lot consumption and idempotency record, at the time they were made. The
+    other events on crm.loyalty are loyalty's own consequences of what it folds."""
+    asked = sorted(
+        (r for r in batch if r.payload.idempotency_key), key=lambda r: (r.event.time, r.event.id)
+    )
+    found = await store.lock_accounts(uow.conn, {r.customer for r in asked})
+    noticed: list[tuple[Account, Notice]] = []
+    rows = []
+    for received in asked:
+        p, account = received.payload, found.get(received.customer)
+        if account is None:  # the account was erased after the redemption
+            continue
+        noticed += [(account, n) for n in accounts.catch_up(account, programme, p.at)]
+        key = p.idempotency_key or ""
+        # Decided at the API then: recorded as it was, the balance not checked again.
+        entry = account.ledger.redeemed(-p.points, REDEMPTION + key, REDEMPTION + p.reason, p.at)
+        n = notice(account, "redeemed", entry=entry)
+        noticed.append((account, n))
+        asked_again = Redeem(account.tenant_id, account.customer_id, key, -p.points, p.reason)
+        assert n.entry is not None
+        rows.append(_row(account, asked_again, n.entry))
+    await store.save(uow.conn, found.values(), [(a, n, None) for a, n in noticed], programme, now)
+    await insert_ignoring_conflicts(uow.conn, redemption, rows)
+
+
+def _row(account: Account, command: Redeem, entry: Entry) -> dict[str, object]:
+    """The redemption's idempotency record: its key, request and entry."""
+    return {
+        "tenant_id": command.tenant_id,
+        "customer_id": command.customer_id,
+        "idempotency_key": command.idempotency_key,
+        "request_hash": command.fingerprint,
+        "entry_id": store.entry_id(account, entry),
+        "created_at": entry.at,
+    }
 
 
 async def _earlier(conn: AsyncConnection, command: Redeem) -> LedgerEntry | None:

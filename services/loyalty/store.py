@@ -122,7 +122,7 @@ async def save(
             "from_tier": n.from_tier,
             "to_tier": n.tier,
             "cause": n.cause[:200],
-            "at": now,
+            "at": n.at or now,
         }
         for account, n, _ in noticed
         if n.kind == "tier_changed" and n.from_tier is not None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from services.loyalty import store
-from services.loyalty.announcements import announce
+from services.loyalty.announcements import announce, happened
 from services.loyalty.domain import account as accounts
 from services.loyalty.domain.rules import Programme
 from services.loyalty.tables import account
@@ -51,6 +51,6 @@ async def _sweep_batch(
             swept = [(a, n) for a in mine for n in accounts.sweep(a, programme, now)]
             await store.save(uow.conn, mine, [(a, n, None) for a, n in swept], programme, now)
             noticed += swept
-        uow.publish(*(announce(a, n, None, n.entry.at if n.entry else now) for a, n in noticed))
+        uow.publish(*(announce(a, n, None, happened(n, now)) for a, n in noticed))
         await uow.commit()
     return Swept({"accounts": len(keys), "events": len(noticed)}, more=len(keys) == limit)

@@ -127,7 +127,12 @@ tier_change = Table(
     Column("from_tier", String(32), nullable=False),
     Column("to_tier", String(32), nullable=False),
     Column("cause", String(200), nullable=False),
-    Column("at", UTCDateTime, nullable=False, comment="When loyalty applied the move"),
+    Column(
+        "at",
+        UTCDateTime,
+        nullable=False,
+        comment="When the move happened: its cause's event time, or the period's end",
+    ),
     comment="Every tier move, for the tier movements over a period.",
 )
 Index("ix_tier_change_at", tier_change.c.tenant_id, tier_change.c.at)

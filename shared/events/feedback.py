@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field
 
 from shared.events.activity import Severity, SurveyKind
-from shared.events.bounds import Id, Name
+from shared.events.bounds import Id, Name, Note
 from shared.events.payload import Payload
 from shared.events.profile import ConsentChannel
 
@@ -50,6 +50,14 @@ class ComplaintResolved(Payload):
         description="'desk' (the service desk route) or 'partner:<name>' (the filing "
         "partner's complaint.resolved); absent on resolutions announced before it existed",
     )
+    resolution: Note | None = Field(
+        default=None,
+        description="What the service desk wrote it resolved it with (desk resolutions); a "
+        "rebuild of feedback folds the desk's resolution again from this event",
+    )
+    resolver: Name | None = Field(
+        default=None, description="The API key that resolved it at the desk, if recorded"
+    )
 
 
 class SurveyAnswered(Payload):
@@ -66,6 +74,12 @@ class SurveyAnswered(Payload):
         default=None,
         description="Whether the score passes the detractor threshold of its survey "
         "(feedback.toml [detractors]); a detractor opens a recovery case",
+    )
+    comment: Note | None = Field(
+        default=None,
+        description="The customer's comment, on answers posted with an answer token (a "
+        "rebuild of feedback folds those again from this event; a partner's answer is on "
+        "crm.activity)",
     )
 
 
@@ -116,6 +130,19 @@ class ComplaintEscalated(Payload):
     assignee: Name | None = Field(
         default=None, description="The desk agent working it, if any (unassigned: the lead's)"
     )
+
+
+class ComplaintUpdated(Payload):
+    """The service desk moved a complaint along its status machine or (re)assigned it;
+    ``status`` and ``assignee`` are the complaint's after the change. Announced so a
+    rebuild of feedback folds the desk's work again (a reopening is also announced as
+    ``complaint_opened`` with ``reopened``)."""
+
+    complaint_id: Id
+    complaint_ref: Name
+    status: Literal["open", "escalated", "in_progress", "waiting_on_customer", "closed"]
+    assignee: Name | None = Field(default=None, description="The desk agent working it")
+    at: AwareDatetime
 
 
 class PreferredChannelChanged(Payload):

@@ -64,6 +64,11 @@ class PointsRedeemed(BalanceChange):
     points: int = Field(description="Points spent (< 0)")
     reason: Note
     at: AwareDatetime
+    idempotency_key: Name | None = Field(
+        default=None,
+        description="The redemption's Idempotency-Key: a rebuild of loyalty folds the "
+        "redemption again from this event, and a repeat of the key keeps its first answer",
+    )
 
 
 class PointsExpired(BalanceChange):

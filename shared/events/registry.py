@@ -160,6 +160,7 @@ def _types() -> Iterable[EventType]:
     yield EventType(feedback.ComplaintEscalated, "crm.feedback.complaint_escalated.v1")
     yield EventType(feedback.InvitationExpired, "crm.feedback.invitation_expired.v1")
     yield EventType(feedback.PreferredChannelChanged, "crm.feedback.preferred_channel_changed.v1")
+    yield EventType(feedback.ComplaintUpdated, "crm.feedback.complaint_updated.v1")
     yield EventType(gateway.WebhookDisabled, "crm.gateway.webhook_disabled.v1")
 
 

@@ -114,6 +114,7 @@ async def test_lifecycle_rebuilt_from_its_topics_is_the_lifecycle_it_was(bench_o
     work = plan("lifecycle", runtime, FOLDED, lifecycle_app.sweep)
     outbox_before = len(await lifecycle.published())
     applied = await refold(work, fed, progress=lambda line: None)
+    assert len(await lifecycle.published()) == outbox_before  # nothing announced again
     await _rescore(lifecycle, END + 2 * DAY)
     after = await _snapshot(lifecycle, FOLDED)
 
@@ -124,4 +125,3 @@ async def test_lifecycle_rebuilt_from_its_topics_is_the_lifecycle_it_was(bench_o
     for table in before:
         assert after[table] == before[table], table
     assert [s for s in before["stage_history"] if s["to_stage"] == "churned"]
-    assert len(await lifecycle.published()) == outbox_before  # nothing announced again

@@ -14,7 +14,7 @@ from services.feedback.domain.complaints import OPEN_STATUSES, Complaint
 from services.feedback.domain.desk import Note
 from services.feedback.store.rows import complaint_of, due, locked, write_back
 from services.feedback.tables import complaint, complaint_note
-from shared.db import insert_new, insert_rows, keys_in
+from shared.db import insert_ignoring_conflicts, insert_new, keys_in
 
 Key = tuple[str, uuid.UUID]  # (tenant, customer)
 RefKey = tuple[str, str]  # (tenant, complaint_ref)
@@ -97,7 +97,8 @@ async def add_notes(
          "author": note.author, "text": note.text, "at": note.at}
         for note_id, note in notes
     ]  # fmt: skip
-    await insert_rows(conn, complaint_note, rows)
+    # A rebuild reopens a complaint again: its reopening's note, kept, is not doubled.
+    await insert_ignoring_conflicts(conn, complaint_note, rows)
 
 
 async def count_notes(conn: AsyncConnection, complaint_id: uuid.UUID) -> int:

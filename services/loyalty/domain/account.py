@@ -60,6 +60,7 @@ class Notice:
     reversal: Reversal | None = None
     from_tier: str | None = None
     cause: str = ""
+    at: datetime | None = None  # when a tier move happened (its event's or due time)
 
 
 def notice(
@@ -71,12 +72,12 @@ def notice(
     reversal: Reversal | None = None,
     from_tier: str | None = None,
     cause: str = "",
+    at: datetime | None = None,
 ) -> Notice:
     """What just happened to the account, with its balance, pending points and tier now."""
     ledger = account.ledger
-    return Notice(
-        kind, ledger.balance, ledger.pending, account.tier, entry, lot, reversal, from_tier, cause
-    )
+    figures = (ledger.balance, ledger.pending, account.tier)
+    return Notice(kind, *figures, entry, lot, reversal, from_tier, cause, at)
 
 
 def lot_id(account: Account, ref: str) -> uuid.UUID:
@@ -127,7 +128,7 @@ def refund(
     reversal = account.ledger.reverse(lot, amount_minor, ref, at, negative_ok=negative_ok)
     notices = [notice(account, "reversed", entry=reversal.entry, lot=lot, reversal=reversal)]
     if programme.refunds.reevaluate_tier:
-        notices += _requalify(account, programme, f"refund:{order_id}")
+        notices += _requalify(account, programme, f"refund:{order_id}", at)
     return notices
 
 
@@ -184,7 +185,12 @@ def went_silent(account: Account, programme: Programme, at: datetime) -> list[No
 
 def sweep(account: Account, programme: Programme, now: datetime) -> list[Notice]:
     """The time-based work that is due: release closed return windows, expire lots
-    (oldest first), and review the tier at the end of its period."""
+    (oldest first), and review the tier at the end of each period that has ended.
+
+    Each piece happens at its due time (a lot's release and expiry, the period's end),
+    not at the instant the sweep ran: so the account is the same whether the periodic
+    sweep, an event of the customer (``catch_up``) or a rebuild replaying the history
+    got there first."""
     notices = [
         notice(account, "credited", entry=entry, lot=lot)
         for lot, entry in account.ledger.release_due(now)
@@ -193,9 +199,16 @@ def sweep(account: Account, programme: Programme, now: datetime) -> list[Notice]
         notice(account, "expired", entry=entry, lot=lot)
         for lot, entry in account.ledger.expire_due(now)
     ]
-    if account.tier_review_at is not None and account.tier_review_at <= now:
-        notices += _review(account, programme, now)
+    while account.tier_review_at is not None and account.tier_review_at <= now:
+        notices += _review(account, programme, account.tier_review_at)
     return notices
+
+
+def catch_up(account: Account, programme: Programme, at: datetime) -> list[Notice]:
+    """The work that fell due before something happening at ``at`` (an event, a
+    redemption), done first: a refund after the return window closed reverses credited
+    points, a redemption never spends an expired lot, whenever the sweep last ran."""
+    return sweep(account, programme, at)
 
 
 def next_due(account: Account) -> datetime | None:
@@ -217,10 +230,11 @@ def _review(account: Account, programme: Programme, now: datetime) -> list[Notic
     account.reviewed_tier, account.reviewed_at = account.tier, now
     if moved is None:
         return []
-    return [notice(account, "tier_changed", from_tier=before, cause="qualification_period_end")]
+    cause = "qualification_period_end"
+    return [notice(account, "tier_changed", from_tier=before, cause=cause, at=now)]
 
 
-def _requalify(account: Account, programme: Programme, cause: str) -> list[Notice]:
+def _requalify(account: Account, programme: Programme, cause: str, at: datetime) -> list[Notice]:
     """Down to the tier the spend still earns, never below what the last review left,
     never up (a refund only takes away). A tier kept may be kept by a later purchase
     than the one that first earned it (the refunded one did): its review then moves
@@ -233,7 +247,7 @@ def _requalify(account: Account, programme: Programme, cause: str) -> list[Notic
     if tiers.rank(rules, tier) >= tiers.rank(rules, account.tier):
         return []
     before, account.tier, account.tier_review_at = account.tier, tier, review_at
-    return [notice(account, "tier_changed", from_tier=before, cause=cause)]
+    return [notice(account, "tier_changed", from_tier=before, cause=cause, at=at)]
 
 
 def _retier(account: Account, programme: Programme, at: datetime, cause: str) -> list[Notice]:
@@ -253,7 +267,7 @@ def _retier(account: Account, programme: Programme, at: datetime, cause: str) ->
     before, account.tier, account.tier_review_at = account.tier, tier, review_at
     if tier == before:
         return []
-    return [notice(account, "tier_changed", from_tier=before, cause=cause)]
+    return [notice(account, "tier_changed", from_tier=before, cause=cause, at=at)]
 
 
 def _upgrade(account: Account, programme: Programme, at: datetime, cause: str) -> list[Notice]:
@@ -263,7 +277,7 @@ def _upgrade(account: Account, programme: Programme, at: datetime, cause: str) -
         return []
     before, account.tier = account.tier, moved
     account.tier_review_at = tiers.next_review(programme.tiers, moved, at)
-    return [notice(account, "tier_changed", from_tier=before, cause=cause)]
+    return [notice(account, "tier_changed", from_tier=before, cause=cause, at=at)]
 
 
 def _offer_progress(account: Account, programme: Programme, bought: Purchase) -> list[Notice]:

@@ -72,6 +72,15 @@ def awaits(acc: Account, command: Command) -> str | None:
     return None
 
 
+def time_of(command: Command) -> datetime:
+    """When what the command carries out happened (its event's time)."""
+    match command:
+        case Buy(purchase=bought):
+            return bought.at
+        case Refund(at=at) | GrantGoodwill(at=at) | Compensate(at=at) | OfferReactivation(at=at):
+            return at
+
+
 def order_ref(order_id: str) -> str:
     """How an order is named, in its lot and in what waits for it."""
     return f"{account.ORDER}{order_id}"

@@ -100,8 +100,14 @@ class Ledger:
             raise ValueError("a redemption takes a positive number of points")
         if points > self.balance:
             raise InsufficientPoints(self.balance, points)
-        self._take(points)
-        return self._append(Entry("redeem", -points, ref, f"redemption:{reason}"[:200], at))
+        return self.redeemed(points, ref, f"redemption:{reason}", at)
+
+    def redeemed(self, points: int, ref: str, rule: str, at: datetime) -> Entry:
+        """Record a redemption decided before (replayed by a rebuild) without checking
+        the balance again: the customer has the voucher. Should the folded balance fall
+        short, what is missing is a debt, as a refund past the balance leaves one."""
+        self._take(min(points, self._available()))
+        return self._append(Entry("redeem", -points, ref, rule[:300], at))
 
     def reverse(
         self, lot: Lot, refunded_minor: int, ref: str, at: datetime, *, negative_ok: bool

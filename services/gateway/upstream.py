@@ -30,6 +30,8 @@ _ACCEPT = re.compile(r"^[\x20-\x7e]{1,200}$")
 # What a service's answer may carry back to the caller besides its body.
 RELAYED_HEADERS = ("etag",)
 
+STREAM_READ_SECONDS = 120.0  # the longest pause between an export's chunks
+
 
 def forwarded_headers(request: Request) -> dict[str, str]:
     """The caller's headers the service needs, each checked (422 naming a bad one)."""
@@ -131,7 +133,12 @@ class Upstreams:
         """Forward a GET whose answer may be large (an export), relaying it as it comes."""
         headers = {TENANT_HEADER: tenant_id, **forwarded_headers(request)}
         client = self._clients[service]
-        call = client.build_request("GET", path, params=request.query_params, headers=headers)
+        # A large export pauses between chunks while the service reads its next page: under
+        # load longer than a call's timeout, which would cut the stream short.
+        patience = httpx.Timeout(client.timeout.connect, read=STREAM_READ_SECONDS)
+        call = client.build_request(
+            "GET", path, params=request.query_params, headers=headers, timeout=patience
+        )
         try:
             answer = await client.send(call, stream=True)
         except httpx.HTTPError as error:

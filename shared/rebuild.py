@@ -92,9 +92,9 @@ async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress
         rebuild.clock.move_to(chunk[0][0])
         await rebuild.sweep()
         rebuild.clock.move_to(chunk[-1][0])  # the chunk has arrived by its latest event
-        for part in _segments(chunk):
+        for layer in _layers(chunk):
             for group in groups:
-                mine = [record for _, g, record in part if g == group]
+                mine = [record for _, g, record in layer if g == group]
                 if mine:
                     await rebuild.consumers[group].process(mine)
         progress(f"{start:,} of {total:,} events ({_share(start, total)})")
@@ -140,23 +140,27 @@ def _chunks(
         yield chunk
 
 
-def _segments(
+def _layers(
     chunk: list[tuple[datetime, str, Record]],
 ) -> list[list[tuple[datetime, str, Record]]]:
-    """The chunk cut where a customer's event goes to another group than their earlier
-    one in the piece: each group takes its records of a piece as one batch, and one
-    customer's events across groups (a silence, then the purchase that takes up the
-    offer it brought) still apply in event time. Kafka keeps order per key, no more."""
-    parts: list[list[tuple[datetime, str, Record]]] = [[]]
-    seen: dict[bytes | None, str] = {}
+    """The chunk in layers, so one customer's events across groups (a silence, then the
+    purchase that takes up the offer it brought) still apply in event time while each
+    group takes a layer's records as one batch: a customer's event goes one layer up
+    from their previous one when it goes to another group. Customers' events are
+    ordered against each other no more than Kafka orders them (per key), so a layer
+    holds every customer's next run of one group's events, and a chunk has as many
+    layers as its busiest customer changes group, not as many as customers do."""
+    layers: list[list[tuple[datetime, str, Record]]] = []
+    last: dict[bytes | None, tuple[int, str]] = {}
     for item in chunk:
         _, group, record = item
-        if seen.get(record.key, group) != group:
-            parts.append([])
-            seen = {}
-        seen[record.key] = group
-        parts[-1].append(item)
-    return [part for part in parts if part]
+        layer, was = last.get(record.key, (0, group))
+        layer += was != group
+        last[record.key] = (layer, group)
+        if layer == len(layers):
+            layers.append([])
+        layers[layer].append(item)
+    return layers
 
 
 def _time(record: Record) -> tuple[datetime, str | None]:

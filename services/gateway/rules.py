@@ -29,7 +29,7 @@ from shared.contracts.rules import (
 router = APIRouter(prefix="/v1/admin/rules", tags=["admin"])
 
 
-@router.get("/{kind}", response_model=Rules, responses=failures())
+@router.get("/{kind}", response_model=Rules, responses=failures(404))
 async def get_rules(
     kind: RuleKind, request: Request, caller: Admin, upstreams: UpstreamsDep
 ) -> Response:
@@ -39,7 +39,7 @@ async def get_rules(
     return await upstreams.forward(SERVICE_OF[kind], path, caller.tenant_id, request)
 
 
-@router.put("/{kind}", response_model=Rules, responses=failures(400, 413))
+@router.put("/{kind}", response_model=Rules, responses=failures(400, 404, 413))
 async def put_rules(
     kind: RuleKind,
     body: RulesUpdate,
@@ -69,7 +69,7 @@ async def put_rules(
 
 @router.post(
     "/{kind}/replays", response_model=RuleReplay, status_code=202,
-    responses=failures(400, 409, 413),
+    responses=failures(400, 404, 409, 413),
     openapi_extra=links(202, GetReplay=link(
         "/v1/admin/rules/{kind}/replays/{replay_id}", "get",
         kind="$request.path.kind", replay_id="$response.body#/id",

@@ -20,6 +20,13 @@ from shared.bus.memory import MemoryBus
 from tests.e2e.conftest import purchase
 
 
+def without_name(event: dict[str, Any]) -> dict[str, Any]:
+    """The gateway runs alone here, and personal fields are sealed with keys profile
+    keeps (without it they are a 503): these purchases carry none."""
+    event["customer"].pop("name")
+    return event
+
+
 def _gateway(tmp_path: Path, admin: str, master: str | None) -> Any:
     settings = GatewaySettings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
@@ -46,7 +53,7 @@ async def test_a_signing_key_needs_a_fresh_signature_of_the_body(tmp_path: Path)
         )
         assert created.status_code == 201
         key, secret = created.json()["api_key"], created.json()["signing_secret"]
-        body = orjson.dumps(purchase("s-1", "S-1", "O-1"))
+        body = orjson.dumps(without_name(purchase("s-1", "S-1", "O-1")))
         stamp = str(int(time.time()))
 
         async def post(extra: dict[str, str], content: bytes = body) -> httpx.Response:
@@ -63,7 +70,7 @@ async def test_a_signing_key_needs_a_fresh_signature_of_the_body(tmp_path: Path)
         )
         unsigned_admin_post = await client.post(
             "/v1/events",
-            json=purchase("s-2", "S-2", "O-2"),
+            json=without_name(purchase("s-2", "S-2", "O-2")),
             headers={"Authorization": f"Bearer {admin}"},
         )
 

@@ -258,6 +258,8 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
         await rebuild(settings)
         async with run_service(infra, "profile", tenant=tenant) as rebuilt:
             await eventually(lambda: _folded(rebuilt.client, wang_id), within=120)
+            # The attributes come on crm.profile, a topic of their own: wait for them too.
+            await eventually(lambda: _has_attributes(infra, tenant, wang_id), within=60)
             gone = await rebuilt.client.get(f"/v1/customers/{li_id}")
             kept = (await rebuilt.client.get(f"/v1/customers/{wang_id}")).json()
             held = await held_texts(infra, ("profile",))
@@ -324,6 +326,10 @@ async def segment_facts(infra: Infra, tenant: str) -> dict[str, Any]:
             return {str(r.customer_id): r.attributes for r in rows}
     finally:
         await engine.dispose()
+
+
+async def _has_attributes(infra: Infra, tenant: str, customer: str) -> bool:
+    return bool((await segment_facts(infra, tenant)).get(customer))
 
 
 async def _folded(client: httpx.AsyncClient, customer: str) -> bool:

@@ -11,7 +11,7 @@ import httpx
 
 from services.feedback import analytics_api, api, decisions, handlers, privacy, survey_api
 from services.feedback.domain.config import parse_config
-from services.feedback.resources import FeedbackResources, FeedbackRuntime
+from services.feedback.resources import FeedbackResources, FeedbackRuntime, policies_of
 from services.feedback.settings import FeedbackSettings
 from services.feedback.sweep import Sweeper, sweep_due
 from services.feedback.tables import inbox, outbox, parked, tenant_rules
@@ -128,8 +128,7 @@ def jobs(runtime: FeedbackRuntime) -> list[Job]:
 
 
 def _rulebook(runtime: Runtime[Any, Any]) -> Rulebook[Any]:
-    book: Rulebook[Any] = runtime.resources.policies
-    return book
+    return policies_of(runtime.resources)
 
 
 def definition(

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.feedback import app
+from services.feedback.resources import policies_of
 from services.feedback.tables import complaint, survey_invitation
 from services.replaying import Replayable, main
 from shared.replay_diff import Outcome, Value
@@ -51,9 +52,7 @@ def _nothing() -> dict[str, Value]:
     return {"invitations_sent": 0, "escalations": 0}
 
 
-REPLAY = Replayable(
-    "feedback", "feedback", app.sweep, outcome, rulebook_of=lambda resources: resources.policies
-)
+REPLAY = Replayable("feedback", "feedback", app.sweep, outcome, rulebook_of=policies_of)
 
 if __name__ == "__main__":
     main(REPLAY)

@@ -19,3 +19,9 @@ class FeedbackResources:
 
 
 FeedbackRuntime = Runtime[FeedbackSettings, FeedbackResources]
+
+
+def policies_of(resources: FeedbackResources) -> Rulebook[FeedbackConfig]:
+    """Where feedback keeps its rulebook among its resources (the rules routes and the
+    rule replay ask here)."""
+    return resources.policies

@@ -179,3 +179,6 @@ class KeyCache(Generic[K]):
     def forget(self, names: Iterable[K]) -> None:
         for name in names:
             self._entries.pop(name, None)
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -106,6 +106,7 @@ async def seal_events(runtime: GatewayRuntime, events: list[CloudEvent]) -> list
         return events
     resources = runtime.resources
     tenant = events[0].tenantid
+    await resources.erasures.fresh()  # no key an erasure destroyed seals anything more
     return await sealing.seal_events(resources.upstreams, resources.subject_keys, tenant, events)
 
 

@@ -30,6 +30,7 @@ from services.gateway import (
 )
 from services.gateway.cors import install_cors
 from services.gateway.dashboard import pages as dashboard
+from services.gateway.erased import ErasureWatch
 from services.gateway.imports import api as imports
 from services.gateway.imports.runner import ImportRunner
 from services.gateway.ratelimit import RateLimiter
@@ -112,6 +113,7 @@ def definition(
                 webhooks=WebhookSender(runtime.db, settings, keys=ring.keys),
                 imports=ImportRunner(runtime.db, settings, clients, subject_keys),
                 subject_keys=subject_keys,
+                erasures=ErasureWatch(runtime.db, subject_keys),
             )
 
     return ServiceDefinition(

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.gateway import ingestion, keys, signing
+from services.gateway import erased, ingestion, keys, signing
 from services.gateway.ratelimit import retry_after
 from services.gateway.runtime import GatewayRuntime, RuntimeDep
 from services.gateway.upstream import Upstreams
@@ -71,6 +71,9 @@ def require(*scopes: str) -> Callable[..., Awaitable[keys.Principal]]:
                 "This API key sends too many requests; slow down and retry after the delay.",
                 headers={"Retry-After": retry_after(wait)},
             )
+        customer = request.path_params.get("customer_id")
+        if customer is not None:  # whichever service would answer: it is erasing them
+            await erased.refuse_if_erased(runtime.db, found.tenant_id, customer)
         return found
 
     return principal

@@ -38,7 +38,7 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
 @router.get(
     "/customers/{customer_id}/complaints",
     response_model=ComplaintPage,
-    responses=failures(),
+    responses=failures(404),
     openapi_extra=links(
         200,
         ResolveComplaint=link(
@@ -58,7 +58,7 @@ async def get_complaints(
     cursor: ComplaintCursor = None,
 ) -> Response:
     """The customer's complaints, newest first, with status, SLA deadline and escalation
-    (``cursor`` from the previous page)."""
+    (``cursor`` from the previous page); 404 once the customer is erased."""
     path = f"/v1/customers/{customer_id}/complaints"
     return await upstreams.forward("feedback", path, caller.tenant_id, request)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from services.gateway import audit, exports
+from services.gateway import audit, erased, exports
 from services.gateway.auth import Eraser, Exporter, UpstreamsDep, failures
 from services.gateway.links import link, links
 from services.gateway.runtime import RuntimeDep
@@ -47,7 +47,10 @@ async def erase_customer(
     path = f"/v1/customers/{customer_id}"
     answer = await upstreams.send("profile", "DELETE", path, caller.tenant_id, params)
     if answer.status_code == 202:
-        erasure_id = ErasureJob.model_validate_json(bytes(answer.body)).erasure_id
+        job = ErasureJob.model_validate_json(bytes(answer.body))
+        erasure_id = job.erasure_id
+        await erased.record(runtime.db, caller.tenant_id, job, runtime.clock.now())
+        runtime.resources.erasures.erased_here()
         answer.headers["Location"] = f"/v1/privacy/erasures/{erasure_id}"
         decision = audit.Decision(
             "customer.erased",

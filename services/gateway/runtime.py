@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from services.gateway.erased import ErasureWatch
 from services.gateway.imports.runner import ImportRunner
 from services.gateway.keys import UsageClock
 from services.gateway.ratelimit import RateLimiter
@@ -29,6 +30,7 @@ class GatewayResources:
     webhooks: WebhookSender  # the job posting deliveries; woken by the fan-out and replays
     imports: ImportRunner  # the job registering import files' rows; woken by an upload
     subject_keys: KeyCache[CacheKey]  # the keys partners' personal data is sealed with
+    erasures: ErasureWatch  # drops ``subject_keys`` when any replica erased someone
 
 
 GatewayRuntime = Runtime[GatewaySettings, GatewayResources]

@@ -54,13 +54,13 @@ async def put_surveys(
 @router.get(
     "/customers/{customer_id}/survey-invitations",
     response_model=contract.Invitations,
-    responses=failures(),
+    responses=failures(404),
 )
 async def get_invitations(
     customer_id: Id, request: Request, caller: Reader, upstreams: UpstreamsDep
 ) -> Response:
     """The customer's open invitations, each with the signed ``answer_token`` its answer
-    is posted with, valid until the invitation expires."""
+    is posted with, valid until the invitation expires; 404 once the customer is erased."""
     path = f"/v1/customers/{customer_id}/survey-invitations"
     return await upstreams.forward("feedback", path, caller.tenant_id, request)
 
@@ -68,7 +68,7 @@ async def get_invitations(
 @router.get(
     "/customers/{customer_id}/survey-responses",
     response_model=contract.ResponsePage,
-    responses=failures(),
+    responses=failures(404),
 )
 async def get_responses(
     customer_id: Id,
@@ -78,7 +78,8 @@ async def get_responses(
     limit: contract.ResponseLimit = 50,
     cursor: contract.ResponseCursor = None,
 ) -> Response:
-    """The customer's answers (score, comment, channel, survey, invitation), newest first."""
+    """The customer's answers (score, comment, channel, survey, invitation), newest first;
+    404 once the customer is erased."""
     path = f"/v1/customers/{customer_id}/survey-responses"
     return await upstreams.forward("feedback", path, caller.tenant_id, request)
 

@@ -1,6 +1,6 @@
 """The gateway's tables: API keys, ingestion receipts, webhook subscriptions with
-their deliveries, the audit log of every decision taken through the API, and jobs
-(privacy exports, customer imports)."""
+their deliveries, the audit log of every decision taken through the API, jobs
+(privacy exports, customer imports) and the ids of erased customers."""
 
 from sqlalchemy import (
     JSON,
@@ -187,6 +187,20 @@ privacy_export = Table(
     Column("expires_at", UTCDateTime, nullable=False, comment="forgotten after this"),
     Index("ix_privacy_export_customer", "tenant_id", "customer_id"),
     comment="Export jobs: what every service holds about a customer; deleted on expiry or erasure.",
+)
+
+erased_customer = Table(
+    "erased_customer",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column(
+        "erasure_id", Uuid, nullable=False, comment="profile's job (GET /v1/privacy/erasures/…)"
+    ),
+    Column("erased_at", UTCDateTime, nullable=False),
+    Index("ix_erased_customer_at", "erased_at"),
+    comment="Ids of erased customers (and of those merged into them), no personal data: the "
+    "API answers 404 for them at once, while the services still erase their part.",
 )
 
 import_job = Table(

@@ -100,10 +100,15 @@ def _holds_every_item(document: dict[str, Any], email: str) -> None:
     assert loyalty["account"] and loyalty["ledger_entry"] and loyalty["lot"]
 
 
-async def _erase(admin: Caller, customer: str) -> dict[str, Any]:
+async def _erase(admin: Caller, customer: str, reader: Caller) -> dict[str, Any]:
     answer = await admin.send("DELETE", f"/v1/customers/{customer}", params={"reason": "art. 17"})
     assert answer.status_code == 202, answer.text
     assert answer.json()["requested_by"].startswith("api-key:")
+    # At once, before any service but profile has erased its part: nothing is served.
+    for part in ("complaints", "loyalty", "lifecycle", "survey-responses", "segments"):
+        read = await reader.send("GET", f"/v1/customers/{customer}/{part}")
+        problem = (read.status_code, read.json()["type"])
+        assert problem == (404, "urn:crm:problem:customer-erased"), (part, read.text)
 
     async def job() -> Any:
         return (await admin.send("GET", answer.headers["location"])).json()
@@ -132,7 +137,7 @@ async def _privacy_flow(gateway: httpx.AsyncClient, tenant: str) -> None:
 
     document = await _export(admin, customer)
     _holds_every_item(document, email)
-    job = await _erase(eraser, customer)
+    job = await _erase(eraser, customer, reader=admin)
 
     assert [s["confirmed_at"] is not None for s in job["services"]] == [True] * 4
     assert job["seconds"] >= 0

@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 
 from services.gateway import sealing
+from services.gateway.erased import ErasureWatch
 from services.gateway.handlers import record_receipts
 from services.gateway.imports import registration, rows, store
 from services.gateway.ingestion import Sender
@@ -58,6 +59,7 @@ class ImportRunner:
         subject_keys: KeyCache[CacheKey],
     ) -> None:
         self._db, self._upstreams, self._subject_keys = db, upstreams, subject_keys
+        self._erasures = ErasureWatch(db, subject_keys)
         self._chunk = settings.import_chunk_rows
         self._keep = settings.import_max_rejections
         self._wake, self._stopping = asyncio.Event(), asyncio.Event()
@@ -173,6 +175,7 @@ class ImportRunner:
 
     async def _sealed(self, tenant_id: str, events: list[CloudEvent]) -> list[CloudEvent]:
         """The rows' personal fields sealed as a partner's post has them (``sealing``)."""
+        await self._erasures.fresh()
         try:
             return await sealing.seal_events(self._upstreams, self._subject_keys, tenant_id, events)
         except Problem as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,7 +47,7 @@ class Received(Generic[P]):
     # and goes back there if the merge is undone.
     merged_from: uuid.UUID | None = None
 
-    @property
+    @cached_property  # asked many times per event; ``replace`` makes a new instance
     def customer(self) -> CustomerKey:
         """The tenant and canonical customer the event is about (its CloudEvents subject)."""
         if self.event.subject is None:

@@ -72,10 +72,16 @@ async def lock_facts(
     if not keys:
         return {}
     if not skip_locked:
-        blank = {"attributes": {}, "attributes_version": 0, "consent": {}}
-        rows = [{"tenant_id": t, "customer_id": c, **blank} for t, c in keys]
-        await insert_ignoring_conflicts(conn, segment_fact, rows)
+        await note_customers(conn, keys)
     return await fact_rows(conn, keys, lock=True, skip_locked=skip_locked)
+
+
+async def note_customers(conn: AsyncConnection, keys: Collection[CustomerKey]) -> None:
+    """A blank fact row for each customer that has none: the rows are how a segment
+    saved later finds the tenant's customers (``schedule_tenant``, ``preview``)."""
+    blank = {"attributes": {}, "attributes_version": 0, "consent": {}}
+    rows = [{"tenant_id": t, "customer_id": c, **blank} for t, c in sorted(set(keys))]
+    await insert_ignoring_conflicts(conn, segment_fact, rows)
 
 
 async def fact_rows(

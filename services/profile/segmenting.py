@@ -43,7 +43,8 @@ from shared.uow import Database, UnitOfWork
 
 SOURCE = "/crm/profile"
 ACTIVITIES = REGISTRY.payloads_on(topics.ACTIVITY)
-FOLLOWED: tuple[type[Payload], ...] = (*ACTIVITIES, CustomerRecordUpdated, ConsentChanged)
+FACTS = (CustomerRecordUpdated, ConsentChanged)  # what a customer's fact row keeps
+FOLLOWED: tuple[type[Payload], ...] = (*ACTIVITIES, *FACTS)
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,21 @@ async def follow(uow: UnitOfWork, batch: Sequence[Received[Payload]], now: datet
         if isinstance(received.payload, CustomersMerged):
             merged = (received.event.tenantid, uuid.UUID(received.payload.merged_id))
             causes[merged] = received.event.id
-    facts = await segment_store.lock_facts(uow.conn, causes)
+    segments = await segment_store.segments_of(uow.conn, {t for t, _ in causes})
+    # A tenant without segments has nothing to evaluate: only the facts that change are
+    # read (locked), and every customer noted, for the segments it may define later.
+    folded = {r.customer for r in batch if isinstance(r.payload, FACTS)}
+    await segment_store.note_customers(uow.conn, causes)
+    wanted = sorted(k for k in causes if segments.get(k[0]) or k in folded)
+    facts = await segment_store.fact_rows(uow.conn, wanted, lock=True)
     await segment_store.record_activities(
         uow.conn, [_activity(r) for r in batch if isinstance(r.payload, ACTIVITIES)]
     )
-    changed = {r.customer for r in batch if _fold(facts[r.customer], r.payload)}
+    changed = {
+        r.customer for r in batch if r.customer in folded and _fold(facts[r.customer], r.payload)
+    }
     await segment_store.save_facts(uow.conn, {k: facts[k] for k in changed})
-    return await evaluate(uow, facts, now, causes)
+    return await evaluate(uow, facts, now, causes, segments)
 
 
 def _activity(received: Received[Payload]) -> dict[str, Any]:
@@ -107,12 +116,14 @@ async def evaluate(
     facts: Mapping[CustomerKey, FactRow],
     now: datetime,
     causes: Mapping[CustomerKey, uuid.UUID],
+    segments: Mapping[str, list[Saved]] | None = None,
 ) -> Moved:
-    """Evaluate every segment of their tenants for these (locked) customers at ``now``;
-    enter and exit them, announce it (ids derived from each customer's ``cause``), and
-    keep each one's next window edge."""
+    """Evaluate every segment of their tenants (``segments``, if read already) for these
+    (locked) customers at ``now``; enter and exit them, announce it (ids derived from
+    each customer's ``cause``), and keep each one's next window edge."""
     conn = uow.conn
-    segments = await segment_store.segments_of(conn, {t for t, _ in facts})
+    if segments is None:
+        segments = await segment_store.segments_of(conn, {t for t, _ in facts})
     days = max((longest_window(s.rule for s in segments[t]) for t in segments), default=0)
     known = await read_facts(
         conn, {k: r for k, r in facts.items() if segments.get(k[0])}, days, now

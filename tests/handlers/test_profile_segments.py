@@ -142,3 +142,16 @@ async def test_a_window_edge_is_a_due_row_the_sweep_takes_when_the_clock_passes_
     swept = await segmenting.sweep(profile.runtime.db, profile.clock)
     assert swept.counts == {"evaluated": 1, "entered": 0, "exited": 1}
     assert await members(profile, segment_id) == set()
+
+
+async def test_facts_folded_before_any_segment_existed_count_for_a_segment_saved_later(bench_of):
+    profile = await bench_of("profile")
+    li, wei = uuid.uuid4(), uuid.uuid4()
+    await profile.consume(VIEW, event(bought("O-1"), li), event(bought("O-2"), wei))
+    await profile.consume(VIEW, event(plan(li, "gold", 2), li), event(consent(True), li))
+    await profile.consume(VIEW, event(plan(wei, "gold", 2), wei))  # no consent
+
+    segment_id = await define(profile, MAILABLE_GOLD)
+    swept = await segmenting.sweep(profile.runtime.db, profile.clock)
+    assert swept.counts == {"evaluated": 2, "entered": 1, "exited": 0}
+    assert await members(profile, segment_id) == {li}

@@ -103,6 +103,11 @@ async def test_a_token_answers_comment_is_announced_sealed_and_none_asks_no_key(
     await _sweep(feedback)
     tokens = {i.order_id: i.answer_token or "" for i in await feedback.payloads(SurveyInvited)}
     keys = keys_of(feedback)
+    keys.away = True
+    with pytest.raises(KeysUnavailable):  # profile away: nothing written, the token still open
+        await _answer(feedback, tokens["O-1"], COMMENT)
+    assert await feedback.published(SurveyAnswered) == []
+    keys.away = False
 
     await _answer(feedback, tokens["O-1"], COMMENT)
     keys.away = True  # an answer without a comment needs no key

@@ -303,3 +303,41 @@ async def test_no_key_is_made_for_a_customer_being_erased(infra: Infra, bus: Kaf
 
     assert waited, "the key was given while the erasure held the customer"
     assert given == {} and rows == {}
+
+
+async def test_profile_out_of_reach_answers_503_and_resolves_nothing(isolated: Infra) -> None:
+    """The desk's text cannot be announced unsealed: with profile away the route answers
+    a problem the desk can retry on, and the complaint stays open. (Topics of its own:
+    a feedback without profile would wait on any sealed text other tests left.)"""
+    tenant, customer = f"t-{uuid.uuid4().hex[:10]}", str(uuid.uuid4())
+    filing = new_event(
+        ComplaintFiled(complaint_ref="T-9", severity="low", category="delivery", channel="web"),
+        source="/crm/profile", tenant_id=tenant, key=customer, subject=customer, time=T0,
+        partner="pos",
+    )  # fmt: skip
+    nowhere = "http://127.0.0.1:9"  # the discard port: nothing listens
+    async with run_service(isolated, "feedback", tenant=tenant, profile_url=nowhere) as feedback:
+        bus = KafkaBus(isolated.settings.kafka_servers, "it-sf", topic_prefix=isolated.prefix)
+        await bus.start()
+        try:
+            await publish_events(bus, filing)
+        finally:
+            await bus.stop()
+        complaints: list[dict[str, Any]] = []
+
+        async def filed() -> bool:
+            found = await feedback.client.get(f"/v1/customers/{customer}/complaints")
+            complaints[:] = found.json().get("complaints", []) if found.status_code == 200 else []
+            return bool(complaints)
+
+        await eventually(filed, within=60)
+        one = f"/v1/customers/{customer}/complaints/{complaints[0]['complaint_id']}"
+        refused = await feedback.client.post(
+            f"{one}/resolution", json={"resolution": "Refunded", "compensation_points": 0}
+        )
+        kept = (await feedback.client.get(one)).json()
+
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "retry" in refused.json()["detail"]
+    assert (kept["status"], kept["resolved_at"]) == ("open", None)

@@ -3,12 +3,12 @@ PostgreSQL and Kafka (issue 12 item 3): the desk resolves two customers' complai
 a text and each answers a survey with its token and a comment; the raw bytes on
 crm.feedback hold none of the texts. One customer is erased; a rebuild of feedback from
 its topics restores the other's resolution and comment (opened with profile's keys) and
-yields neither of the erased one's. Profile makes a customer's key only for a customer
-it holds, never for one being erased."""
+yields neither of the erased one's (``test_customer_keys``: profile's side)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import faulthandler
 import sys
 import uuid
@@ -24,12 +24,11 @@ from pydantic import SecretStr
 from services.feedback import app as feedback_app
 from services.feedback.rebuild import FOLDED, TICK
 from services.feedback.settings import FeedbackSettings
-from services.profile import privacy, subject_keys
+from services.profile import subject_keys
 from services.rebuilding import rebuild
 from shared.bus.kafka import KafkaBus
 from shared.clock import FrozenClock
 from shared.db import create_engine
-from shared.erasure import delete_rows
 from shared.events import CloudEvent, decode, new_event
 from shared.events.activity import ComplaintFiled, CustomerRef, Inbound, PurchaseCompleted
 from shared.events.feedback import ComplaintResolved, SurveyAnswered
@@ -63,9 +62,10 @@ def watchdog() -> Iterator[None]:
     faulthandler.cancel_dump_traceback_later()
 
 
-@pytest.fixture
-async def isolated(settings: ServiceSettings) -> AsyncIterator[Infra]:
-    """Topics and databases no other test uses: the rebuild reads the topics whole."""
+@contextlib.asynccontextmanager
+async def own_infra(settings: ServiceSettings) -> AsyncIterator[Infra]:
+    """Topics and databases no other test uses: a rebuild reads the topics whole, and a
+    feedback without profile would wait on any sealed text other tests left there."""
     run = uuid.uuid4().hex[:8]
     infra = Infra(settings, f"itsf{run}.", f"sf{run}")
     script = await asyncio.create_subprocess_exec(
@@ -86,6 +86,12 @@ async def isolated(settings: ServiceSettings) -> AsyncIterator[Infra]:
         await admin.delete_topics([infra.prefix + name for name in PARTITIONS])
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def isolated(settings: ServiceSettings) -> AsyncIterator[Infra]:
+    async with own_infra(settings) as infra:
+        yield infra
 
 
 def texts(tag: str) -> dict[str, str]:
@@ -235,7 +241,7 @@ async def test_feedbacks_texts_travel_sealed_and_a_rebuild_restores_only_the_liv
             )
             assert erased.status_code == 202, erased.text
             after = await opened_texts(isolated, raw)
-            keys = await _customer_keys(profile, [li_id, wang_id, str(uuid.uuid4())])
+            keys = await customer_keys(profile, [li_id, wang_id, str(uuid.uuid4())])
 
         monkeypatch.setattr(feedback_app, "SERVICE", service)  # the rebuild reaches profile
         settings = FeedbackSettings(
@@ -266,78 +272,7 @@ async def feedback_app_rebuild(settings: FeedbackSettings) -> None:
     await rebuild("feedback", FOLDED, feedback_app.sweep, lambda _: None, settings, TICK)
 
 
-async def _customer_keys(profile: RunningService, customers: list[str]) -> dict[str, str]:
+async def customer_keys(profile: RunningService, customers: list[str]) -> dict[str, str]:
     answer = await profile.client.post(KEYS_OF_CUSTOMERS, json={"customer_ids": customers})
     assert answer.status_code == 200, answer.text
     return {k["external_id"]: k["kid"] for k in answer.json()["keys"]}
-
-
-async def test_no_key_is_made_for_a_customer_being_erased(infra: Infra, bus: KafkaBus) -> None:
-    """The erasure holds the person's rows (``FOR UPDATE``) from before it destroys the
-    keys; a key asked for meanwhile waits (``FOR SHARE``), then finds the customer gone."""
-    tenant = f"t-{uuid.uuid4().hex[:10]}"
-    await create_database(infra, "profile")
-    try:
-        async with run_service(infra, "profile", tenant=tenant) as profile:
-            await publish_events(bus, *inbound(tenant, "C-3"))
-            customer = uuid.UUID(await customer_of(profile, "C-3"))
-            engine = create_engine(infra.database_url("profile"))
-            try:
-                async with engine.connect() as conn, conn.begin():
-                    person = await privacy._person(conn, tenant, customer)
-                    await subject_keys.destroy(conn, tenant, person)
-                    asked = asyncio.create_task(_customer_keys(profile, [str(customer)]))
-                    await asyncio.sleep(1.0)
-                    waited = not asked.done()
-                    for table in privacy.ERASED:
-                        await delete_rows(conn, table, tenant, person)
-                given = await asked
-                async with engine.connect() as conn:
-                    rows = await subject_keys._read(
-                        conn, tenant, {(subject_keys.RECORD, str(customer))}
-                    )
-            finally:
-                await engine.dispose()
-    finally:
-        await drop_database(infra, "profile")
-
-    assert waited, "the key was given while the erasure held the customer"
-    assert given == {} and rows == {}
-
-
-async def test_profile_out_of_reach_answers_503_and_resolves_nothing(isolated: Infra) -> None:
-    """The desk's text cannot be announced unsealed: with profile away the route answers
-    a problem the desk can retry on, and the complaint stays open. (Topics of its own:
-    a feedback without profile would wait on any sealed text other tests left.)"""
-    tenant, customer = f"t-{uuid.uuid4().hex[:10]}", str(uuid.uuid4())
-    filing = new_event(
-        ComplaintFiled(complaint_ref="T-9", severity="low", category="delivery", channel="web"),
-        source="/crm/profile", tenant_id=tenant, key=customer, subject=customer, time=T0,
-        partner="pos",
-    )  # fmt: skip
-    nowhere = "http://127.0.0.1:9"  # the discard port: nothing listens
-    async with run_service(isolated, "feedback", tenant=tenant, profile_url=nowhere) as feedback:
-        bus = KafkaBus(isolated.settings.kafka_servers, "it-sf", topic_prefix=isolated.prefix)
-        await bus.start()
-        try:
-            await publish_events(bus, filing)
-        finally:
-            await bus.stop()
-        complaints: list[dict[str, Any]] = []
-
-        async def filed() -> bool:
-            found = await feedback.client.get(f"/v1/customers/{customer}/complaints")
-            complaints[:] = found.json().get("complaints", []) if found.status_code == 200 else []
-            return bool(complaints)
-
-        await eventually(filed, within=60)
-        one = f"/v1/customers/{customer}/complaints/{complaints[0]['complaint_id']}"
-        refused = await feedback.client.post(
-            f"{one}/resolution", json={"resolution": "Refunded", "compensation_points": 0}
-        )
-        kept = (await feedback.client.get(one)).json()
-
-    assert refused.status_code == 503, refused.text
-    assert refused.headers["content-type"] == "application/problem+json"
-    assert "retry" in refused.json()["detail"]
-    assert (kept["status"], kept["resolved_at"]) == ("open", None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from services.feedback import sealing
 from services.feedback.domain.complaints import Complaint, Escalated, Resolution, within_sla
 from services.feedback.domain.definitions import SurveyDefinition
 from services.feedback.domain.invitations import Invitation
@@ -31,6 +32,7 @@ from shared.events.feedback import (
     SurveyInvited,
 )
 from shared.events.payload import Payload
+from shared.sealing import SubjectKey
 
 SOURCE = "/crm/feedback"
 
@@ -59,11 +61,16 @@ def complaint_opened(
 
 
 def complaint_resolved(
-    complaint: Complaint, resolution: Resolution, open_count: int, cause: CloudEvent | None
+    complaint: Complaint,
+    resolution: Resolution,
+    open_count: int,
+    cause: CloudEvent | None,
+    key: SubjectKey | None = None,
 ) -> CloudEvent:
     """A resolution, with the customer's open count after it: caused by the partner's
     event, or (the desk) derived from the complaint and how often it was reopened, since
-    each opening is resolved once only."""
+    each opening is resolved once only. The desk's text is sealed under ``key``, the
+    customer's (``sealing``); without one it is left out."""
     payload = ComplaintResolved(
         complaint_id=str(complaint.complaint_id),
         complaint_ref=complaint.complaint_ref,
@@ -77,6 +84,7 @@ def complaint_resolved(
         resolution=resolution.text if cause is None else None,  # the partner's: on crm.activity
         resolver=resolution.resolver,
     )
+    payload = sealing.sealed(payload, key)
     if cause is not None:
         return caused_event(payload, cause, source=SOURCE, purpose="complaint_resolved")
     step = f"resolved:{complaint.reopened}" if complaint.reopened else "resolved"
@@ -116,9 +124,12 @@ def complaint_escalated(complaint: Complaint, step: Escalated, now: datetime) ->
     return _about(complaint.tenant_id, complaint.customer_id, payload, now, event_id)
 
 
-def survey_answered(response: Response, detractor: bool, cause: CloudEvent | None) -> CloudEvent:
+def survey_answered(
+    response: Response, detractor: bool, cause: CloudEvent | None, key: SubjectKey | None = None
+) -> CloudEvent:
     """An answer, with its NPS bucket when it is an NPS answer: caused by a partner's
-    event, or derived from the response an answer token recorded."""
+    event, or derived from the response an answer token recorded. The customer's comment
+    is sealed under ``key``, the customer's (``sealing``); without one it is left out."""
     payload = SurveyAnswered(
         survey=response.survey,
         score=response.score,
@@ -128,6 +139,7 @@ def survey_answered(response: Response, detractor: bool, cause: CloudEvent | Non
         detractor=detractor,
         comment=response.comment if cause is None else None,  # a partner's: on crm.activity
     )
+    payload = sealing.sealed(payload, key)
     if cause is not None:
         return caused_event(payload, cause, source=SOURCE, purpose="survey_answered")
     event_id = derived_id(response.response_id, "survey_answered")

@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.feedback import announcements, preferences, store
+from services.feedback import announcements, preferences, sealing, store
 from services.feedback.domain import invitations, recovery, tokens
 from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.invitations import SENT, Invitation
 from services.feedback.domain.surveys import Response, check_scale
 from shared.events import CloudEvent
+from shared.keyring import Keys
 from shared.uow import Database, UnitOfWork
 
 
@@ -48,15 +49,19 @@ class TokenAnswer:
 
 
 async def keep(
-    uow: UnitOfWork, responses: Mapping[Response, CloudEvent | None], config: FeedbackConfig
+    uow: UnitOfWork,
+    responses: Mapping[Response, CloudEvent | None],
+    config: FeedbackConfig,
+    keys: sealing.CustomerKeys = sealing.NONE,
 ) -> None:
     """Keep these answers (each with the event that brought it, if one did), announce
-    them, and open a recovery case for each detractor's."""
+    them (a token answer's comment sealed under its customer's key in ``keys``), and
+    open a recovery case for each detractor's."""
     await store.add_responses(uow.conn, list(responses))
     detractors = {r: cause for r, cause in responses.items() if recovery.is_detractor(config, r)}
     uow.publish(
         *(
-            announcements.survey_answered(r, r in detractors, cause)
+            announcements.survey_answered(r, r in detractors, cause, keys.get(r.customer_id))
             for r, cause in responses.items()
         )
     )
@@ -69,18 +74,23 @@ async def keep(
 
 
 async def answer_by_token(
-    db: Database, secret: bytes, answer: TokenAnswer, config: FeedbackConfig
+    db: Database, secret: bytes, answer: TokenAnswer, config: FeedbackConfig, keys: Keys
 ) -> Response:
-    """Keep the answer to the invitation ``answer.token`` names, and return it. Raises
-    ``tokens.ForgedToken``, ``tokens.ExpiredToken``, ``UnknownInvitation``, ``NotOpen``
-    or ``surveys.OffScale``; nothing is written then."""
+    """Keep the answer to the invitation ``answer.token`` names, and return it, its
+    comment announced sealed under the customer's key from ``keys``. Raises
+    ``tokens.ForgedToken``, ``tokens.ExpiredToken``, ``UnknownInvitation``, ``NotOpen``,
+    ``surveys.OffScale`` or ``KeysUnavailable``; nothing is written then."""
     now = db.clock.now()
     claims = tokens.verify(secret, answer.token, now)
     if claims.tenant_id != answer.tenant_id:
         raise UnknownInvitation(claims.invitation_id)
+    customer = claims.customer_id
+    sealing_keys = await sealing.keys_for(keys, claims.tenant_id, customer, answer.comment)
     async with db.unit_of_work() as uow:
-        asked = Answered(claims.tenant_id, claims.customer_id, claims.invitation_id)
-        response = await answer_in(uow, asked, answer.score, answer.comment, now, config)
+        asked = Answered(claims.tenant_id, customer, claims.invitation_id)
+        response = await answer_in(
+            uow, asked, answer.score, answer.comment, now, config, sealing_keys
+        )
         await uow.commit()
     return response
 
@@ -101,10 +111,12 @@ async def answer_in(
     comment: str | None,
     now: datetime,
     config: FeedbackConfig,
+    keys: sealing.CustomerKeys = sealing.NONE,
 ) -> Response:
     """Keep the answer given at ``now`` to the invitation in ``uow``: posted with its
     token, or again by a rebuild from its ``survey_answered`` event
-    (``services.feedback.decisions``)."""
+    (``services.feedback.decisions``), which announces nothing and so needs no ``keys``
+    to seal the comment with."""
     invitation = await store.lock_invitation(
         uow.conn, asked.tenant_id, asked.customer_id, asked.invitation_id
     )
@@ -125,6 +137,6 @@ async def answer_in(
         invitation_id=invitation.invitation_id,
     )
     await store.save_invitations(uow.conn, [invitations.answer(invitation, response)])
-    await keep(uow, {response: None}, config)
+    await keep(uow, {response: None}, config, keys)
     await preferences.settle(uow, {(response.tenant_id, response.customer_id): response})
     return response

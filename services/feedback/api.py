@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from services.feedback import desk, resolutions, satisfaction, sheets, views
+from services.feedback import desk, resolutions, satisfaction, sealing, sheets, views
 from services.feedback.domain.complaints import IllegalStep
 from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.desk import Note, TooManyNotes
@@ -30,6 +30,7 @@ from shared.contracts.feedback import (
     WindowStart,
 )
 from shared.cursors import decode_keyset
+from shared.keyring import KeysUnavailable
 from shared.problems import Problem
 from shared.runtime import TenantDep, get_runtime
 from shared.tabular import wants_csv
@@ -157,7 +158,11 @@ async def resolve_complaint(
         tenant, customer_id, complaint_id, body.resolution, body.compensation_points, body.resolver
     )
     try:
-        resolved = await resolutions.resolve_at_desk(runtime.db, command, config.invitations)
+        resolved = await resolutions.resolve_at_desk(
+            runtime.db, command, config.invitations, runtime.resources.keys
+        )
+    except KeysUnavailable:
+        raise sealing.keys_away() from None
     except resolutions.UnknownComplaint:
         raise _unknown(customer_id, complaint_id) from None
     except resolutions.AlreadyResolved as done:

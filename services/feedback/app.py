@@ -91,12 +91,14 @@ def subscriptions(runtime: FeedbackRuntime) -> list[Subscription]:
 
 def replayed(runtime: FeedbackRuntime) -> list[Subscription]:
     """What only a rebuild folds (``services.feedback.rebuild``): the desk's changes and
-    resolutions and the answers posted with a token, from crm.feedback."""
-    book = runtime.resources.policies
+    resolutions and the answers posted with a token, from crm.feedback, their texts
+    opened with the customers' keys (an erased customer's fold without them)."""
+    book, keys = runtime.resources.policies, runtime.resources.keys
 
     async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
         await book.refresh(uow.conn)
         for tenant, events in by_tenant(batch).items():
+            events = await open_batch(keys, tenant, events, decisions.SEALED)  # an erased: none
             await decisions.refold(uow, events, book.of(tenant))
 
     return [

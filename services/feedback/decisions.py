@@ -8,8 +8,9 @@ made at feedback's own API, from the events they were announced with on crm.feed
   with its token (a partner's answer comes from crm.activity).
 
 Each is applied by the code the route runs, in its own savepoint, at the time it was
-made. One that no longer applies (its complaint or invitation erased since) is
-skipped: the rest of the history still folds.
+made, with its text opened under the customer's key (an erased customer's key is gone:
+the decision folds again without its text). One that no longer applies (its complaint
+or invitation erased since) is skipped: the rest of the history still folds.
 """
 
 from __future__ import annotations
@@ -26,11 +27,15 @@ from services.feedback.domain.config import FeedbackConfig
 from services.feedback.domain.surveys import OffScale
 from shared.events.feedback import ComplaintResolved, ComplaintUpdated, SurveyAnswered
 from shared.events.payload import Payload
+from shared.sealing import Personal
 from shared.subscription import Received
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger()
 APPLIES: tuple[type[Payload], ...] = (ComplaintUpdated, ComplaintResolved, SurveyAnswered)
+# Those whose texts travel sealed under the customer's key (``services.feedback.sealing``):
+# the subscription opens them before ``refold``.
+SEALED: tuple[type[Personal], ...] = (ComplaintResolved, SurveyAnswered)
 DESK = "desk"
 SKIPPED = (
     desk.UnknownComplaint,

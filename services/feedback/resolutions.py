@@ -21,11 +21,12 @@ from datetime import datetime
 import structlog
 from prometheus_client import Counter
 
-from services.feedback import announcements, scheduling, store
+from services.feedback import announcements, scheduling, sealing, store
 from services.feedback.domain import complaints
 from services.feedback.domain.complaints import Complaint, Refusal, Resolution
 from services.feedback.domain.config import Invitations
 from shared.events import CloudEvent, activity
+from shared.keyring import Keys
 from shared.parking import Parking
 from shared.subscription import Received
 from shared.uow import Database, UnitOfWork
@@ -100,20 +101,31 @@ async def resolve_from_events(
     await parking.park(uow.conn, early)
 
 
-async def resolve_at_desk(db: Database, command: ResolveAtDesk, rules: Invitations) -> Complaint:
+async def resolve_at_desk(
+    db: Database, command: ResolveAtDesk, rules: Invitations, keys: Keys
+) -> Complaint:
     """Resolve an open complaint of the customer now, as the service desk decided, and
-    return it. Raises ``UnknownComplaint`` or ``AlreadyResolved``; nothing is written then."""
+    return it, its text announced sealed under the customer's key from ``keys``. Raises
+    ``UnknownComplaint``, ``AlreadyResolved`` or ``KeysUnavailable``; nothing is written
+    then."""
+    tenant, customer = command.tenant_id, command.customer_id
+    sealing_keys = await sealing.keys_for(keys, tenant, customer, command.resolution)
     async with db.unit_of_work() as uow:
-        done = await resolve_in(uow, command, rules, db.clock.now())
+        done = await resolve_in(uow, command, rules, db.clock.now(), sealing_keys)
         await uow.commit()
     return done
 
 
 async def resolve_in(
-    uow: UnitOfWork, command: ResolveAtDesk, rules: Invitations, now: datetime
+    uow: UnitOfWork,
+    command: ResolveAtDesk,
+    rules: Invitations,
+    now: datetime,
+    keys: sealing.CustomerKeys = sealing.NONE,
 ) -> Complaint:
     """The desk's resolution at ``now`` in ``uow``: at the route, or again by a rebuild
-    from its ``complaint_resolved`` event (``services.feedback.decisions``)."""
+    from its ``complaint_resolved`` event (``services.feedback.decisions``), which
+    announces nothing and so needs no ``keys`` to seal its text with."""
     found = await store.lock_complaint(
         uow.conn, command.tenant_id, command.customer_id, command.complaint_id
     )
@@ -125,13 +137,19 @@ async def resolve_in(
     if not complaints.resolvable(found.status, found.opened_at, resolution.at):
         raise AlreadyResolved(found.status, found.resolved_at)
     done = complaints.resolve(found, resolution)
-    await _close(uow, [(done, resolution, None)], rules)
+    await _close(uow, [(done, resolution, None)], rules, keys)
     return done
 
 
-async def _close(uow: UnitOfWork, closed: Sequence[Closed], rules: Invitations) -> None:
-    """Write the resolutions, announce each with the customer's open count after it, and
-    schedule the follow-up surveys they earn."""
+async def _close(
+    uow: UnitOfWork,
+    closed: Sequence[Closed],
+    rules: Invitations,
+    keys: sealing.CustomerKeys = sealing.NONE,
+) -> None:
+    """Write the resolutions, announce each with the customer's open count after it (a
+    desk's text sealed under its customer's key in ``keys``), and schedule the
+    follow-up surveys they earn."""
     if not closed:
         return
     resolved = [c for c, _, _ in closed]
@@ -139,7 +157,9 @@ async def _close(uow: UnitOfWork, closed: Sequence[Closed], rules: Invitations) 
     counts = await store.open_counts(uow.conn, {c.customer for c in resolved})
     uow.publish(
         *(
-            announcements.complaint_resolved(c, resolution, counts.get(c.customer, 0), cause)
+            announcements.complaint_resolved(
+                c, resolution, counts.get(c.customer, 0), cause, keys.get(c.customer_id)
+            )
             for c, resolution, cause in closed
         )
     )

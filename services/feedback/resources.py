@@ -1,5 +1,6 @@
 """What feedback's lifespan opens: the tenants' policies, and the key ring that opens
-the complaint texts and survey comments partners' events carry sealed."""
+the complaint texts and survey comments events carry sealed, and gives the customers'
+keys feedback seals its own texts with (``services.feedback.sealing``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 from services.feedback.domain.config import FeedbackConfig
 from services.feedback.settings import FeedbackSettings
-from shared.keyring import KeyRing
+from shared.keyring import Keys
 from shared.rulebook import Rulebook
 from shared.runtime import Runtime
 
@@ -15,7 +16,7 @@ from shared.runtime import Runtime
 @dataclass(frozen=True)
 class FeedbackResources:
     policies: Rulebook[FeedbackConfig]  # each tenant's own policy, else the installation's
-    keys: KeyRing  # subject keys, read from profile (``shared.sealing``)
+    keys: Keys  # subject keys, read from profile (``shared.sealing``)
 
 
 FeedbackRuntime = Runtime[FeedbackSettings, FeedbackResources]

@@ -10,13 +10,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from services.feedback import answers, survey_views, surveys
+from services.feedback import answers, sealing, survey_views, surveys
 from services.feedback.api import policy_of
 from services.feedback.domain import tokens
 from services.feedback.domain.surveys import OffScale
 from services.feedback.resources import FeedbackRuntime
 from shared.contracts import surveys as contract
 from shared.cursors import decode_keyset
+from shared.keyring import KeysUnavailable
 from shared.problems import Problem
 from shared.runtime import TenantDep, get_runtime
 
@@ -91,9 +92,12 @@ async def post_response(
         raise Problem(503, "answers-unavailable", "No answer token key is configured.")
     answer = answers.TokenAnswer(tenant, body.answer_token, body.score, body.comment)
     try:
+        config = await policy_of(runtime, tenant)
         kept = await answers.answer_by_token(
-            runtime.db, secret, answer, (await policy_of(runtime, tenant))
+            runtime.db, secret, answer, config, runtime.resources.keys
         )
+    except KeysUnavailable:
+        raise sealing.keys_away() from None
     except tokens.ForgedToken:
         raise Problem(401, "invalid-answer-token", _FORGED) from None
     except tokens.ExpiredToken as expired:

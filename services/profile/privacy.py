@@ -104,13 +104,16 @@ async def erase(
 
 async def _person(conn: AsyncConnection, tenant_id: str, customer_id: uuid.UUID) -> list[uuid.UUID]:
     """The live customer (a merged one's final survivor) first, then every customer
-    merged into it, however deep."""
+    merged into it, however deep: their rows locked ``FOR UPDATE`` (a no-op on SQLite),
+    so that no key is made for them meanwhile (``subject_keys.for_customers``)."""
     c = customer.c
     live = customer_id
     for _ in range(MAX_MERGE_DEPTH):
         row = (
             await conn.execute(
-                select(c.merged_into).where(c.tenant_id == tenant_id, c.customer_id == live)
+                select(c.merged_into)
+                .where(c.tenant_id == tenant_id, c.customer_id == live)
+                .with_for_update()
             )
         ).first()
         if row is None:
@@ -121,7 +124,9 @@ async def _person(conn: AsyncConnection, tenant_id: str, customer_id: uuid.UUID)
     person, frontier = [live], [live]
     for _ in range(MAX_MERGE_DEPTH):
         found = await conn.scalars(
-            select(c.customer_id).where(c.tenant_id == tenant_id, c.merged_into.in_(frontier))
+            select(c.customer_id)
+            .where(c.tenant_id == tenant_id, c.merged_into.in_(frontier))
+            .with_for_update()
         )
         frontier = [f for f in found if f not in person]
         if not frontier:

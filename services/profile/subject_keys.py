@@ -24,8 +24,14 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.profile.tables import identity, subject_key
-from shared.contracts.privacy import KeysWanted, SubjectKeyGiven, SubjectKeys, SubjectKeysWanted
+from services.profile.tables import customer, identity, subject_key
+from shared.contracts.privacy import (
+    CustomerKeysWanted,
+    KeysWanted,
+    SubjectKeyGiven,
+    SubjectKeys,
+    SubjectKeysWanted,
+)
 from shared.db import insert_ignoring_conflicts, keys_in
 from shared.events import CloudEvent
 from shared.events.profile import CustomerRecordUpdated
@@ -72,6 +78,24 @@ async def for_references(
         await insert_ignoring_conflicts(conn, subject_key, rows)
         found |= await _read(conn, tenant_id, set(new))
     return found
+
+
+async def for_customers(
+    conn: AsyncConnection, tenant_id: str, customer_ids: Collection[uuid.UUID], now: datetime
+) -> dict[Reference, SubjectKey]:
+    """The keys (source ``RECORD``) of those of ``customer_ids`` that exist here, made on
+    first use; none for an erased or unknown one. Their rows are read ``FOR SHARE`` in the
+    caller's unit of work, and an erasure locks them ``FOR UPDATE`` before it destroys
+    keys (``privacy._person``): either the erasure waits for this key and destroys it,
+    or this waits for the erasure and finds the customer gone. No key outlives it."""
+    c = customer.c
+    found = await conn.scalars(
+        select(c.customer_id)
+        .where(c.tenant_id == tenant_id, c.customer_id.in_(set(customer_ids)))
+        .order_by(c.customer_id)
+        .with_for_update(read=True)
+    )
+    return await for_references(conn, tenant_id, {(RECORD, str(i)) for i in found}, now)
 
 
 async def _read(
@@ -201,6 +225,19 @@ async def subject_keys(
     references = {(r.source, r.external_id) for r in wanted.references}
     async with runtime.db.unit_of_work() as uow:
         found = await for_references(uow.conn, tenant, references, runtime.clock.now())
+        await uow.commit()
+    return _answer(found.items())
+
+
+@router.post("/internal/subject-keys/customers")
+async def customer_keys(
+    runtime: RuntimeDep, tenant: TenantDep, wanted: CustomerKeysWanted
+) -> SubjectKeys:
+    """The keys another service seals its own events' personal fields about customers
+    with (feedback's resolutions and comments; internal, signed): made on first use for a
+    customer that exists, left out for an erased or unknown one."""
+    async with runtime.db.unit_of_work() as uow:
+        found = await for_customers(uow.conn, tenant, wanted.customer_ids, runtime.clock.now())
         await uow.commit()
     return _answer(found.items())
 

@@ -84,6 +84,13 @@ class KeysWanted(BaseModel):
     kids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=500)]
 
 
+class CustomerKeysWanted(BaseModel):
+    """A service's question to profile (internal): the keys of a batch's customers, which
+    it seals its own events' personal fields with (source ``crm:record``)."""
+
+    customer_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
+
+
 class SubjectKeyGiven(SubjectReference):
     kid: str
     secret: str = Field(description="The AES-256 key, base64")

@@ -11,6 +11,7 @@ from shared.events.activity import Severity, SurveyKind
 from shared.events.bounds import Id, Name, Note
 from shared.events.payload import Payload
 from shared.events.profile import ConsentChannel
+from shared.sealing import Personal
 
 # What occasioned an invitation: a purchase, a complaint's resolution (the CES follow-up),
 # the period of a relationship survey, or the customer's entry into a lifecycle stage.
@@ -34,8 +35,11 @@ class ComplaintOpened(Payload):
     )
 
 
-class ComplaintResolved(Payload):
-    """A complaint was resolved; ``open_complaints`` is the customer's count after it."""
+class ComplaintResolved(Payload, Personal):
+    """A complaint was resolved; ``open_complaints`` is the customer's count after it.
+    The desk's ``resolution`` (free text) travels sealed under the customer's key."""
+
+    PERSONAL = ("resolution",)
 
     complaint_id: Id
     complaint_ref: Name
@@ -60,8 +64,11 @@ class ComplaintResolved(Payload):
     )
 
 
-class SurveyAnswered(Payload):
-    """A survey answer was recorded; ``category`` is the NPS bucket for NPS answers."""
+class SurveyAnswered(Payload, Personal):
+    """A survey answer was recorded; ``category`` is the NPS bucket for NPS answers.
+    The customer's ``comment`` (free text) travels sealed under the customer's key."""
+
+    PERSONAL = ("comment",)
 
     survey: SurveyKind
     score: int

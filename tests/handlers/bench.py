@@ -21,7 +21,7 @@ import itertools
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -39,8 +39,10 @@ from shared.db import create_engine
 from shared.events import CloudEvent, decode, encode, new_event
 from shared.events.activity import CustomerRef, Inbound, PurchaseCompleted
 from shared.events.payload import Payload
+from shared.keyring import KeysUnavailable
 from shared.migrations import migrate
 from shared.runtime import Runtime, ServiceDefinition
+from shared.sealing import SubjectKey, new_secret
 from shared.uow import Database
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -118,6 +120,39 @@ class Bench:
             return [dict(r._mapping) for r in await conn.execute(query)]
 
 
+class MemoryKeys:
+    """Profile's subject keys as the fast tier keeps them (``shared.keyring.Keys``; no
+    profile runs here): a customer's made on first use, gone once ``erase``d; ``away``
+    answers as an unreachable profile does."""
+
+    def __init__(self) -> None:
+        self._of: dict[tuple[str, uuid.UUID], SubjectKey] = {}
+        self.erased: set[tuple[str, uuid.UUID]] = set()
+        self.away = False
+
+    async def keys(self, tenant_id: str, kids: Iterable[str]) -> dict[str, SubjectKey]:
+        self._reachable()
+        held = {k.kid: k for (t, _), k in self._of.items() if t == tenant_id}
+        return {kid: held[kid] for kid in kids if kid in held}
+
+    async def customer_keys(
+        self, tenant_id: str, customer_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, SubjectKey]:
+        self._reachable()
+        wanted = [(tenant_id, c) for c in customer_ids if (tenant_id, c) not in self.erased]
+        for name in wanted:
+            self._of.setdefault(name, SubjectKey(str(uuid.uuid4()), new_secret()))
+        return {c: self._of[(t, c)] for t, c in wanted}
+
+    def erase(self, tenant_id: str, customer_id: uuid.UUID) -> None:
+        self._of.pop((tenant_id, customer_id), None)
+        self.erased.add((tenant_id, customer_id))
+
+    def _reachable(self) -> None:
+        if self.away:
+            raise KeysUnavailable("profile does not answer for subject keys")
+
+
 @contextlib.asynccontextmanager
 async def running_bench(
     name: str, template: Path, folder: Path, *, now: datetime = NOW, **settings: Any
@@ -135,6 +170,8 @@ async def running_bench(
     stack = contextlib.AsyncExitStack()
     if name != "gateway" and service.resources is not None:  # the tenants' rules
         runtime.resources = await stack.enter_async_context(service.resources(runtime))
+        if hasattr(runtime.resources, "keys"):  # no profile runs here: keep its keys
+            runtime.resources = replace(runtime.resources, keys=MemoryKeys())
     consumers = {
         s.group: Consumer(
             s,

@@ -222,7 +222,9 @@ async def test_the_desk_resolves_an_open_complaint_once(bench_of):
     [row] = await feedback.rows(complaint, customer_id=customer)
     desk = resolutions.ResolveAtDesk(TENANT, customer, row["complaint_id"], "Replaced", 300)
 
-    done = await resolutions.resolve_at_desk(feedback.runtime.db, desk, RULES)
+    done = await resolutions.resolve_at_desk(
+        feedback.runtime.db, desk, RULES, feedback.runtime.resources.keys
+    )
 
     assert (done.status, done.resolved_by, done.resolved_at) == ("resolved", "desk", NOW)
     assert (done.complaint_ref, done.escalate_at, done.resolution) == ("T-1", None, "Replaced")
@@ -230,10 +232,14 @@ async def test_the_desk_resolves_an_open_complaint_once(bench_of):
     assert (announced.resolved_by, announced.compensation_points) == ("desk", 300)
     assert (announced.within_sla, announced.open_complaints) == (True, 0)
     with pytest.raises(resolutions.AlreadyResolved):
-        await resolutions.resolve_at_desk(feedback.runtime.db, desk, RULES)
+        await resolutions.resolve_at_desk(
+            feedback.runtime.db, desk, RULES, feedback.runtime.resources.keys
+        )
     elsewhere = resolutions.ResolveAtDesk("t-other", customer, row["complaint_id"], "x", 0)
     with pytest.raises(resolutions.UnknownComplaint):
-        await resolutions.resolve_at_desk(feedback.runtime.db, elsewhere, RULES)
+        await resolutions.resolve_at_desk(
+            feedback.runtime.db, elsewhere, RULES, feedback.runtime.resources.keys
+        )
     assert len(await feedback.payloads(Resolved)) == 1
 
 
@@ -275,17 +281,22 @@ async def test_an_answer_by_token_answers_its_invitation_once_on_its_scale(bench
     settings = feedback.runtime.settings
     assert isinstance(settings, FeedbackSettings) and settings.answer_secret is not None
     token, db = invited.answer_token or "", feedback.runtime.db
+    keys = feedback.runtime.resources.keys
 
     def posted(score: int, tenant: str = TENANT) -> answers.TokenAnswer:
         return answers.TokenAnswer(tenant, token, score, "ok")
 
     with pytest.raises(OffScale):  # a CSAT is 1–5
-        await answers.answer_by_token(db, settings.answer_secret, posted(9), settings.config)
+        await answers.answer_by_token(db, settings.answer_secret, posted(9), settings.config, keys)
     with pytest.raises(answers.UnknownInvitation):  # another tenant's gateway route
-        await answers.answer_by_token(db, settings.answer_secret, posted(4, "t-x"), settings.config)
-    kept = await answers.answer_by_token(db, settings.answer_secret, posted(4), settings.config)
+        await answers.answer_by_token(
+            db, settings.answer_secret, posted(4, "t-x"), settings.config, keys
+        )
+    kept = await answers.answer_by_token(
+        db, settings.answer_secret, posted(4), settings.config, keys
+    )
     with pytest.raises(answers.NotOpen):
-        await answers.answer_by_token(db, settings.answer_secret, posted(5), settings.config)
+        await answers.answer_by_token(db, settings.answer_secret, posted(5), settings.config, keys)
 
     assert (kept.score, kept.invitation_id, kept.channel) == (
         4,

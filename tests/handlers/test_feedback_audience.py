@@ -111,7 +111,9 @@ async def test_an_open_complaint_holds_invitations_but_not_the_ces_after_its_res
     ]  # the CSAT, suppressed
     complaint_id = (await _complaint_ids(feedback, customer))[0]
     desk = resolutions.ResolveAtDesk(TENANT, customer, complaint_id, "Refunded", 0)
-    await resolutions.resolve_at_desk(feedback.runtime.db, desk, RULES)
+    await resolutions.resolve_at_desk(
+        feedback.runtime.db, desk, RULES, feedback.runtime.resources.keys
+    )
     feedback.clock.move_to(NOW + 25 * HOUR)  # feedback.toml: CES 24 hours after
     swept = await _sweep(feedback)
 

@@ -111,7 +111,10 @@ def _token_answer(order: str, score: int) -> Act:
         assert isinstance(settings, FeedbackSettings) and settings.answer_secret is not None
         posted = answers.TokenAnswer(TENANT, sent.answer_token or "", score, f"said {score}")
         db = bench.runtime.db
-        return await answers.answer_by_token(db, settings.answer_secret, posted, settings.config)
+        keys = bench.runtime.resources.keys
+        return await answers.answer_by_token(
+            db, settings.answer_secret, posted, settings.config, keys
+        )
 
     return act
 
@@ -142,7 +145,7 @@ def _resolve_at_desk(ref: str, text: str, points: int) -> Act:
             TENANT, row["customer_id"], row["complaint_id"], text, points, "key-1"
         )
         return await resolutions.resolve_at_desk(
-            bench.runtime.db, asked, settings.config.invitations
+            bench.runtime.db, asked, settings.config.invitations, bench.runtime.resources.keys
         )
 
     return act

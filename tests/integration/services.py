@@ -13,6 +13,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import httpx
@@ -20,10 +21,11 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from services import definition
+from services.feedback.app import definition as feedback_definition
 from shared.app import create_service_app
 from shared.clock import Clock
 from shared.internal import InternalAuth
-from shared.runtime import Runtime
+from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import ServiceSettings
 
 # What the gateway and the services of one test session share, as CRM_INTERNAL_SECRET.
@@ -90,14 +92,16 @@ async def run_service(
     *,
     clock: Clock | None = None,
     tenant: str = "default",
+    service: ServiceDefinition[Any, Any] | None = None,
     **settings: object,
 ) -> AsyncIterator[RunningService]:
     """Start service ``name`` (migrations, relay, consumers, jobs) and stop it after.
 
     ``settings`` overrides fields of the service's settings class; the HTTP client
     sends ``X-CRM-Tenant: tenant`` signed with the internal secret, as the gateway would.
+    ``service``: the service as wired otherwise (reaching another in-process).
     """
-    service = definition(name)
+    service = service or definition(name)
     config = service.settings(
         service=name,
         database_url=infra.database_url(name),
@@ -116,3 +120,9 @@ async def run_service(
             auth=InternalAuth(secret),
         ) as client:
             yield RunningService(app, client, app.state.runtime)
+
+
+def feedback_reaching(profile: RunningService) -> ServiceDefinition[Any, Any]:
+    """Feedback reaching this profile in-process, as in embedded mode: for the customers'
+    keys the desk's resolutions and the answers' comments are sealed with."""
+    return feedback_definition(httpx.ASGITransport(app=profile.app))

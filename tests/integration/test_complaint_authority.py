@@ -16,18 +16,25 @@ from shared.events import CloudEvent, new_event
 from shared.events.activity import ComplaintFiled, ComplaintResolved
 from shared.events.payload import Payload
 from tests.integration.conftest import eventually, publish_events
-from tests.integration.services import Infra, RunningService, create_database, run_service
+from tests.integration.services import (
+    Infra,
+    RunningService,
+    create_database,
+    feedback_reaching,
+    run_service,
+)
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 async def services(infra: Infra) -> AsyncIterator[tuple[RunningService, RunningService]]:
-    await create_database(infra, "feedback")
-    await create_database(infra, "loyalty")
+    for name in ("profile", "feedback", "loyalty"):
+        await create_database(infra, name)
     clock = FrozenClock(T0)  # no complaint breaches its SLA meanwhile
     async with (
-        run_service(infra, "feedback", clock=clock) as feedback,
+        run_service(infra, "profile") as profile,  # the keys the desk's texts are sealed with
+        run_service(infra, "feedback", clock=clock, service=feedback_reaching(profile)) as feedback,
         run_service(infra, "loyalty", clock=clock) as loyalty,
     ):
         yield feedback, loyalty

@@ -19,7 +19,13 @@ from services.feedback.tables import survey_invitation
 from shared.clock import FrozenClock
 from shared.events.activity import PurchaseCompleted
 from tests.integration.conftest import eventually, publish_events
-from tests.integration.services import Infra, RunningService, create_database, run_service
+from tests.integration.services import (
+    Infra,
+    RunningService,
+    create_database,
+    feedback_reaching,
+    run_service,
+)
 from tests.integration.test_feedback_sweep import activity, of_type, rows, until_rows
 
 T0 = datetime(2026, 7, 1, 9, tzinfo=UTC)
@@ -35,16 +41,19 @@ def clock() -> FrozenClock:
 
 @pytest.fixture(scope="module")
 async def stack(infra: Infra, clock: FrozenClock) -> AsyncIterator[list[RunningService]]:
-    """Two feedback replicas on one database and loyalty; the tests run the sweeps."""
-    await create_database(infra, "feedback")
-    await create_database(infra, "loyalty")
-    options = {"clock": clock, "feedback_sweep_seconds": 3600}
-    async with (
-        run_service(infra, "feedback", **options) as first,  # type: ignore[arg-type]
-        run_service(infra, "feedback", **options) as second,  # type: ignore[arg-type]
-        run_service(infra, "loyalty", clock=clock, loyalty_sweep_seconds=3600) as loyalty,
-    ):
-        yield [first, second, loyalty]
+    """Two feedback replicas on one database and loyalty, and profile for the keys the
+    texts on crm.feedback are sealed with; the tests run the sweeps."""
+    for name in ("profile", "feedback", "loyalty"):
+        await create_database(infra, name)
+    async with run_service(infra, "profile") as profile:
+        service = feedback_reaching(profile)
+        options = {"clock": clock, "feedback_sweep_seconds": 3600, "service": service}
+        async with (
+            run_service(infra, "feedback", **options) as first,  # type: ignore[arg-type]
+            run_service(infra, "feedback", **options) as second,  # type: ignore[arg-type]
+            run_service(infra, "loyalty", clock=clock, loyalty_sweep_seconds=3600) as loyalty,
+        ):
+            yield [first, second, loyalty]
 
 
 def bought(tenant: str, customer: str, order: str, at: datetime):  # type: ignore[no-untyped-def]

@@ -19,7 +19,13 @@ from shared.events import CloudEvent, decode, new_event
 from shared.events.activity import ComplaintFiled, ComplaintResolved
 from shared.events.payload import Payload
 from tests.integration.conftest import about, eventually, publish_events
-from tests.integration.services import Infra, RunningService, create_database, run_service
+from tests.integration.services import (
+    Infra,
+    RunningService,
+    create_database,
+    feedback_reaching,
+    run_service,
+)
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -27,7 +33,13 @@ T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 @pytest.fixture(scope="module")
 async def feedback(infra: Infra) -> AsyncIterator[RunningService]:
     await create_database(infra, "feedback")
-    async with run_service(infra, "feedback", clock=FrozenClock(T0)) as service:
+    await create_database(infra, "profile")
+    async with (
+        run_service(infra, "profile") as profile,  # the keys the desk's texts are sealed with
+        run_service(
+            infra, "feedback", clock=FrozenClock(T0), service=feedback_reaching(profile)
+        ) as service,
+    ):
         yield service
 
 

@@ -16,7 +16,13 @@ from services.gateway.ingestion import (
     to_inbound,
 )
 from shared.events import encode
-from shared.events.activity import ACTIVITIES, Inbound, PurchaseCompleted
+from shared.events.activity import (
+    ACTIVITIES,
+    REVISED,
+    ComplaintResolvedV2,
+    Inbound,
+    PurchaseCompleted,
+)
 from shared.events.envelope import MAX_ENVELOPE_BYTES
 from shared.events.registry import inbound_type
 
@@ -143,8 +149,21 @@ def test_another_partner_tenant_or_partner_id_gets_another_event_id():
 def test_every_documented_type_is_accepted(partner_type):
     event = to_inbound(_posted(type=partner_type, data=VALID_DATA[partner_type]), POS, NOW)
 
-    assert event.type == inbound_type(partner_type)
+    version = REVISED.get(partner_type, (1, None))[0]
+    assert event.type == inbound_type(partner_type, version)
     assert isinstance(event.payload().activity, ACTIVITIES[partner_type])  # type: ignore[attr-defined]
+
+
+def test_a_complaint_resolved_is_validated_as_v1_and_written_as_v2_with_its_resolution():
+    posted = _posted(type="complaint.resolved", data=VALID_DATA["complaint.resolved"])
+    event = to_inbound(posted, POS, NOW)
+
+    assert event.type == "crm.inbound.complaint_resolved.v2"
+    activity = event.payload().activity  # type: ignore[attr-defined]
+    assert type(activity) is ComplaintResolvedV2
+    assert activity.resolution == VALID_DATA["complaint.resolved"]["resolution"]
+    refused = _refusal(_posted(type="complaint.resolved", data={"complaint_ref": "T-1"}))
+    assert refused.errors == [{"field": "data.resolution", "message": "Field required"}]
 
 
 def test_unknown_type_is_refused_naming_it_and_the_known_types():

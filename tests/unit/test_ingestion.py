@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.gateway.auth import EventRefused, authorize_event
 from services.gateway.ingestion import (
     MAX_CLOCK_SKEW,
     InvalidEvent,
@@ -15,6 +17,7 @@ from services.gateway.ingestion import (
     is_json,
     to_inbound,
 )
+from services.gateway.keys import Principal
 from shared.events import encode
 from shared.events.activity import (
     ACTIVITIES,
@@ -443,3 +446,33 @@ def test_data_nested_deeper_than_pythons_recursion_limit_is_refused_not_a_crash(
 
     assert invalid.slug == "validation-failed"
     assert all(len(f) <= 200 for f in _fields(invalid))
+
+
+def test_a_v2_resolution_is_authorised_as_the_partner_type_it_was_posted_as():
+    """The gateway writes complaint.resolved as v2: a key's type list and the compensation
+    scope still apply to it by its partner type."""
+    posted = {**VALID_DATA["complaint.resolved"], "compensation_points": 100}
+    event = to_inbound(_posted(type="complaint.resolved", data=posted), POS, NOW)
+    assert event.type == "crm.inbound.complaint_resolved.v2"
+
+    def key(scopes: set[str], types: set[str] | None = None) -> Principal:
+        allowed = frozenset(types) if types is not None else None
+        return Principal(
+            uuid.uuid4(),
+            "t",
+            "pos",
+            frozenset(scopes),
+            sources=frozenset({"pos"}),
+            event_types=allowed,
+        )
+
+    authorize_event(key({"events:write", "loyalty:compensate"}, {"complaint.resolved"}), event)
+    with pytest.raises(EventRefused) as no_points:
+        authorize_event(key({"events:write"}), event)
+    with pytest.raises(EventRefused) as no_type:
+        authorize_event(key({"events:write", "loyalty:compensate"}, {"complaint.filed"}), event)
+    assert (no_points.value.slug, no_type.value.slug) == (
+        "insufficient-scope",
+        "event-type-not-allowed",
+    )
+    assert "'complaint.resolved'" in no_type.value.detail

@@ -190,10 +190,14 @@ def _sealed(entry: dict[str, Any]) -> str:
 def describe(event_type: str, description: str) -> str:
     if description.startswith("Inbound["):  # the gateway's wrapper of a partner event
         partner_type = event_type.split(".")[2].replace("_", ".", 1)
+        version = event_type.rsplit(".", 1)[1]
         description = (
             f"A partner's `{partner_type}` as the gateway accepted it: the partner, its event "
             "id and customer reference, and the activity that profile re-publishes"
         )
+        if version != "v1":  # why a later version exists: its activity's first line says
+            activity = event_type.replace("crm.inbound.", "crm.activity.")
+            description += f" ({version}: see `{activity}`)"
     return " ".join(description.split()).replace("``", "`").replace("|", "\\|")
 
 

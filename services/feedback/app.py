@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -19,7 +20,7 @@ from services.replay_jobs import replays_router
 from shared import sweeps, topics
 from shared.contracts.feedback import FeedbackSweep
 from shared.erasure import erasure_subscription, export_router
-from shared.events.activity import ComplaintFiled, SurveyResponded
+from shared.events.activity import ComplaintFiled, ComplaintResolved, SurveyResponded
 from shared.keyring import key_ring, open_batch
 from shared.parking import Parking, expiry_job, parking_of
 from shared.rulebook import Rulebook
@@ -29,8 +30,9 @@ from shared.subscription import BatchHandler, Received, Subscription, by_tenant
 from shared.sweeps import Swept
 from shared.uow import UnitOfWork
 
-# The sealed texts feedback keeps: complaints' and answers' (``shared.sealing``).
-SEALED = (ComplaintFiled, SurveyResponded)
+# The sealed texts feedback keeps: complaints', answers' and partners' resolutions (v2;
+# a v1 resolution is in the clear) (``shared.sealing``).
+SEALED = (ComplaintFiled, SurveyResponded, ComplaintResolved)
 DESK = "feedback-desk"  # a rebuild's group only: no service runs it
 
 CONSUMED = {
@@ -76,7 +78,8 @@ def _handler(runtime: FeedbackRuntime) -> BatchHandler:
         await book.refresh(uow.conn)  # once per batch: a rule change reaches every replica
         for tenant, events in by_tenant(batch).items():
             events = await open_batch(keys, tenant, events, SEALED)  # by one call
-            await handlers.record_feedback(uow, events, book.of(tenant), early)
+            opened = functools.partial(open_batch, keys, tenant, kinds=SEALED)
+            await handlers.record_feedback(uow, events, book.of(tenant), early, opened)
 
     return handle
 

@@ -13,7 +13,7 @@ derive from the consumed events, so a replayed event writes and announces nothin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from services.feedback import (
@@ -46,10 +46,13 @@ from shared.parking import Parking
 from shared.subscription import Received, only
 from shared.uow import UnitOfWork
 
+# The batch's events with their sealed texts opened (``shared.keyring.open_batch``).
+Opener = Callable[[Sequence[Received[Any]]], Awaitable[list[Received[Any]]]]
 # What each consumer group applies, as ``record_feedback`` sorts it.
 FROM_ACTIVITY: tuple[type[Payload], ...] = (
     ComplaintFiled,
-    activity.ComplaintResolved,
+    activity.ComplaintResolved,  # v1: old events, the resolution in the clear
+    activity.ComplaintResolvedV2,  # v2 (a v1 subclass, so ``only`` finds both): sealed
     SurveyResponded,
     PurchaseCompleted,
 )
@@ -59,12 +62,18 @@ FROM_LOYALTY: tuple[type[Payload], ...] = (TierChanged,)
 
 
 async def record_feedback(
-    uow: UnitOfWork, batch: Sequence[Received[Payload]], config: FeedbackConfig, parking: Parking
+    uow: UnitOfWork,
+    batch: Sequence[Received[Payload]],
+    config: FeedbackConfig,
+    parking: Parking,
+    opened: Opener,
 ) -> None:
     """Open a complaint (with its SLA), keep a survey answer, resolve a complaint,
     schedule survey invitations, or fold a stage, a consent decision or a segment's
     membership, per event; apply
-    profile's merges first, and an event about a merged-away customer to its survivor."""
+    profile's merges first, and an event about a merged-away customer to its survivor.
+    The batch comes with its sealed texts opened; a parked resolution was kept as it came
+    (sealed), so it is opened with ``opened`` when taken."""
     await merges.apply(uow, [r for r in batch if isinstance(r.payload, merges.MERGES)])
     await segments.fold(uow, batch)  # on the ids they name: see ``segments``
     kept: tuple[type[Payload], ...] = (*merges.MERGES, *segments.FOLLOWED)
@@ -87,7 +96,8 @@ async def record_feedback(
     # After the filings, so a complaint filed and resolved within one batch is found,
     # and so is one whose resolution came first and was parked.
     awaited = {(*r.customer, resolutions.awaited(r.payload.complaint_ref)) for r in filings}
-    early = await on_survivors(uow.conn, customer_merge, await parking.take(uow.conn, awaited))
+    taken = await opened(await parking.take(uow.conn, awaited))
+    early = await on_survivors(uow.conn, customer_merge, taken)
     resolved = [*early, *only(batch, activity.ComplaintResolved)]
     await resolutions.resolve_from_events(uow, resolved, config.invitations, parking)
     await merges.claim_arrivals(uow, batch)

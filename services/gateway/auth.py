@@ -23,7 +23,7 @@ from services.gateway.upstream import Upstreams
 from shared.auth import ADMIN_HOLDS
 from shared.contracts.errors import problem_responses
 from shared.events import CloudEvent
-from shared.events.activity import ACTIVITIES
+from shared.events.activity import ACTIVITIES, REVISED
 from shared.events.registry import inbound_type
 from shared.problems import Problem
 
@@ -31,7 +31,10 @@ COMPENSATE = "loyalty:compensate"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="crm"'}
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PRESENTED = re.compile(r"^[\x21-\x7e]{1,200}$")
-_PARTNER_TYPES = {inbound_type(name): name for name in ACTIVITIES}
+_PARTNER_TYPES = {
+    **{inbound_type(name): name for name in ACTIVITIES},
+    **{inbound_type(name, version): name for name, (version, _) in REVISED.items()},
+}
 # The document's security scheme: every authenticated route requires it, so /docs can
 # authorise. The dependency reads the header itself (``_identified``): a missing or
 # malformed one is our own problem+json 401, never FastAPI's.

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from shared.events import CloudEvent, encode, new_event
-from shared.events.activity import ACTIVITIES, CustomerRef, inbound_model
+from shared.events.activity import ACTIVITIES, CustomerRef, inbound_model, written
 from shared.events.bounds import NUL, Ref
 from shared.events.envelope import MAX_ENVELOPE_BYTES
 from shared.events.payload import Payload
@@ -110,7 +110,8 @@ def to_inbound(
     except ValidationError as error:
         raise _invalid(error, "data.") from error
     _refuse_sealed(posted.customer, activity)
-    inbound = inbound_model(payload_type)(
+    activity = _latest(posted.type, activity)
+    inbound = inbound_model(type(activity))(
         partner=sender.partner,
         partner_event_id=posted.id,
         customer=posted.customer,
@@ -145,6 +146,15 @@ def _refuse_sealed(customer: CustomerRef, activity: Payload) -> None:
             f"Fix the event: {', '.join(where)} {message}.",
             [{"field": w, "message": message} for w in where],
         )
+
+
+def _latest(partner_type: str, activity: Payload) -> Payload:
+    """The activity as the gateway writes it: a type revised since v1 (``REVISED``: its
+    personal text sealed, so optional on the wire) goes out in its latest version."""
+    payload = written(partner_type)
+    if type(activity) is payload:
+        return activity
+    return payload.model_validate(activity.model_dump())
 
 
 def _check_occurred_at(occurred_at: datetime, now: datetime, max_age: timedelta) -> None:

@@ -20,13 +20,16 @@ from typing import Any
 from services.gateway.upstream import Upstreams
 from shared.contracts.privacy import SubjectKeys
 from shared.events import REGISTRY, CloudEvent
-from shared.events.activity import ACTIVITIES, CustomerRef, Inbound
+from shared.events.activity import ACTIVITIES, REVISED, CustomerRef, Inbound
 from shared.problems import Problem
 from shared.sealing import KeyCache, Personal, SubjectKey, personal_fields, seal_payload
 
 CacheKey = tuple[str, str, str]  # tenant, source, external_id
 _CUSTOMER_FIELDS = CustomerRef.PERSONAL
-_ACTIVITY_FIELDS = tuple({n: None for a in ACTIVITIES.values() for n in getattr(a, "PERSONAL", ())})
+_WRITTEN = (*ACTIVITIES.values(), *(payload for _, payload in REVISED.values()))
+# Every activity's personal fields, ``properties`` among them: a non-empty one (a text,
+# a map) makes the event personal at a glance, before it is parsed again.
+_ACTIVITY_FIELDS = tuple({n: None for a in _WRITTEN for n in getattr(a, "PERSONAL", ())})
 
 
 async def seal_events(

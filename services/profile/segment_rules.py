@@ -50,9 +50,9 @@ FIELDS: dict[str, str] = {
     "clv_minor": "number",
     "reactivations": "number",
 }
-ACTIVITIES = tuple(
-    sorted(REGISTRY.type_name(p).split(".")[2] for p in REGISTRY.payloads_on(topics.ACTIVITY))  # type: ignore[union-attr]
-)
+# The activity kinds a segment may name: one per name, whatever its versions (v1 and v2
+# of complaint_resolved are both "complaint_resolved").
+ACTIVITIES = tuple(sorted({t.type.split(".")[2] for t in REGISTRY if t.topic == topics.ACTIVITY}))
 CHANNELS: tuple[str, ...] = get_args(ConsentChannel)
 PURPOSES: tuple[str, ...] = get_args(ConsentPurpose)
 ORDERED = ("gt", "gte", "lt", "lte")

@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.profile.tables import customer, identity, subject_key
+from shared import topics
 from shared.contracts.privacy import (
     CustomerKeysWanted,
     KeysWanted,
@@ -33,7 +34,8 @@ from shared.contracts.privacy import (
     SubjectKeysWanted,
 )
 from shared.db import insert_ignoring_conflicts, keys_in
-from shared.events import CloudEvent
+from shared.events import REGISTRY, CloudEvent
+from shared.events.payload import Payload
 from shared.events.profile import CustomerRecordUpdated
 from shared.runtime import Runtime, TenantDep, get_runtime
 from shared.sealing import (
@@ -52,6 +54,9 @@ Reference = tuple[str, str]  # (source, external_id)
 # The source of the key profile seals a customer's own record updates with (on
 # crm.profile): a partner's source name cannot hold a colon, so it never collides.
 RECORD = "crm:record"
+# What the 360's consumer opens (``open_records``): profile's record updates, and the
+# activities re-published on crm.activity as sealed as the gateway made them.
+OPENED: tuple[type[Payload], ...] = (CustomerRecordUpdated, *REGISTRY.payloads_on(topics.ACTIVITY))
 RuntimeDep = Annotated[Runtime[ServiceSettings, None], Depends(get_runtime)]
 router = APIRouter(tags=["internal"], include_in_schema=False)
 
@@ -194,18 +199,21 @@ def _sealable(payload: Personal) -> bool:
 async def open_records(
     conn: AsyncConnection, batch: Sequence[Received[Any]]
 ) -> list[Received[Any]]:
-    """The batch with its record updates' attributes in the clear (one read of the keys);
-    an erased customer's open empty."""
-    kids = kids_of(r.payload for r in batch if isinstance(r.payload, CustomerRecordUpdated))
+    """The batch with its record updates' attributes and its activities' personal fields
+    (the properties segments match on) in the clear, by one read of the keys; an erased
+    customer's open empty, so a segment on them sees nothing of that customer."""
+    kids = kids_of(_opened(r.payload) for r in batch)
     if not kids:
         return list(batch)
     keys = await by_kid(conn, kids)
     return [
-        replace(r, payload=open_with(r.payload, keys))
-        if isinstance(r.payload, CustomerRecordUpdated)
-        else r
+        replace(r, payload=open_with(p, keys)) if (p := _opened(r.payload)) is not None else r
         for r in batch
     ]
+
+
+def _opened(payload: Payload) -> Personal | None:
+    return payload if isinstance(payload, OPENED) and isinstance(payload, Personal) else None
 
 
 def _is_uuid(text: str) -> bool:

@@ -8,7 +8,7 @@ customer (the canonical id is then the CloudEvents ``subject``).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Generic, Literal, TypeVar, cast
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from pydantic import (
     Field,
@@ -125,7 +125,11 @@ PropertyValue = Annotated[
 
 class Activity(Payload, Personal):
     """What every partner activity may carry besides its own data: free ``properties``,
-    kept with the activity (on crm.activity) for segments to match on."""
+    kept with the activity (on crm.activity) for segments to match on. Partners put
+    anything there (birthdays, notes), so they are personal: sealed with the activity's
+    other personal fields (each subclass's ``PERSONAL`` names them too)."""
+
+    PERSONAL: ClassVar[tuple[str, ...]] = ("properties",)
 
     properties: dict[PropertyName, PropertyValue] = Field(
         default_factory=dict,
@@ -156,7 +160,7 @@ class CustomerRef(Payload, Personal):
 class CustomerRegistered(Activity):
     """The customer signed up or was created in a partner system."""
 
-    PERSONAL = ("attributes",)
+    PERSONAL = ("attributes", "properties")
 
     channel: Label
     attributes: dict[AttributeName, AttributeValue] = Field(
@@ -172,7 +176,7 @@ class CustomerUpdated(Activity):
     ``attributes`` is a JSON merge patch (``null`` removes a value); the contact
     details travel in the event's ``customer``."""
 
-    PERSONAL = ("attributes",)
+    PERSONAL = ("attributes", "properties")
 
     attributes: dict[AttributeName, AttributeValue | None] = Field(
         default_factory=dict,
@@ -186,7 +190,7 @@ class ConsentReported(Activity):
 
     Its time is the event's ``occurred_at``, its source the customer reference's."""
 
-    PERSONAL = ("proof",)
+    PERSONAL = ("proof", "properties")
 
     channel: ConsentChannel
     purpose: ConsentPurpose
@@ -231,7 +235,7 @@ class OrderRefunded(Activity):
 class ComplaintFiled(Activity):
     """The customer complained through a partner channel."""
 
-    PERSONAL = ("text",)
+    PERSONAL = ("text", "properties")
 
     complaint_ref: Ref
     severity: Severity
@@ -252,10 +256,24 @@ class ComplaintResolved(Activity):
     )
 
 
+class ComplaintResolvedV2(ComplaintResolved):
+    """A partner closed a complaint it filed (v2: its resolution sealed, so erasable and optional).
+
+    v2 exists because ``resolution`` travels sealed under the customer's key (erasure
+    destroys it), so it is empty in the clear, which v1 (where it is required) cannot
+    say. Partners still post the v1 shape; the gateway writes v2."""
+
+    PERSONAL = ("resolution", "properties")
+
+    resolution: Annotated[str, Field(max_length=10_000)] = Field(
+        default="", examples=["Replacement shipped"]
+    )
+
+
 class SurveyResponded(Activity):
     """The customer answered a survey (NPS 0–10, CSAT 1–5, CES 1–7)."""
 
-    PERSONAL = ("comment",)
+    PERSONAL = ("comment", "properties")
 
     survey: SurveyKind
     score: StrictInt
@@ -282,7 +300,7 @@ class SurveyResponded(Activity):
 class AccountClosed(Activity):
     """The customer closed their account."""
 
-    PERSONAL = ("reason",)
+    PERSONAL = ("reason", "properties")
 
     reason: Annotated[str, Field(max_length=500)] | None = None
 
@@ -300,6 +318,20 @@ ACTIVITIES: dict[str, type[Payload]] = {
     "customer.updated": CustomerUpdated,
     "consent.changed": ConsentReported,
 }
+
+# Partner types whose events the gateway writes in a later version than v1 (version,
+# payload), still validated against the v1 shape above as posted (API.md: a posted
+# shape never changes). Consumers apply both versions: old events stay v1.
+REVISED: dict[str, tuple[int, type[Payload]]] = {
+    "complaint.resolved": (2, ComplaintResolvedV2),
+}
+
+
+def written(partner_type: str) -> type[Payload]:
+    """The payload the gateway writes for ``partner_type`` (its latest version)."""
+    revised = REVISED.get(partner_type)
+    return revised[1] if revised else ACTIVITIES[partner_type]
+
 
 A = TypeVar("A", bound=Payload)
 

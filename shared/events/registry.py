@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.events import feedback, gateway, lifecycle, loyalty, privacy, profile
-from shared.events.activity import ACTIVITIES, inbound_model
+from shared.events.activity import ACTIVITIES, REVISED, inbound_model
 from shared.events.payload import DecodeError, Payload
 from shared.fields import field_errors, summary
 from shared.sealing import Personal
@@ -116,20 +116,23 @@ def _activity_name(partner_type: str) -> str:
     return partner_type.replace(".", "_")
 
 
-def inbound_type(partner_type: str) -> str:
+def inbound_type(partner_type: str, version: int = 1) -> str:
     """``purchase.completed`` → ``crm.inbound.purchase_completed.v1``."""
-    return f"crm.inbound.{_activity_name(partner_type)}.v1"
+    return f"crm.inbound.{_activity_name(partner_type)}.v{version}"
 
 
-def activity_type(partner_type: str) -> str:
+def activity_type(partner_type: str, version: int = 1) -> str:
     """``purchase.completed`` → ``crm.activity.purchase_completed.v1``."""
-    return f"crm.activity.{_activity_name(partner_type)}.v1"
+    return f"crm.activity.{_activity_name(partner_type)}.v{version}"
 
 
 def _types() -> Iterable[EventType]:
     for partner_type, payload in ACTIVITIES.items():
         yield EventType(inbound_model(payload), inbound_type(partner_type))
         yield EventType(payload, activity_type(partner_type))
+    for partner_type, (version, payload) in REVISED.items():  # beside v1, which old events are
+        yield EventType(inbound_model(payload), inbound_type(partner_type, version))
+        yield EventType(payload, activity_type(partner_type, version))
     yield EventType(profile.CustomerCreated, "crm.profile.customer_created.v1")
     yield EventType(profile.MergeCandidateFound, "crm.profile.merge_candidate_found.v1")
     yield EventType(profile.MergeCandidateDismissed, "crm.profile.merge_candidate_dismissed.v1")

@@ -25,6 +25,7 @@ from shared.events import CloudEvent, encode
 from shared.events.activity import (
     ComplaintFiled,
     ComplaintResolved,
+    ComplaintResolvedV2,
     PurchaseCompleted,
     SurveyResponded,
 )
@@ -35,6 +36,7 @@ from shared.events.feedback import (
     SurveyInvited,
 )
 from shared.events.feedback import ComplaintResolved as Resolved
+from shared.sealing import SubjectKey, new_secret, seal_payload
 from shared.sweeps import Swept
 from tests.handlers.bench import NOW, TENANT, Bench, event
 
@@ -306,3 +308,28 @@ async def test_an_answer_by_token_answers_its_invitation_once_on_its_scale(bench
     [closed] = await feedback.rows(survey_invitation, customer_id=customer)
     assert (closed["status"], closed["response_id"]) == ("answered", kept.response_id)
     assert await feedback.rows(complaint, customer_id=customer) == []  # 4 is no detractor's
+
+
+async def test_a_sealed_v2_resolution_resolves_with_its_text_opened_even_when_parked(bench_of):
+    """The gateway writes complaint_resolved.v2 with the resolution sealed: feedback opens
+    it with the key profile gives (here already in the key ring's cache), whether it comes
+    after its complaint or before it (parked as it came, sealed, and opened when taken);
+    a v1 resolution, in the clear, still resolves as before (the tests above)."""
+    feedback, li, wang = await bench_of("feedback"), uuid.uuid4(), uuid.uuid4()
+    key = SubjectKey("k-feedback", new_secret())
+    feedback.runtime.resources.keys._cache.put(key.kid, key)
+
+    def sealed(customer: uuid.UUID, ref: str, at: datetime, text: str) -> CloudEvent:
+        data = ComplaintResolvedV2(complaint_ref=ref, resolution=text)
+        return event(seal_payload(data, key), customer, at, partner="tickets")
+
+    late = sealed(li, "T-1", NOW + HOUR, "Refunded, sorry Li")
+    assert late.type == "crm.activity.complaint_resolved.v2" and b"sorry" not in encode(late)
+    await feedback.consume(GROUP, filed(li, "T-1", "high", NOW, "tickets"), late)
+    await feedback.consume(GROUP, sealed(wang, "T-2", NOW + HOUR, "Replaced for Wang"))
+    assert [r["status"] for r in await feedback.rows(complaint, customer_id=wang)] == []
+    await feedback.consume(GROUP, filed(wang, "T-2", "high", NOW, "tickets"))
+
+    for customer, text in ((li, "Refunded, sorry Li"), (wang, "Replaced for Wang")):
+        [closed] = await feedback.rows(complaint, customer_id=customer)
+        assert (closed["status"], closed["resolution"]) == ("resolved", text)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from services.profile import segment_defs, segmenting
-from services.profile.tables import segment_member
+from services.profile.tables import segment_activity, segment_member, subject_key
 from shared.events.activity import PurchaseCompleted
 from shared.events.profile import (
     ConsentChanged,
@@ -19,6 +19,7 @@ from shared.events.profile import (
     SegmentEntered,
     SegmentExited,
 )
+from shared.sealing import SubjectKey, new_secret, seal_payload
 from tests.handlers.bench import NOW, TENANT, Bench, event
 
 VIEW = "profile-view"
@@ -155,3 +156,39 @@ async def test_facts_folded_before_any_segment_existed_count_for_a_segment_saved
     swept = await segmenting.sweep(profile.runtime.db, profile.clock)
     assert swept.counts == {"evaluated": 2, "entered": 1, "exited": 0}
     assert await members(profile, segment_id) == {li}
+
+
+async def test_a_segment_on_a_sealed_property_sees_it_opened_and_nothing_once_erased(bench_of):
+    """Properties travel sealed on crm.activity; the 360's consumer opens them with the
+    subject's key before the segments fold them, and with the key destroyed (erasure)
+    they open to nothing, so the segment no longer holds the customer."""
+    profile = await bench_of("profile")
+    gifted = {"activity": "purchase_completed", "within_days": 30,
+              "where": [{"property": "gift_for", "op": "eq", "value": "Mei"}]}  # fmt: skip
+    segment_id = await define(profile, gifted, "Gifts for Mei")
+    li, secret = uuid.uuid4(), new_secret()
+    kid = uuid.uuid4()
+    async with profile.engine.begin() as conn:
+        await conn.execute(
+            subject_key.insert().values(kid=kid, tenant_id=TENANT, source="pos",
+                                        external_id="C-1", secret=secret, created_at=NOW)
+        )  # fmt: skip
+    key = SubjectKey(str(kid), secret)
+    noted = PurchaseCompleted(
+        order_id="O-1", amount_minor=1000, currency="EUR", channel="web",
+        properties={"gift_for": "Mei"},
+    )  # fmt: skip
+    sealed = seal_payload(noted, key)
+    assert sealed.properties == {}
+
+    await profile.consume(VIEW, event(sealed, li))
+    assert await members(profile, segment_id) == {li}
+    [kept] = await profile.rows(segment_activity, customer_id=li)
+    assert kept["properties"] == {"gift_for": "Mei"}
+
+    async with profile.engine.begin() as conn:
+        await conn.execute(subject_key.delete().where(subject_key.c.kid == kid))
+    again = seal_payload(noted.model_copy(update={"order_id": "O-2"}), key)
+    await profile.consume(VIEW, event(again, li, NOW + timedelta(hours=1)))
+    stored = {r["at"]: r["properties"] for r in await profile.rows(segment_activity)}
+    assert stored[NOW + timedelta(hours=1)] == {}  # erased: the sealed properties open empty

@@ -1,9 +1,10 @@
 """Crypto-shredding on PostgreSQL and Kafka, through the gateway: what partners post about
 a person travels sealed on crm.inbound and crm.activity (the raw bytes on the topics hold
-no e-mail, name, phone or consent proof), profile opens it and keeps the record; after an
-erasure the subject's key is gone, so what the topics keep of them opens to nothing,
-and a rebuild of the 360 and the segments from the topics holds nothing of them, while a
-second customer's details are intact."""
+no e-mail, name, phone, consent proof, complaint or resolution text, nor an activity's
+property), profile opens it and keeps the record (a segment on a property holds the
+customer); after an erasure the subject's key is gone, so what the topics keep of them
+opens to nothing, and a rebuild of the 360 and the segments from the topics holds nothing
+of them, while a second customer's details (and segment) are intact."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from shared.app import create_service_app
 from shared.auth import new_api_key
 from shared.db import create_engine
 from shared.events import decode
-from shared.events.activity import ComplaintFiled, Inbound
+from shared.events.activity import ComplaintFiled, ComplaintResolvedV2, Inbound, PurchaseCompleted
 from shared.internal import InternalAuth
 from shared.sealing import kids_of, open_with
 from shared.settings import ServiceSettings
@@ -130,13 +131,15 @@ def person(tag: str) -> dict[str, str]:
         "proof": f"{tag} proof: ticked the box",
         "complaint": f"{tag} complaint: my parcel never came",
         "comment": f"{tag} comment: call me back",
+        "resolution": f"{tag} resolution: refunded in full",
+        "gift": f"{tag} gift: for my mother",
         "birthday": f"{1900 + n % 99}-0{1 + n % 9}-2{n % 8}",
     }
 
 
 def posts(ref: str, who: dict[str, str]) -> list[dict[str, Any]]:
-    """Registration with contact details, consent with its proof, a purchase, a complaint
-    and a survey answer with their texts."""
+    """Registration with contact details, consent with its proof, a purchase with its
+    properties, a complaint and its resolution, and a survey answer with their texts."""
     at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     customer = {"source": "pos", "external_id": ref, "name": who["name"], "email": who["email"],
                 "phone": who["phone"]}  # fmt: skip
@@ -150,11 +153,14 @@ def posts(ref: str, who: dict[str, str]) -> list[dict[str, Any]]:
         {"id": f"{ref}-p", "type": "purchase.completed", "occurred_at": at,
          "customer": {"source": "pos", "external_id": ref},
          "data": {"order_id": f"O-{ref}", "amount_minor": 1200, "currency": "CNY",
-                  "channel": "web"}},
+                  "channel": "web", "properties": {"gift": who["gift"], "wrapped": "yes"}}},
         {"id": f"{ref}-t", "type": "complaint.filed", "occurred_at": at,
          "customer": {"source": "pos", "external_id": ref},
          "data": {"complaint_ref": f"T-{ref}", "severity": "low", "category": "delivery",
                   "channel": "web", "text": who["complaint"]}},
+        {"id": f"{ref}-x", "type": "complaint.resolved", "occurred_at": at,
+         "customer": {"source": "pos", "external_id": ref},
+         "data": {"complaint_ref": f"T-{ref}", "resolution": who["resolution"]}},
         {"id": f"{ref}-s", "type": "survey.responded", "occurred_at": at,
          "customer": {"source": "pos", "external_id": ref},
          "data": {"survey": "nps", "score": 9, "comment": who["comment"]}},
@@ -195,11 +201,13 @@ async def on_topics(infra: Infra, tenant: str) -> list[bytes]:
 
 
 async def opened(infra: Infra, raw: list[bytes]) -> dict[str, set[str]]:
-    """Every e-mail the tenant's inbound events, and every complaint text its activities,
-    open to with profile's keys, by partner reference (the activity's key's)."""
+    """Every e-mail the tenant's inbound events, and every complaint text, resolution and
+    purchase's gift property its activities, open to with profile's keys, by partner
+    reference (the activity's key's)."""
     events = [decode(value) for value in raw]
     inbound = [p for e in events if isinstance(p := e.payload(), Inbound)]
-    filed = [p for e in events if isinstance(p := e.payload(), ComplaintFiled)]
+    texts = (ComplaintFiled, ComplaintResolvedV2, PurchaseCompleted)
+    filed = [p for e in events if isinstance(p := e.payload(), texts)]
     engine = create_engine(infra.database_url("profile"))
     try:
         async with engine.connect() as conn:
@@ -214,10 +222,14 @@ async def opened(infra: Infra, raw: list[bytes]) -> dict[str, set[str]]:
         found.setdefault(customer.external_id, set()).add(customer.email or "")
         if payload.customer.sealed:
             by_kid[payload.customer.sealed.kid] = customer.external_id
-    for complaint in filed:
-        assert isinstance(complaint, ComplaintFiled) and complaint.sealed is not None
-        ref = by_kid[complaint.sealed.kid]
-        found[ref].add(open_with(complaint, keys).text)
+    for activity in filed:
+        assert activity.sealed is not None, activity  # each has something personal
+        ref, shown = by_kid[activity.sealed.kid], open_with(activity, keys)
+        match shown:
+            case ComplaintFiled(text=text) | ComplaintResolvedV2(resolution=text):
+                found[ref].add(text)
+            case PurchaseCompleted(properties=properties):
+                found[ref].add(str(properties.get("gift", "")))
     return found
 
 
@@ -231,6 +243,7 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
             declared = {"attributes": {"birthday": {"type": "date", "personal_data": True}}}
             schema = await profile.client.put("/v1/profile/attributes", json=declared)
             assert schema.status_code == 200, schema.text
+            segment = (await profile.client.post("/v1/segments", json=WRAPPED)).json()["segment_id"]
             key = {"Authorization": f"Bearer {await partner_key(gw, tenant)}"}
             batch = {"events": [*posts("C-1", li), *posts("C-2", wang)]}
             posted = await gw.post("/v1/events/batch", json=batch, headers=key)
@@ -242,6 +255,10 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
             raw = await on_topics(infra, tenant)
             before = await opened(infra, raw)
             texts = await complaint_texts(fb, li_id)
+            resolved = await resolutions(fb, li_id)
+            await eventually(
+                lambda: _members_are(profile.client, segment, {li_id, wang_id}), within=60
+            )
 
             answer = await profile.client.delete(
                 f"/v1/customers/{li_id}", params={"reason": "art. 17"}
@@ -260,6 +277,7 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
             await eventually(lambda: _folded(rebuilt.client, wang_id), within=120)
             # The attributes come on crm.profile, a topic of their own: wait for them too.
             await eventually(lambda: _has_attributes(infra, tenant, wang_id), within=60)
+            await eventually(lambda: _members_are(rebuilt.client, segment, {wang_id}), within=60)
             gone = await rebuilt.client.get(f"/v1/customers/{li_id}")
             kept = (await rebuilt.client.get(f"/v1/customers/{wang_id}")).json()
             held = await held_texts(infra, ("profile",))
@@ -272,18 +290,20 @@ async def test_personal_fields_travel_sealed_and_erasure_shreds_them(infra: Infr
     assert (record["name"], record["email"]) == (li["name"], li["email"])
     assert record["attributes"] == {"birthday": li["birthday"]}
     # The topics never held them in the clear, and both events of each customer are there.
-    assert sum(b'"crm.activity.' in value for value in raw) == 10
+    assert sum(b'"crm.activity.' in value for value in raw) == 12
+    assert sum(b'"crm.activity.complaint_resolved.v2"' in value for value in raw) == 2
     for value in raw:
         for secret in (*li.values(), *wang.values()):
             assert secret.encode() not in value, orjson.loads(value)["type"]
+    sealed = ("email", "complaint", "resolution", "gift")
     assert before == {
-        "C-1": {li["email"], "", li["complaint"]},
-        "C-2": {wang["email"], "", wang["complaint"]},
+        "C-1": {"", *(li[n] for n in sealed)},
+        "C-2": {"", *(wang[n] for n in sealed)},
     }
-    # Feedback opened the complaint's text with the key profile gave it.
-    assert texts == [li["complaint"]]
+    # Feedback opened the complaint's text and its resolution with the key profile gave it.
+    assert (texts, resolved) == ([li["complaint"]], [li["resolution"]])
     # After the erasure li's events open to nothing, wang's as before.
-    assert after == {"C-1": {""}, "C-2": {wang["email"], "", wang["complaint"]}}
+    assert after == {"C-1": {""}, "C-2": {"", *(wang[n] for n in sealed)}}
     assert gone.status_code == 404
     # The segments folded wang's birthday from crm.profile again, and nothing of li's.
     assert facts == {wang_id: {"birthday": wang["birthday"]}, li_id: {}}
@@ -311,6 +331,40 @@ async def complaint_texts(fb: httpx.AsyncClient, customer: str) -> list[str]:
         return bool(found)
 
     await eventually(filed, within=120)
+    return found
+
+
+# A segment on a property of the purchases (sealed on the topics, opened by profile).
+WRAPPED = {
+    "name": "Wrapped gifts",
+    "rule": {
+        "activity": "purchase_completed",
+        "within_days": 30,
+        "where": [{"property": "wrapped", "op": "eq", "value": "yes"}],
+    },
+}
+
+
+async def _members_are(client: httpx.AsyncClient, segment: str, wanted: set[str]) -> bool:
+    answer = await client.get(f"/v1/segments/{segment}/members")
+    return {m["customer_id"] for m in answer.json().get("members", [])} == wanted
+
+
+async def resolutions(fb: httpx.AsyncClient, customer: str) -> list[str]:
+    """The resolutions of the customer's complaints, once feedback resolved them all."""
+    found: list[str] = []
+
+    async def resolved() -> bool:
+        answer = await fb.get(f"/v1/customers/{customer}/complaints")
+        complaints = answer.json().get("complaints", []) if answer.status_code == 200 else []
+        details = [
+            (await fb.get(f"/v1/customers/{customer}/complaints/{c['complaint_id']}")).json()
+            for c in complaints
+        ]
+        found[:] = [d.get("resolution") or "" for d in details]
+        return bool(details) and all(d["status"] == "resolved" for d in details)
+
+    await eventually(resolved, within=120)
     return found
 
 

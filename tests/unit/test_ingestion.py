@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.gateway.auth import EventRefused, authorize_event
 from services.gateway.ingestion import (
     MAX_CLOCK_SKEW,
     InvalidEvent,
@@ -15,8 +17,15 @@ from services.gateway.ingestion import (
     is_json,
     to_inbound,
 )
+from services.gateway.keys import Principal
 from shared.events import encode
-from shared.events.activity import ACTIVITIES, Inbound, PurchaseCompleted
+from shared.events.activity import (
+    ACTIVITIES,
+    REVISED,
+    ComplaintResolvedV2,
+    Inbound,
+    PurchaseCompleted,
+)
 from shared.events.envelope import MAX_ENVELOPE_BYTES
 from shared.events.registry import inbound_type
 
@@ -143,8 +152,21 @@ def test_another_partner_tenant_or_partner_id_gets_another_event_id():
 def test_every_documented_type_is_accepted(partner_type):
     event = to_inbound(_posted(type=partner_type, data=VALID_DATA[partner_type]), POS, NOW)
 
-    assert event.type == inbound_type(partner_type)
+    version = REVISED.get(partner_type, (1, None))[0]
+    assert event.type == inbound_type(partner_type, version)
     assert isinstance(event.payload().activity, ACTIVITIES[partner_type])  # type: ignore[attr-defined]
+
+
+def test_a_complaint_resolved_is_validated_as_v1_and_written_as_v2_with_its_resolution():
+    posted = _posted(type="complaint.resolved", data=VALID_DATA["complaint.resolved"])
+    event = to_inbound(posted, POS, NOW)
+
+    assert event.type == "crm.inbound.complaint_resolved.v2"
+    activity = event.payload().activity  # type: ignore[attr-defined]
+    assert type(activity) is ComplaintResolvedV2
+    assert activity.resolution == VALID_DATA["complaint.resolved"]["resolution"]
+    refused = _refusal(_posted(type="complaint.resolved", data={"complaint_ref": "T-1"}))
+    assert refused.errors == [{"field": "data.resolution", "message": "Field required"}]
 
 
 def test_unknown_type_is_refused_naming_it_and_the_known_types():
@@ -424,3 +446,33 @@ def test_data_nested_deeper_than_pythons_recursion_limit_is_refused_not_a_crash(
 
     assert invalid.slug == "validation-failed"
     assert all(len(f) <= 200 for f in _fields(invalid))
+
+
+def test_a_v2_resolution_is_authorised_as_the_partner_type_it_was_posted_as():
+    """The gateway writes complaint.resolved as v2: a key's type list and the compensation
+    scope still apply to it by its partner type."""
+    posted = {**VALID_DATA["complaint.resolved"], "compensation_points": 100}
+    event = to_inbound(_posted(type="complaint.resolved", data=posted), POS, NOW)
+    assert event.type == "crm.inbound.complaint_resolved.v2"
+
+    def key(scopes: set[str], types: set[str] | None = None) -> Principal:
+        allowed = frozenset(types) if types is not None else None
+        return Principal(
+            uuid.uuid4(),
+            "t",
+            "pos",
+            frozenset(scopes),
+            sources=frozenset({"pos"}),
+            event_types=allowed,
+        )
+
+    authorize_event(key({"events:write", "loyalty:compensate"}, {"complaint.resolved"}), event)
+    with pytest.raises(EventRefused) as no_points:
+        authorize_event(key({"events:write"}), event)
+    with pytest.raises(EventRefused) as no_type:
+        authorize_event(key({"events:write", "loyalty:compensate"}, {"complaint.filed"}), event)
+    assert (no_points.value.slug, no_type.value.slug) == (
+        "insufficient-scope",
+        "event-type-not-allowed",
+    )
+    assert "'complaint.resolved'" in no_type.value.detail

@@ -83,6 +83,15 @@ def test_a_faulty_rule_names_its_clause(rule: Any, path: str, words: str) -> Non
     assert words in raised.value.message
 
 
+def test_an_activity_kind_is_named_once_whatever_its_versions() -> None:
+    """complaint_resolved travels as v1 (old events) and v2 (sealed): one kind to name."""
+    with pytest.raises(RuleError) as raised:
+        parse({"activity": "purchase", "within_days": 9}, SCHEMA)
+    assert raised.value.message.count("complaint_resolved") == 1
+    parsed = parse({"activity": "complaint_resolved", "within_days": 9}, SCHEMA)
+    assert isinstance(parsed, Activity) and parsed.kind == "complaint_resolved"
+
+
 def test_a_rule_is_bounded_in_size_and_depth() -> None:
     wide = {"any": [{"field": "orders", "op": "exists"}] * 60}
     with pytest.raises(RuleError, match="at most 50 clauses"):

@@ -17,12 +17,15 @@ from services.gateway.sealing import seal_events
 from services.gateway.upstream import Upstreams
 from shared.events import REGISTRY, encode, new_event
 from shared.events.activity import (
+    ComplaintResolved,
+    ComplaintResolvedV2,
     ConsentReported,
     CustomerRef,
     CustomerRegistered,
     PurchaseCompleted,
     inbound_model,
 )
+from shared.events.payload import DecodeError
 from shared.failures import Kind, classify
 from shared.keyring import KeyRing, KeysUnavailable
 from shared.sealing import (
@@ -110,6 +113,7 @@ def test_the_catalogue_shows_where_personal_fields_travel_sealed() -> None:
         "customer.phone",
         "customer.name",
         "activity.attributes",
+        "activity.properties",
     ]
     customer = entry["schema"]["$defs"]["CustomerRef"]["properties"]
     assert "sealed" in customer  # the wire's schema shows the envelope; a partner's does not
@@ -212,3 +216,66 @@ async def test_a_batch_repeating_an_id_seals_each_event_with_its_own_data() -> N
     assert [e.data["activity"]["amount_minor"] for e in sealed] == [10000, 99000]
     names = [open_payload(e.payload().customer, KEY).name for e in sealed]  # type: ignore[attr-defined]
     assert names == ["Li", "Wang"] and all(b'"Li"' not in encode(e) for e in sealed)
+
+
+def _keys_from(calls: list[Any]) -> httpx.MockTransport:
+    """Profile's subject-keys route: one key for every reference, each call counted."""
+
+    def profile(request: httpx.Request) -> httpx.Response:
+        refs = orjson.loads(request.content)["references"]
+        calls.append(refs)
+        return httpx.Response(200, json={"keys": [{**r, "kid": "k-1", "secret": _b64(KEY.secret)}
+                                                  for r in refs]})  # fmt: skip
+
+    return httpx.MockTransport(profile)
+
+
+def _posted(partner_type: str, data: dict[str, Any], ref: str = "C-1") -> Any:
+    raw = {"id": f"{partner_type}-{ref}", "type": partner_type,
+           "occurred_at": "2026-11-29T23:00:00Z",
+           "customer": {"source": "pos", "external_id": ref}, "data": data}  # fmt: skip
+    return to_inbound(raw, Sender("t", "pos"), _now())
+
+
+async def test_a_resolution_and_properties_leave_the_gateway_sealed_as_v2() -> None:
+    calls: list[Any] = []
+    data = {"complaint_ref": "T-1", "resolution": "Refunded, sorry Li",
+            "properties": {"note": "born 1990"}}  # fmt: skip
+    resolved = _posted("complaint.resolved", data)
+    async with httpx.AsyncClient(transport=_keys_from(calls), base_url="http://p") as c:
+        [sealed] = await seal_events(Upstreams({"profile": c}), KeyCache(), "t", [resolved])
+    wire = encode(sealed)
+    assert sealed.type == "crm.inbound.complaint_resolved.v2" and len(calls) == 1
+    assert b"Refunded" not in wire and b"born 1990" not in wire
+    activity = REGISTRY.parse(sealed.type, orjson.loads(wire)["data"]).activity  # type: ignore[attr-defined]
+    assert isinstance(activity, ComplaintResolved)  # a v1 consumer's isinstance finds it
+    assert (activity.resolution, activity.properties) == ("", {})
+    opened = open_payload(activity, KEY)
+    assert (opened.resolution, opened.properties) == ("Refunded, sorry Li", {"note": "born 1990"})
+
+
+async def test_properties_make_a_purchase_personal_and_a_bare_purchase_needs_no_key() -> None:
+    calls: list[Any] = []
+    base = {"order_id": "O-1", "amount_minor": 100, "currency": "CNY", "channel": "web"}
+    bare = _posted("purchase.completed", base, "C-1")
+    noted = _posted("purchase.completed", {**base, "properties": {"gift_for": "Mei"}}, "C-2")
+    async with httpx.AsyncClient(transport=_keys_from(calls), base_url="http://p") as c:
+        upstreams, cache = Upstreams({"profile": c}), KeyCache[Any]()
+        assert await seal_events(upstreams, cache, "t", [bare]) == [bare]
+        assert calls == []  # nothing personal: no call to profile
+        [plain, sealed] = await seal_events(upstreams, cache, "t", [bare, noted])
+    assert plain == bare and [r["external_id"] for r in calls[0]] == ["C-2"]
+    assert b"Mei" not in encode(sealed) and sealed.data["activity"]["properties"] == {}
+    assert open_payload(sealed.payload().activity, KEY).properties == {"gift_for": "Mei"}  # type: ignore[attr-defined]
+
+
+def test_a_v1_resolution_in_the_clear_still_parses_and_v2_may_be_empty() -> None:
+    v1 = {"complaint_ref": "T-1", "resolution": "Refunded", "properties": {"shop": "A"}}
+    old = REGISTRY.parse("crm.activity.complaint_resolved.v1", v1)
+    assert type(old) is ComplaintResolved and old.resolution == "Refunded"  # type: ignore[attr-defined]
+    assert REGISTRY.type_name(ComplaintResolvedV2) == "crm.activity.complaint_resolved.v2"
+    sealed = seal_payload(ComplaintResolvedV2(complaint_ref="T-1", resolution="Refunded"), KEY)
+    again = REGISTRY.parse("crm.activity.complaint_resolved.v2", sealed.model_dump(mode="json"))
+    assert again == sealed and open_payload(again, None).resolution == ""  # type: ignore[arg-type, attr-defined]
+    with pytest.raises(DecodeError):  # v1 keeps its contract: a resolution is required
+        REGISTRY.parse("crm.activity.complaint_resolved.v1", {"complaint_ref": "T-1"})

@@ -110,6 +110,16 @@ def test_a_subscription_to_every_type_gets_every_type() -> None:
     assert not [t for t in domain.TYPES if t.startswith("crm.inbound.")]
 
 
+def test_a_revised_type_reaches_the_subscribers_of_its_earlier_version() -> None:
+    """The gateway writes complaint_resolved.v2 now: a receiver subscribed to v1 keeps
+    getting resolutions; one subscribed to v2 alone gets no old v1 ones."""
+    v1, v2 = "crm.activity.complaint_resolved.v1", "crm.activity.complaint_resolved.v2"
+    assert v2 in domain.TYPES
+    assert domain.wants([v1], v2) and domain.wants([v2], v2)
+    assert not domain.wants([v2], v1)
+    assert not domain.wants(["crm.activity.complaint_filed.v1"], v2)
+
+
 @pytest.mark.parametrize(
     "address",
     [

@@ -3,7 +3,8 @@ when a failed delivery is tried again, and when a subscription has failed for go
 
 - A subscription names event types of the registry (the platform's own events, on
   every topic but ``crm.inbound``, whose partner posts are not yet a customer's, and
-  ``crm.deadletter``), or ``*`` for all of them, today and as the registry grows.
+  ``crm.deadletter``), or ``*`` for all of them, today and as the registry grows; a
+  type's later versions reach the subscribers of its earlier ones.
 - A delivery is at least once: its ``webhook-id`` is the event's id, the same on every
   attempt and replay, so a receiver drops a repeat by that id.
 - Retries back off exponentially (``base · 2^(n−1)``, at most ``max``), each delay
@@ -46,8 +47,15 @@ Status = Literal["pending", "delivered", "failed"]
 
 
 def wants(event_types: Collection[str], event_type: str) -> bool:
-    """Whether a subscription to ``event_types`` receives an event of ``event_type``."""
-    return EVERY_TYPE in event_types or event_type in event_types
+    """Whether a subscription to ``event_types`` receives an event of ``event_type``: one
+    of its types, or a later version of one (a type the platform revised, such as
+    ``complaint_resolved.v2``, goes on to the receivers of its v1; the sender opens its
+    sealed fields, so it reads as the v1 did, under its own ``type``)."""
+    if EVERY_TYPE in event_types or event_type in event_types:
+        return True
+    name, _, version = event_type.rpartition(".v")
+    earlier = {f"{name}.v{n}" for n in range(1, int(version))} if version.isdigit() else set()
+    return not earlier.isdisjoint(event_types)
 
 
 def delivery_id(subscription_id: uuid.UUID, event_id: uuid.UUID) -> uuid.UUID:

@@ -36,7 +36,7 @@ from shared.events.feedback import (
     SurveyInvited,
 )
 from shared.events.feedback import ComplaintResolved as Resolved
-from shared.sealing import SubjectKey, new_secret, seal_payload
+from shared.sealing import seal_payload
 from shared.sweeps import Swept
 from tests.handlers.bench import NOW, TENANT, Bench, event
 
@@ -312,12 +312,12 @@ async def test_an_answer_by_token_answers_its_invitation_once_on_its_scale(bench
 
 async def test_a_sealed_v2_resolution_resolves_with_its_text_opened_even_when_parked(bench_of):
     """The gateway writes complaint_resolved.v2 with the resolution sealed: feedback opens
-    it with the key profile gives (here already in the key ring's cache), whether it comes
+    it with the key profile gives (here the fast tier's key holder), whether it comes
     after its complaint or before it (parked as it came, sealed, and opened when taken);
     a v1 resolution, in the clear, still resolves as before (the tests above)."""
     feedback, li, wang = await bench_of("feedback"), uuid.uuid4(), uuid.uuid4()
-    key = SubjectKey("k-feedback", new_secret())
-    feedback.runtime.resources.keys._cache.put(key.kid, key)
+    keys = feedback.runtime.resources.keys
+    key = (await keys.customer_keys(TENANT, [li]))[li]  # any key profile holds opens
 
     def sealed(customer: uuid.UUID, ref: str, at: datetime, text: str) -> CloudEvent:
         data = ComplaintResolvedV2(complaint_ref=ref, resolution=text)

@@ -18,18 +18,34 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.gateway.upstream import Upstreams
+from shared import topics
 from shared.contracts.privacy import SubjectKeys
 from shared.events import REGISTRY, CloudEvent
-from shared.events.activity import ACTIVITIES, REVISED, CustomerRef, Inbound
+from shared.events.activity import CustomerRef
 from shared.problems import Problem
-from shared.sealing import KeyCache, Personal, SubjectKey, personal_fields, seal_payload
+from shared.sealing import KeyCache, Personal, SubjectKey, seal
 
 CacheKey = tuple[str, str, str]  # tenant, source, external_id
-_CUSTOMER_FIELDS = CustomerRef.PERSONAL
-_WRITTEN = (*ACTIVITIES.values(), *(payload for _, payload in REVISED.values()))
-# Every activity's personal fields, ``properties`` among them: a non-empty one (a text,
-# a map) makes the event personal at a glance, before it is parsed again.
-_ACTIVITY_FIELDS = tuple({n: None for a in _WRITTEN for n in getattr(a, "PERSONAL", ())})
+Part = type[Personal]
+
+
+def _activities() -> dict[str, Part]:
+    """The activity class of each crm.inbound type, when it has personal fields."""
+    found: dict[str, Part] = {}
+    for inbound in REGISTRY.payloads_on(topics.INBOUND):
+        activity = inbound.model_fields["activity"].annotation
+        name = REGISTRY.type_name(inbound)
+        if name and isinstance(activity, type) and issubclass(activity, Personal):
+            found[name] = activity
+    return found
+
+
+_ACTIVITY_OF = _activities()
+_PARTS: list[Part] = [CustomerRef, *_ACTIVITY_OF.values()]
+_BLANKS = {
+    part: {n: part.model_fields[n].get_default(call_default_factory=True) for n in part.PERSONAL}
+    for part in _PARTS
+}
 
 
 async def seal_events(
@@ -37,47 +53,55 @@ async def seal_events(
 ) -> list[CloudEvent]:
     """The events with their personal fields sealed under their subjects' keys (by
     position: a batch may repeat an id, and only its first is kept)."""
-    personal = [_personal_inbound(e) for e in events]
-    if not any(personal):
+    subjects = [_subject(e) for e in events]
+    if not any(subjects):
         return list(events)
-    wanted = {(tenant_id, *_ref(p)) for p in personal if p is not None}
+    wanted = {(tenant_id, *s) for s in subjects if s is not None}
     keys = await _keys(upstreams, cache, tenant_id, wanted)
     return [
-        e if p is None else _sealed(e, p, keys[(tenant_id, *_ref(p))])
-        for e, p in zip(events, personal, strict=True)
+        e if s is None else _sealed(e, keys[(tenant_id, *s)])
+        for e, s in zip(events, subjects, strict=True)
     ]
 
 
-def _personal_inbound(event: CloudEvent) -> Inbound[Any] | None:
-    """The event's payload if it holds personal fields (checked on the plain data
-    first, so an event without any is not parsed again)."""
-    customer, activity = event.data.get("customer") or {}, event.data.get("activity") or {}
-    if not any(customer.get(n) for n in _CUSTOMER_FIELDS) and not any(
-        activity.get(n) for n in _ACTIVITY_FIELDS
-    ):
+def _subject(event: CloudEvent) -> tuple[str, str] | None:
+    """The partner's reference of the customer, if the event holds personal fields.
+
+    Read from the event's JSON as ``ingestion`` validated and wrote it a moment ago,
+    not parsed again: sealing is on every post's path."""
+    data = event.data
+    customer, activity = data.get("customer") or {}, data.get("activity") or {}
+    kind = _ACTIVITY_OF.get(event.type)
+    if not _fields(customer, CustomerRef) and not (kind and _fields(activity, kind)):
         return None
-    inbound = REGISTRY.parse(event.type, event.data)
-    if not isinstance(inbound, Inbound):
-        return None
-    parts = (inbound.customer, inbound.activity)
-    if not any(personal_fields(p) for p in parts if isinstance(p, Personal)):
-        return None
-    return inbound
+    return customer["source"], customer["external_id"]
 
 
-def _ref(inbound: Inbound[Any]) -> tuple[str, str]:
-    return inbound.customer.source, inbound.customer.external_id
+def _fields(part: dict[str, Any], kind: Part) -> dict[str, Any]:
+    """The personal fields of ``part`` that hold something (as ``personal_fields``)."""
+    blanks = _BLANKS[kind]
+    return {
+        name: part[name]
+        for name, blank in blanks.items()
+        if part.get(name) not in (None, "", {}, []) and part[name] != blank
+    }
 
 
-def _sealed(event: CloudEvent, inbound: Inbound[Any], key: SubjectKey) -> CloudEvent:
-    activity = inbound.activity
-    sealed = inbound.model_copy(
-        update={
-            "customer": seal_payload(inbound.customer, key),
-            "activity": seal_payload(activity, key) if isinstance(activity, Personal) else activity,
-        }
-    )
-    return event.model_copy(update={"data": sealed.model_dump(mode="json", by_alias=True)})
+def _seal_part(part: dict[str, Any], kind: Part, key: SubjectKey) -> dict[str, Any]:
+    fields = _fields(part, kind)
+    if not fields or part.get("sealed") is not None:
+        return part
+    blank = {name: _BLANKS[kind][name] for name in fields}
+    return {**part, **blank, "sealed": seal(key, fields).model_dump(mode="json")}
+
+
+def _sealed(event: CloudEvent, key: SubjectKey) -> CloudEvent:
+    data = dict(event.data)
+    data["customer"] = _seal_part(data["customer"], CustomerRef, key)
+    kind = _ACTIVITY_OF.get(event.type)
+    if kind is not None:
+        data["activity"] = _seal_part(data["activity"], kind, key)
+    return event.model_copy(update={"data": data})
 
 
 async def _keys(

@@ -7,6 +7,7 @@ customer (the canonical id is then the CloudEvents ``subject``).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, cast
 
@@ -345,6 +346,7 @@ class Inbound(Payload, Generic[A]):
     activity: A
 
 
+@functools.cache  # pydantic's own lookup of a parametrised class costs every post
 def inbound_model(activity: type[Payload]) -> type[Inbound[Any]]:
     """The payload class of ``activity`` as posted, on ``crm.inbound`` (one per type)."""
     generic: Any = Inbound  # parametrised by a class known only at run time

@@ -9,14 +9,20 @@ consumer groups, as they would in production.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -24,10 +30,17 @@ from services import definition
 from services.feedback.app import definition as feedback_definition
 from shared.app import create_service_app
 from shared.clock import Clock
+from shared.db import create_engine
+from shared.events import CloudEvent, new_event
+from shared.events.activity import CustomerRef, inbound_model
+from shared.events.payload import Payload
 from shared.internal import InternalAuth
+from shared.migrations import migrate
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import ServiceSettings
+from shared.topics import PARTITIONS
 
+ROOT = Path(__file__).resolve().parents[2]
 # What the gateway and the services of one test session share, as CRM_INTERNAL_SECRET.
 INTERNAL_SECRET = secrets.token_urlsafe(32)
 
@@ -126,3 +139,58 @@ def feedback_reaching(profile: RunningService) -> ServiceDefinition[Any, Any]:
     """Feedback reaching this profile in-process, as in embedded mode: for the customers'
     keys the desk's resolutions and the answers' comments are sealed with."""
     return feedback_definition(httpx.ASGITransport(app=profile.app))
+
+
+@contextlib.asynccontextmanager
+async def own_infra(
+    settings: ServiceSettings, tag: str, services: Iterable[str], *, migrated: bool = False
+) -> AsyncIterator[Infra]:
+    """Topics and databases of ``services`` no other test uses (``migrated``: with their
+    schema), removed afterwards: for a test that rebuilds from the topics or must not
+    meet the events other tests leave."""
+    run = uuid.uuid4().hex[:8]
+    infra, services = Infra(settings, f"it{tag}{run}.", f"{tag}{run}"), tuple(services)
+    script = await asyncio.create_subprocess_exec(
+        sys.executable, "deploy/local/topics.py", "--prefix", infra.prefix, "--timeout", "30",
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    async with asyncio.timeout(90):
+        output, _ = await script.communicate()
+    assert script.returncode == 0, output.decode()
+    for service in services:
+        await create_database(infra, service)
+        if migrated:
+            engine = create_engine(infra.database_url(service))
+            try:
+                await migrate(engine, service)
+            finally:
+                await engine.dispose()
+    yield infra
+    for service in services:
+        await drop_database(infra, service)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics([infra.prefix + name for name in PARTITIONS])
+    finally:
+        await admin.close()
+
+
+def posted(
+    tenant: str, customer: CustomerRef, activities: Sequence[Payload], at: datetime
+) -> list[CloudEvent]:
+    """The activities on crm.inbound as the gateway writes them for partner "pos"."""
+    ref = customer.external_id
+    return [
+        new_event(
+            inbound_model(type(a))(
+                partner="pos", partner_event_id=f"{ref}-{i}", customer=customer, activity=a
+            ),
+            source="/partners/pos",
+            tenant_id=tenant,
+            key=f"pos:{ref}",
+            time=at,
+            partner="pos",
+        )
+        for i, a in enumerate(activities)
+    ]

@@ -20,19 +20,25 @@ from shared.events import new_event
 from shared.events.activity import ComplaintFiled
 from shared.settings import ServiceSettings
 from tests.integration.conftest import eventually, publish_events
-from tests.integration.services import Infra, create_database, drop_database, run_service
+from tests.integration.services import (
+    Infra,
+    create_database,
+    drop_database,
+    own_infra,
+    run_service,
+)
 from tests.integration.test_sealed_feedback import (
+    SERVICES,
     T0,
     customer_keys,
     customer_of,
     inbound,
-    own_infra,
 )
 
 
 @pytest.fixture
 async def isolated(settings: ServiceSettings) -> AsyncIterator[Infra]:
-    async with own_infra(settings) as infra:
+    async with own_infra(settings, "ck", SERVICES) as infra:
         yield infra
 
 

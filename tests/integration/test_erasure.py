@@ -20,12 +20,11 @@ from services import definition
 from services.profile.rebuild import rebuild
 from shared.bus.kafka import KafkaBus
 from shared.db import create_engine
-from shared.events import CloudEvent, new_event
+from shared.events import CloudEvent
 from shared.events.activity import (
     ComplaintFiled,
     ConsentReported,
     CustomerRef,
-    Inbound,
     PurchaseCompleted,
     SurveyResponded,
 )
@@ -37,6 +36,7 @@ from tests.integration.services import (
     RunningService,
     create_database,
     drop_database,
+    posted,
     run_service,
 )
 
@@ -79,19 +79,7 @@ def history(tenant: str, ref: str, who: dict[str, str]) -> list[CloudEvent]:
         SurveyResponded(survey="nps", score=9, comment=who["comment"]),
         ConsentReported(channel="email", purpose="surveys", granted=True, proof=who["proof"]),
     ]  # fmt: skip
-    return [
-        new_event(
-            Inbound[type(a)](  # type: ignore[misc]
-                partner="pos", partner_event_id=f"{ref}-{i}", customer=customer, activity=a
-            ),
-            source="/partners/pos",
-            tenant_id=tenant,
-            key=f"pos:{ref}",
-            time=T0,
-            partner="pos",
-        )
-        for i, a in enumerate(activities)
-    ]
+    return posted(tenant, customer, activities, T0)
 
 
 @contextlib.asynccontextmanager

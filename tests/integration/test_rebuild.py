@@ -11,8 +11,6 @@ where the topics ended.
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +19,6 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import Table, select
 
 from services.feedback import app as feedback_app
@@ -42,12 +39,11 @@ from shared.events.activity import ComplaintFiled, OrderRefunded, PurchaseComple
 from shared.events.envelope import derived_id
 from shared.events.feedback import ComplaintUpdated
 from shared.events.payload import Payload
-from shared.migrations import migrate
 from shared.rebuild import RebuildRefused
 from shared.settings import ServiceSettings
 from shared.topics import ACTIVITY, FEEDBACK, PARTITIONS
 from tests.integration.conftest import eventually
-from tests.integration.services import Infra, create_database, drop_database
+from tests.integration.services import Infra, own_infra
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 5, 12, tzinfo=UTC)
@@ -58,31 +54,8 @@ SERVICES = ("loyalty", "feedback")
 @pytest.fixture
 async def isolated(settings: ServiceSettings) -> AsyncIterator[Infra]:
     """Topics and loyalty's and feedback's databases no other test uses."""
-    run = uuid.uuid4().hex[:8]
-    infra = Infra(settings, f"itrb{run}.", f"rb{run}")
-    script = await asyncio.create_subprocess_exec(
-        sys.executable, "deploy/local/topics.py", "--prefix", infra.prefix, "--timeout", "30",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    async with asyncio.timeout(90):
-        output, _ = await script.communicate()
-    assert script.returncode == 0, output.decode()
-    for service in SERVICES:
-        await create_database(infra, service)
-        engine = create_engine(infra.database_url(service))
-        try:
-            await migrate(engine, service)
-        finally:
-            await engine.dispose()
-    yield infra
-    for service in SERVICES:
-        await drop_database(infra, service)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics([infra.prefix + name for name in PARTITIONS])
-    finally:
-        await admin.close()
+    async with own_infra(settings, "rb", SERVICES, migrated=True) as infra:
+        yield infra
 
 
 @pytest.fixture

@@ -7,10 +7,7 @@ yields neither of the erased one's (``test_customer_keys``: profile's side)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import faulthandler
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import SecretStr
 
 from services.feedback import app as feedback_app
@@ -29,22 +25,22 @@ from services.rebuilding import rebuild
 from shared.bus.kafka import KafkaBus
 from shared.clock import FrozenClock
 from shared.db import create_engine
-from shared.events import CloudEvent, decode, new_event
-from shared.events.activity import ComplaintFiled, CustomerRef, Inbound, PurchaseCompleted
+from shared.events import CloudEvent, decode
+from shared.events.activity import ComplaintFiled, CustomerRef, PurchaseCompleted
 from shared.events.feedback import ComplaintResolved, SurveyAnswered
 from shared.events.payload import Payload
 from shared.keyring import KEYS_OF_CUSTOMERS
 from shared.sealing import kids_of, open_with
 from shared.settings import ServiceSettings
-from shared.topics import FEEDBACK, PARTITIONS
+from shared.topics import FEEDBACK
 from tests.integration.conftest import eventually, publish_events, read_topic
 from tests.integration.services import (
     INTERNAL_SECRET,
     Infra,
     RunningService,
-    create_database,
-    drop_database,
     feedback_reaching,
+    own_infra,
+    posted,
     run_service,
 )
 from tests.integration.test_erasure import held_texts
@@ -62,35 +58,9 @@ def watchdog() -> Iterator[None]:
     faulthandler.cancel_dump_traceback_later()
 
 
-@contextlib.asynccontextmanager
-async def own_infra(settings: ServiceSettings) -> AsyncIterator[Infra]:
-    """Topics and databases no other test uses: a rebuild reads the topics whole, and a
-    feedback without profile would wait on any sealed text other tests left there."""
-    run = uuid.uuid4().hex[:8]
-    infra = Infra(settings, f"itsf{run}.", f"sf{run}")
-    script = await asyncio.create_subprocess_exec(
-        sys.executable, "deploy/local/topics.py", "--prefix", infra.prefix, "--timeout", "30",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    async with asyncio.timeout(90):
-        output, _ = await script.communicate()
-    assert script.returncode == 0, output.decode()
-    for service in SERVICES:
-        await create_database(infra, service)
-    yield infra
-    for service in SERVICES:
-        await drop_database(infra, service)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics([infra.prefix + name for name in PARTITIONS])
-    finally:
-        await admin.close()
-
-
 @pytest.fixture
 async def isolated(settings: ServiceSettings) -> AsyncIterator[Infra]:
-    async with own_infra(settings) as infra:
+    async with own_infra(settings, "sf", SERVICES) as infra:
         yield infra
 
 
@@ -108,20 +78,7 @@ def inbound(tenant: str, ref: str) -> list[CloudEvent]:
         ComplaintFiled(complaint_ref=f"T-{ref}", severity="low", category="delivery",
                        channel="web"),
     ]  # fmt: skip
-    customer = CustomerRef(source="pos", external_id=ref)
-    return [
-        new_event(
-            Inbound[type(a)](  # type: ignore[misc]
-                partner="pos", partner_event_id=f"{ref}-{i}", customer=customer, activity=a
-            ),
-            source="/partners/pos",
-            tenant_id=tenant,
-            key=f"pos:{ref}",
-            time=T0,
-            partner="pos",
-        )
-        for i, a in enumerate(activities)
-    ]
+    return posted(tenant, CustomerRef(source="pos", external_id=ref), activities, T0)
 
 
 async def customer_of(profile: RunningService, ref: str) -> str:

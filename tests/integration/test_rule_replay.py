@@ -1,17 +1,21 @@
 """A rule change tried on history on PostgreSQL and Kafka (issue 9, item 3): while
 lifecycle runs, its replay job reads the history from the topics, folds it into two
 scratch databases and reports who a shorter silence would move; the live state, the
-topics and the server's databases are as they were afterwards."""
+topics and the server's databases are as they were afterwards. The job is a row of the
+service's database: two replicas share it."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import pytest
 from sqlalchemy import select
 
+from services import replay_jobs
 from services.lifecycle.settings import DEFAULT_CONFIG
 from services.lifecycle.tables import customer_state
 from shared import topics
@@ -120,3 +124,60 @@ async def test_a_shorter_silence_tried_while_lifecycle_runs(infra: Infra, bus: K
     assert after == live  # the live state untouched
     assert published_after == published  # nothing announced
     assert left == []  # both shadow databases dropped
+
+
+async def test_two_replicas_share_the_job(
+    infra: Infra, bus: KafkaBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two lifecycle replicas on one database, as behind a load balancer: two POSTs racing
+    on both give one job (one 202, one 409); the other replica answers GET with the job's
+    progress as it runs and its difference at the end, and refuses a new POST meanwhile."""
+    monkeypatch.setattr(replay_jobs, "BEAT_SECONDS", 0.05)  # progress seen on a short history
+    tenant = f"replay-{uuid.uuid4().hex[:8]}"
+    quiet, recent = str(uuid.uuid4()), str(uuid.uuid4())
+    body = {"rules": THIRTY, "requested_by": "api-key:it"}
+    await create_database(infra, "lifecycle")
+    try:
+        async with (
+            run_service(infra, "lifecycle", tenant=tenant) as one,
+            run_service(infra, "lifecycle", tenant=tenant) as other,
+        ):
+            await publish_events(
+                bus, bought(tenant, quiet, "q-1", 60), bought(tenant, recent, "r-1", 10)
+            )
+            await eventually(lambda: _counted(infra, tenant, 2), within=30)
+            raced = await asyncio.gather(
+                *(
+                    r.client.post("/v1/admin/rules/lifecycle/replays", json=body)
+                    for r in (one, other)
+                )
+            )
+            [started] = [a for a in raced if a.status_code == 202]
+            path = f"/v1/admin/rules/lifecycle/replays/{started.json()['id']}"
+            runner = one if raced[0] is started else other
+            elsewhere = other if runner is one else one
+            meanwhile = await elsewhere.client.post("/v1/admin/rules/lifecycle/replays", json=body)
+
+            seen: list[dict[str, Any]] = []
+
+            async def finished() -> bool:
+                seen.append((await elsewhere.client.get(path)).json())
+                return bool(seen[-1]["state"] != "running")
+
+            await eventually(finished, within=120)
+    finally:
+        await drop_database(infra, "lifecycle")
+
+    assert sorted(a.status_code for a in raced) == [202, 409], [a.text for a in raced]
+    [refused] = [a for a in raced if a.status_code == 409]
+    assert refused.json()["type"].endswith("replay-running")
+    assert meanwhile.status_code == 409, meanwhile.text
+    assert started.json()["id"] in meanwhile.json()["detail"]
+    running = [job["progress"] for job in seen if job["state"] == "running"]
+    assert any(p.startswith("under the") for p in running), running  # beaten into the row
+    done = seen[-1]
+    assert done["state"] == "done", done
+    assert done["diff"]["counts"]["customers_per_stage"] == {
+        "new_customer": {"before": 2, "after": 1},
+        "silent": {"before": 0, "after": 1},
+    }

@@ -17,12 +17,17 @@ from sqlalchemy import select
 
 from services import replay_jobs
 from services.lifecycle.settings import DEFAULT_CONFIG
-from services.lifecycle.tables import customer_state
+from services.lifecycle.tables import customer_state, outbox, rule_replay
 from shared import topics
 from shared.bus.kafka import KafkaBus
+from shared.clock import FrozenClock
+from shared.contracts.rules import RuleReplay
 from shared.db import create_engine
 from shared.events import new_event
 from shared.events.activity import PurchaseCompleted
+from shared.migrations import migrate
+from shared.replay_store import STALE_AFTER, Busy, ReplayStore
+from shared.uow import Database
 from tests.integration.conftest import eventually, publish_events, read_topic
 from tests.integration.services import Infra, create_database, drop_database, run_service
 
@@ -181,3 +186,34 @@ async def test_two_replicas_share_the_job(
         "new_customer": {"before": 2, "after": 1},
         "silent": {"before": 0, "after": 1},
     }
+
+
+async def test_a_job_whose_replica_stopped_frees_the_slot_on_postgresql(infra: Infra) -> None:
+    """The partial unique index and the heartbeat's bound as PostgreSQL keeps them."""
+    t0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    clock = FrozenClock(t0)
+
+    def job() -> RuleReplay:
+        return RuleReplay(
+            id=uuid.uuid4(), kind="lifecycle", state="running", progress="starting",
+            started_at=clock.now(), requested_by="api-key:it",
+        )  # fmt: skip
+
+    await create_database(infra, "lifecycle")
+    engine = create_engine(infra.database_url("lifecycle"))
+    try:
+        await migrate(engine, "lifecycle")
+        store = ReplayStore(rule_replay, Database(engine, outbox, clock))
+        lost = await store.start("acme", job())
+        with pytest.raises(Busy):
+            await store.start("acme", job())
+        clock.move_to(t0 + STALE_AFTER + timedelta(seconds=1))
+        failed = await store.read("acme", lost.id)
+        freed = await store.start("acme", job())
+    finally:
+        await engine.dispose()
+        await drop_database(infra, "lifecycle")
+
+    assert failed is not None and failed.state == "failed", failed
+    assert failed.error is not None and "start it again" in failed.error
+    assert freed.state == "running"

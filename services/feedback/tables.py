@@ -19,12 +19,14 @@ from sqlalchemy import (
 from shared.db import UTCDateTime
 from shared.merges import merges_table
 from shared.parking import parked_table
+from shared.replay_store import replays_table
 from shared.rulebook import rules_table
 from shared.tables import kernel_tables
 
 metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
 tenant_rules = rules_table(metadata)
+rule_replay = replays_table(metadata)
 parked = parked_table(metadata)  # resolutions that came before their complaint
 
 ORIGIN = "Whose it was before a merge moved it (NULL: the customer's own)"

@@ -18,12 +18,14 @@ from sqlalchemy import (
 
 from shared.db import BigIntId, UTCDateTime
 from shared.merges import merges_table
+from shared.replay_store import replays_table
 from shared.rulebook import rules_table
 from shared.tables import kernel_tables
 
 metadata = MetaData()
 outbox, inbox = kernel_tables(metadata)
 tenant_rules = rules_table(metadata)
+rule_replay = replays_table(metadata)
 
 customer_state = Table(
     "customer_state",

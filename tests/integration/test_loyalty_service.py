@@ -37,8 +37,12 @@ T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 async def loyalty(infra: Infra) -> AsyncIterator[RunningService]:
+    """Loyalty whose periodic sweep waits an hour: the tests sweep through the route on a
+    moved clock, and a background pass on that clock would take (SKIP LOCKED) what the
+    route's sweep is asserted to take."""
     await create_database(infra, "loyalty")
-    async with run_service(infra, "loyalty", clock=FrozenClock(T0)) as service:
+    clock = FrozenClock(T0)
+    async with run_service(infra, "loyalty", clock=clock, loyalty_sweep_seconds=3600) as service:
         yield service
 
 

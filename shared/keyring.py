@@ -12,7 +12,6 @@ so the consumer keeps the batch in hand and retries rather than dead-lettering i
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -79,7 +78,7 @@ class KeyRing:
         by_customer = {k.external_id: k for k in given.values()}
         for customer in customer_ids:
             key = by_customer.get(str(customer))
-            found = SubjectKey(key.kid, base64.b64decode(key.secret)) if key else None
+            found = key.key() if key else None
             self._customers.put((tenant_id, customer), found)
             if found is not None:  # the same key opens what it sealed
                 self._cache.put(found.kid, found)
@@ -88,7 +87,7 @@ class KeyRing:
         given = await self._ask(KEYS_BY_KID, tenant_id, {"kids": kids})
         for kid in kids:
             key = given.get(kid)
-            self._cache.put(kid, SubjectKey(kid, base64.b64decode(key.secret)) if key else None)
+            self._cache.put(kid, key.key() if key else None)
 
     async def _ask(
         self, path: str, tenant_id: str, body: dict[str, Any]

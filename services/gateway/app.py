@@ -103,6 +103,7 @@ def definition(
             ) as ring,
         ):
             subject_keys: KeyCache[tuple[str, str, str]] = KeyCache()
+            erasures = ErasureWatch(runtime.db, subject_keys)
             yield GatewayResources(
                 rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
                 auth_failures=RateLimiter(
@@ -111,9 +112,9 @@ def definition(
                 key_usage=keys.UsageClock(),
                 upstreams=clients,
                 webhooks=WebhookSender(runtime.db, settings, keys=ring.keys),
-                imports=ImportRunner(runtime.db, settings, clients, subject_keys),
+                imports=ImportRunner(runtime.db, settings, clients, erasures),
                 subject_keys=subject_keys,
-                erasures=ErasureWatch(runtime.db, subject_keys),
+                erasures=erasures,
             )
 
     return ServiceDefinition(

@@ -65,7 +65,7 @@ class ErasureWatch:
     """Drops a key cache when any replica recorded an erasure since the last look."""
 
     def __init__(self, db: Database, cache: KeyCache[Any], interval: float = 1.0) -> None:
-        self._db, self._cache, self._interval = db, cache, interval
+        self.cache, self._db, self._interval = cache, db, interval
         self._looked = float("-inf")
         self._latest: datetime | None = None
 
@@ -78,10 +78,10 @@ class ErasureWatch:
         async with self._db.engine.connect() as conn:
             latest = await conn.scalar(select(func.max(erased_customer.c.erased_at)))
         if latest != self._latest:
-            self._cache.clear()
+            self.cache.clear()
             self._latest = latest
 
     def erased_here(self) -> None:
         """This replica erased someone: drop the cache now, not at the next look."""
-        self._cache.clear()
+        self.cache.clear()
         self._looked = float("-inf")

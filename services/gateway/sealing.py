@@ -13,7 +13,6 @@ for everything but contact details and free texts.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from typing import Any
 
@@ -120,8 +119,7 @@ async def _keys(
                 "retry shortly.",
             )
         for given in SubjectKeys.model_validate_json(answer.content).keys:
-            key = SubjectKey(given.kid, base64.b64decode(given.secret))
-            cache.put((tenant_id, given.source, given.external_id), key)
+            cache.put((tenant_id, given.source, given.external_id), given.key())
     found = {name: cache.get(name)[1] for name in wanted}
     if any(key is None for key in found.values()):
         raise Problem(503, "service-unavailable", "Keys for personal data are missing; retry.")

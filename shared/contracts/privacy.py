@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -11,6 +12,7 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 from shared.events.bounds import Text
+from shared.sealing import SubjectKey
 
 ErasureReason = Annotated[
     Text,
@@ -94,6 +96,9 @@ class CustomerKeysWanted(BaseModel):
 class SubjectKeyGiven(SubjectReference):
     kid: str
     secret: str = Field(description="The AES-256 key, base64")
+
+    def key(self) -> SubjectKey:
+        return SubjectKey(self.kid, base64.b64decode(self.secret))
 
 
 class SubjectKeys(BaseModel):

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.gateway.erased import ErasureWatch
 from services.gateway.imports import handlers, store
 from services.gateway.imports.runner import LEASE, ImportRunner
 from services.gateway.settings import GatewaySettings
@@ -108,7 +109,7 @@ async def test_a_killed_runner_leaves_a_job_another_resumes_exactly_once(
     settings = GatewaySettings(import_chunk_rows=4)
     async with profile(infra, tenant) as clients:
         job = await handlers.start(db, upload(tenant, csv_file()), lambda: None)
-        first = ImportRunner(db, settings, clients, KeyCache())
+        first = ImportRunner(db, settings, clients, ErasureWatch(db, KeyCache()))
         running = asyncio.create_task(first.run())
         for _ in range(500):
             if (await job_row(engine, job.import_id))["rows_read"]:
@@ -120,7 +121,7 @@ async def test_a_killed_runner_leaves_a_job_another_resumes_exactly_once(
         stopped = await job_row(engine, job.import_id)
         assert 0 < int(stopped["rows_read"]) < ROWS and stopped["state"] == "running"
 
-        second = ImportRunner(db, settings, clients, KeyCache())
+        second = ImportRunner(db, settings, clients, ErasureWatch(db, KeyCache()))
         assert not await second.run_one()  # held under the dead runner's lease
         # A chunk the dead runner was committing may still land: the second runner then
         # finds the job moved, leaves it, and takes it again once its own lease runs out.
@@ -154,7 +155,7 @@ async def test_a_stopped_runner_lets_the_next_one_resume_at_once(
     settings = GatewaySettings(import_chunk_rows=1)
     async with profile(infra, tenant) as clients:
         job = await handlers.start(db, upload(tenant, csv_file()), lambda: None)
-        first = ImportRunner(db, settings, clients, KeyCache())
+        first = ImportRunner(db, settings, clients, ErasureWatch(db, KeyCache()))
         running = asyncio.create_task(first.run())
         for _ in range(500):
             if (await job_row(engine, job.import_id))["rows_read"]:
@@ -164,7 +165,7 @@ async def test_a_stopped_runner_lets_the_next_one_resume_at_once(
         await running
         stopped = await job_row(engine, job.import_id)
         assert stopped["rows_read"] < ROWS and stopped["claimed_until"] is None
-        resumed = ImportRunner(db, settings, clients, KeyCache())
+        resumed = ImportRunner(db, settings, clients, ErasureWatch(db, KeyCache()))
         assert await resumed.run_one()  # no lease to wait out
     assert (await job_row(engine, job.import_id))["state"] == "done"
     assert await published(engine) == (ROWS - ROWS // 10,) * 2
@@ -184,7 +185,7 @@ async def test_a_failed_job_says_where_and_resumes_when_the_file_is_posted_again
                 .where(import_job.c.import_id == job.import_id)
                 .values(content=b"\xff\xfe")
             )
-        runner = ImportRunner(db, GatewaySettings(), clients, KeyCache())
+        runner = ImportRunner(db, GatewaySettings(), clients, ErasureWatch(db, KeyCache()))
         assert await runner.run_one()
         failed = await job_row(engine, job.import_id)
         assert failed["state"] == "failed" and failed["rows_read"] == 0
@@ -207,7 +208,9 @@ async def test_imported_contact_details_leave_sealed_as_a_partners_post_does(
     people = b"external_id,name,email\nC-1,Ada Quill,ada.quill@example.com\n"
     async with profile(infra, tenant) as clients:
         job = await handlers.start(db, upload(tenant, people, rows=1), lambda: None)
-        assert await ImportRunner(db, GatewaySettings(), clients, KeyCache()).run_one()
+        assert await ImportRunner(
+            db, GatewaySettings(), clients, ErasureWatch(db, KeyCache())
+        ).run_one()
     assert (await job_row(engine, job.import_id))["accepted"] == 1
     async with engine.connect() as conn:
         values = [bytes(v) for v in (await conn.execute(select(outbox.c.value))).scalars()]

@@ -26,13 +26,11 @@ from services.gateway.erased import ErasureWatch
 from services.gateway.handlers import record_receipts
 from services.gateway.imports import registration, rows, store
 from services.gateway.ingestion import Sender
-from services.gateway.sealing import CacheKey
 from services.gateway.settings import GatewaySettings
 from services.gateway.upstream import Upstreams
 from shared.events import CloudEvent
 from shared.failures import Kind, classify
 from shared.problems import Problem
-from shared.sealing import KeyCache
 from shared.uow import Database
 
 LEASE = timedelta(seconds=30)
@@ -56,10 +54,10 @@ class ImportRunner:
         db: Database,
         settings: GatewaySettings,
         upstreams: Upstreams,
-        subject_keys: KeyCache[CacheKey],
+        subject_keys: ErasureWatch,
     ) -> None:
+        """``subject_keys``: the gateway's cache of sealing keys, as its API shares it."""
         self._db, self._upstreams, self._subject_keys = db, upstreams, subject_keys
-        self._erasures = ErasureWatch(db, subject_keys)
         self._chunk = settings.import_chunk_rows
         self._keep = settings.import_max_rejections
         self._wake, self._stopping = asyncio.Event(), asyncio.Event()
@@ -175,9 +173,10 @@ class ImportRunner:
 
     async def _sealed(self, tenant_id: str, events: list[CloudEvent]) -> list[CloudEvent]:
         """The rows' personal fields sealed as a partner's post has them (``sealing``)."""
-        await self._erasures.fresh()
+        await self._subject_keys.fresh()
         try:
-            return await sealing.seal_events(self._upstreams, self._subject_keys, tenant_id, events)
+            keys = self._subject_keys.cache
+            return await sealing.seal_events(self._upstreams, keys, tenant_id, events)
         except Problem as error:
             raise Unavailable("profile cannot give the keys to seal personal data") from error
 

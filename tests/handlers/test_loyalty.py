@@ -183,3 +183,16 @@ async def test_going_silent_offers_a_way_back_once_and_spending_earns_the_reward
     [row] = await loyalty.rows(offer, customer_id=customer)
     assert row["completed_at"] == NOW + 2 * HOUR
     assert (await summary(loyalty, customer))["points_balance"] == 100 + 1000 + 1000
+
+
+async def test_the_way_back_is_rewarded_whichever_topic_is_read_first(bench_of):
+    # The purchase that ends the silence reaches loyalty before lifecycle says "silent".
+    loyalty, customer = await bench_of("loyalty"), uuid.uuid4()
+    await loyalty.consume(ACTIVITY, bought(customer, "O-1", 10000, NOW - 200 * HOUR))
+    await loyalty.consume(ACTIVITY, bought(customer, "O-2", 100000, NOW + 2 * HOUR))
+
+    await loyalty.consume(LIFECYCLE, went_silent(customer, NOW))
+
+    [row] = await loyalty.rows(offer, customer_id=customer)
+    assert (row["completed_at"], row["progress_minor"]) == (NOW + 2 * HOUR, 100000)
+    assert (await summary(loyalty, customer))["points_balance"] == 100 + 1000 + 1000

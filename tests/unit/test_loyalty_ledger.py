@@ -158,6 +158,19 @@ def test_the_reactivation_offer_is_granted_once_and_rewards_the_spend_within_its
     assert [e.rule for e in again] == ["base:CNYx1"]
 
 
+def test_a_purchase_applied_before_the_silence_it_follows_still_completes_the_offer():
+    # Silence comes from lifecycle's topic, purchases from the partners': they race.
+    rules, acc = programme(), new_account()
+    buy(acc, rules, "O0", 30000, T0 - DAY)  # before the silence: never counts
+    buy(acc, rules, "O1", 30000, T0 + DAY)
+    buy(acc, rules, "O2", 30000, T0 + 2 * DAY)
+    notices = accounts.went_silent(acc, rules, T0)
+    assert [n.kind for n in notices] == ["offer_granted", "credited"]
+    assert notices[1].entry.rule == "offer:reactivation" and notices[1].entry.at == T0 + 2 * DAY
+    assert acc.offer.completed_at == T0 + 2 * DAY and acc.offer.progress_minor == 60000
+    assert acc.ledger.balance == 3 * 300 + 1000
+
+
 def test_the_same_order_earns_once():
     rules, acc = programme(), new_account()
     buy(acc, rules, "O1", 10000)

@@ -112,7 +112,7 @@ def purchase(
     entry = account.ledger.add_lot(lot, "earn", earning.rule, bought.at)
     notices = [notice(account, "credited" if entry else "pending", entry=entry, lot=lot)]
     notices += _retier(account, programme, bought.at, f"{ORDER}{order_id}")
-    notices += _offer_progress(account, programme, bought)
+    notices += _offer_progress(account, programme, bought.amount_minor, bought.currency, bought.at)
     return notices
 
 
@@ -180,7 +180,17 @@ def went_silent(account: Account, programme: Programme, at: datetime) -> list[No
         rules.reward_points,
     )
     account.offer_changed = True
-    return [notice(account, "offer_granted")]
+    notices = [notice(account, "offer_granted")]
+    # Silence comes from lifecycle's topic, purchases from the partners': a purchase made
+    # after the customer went silent may have been applied first. It counts all the same.
+    bought = sorted(
+        (lot for lot in account.ledger.lots if lot.ref.startswith(ORDER) and lot.currency),
+        key=lambda lot: (lot.earned_at, lot.ref),
+    )
+    for lot in bought:
+        assert lot.currency is not None
+        notices += _offer_progress(account, programme, lot.amount_minor, lot.currency, lot.earned_at)
+    return notices
 
 
 def sweep(account: Account, programme: Programme, now: datetime) -> list[Notice]:
@@ -280,25 +290,21 @@ def _upgrade(account: Account, programme: Programme, at: datetime, cause: str) -
     return [notice(account, "tier_changed", from_tier=before, cause=cause, at=at)]
 
 
-def _offer_progress(account: Account, programme: Programme, bought: Purchase) -> list[Notice]:
+def _offer_progress(
+    account: Account, programme: Programme, amount_minor: int, currency: str, at: datetime
+) -> list[Notice]:
     offer = account.offer
-    if offer is None or offer.completed_at is not None or bought.currency != offer.currency:
+    if offer is None or offer.completed_at is not None or currency != offer.currency:
         return []
-    if not offer.granted_at <= bought.at < offer.valid_until:
+    if not offer.granted_at <= at < offer.valid_until:
         return []
-    offer.progress_minor += bought.amount_minor
+    offer.progress_minor += amount_minor
     account.offer_changed = True
     if offer.progress_minor < offer.spend_minor:
         return []
-    offer.completed_at = bought.at
-    return _grant(
-        account,
-        programme,
-        "offer:reactivation",
-        offer.reward_points,
-        "offer:reactivation",
-        bought.at,
-    )
+    offer.completed_at = at
+    reward = "offer:reactivation"
+    return _grant(account, programme, reward, offer.reward_points, reward, at)
 
 
 def _grant(

@@ -189,7 +189,8 @@ def went_silent(account: Account, programme: Programme, at: datetime) -> list[No
     )
     for lot in bought:
         assert lot.currency is not None
-        notices += _offer_progress(account, programme, lot.amount_minor, lot.currency, lot.earned_at)
+        spent = (lot.amount_minor, lot.currency, lot.earned_at)
+        notices += _offer_progress(account, programme, *spent)
     return notices
 
 

@@ -11,6 +11,7 @@ import httpx
 from services.gateway import (
     admin,
     api,
+    audit,
     audit_api,
     complaints,
     customers,
@@ -49,6 +50,7 @@ from shared.sealing import KeyCache
 from shared.subscription import Subscription
 
 PRUNE_SECONDS = 3600.0
+SETTLE_SECONDS = 15.0  # how often unanswered audit notes are looked for
 # Raw activity kept for the tenant's retention (``activity_retention_days``): receipts.
 RETAINED = [Kept(ingestion_receipt, ingestion_receipt.c.received_at)]
 
@@ -62,10 +64,16 @@ def subscriptions(runtime: GatewayRuntime) -> Sequence[Subscription]:
 
 def jobs(runtime: GatewayRuntime) -> Sequence[Job]:
     retention = timedelta(days=runtime.settings.webhook_log_retention_days)
+    unanswered = audit.unanswered_after(runtime.settings.upstream_timeout_seconds)
     return [
         runtime.resources.webhooks,
         runtime.resources.imports,
         Periodic("webhook-log-prune", PRUNE_SECONDS, lambda: prune_log(runtime.db, retention)),
+        Periodic(
+            "audit-unanswered",
+            SETTLE_SECONDS,
+            lambda: audit.settle_unanswered(runtime.db, unanswered),
+        ),
         retention_job("gateway", runtime.db, runtime.settings, RETAINED),
     ]
 

@@ -53,7 +53,6 @@ async def resolve_complaint(
     recorded = RecordedResolution(**body.model_dump(), resolver=acting_key(caller))
     forwarded = with_body(request, recorded.model_dump_json().encode())
     path = f"/v1/customers/{customer_id}/complaints/{complaint_id}/resolution"
-    answer = await upstreams.forward("feedback", path, caller.tenant_id, forwarded)
     asked = {"customer_id": customer_id, "compensation_points": body.compensation_points}
     decision = audit.Decision(
         "complaint.resolved",
@@ -61,4 +60,9 @@ async def resolve_complaint(
         after={"status": "resolved"},
         extra={"asked": asked},
     )
-    return await audit.recorded(runtime.db, caller, answer, decision)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("feedback", path, caller.tenant_id, forwarded),
+    )

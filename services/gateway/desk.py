@@ -83,10 +83,14 @@ async def change_complaint(
     )
     path = f"/v1/customers/{customer_id}/complaints/{complaint_id}"
     forwarded = with_body(request, recorded.model_dump_json(exclude_unset=True).encode())
-    answer = await upstreams.forward("feedback", path, caller.tenant_id, forwarded)
     asked = body.model_dump(exclude_unset=True) | {"customer_id": customer_id}
     decision = audit.Decision("complaint.changed", f"complaint:{complaint_id}", after=asked)
-    return await audit.recorded(runtime.db, caller, answer, decision)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("feedback", path, caller.tenant_id, forwarded),
+    )
 
 
 @router.post(
@@ -109,6 +113,10 @@ async def add_note(
     recorded = contract.RecordedNote(text=body.text, author=acting_key(caller))
     path = f"/v1/customers/{customer_id}/complaints/{complaint_id}/notes"
     forwarded = with_body(request, recorded.model_dump_json().encode())
-    answer = await upstreams.forward("feedback", path, caller.tenant_id, forwarded)
     decision = audit.Decision("complaint.noted", f"complaint:{complaint_id}")
-    return await audit.recorded(runtime.db, caller, answer, decision)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("feedback", path, caller.tenant_id, forwarded),
+    )

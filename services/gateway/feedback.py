@@ -139,5 +139,9 @@ async def sweep(
     complaints due now (every tenant's with ``?all_tenants=true``, operator only)."""
     refuse_all_tenants_unless_operator(caller, all_tenants)
     path = "/v1/feedback/sweep"
-    answer = await upstreams.forward("feedback", path, caller.tenant_id, request)
-    return await audit.recorded(runtime.db, caller, answer, audit.swept("feedback", all_tenants))
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        audit.swept("feedback", all_tenants),
+        lambda: upstreams.forward("feedback", path, caller.tenant_id, request),
+    )

@@ -145,11 +145,15 @@ async def fit_model(
     """Fit the churn model on purchase histories up to ``as_of`` (admin); 422 if ``as_of``
     lies after now or the histories cannot identify the model yet."""
     path = "/v1/lifecycle/model/fit"
-    answer = await upstreams.forward("lifecycle", path, caller.tenant_id, request)
     decision = audit.Decision(
         "lifecycle.model_fitted", "model:churn", after=audit.ANSWER, extra={"asked": body}
     )
-    return await audit.recorded(runtime.db, caller, answer, decision)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("lifecycle", path, caller.tenant_id, request),
+    )
 
 
 @router.post("/lifecycle/sweep", response_model=StageSweep, responses=failures())
@@ -164,8 +168,12 @@ async def sweep(
     ``?all_tenants=true``, operator only); how many customers moved."""
     refuse_all_tenants_unless_operator(caller, all_tenants)
     path = "/v1/lifecycle/sweep"
-    answer = await upstreams.forward("lifecycle", path, caller.tenant_id, request)
-    return await audit.recorded(runtime.db, caller, answer, audit.swept("lifecycle", all_tenants))
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        audit.swept("lifecycle", all_tenants),
+        lambda: upstreams.forward("lifecycle", path, caller.tenant_id, request),
+    )
 
 
 @router.get("/lifecycle/winbacks", response_model=Winbacks, responses=failures() | CSV_CONTENT)

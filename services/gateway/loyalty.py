@@ -81,14 +81,18 @@ async def redeem_points(
     """Spend points; ``409 insufficient-points`` when short, and a repeated
     ``Idempotency-Key`` returns the first answer (``409`` if its body differs)."""
     path = f"/v1/customers/{customer_id}/loyalty/redemptions"
-    answer = await upstreams.forward("loyalty", path, caller.tenant_id, request)
     decision = audit.Decision(
         "loyalty.redeemed",
         f"customer:{customer_id}",
         after=body.model_dump(),
         dedupe=f"{caller.key_id}:{idempotency_key}",
     )
-    return await audit.recorded(runtime.db, caller, answer, decision)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("loyalty", path, caller.tenant_id, request),
+    )
 
 
 @router.post("/loyalty/sweep", tags=["admin"], response_model=LoyaltySweep, responses=failures())
@@ -102,8 +106,12 @@ async def sweep(
     """Run the caller's tenant's loyalty expiries, releases and tier reviews due now
     (every tenant's with ``?all_tenants=true``, operator only)."""
     refuse_all_tenants_unless_operator(caller, all_tenants)
-    answer = await upstreams.forward("loyalty", "/v1/loyalty/sweep", caller.tenant_id, request)
-    return await audit.recorded(runtime.db, caller, answer, audit.swept("loyalty", all_tenants))
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        audit.swept("loyalty", all_tenants),
+        lambda: upstreams.forward("loyalty", "/v1/loyalty/sweep", caller.tenant_id, request),
+    )
 
 
 @router.get(

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request, Response
 
 from services.gateway import audit
 from services.gateway.auth import Admin, UpstreamsDep, acting_key, failures
-from services.gateway.keys import Principal
 from services.gateway.links import link, links
 from services.gateway.runtime import RuntimeDep
 from services.gateway.upstream import with_body
@@ -54,8 +53,10 @@ async def merge_customers(
     twice."""
     recorded = RecordedMergeRequest(**body.model_dump(), decided_by=acting_key(caller))
     forwarded = with_body(request, recorded.model_dump_json().encode())
-    answer = await upstreams.forward("profile", router.prefix, caller.tenant_id, forwarded)
-    return await _audited(runtime, caller, answer, "customers.merged", None)
+    asked = audit.Decision("customers.merged", f"customer:{body.merged_id}")
+    async with audit.asking(runtime.db, caller, asked) as ask:
+        answer = await upstreams.forward("profile", router.prefix, caller.tenant_id, forwarded)
+        return await _audited(ask, answer, "customers.merged", None)
 
 
 @router.api_route("", methods=["GET", "PATCH", "DELETE"], include_in_schema=False)
@@ -93,25 +94,24 @@ async def undo_merge(
     merged into another customer since (undo that merge first)."""
     recorded = RecordedUndo(reason=body.reason, undone_by=acting_key(caller))
     path = f"{router.prefix}/{merge_id}/undo"
-    answer = await upstreams.forward(
-        "profile", path, caller.tenant_id, with_body(request, recorded.model_dump_json().encode())
-    )
-    return await _audited(runtime, caller, answer, "customers.unmerged", {"undone": False})
+    forwarded = with_body(request, recorded.model_dump_json().encode())
+    asked = audit.Decision("customers.unmerged", f"merge:{merge_id}")
+    async with audit.asking(runtime.db, caller, asked) as ask:
+        answer = await upstreams.forward("profile", path, caller.tenant_id, forwarded)
+        return await _audited(ask, answer, "customers.unmerged", {"undone": False})
 
 
-async def _audited(
-    runtime: RuntimeDep, caller: Principal, answer: Response, action: str, before: Any
-) -> Response:
+async def _audited(ask: audit.Asking, answer: Response, action: str, before: Any) -> Response:
     """Record the merge or undo profile applied (a 2xx), once per merge and action."""
-    if answer.status_code in audit.ANSWERED:
-        merge = MergeRecord.model_validate_json(bytes(answer.body))
-        after = {
-            "merge_id": merge.merge_id,
-            "survivor_id": merge.survivor_id,
-            "merged_id": merge.merged_id,
-            "undone": merge.undo is not None,
-        }
-        target, dedupe = f"customer:{merge.merged_id}", str(merge.merge_id)
-        decision = audit.Decision(action, target, before=before, after=after, dedupe=dedupe)
-        await audit.record(runtime.db, caller, decision)
-    return answer
+    if answer.status_code not in audit.ANSWERED:
+        return answer  # refused: nothing decided (leaving ``asking`` drops the note)
+    merge = MergeRecord.model_validate_json(bytes(answer.body))
+    after = {
+        "merge_id": merge.merge_id,
+        "survivor_id": merge.survivor_id,
+        "merged_id": merge.merged_id,
+        "undone": merge.undo is not None,
+    }
+    target, dedupe = f"customer:{merge.merged_id}", str(merge.merge_id)
+    decision = audit.Decision(action, target, before=before, after=after, dedupe=dedupe)
+    return await ask.recorded(answer, decision)

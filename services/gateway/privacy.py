@@ -45,8 +45,11 @@ async def erase_customer(
     await exports.forget(runtime.db, caller.tenant_id, customer_id=customer_id)
     params = {"reason": reason, "requested_by": f"api-key:{caller.key_id}"}
     path = f"/v1/customers/{customer_id}"
-    answer = await upstreams.send("profile", "DELETE", path, caller.tenant_id, params)
-    if answer.status_code == 202:
+    target = f"customer:{customer_id}"
+    async with audit.asking(runtime.db, caller, audit.Decision("customer.erased", target)) as ask:
+        answer = await upstreams.send("profile", "DELETE", path, caller.tenant_id, params)
+        if answer.status_code != 202:
+            return answer
         job = ErasureJob.model_validate_json(bytes(answer.body))
         erasure_id = job.erasure_id
         await erased.record(runtime.db, caller.tenant_id, job, runtime.clock.now())
@@ -54,13 +57,12 @@ async def erase_customer(
         answer.headers["Location"] = f"/v1/privacy/erasures/{erasure_id}"
         decision = audit.Decision(
             "customer.erased",
-            f"customer:{customer_id}",
+            target,
             before={"erased": False},
             after={"erasure_id": erasure_id, "reason": reason},
             dedupe=str(erasure_id),
         )
-        await audit.record(runtime.db, caller, decision)
-    return answer
+        return await ask.recorded(answer, decision)
 
 
 @router.get("/v1/privacy/erasures/{erasure_id}", response_model=ErasureJob, responses=failures(404))

@@ -70,8 +70,12 @@ async def confirm_merge_candidate(
     """Merge the two customers into the older one (``409`` if it was dismissed)."""
     path = f"/v1/profile/merge-candidates/{candidate_id}/confirm"
     forwarded = _with_decider(request, caller.key_id, decision)
-    answer = await upstreams.forward("profile", path, caller.tenant_id, forwarded)
-    return await audit.recorded(runtime.db, caller, answer, _decided("confirmed", candidate_id))
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        _decided("confirmed", candidate_id),
+        lambda: upstreams.forward("profile", path, caller.tenant_id, forwarded),
+    )
 
 
 @router.post("/{candidate_id}/dismiss", response_model=MergeCandidate, responses=DECISION_FAILURES)
@@ -86,8 +90,12 @@ async def dismiss_merge_candidate(
     """Keep the two customers apart for good (``409`` if it was confirmed)."""
     path = f"/v1/profile/merge-candidates/{candidate_id}/dismiss"
     forwarded = _with_decider(request, caller.key_id, decision)
-    answer = await upstreams.forward("profile", path, caller.tenant_id, forwarded)
-    return await audit.recorded(runtime.db, caller, answer, _decided("dismissed", candidate_id))
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        _decided("dismissed", candidate_id),
+        lambda: upstreams.forward("profile", path, caller.tenant_id, forwarded),
+    )
 
 
 def _decided(outcome: str, candidate_id: uuid.UUID) -> audit.Decision:

@@ -69,9 +69,13 @@ async def put_attributes(
     """Declare exactly these attributes (a name left out is hidden; a name keeps its
     type for good: another type is 409)."""
     path = "/v1/profile/attributes"
-    answer = await upstreams.forward("profile", path, caller.tenant_id, request)
     decision = audit.Decision("attributes.declared", "attributes", after=schema)
-    return await audit.recorded(runtime.db, caller, answer, decision)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("profile", path, caller.tenant_id, request),
+    )
 
 
 @router.patch(CUSTOMER, response_model=CustomerRecord, responses=PATCHED)
@@ -88,11 +92,15 @@ async def patch_customer(
     declared and of their type, else 422 naming them); with ``If-Match`` (the ETag
     read), a record changed meanwhile answers 412."""
     path = f"/v1/customers/{customer_id}"
-    answer = await upstreams.forward("profile", path, caller.tenant_id, request)
     # Which fields changed, never their values: the log keeps no personal data.
     changed = sorted(patch.model_dump(exclude_unset=True))
     decision = audit.Decision("customer.edited", f"customer:{customer_id}", after=changed)
-    return await audit.recorded(runtime.db, caller, answer, decision)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("profile", path, caller.tenant_id, request),
+    )
 
 
 @router.get(f"{CUSTOMER}/identities", response_model=IdentityList, responses=failures(404))
@@ -139,10 +147,14 @@ async def post_consent(
     recorded = RecordedConsent(**decision.model_dump(), recorded_by=f"api-key:{caller.key_id}")
     forwarded = with_body(request, recorded.model_dump_json().encode())
     path = f"/v1/customers/{customer_id}/consent"
-    answer = await upstreams.forward("profile", path, caller.tenant_id, forwarded)
     asked = decision.model_dump(include={"channel", "purpose", "granted", "at"})
     entry = audit.Decision("consent.recorded", f"customer:{customer_id}", after=asked)
-    return await audit.recorded(runtime.db, caller, answer, entry)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        entry,
+        lambda: upstreams.forward("profile", path, caller.tenant_id, forwarded),
+    )
 
 
 @router.get(
@@ -175,9 +187,13 @@ async def put_identity_guardrails(
 ) -> Response:
     """Set the tenant's rules for automatic linking (for events from now on)."""
     path = "/v1/profile/identity-guardrails"
-    answer = await upstreams.forward("profile", path, caller.tenant_id, request)
     decision = audit.Decision("guardrails.set", "identity_guardrails", after=rails)
-    return await audit.recorded(runtime.db, caller, answer, decision)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("profile", path, caller.tenant_id, request),
+    )
 
 
 @router.post(
@@ -198,9 +214,13 @@ async def add_identity(
     """Give the customer one more partner reference (409 if another customer holds it,
     or the customer has the tenant's most)."""
     path = f"/v1/customers/{customer_id}/identities"
-    answer = await upstreams.forward("profile", path, caller.tenant_id, request)
     decision = audit.Decision("identity.added", f"customer:{customer_id}", after=reference)
-    return await audit.recorded(runtime.db, caller, answer, decision)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("profile", path, caller.tenant_id, request),
+    )
 
 
 @router.delete(f"{CUSTOMER}/identities", status_code=204, responses=failures(404), tags=["admin"])
@@ -216,10 +236,14 @@ async def remove_identity(
     """Take a partner reference from the customer: that partner's next event about it
     makes a new customer."""
     path = f"/v1/customers/{customer_id}/identities"
-    answer = await upstreams.forward("profile", path, caller.tenant_id, request)
     removed = {"source": source, "external_id": external_id}
     decision = audit.Decision("identity.removed", f"customer:{customer_id}", before=removed)
-    return await audit.recorded(runtime.db, caller, answer, decision)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("profile", path, caller.tenant_id, request),
+    )
 
 
 @router.get(

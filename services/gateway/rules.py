@@ -54,8 +54,12 @@ async def put_rules(
     recorded = RecordedRules(rules=body.rules, changed_by=acting_key(caller))
     forwarded = with_body(request, recorded.model_dump_json().encode())
     path = f"/v1/admin/rules/{kind}"
-    answer = await upstreams.forward(SERVICE_OF[kind], path, caller.tenant_id, forwarded)
-    if answer.status_code in audit.ANSWERED:
+    async with audit.asking(
+        runtime.db, caller, audit.Decision("rules.changed", f"rules:{kind}")
+    ) as ask:
+        answer = await upstreams.forward(SERVICE_OF[kind], path, caller.tenant_id, forwarded)
+        if answer.status_code not in audit.ANSWERED:
+            return answer
         now_in_force = json.loads(bytes(answer.body))
         decision = audit.Decision(
             "rules.changed",
@@ -63,8 +67,7 @@ async def put_rules(
             before={"version": now_in_force["previous_version"]},
             after={"version": now_in_force["version"]},
         )
-        await audit.record(runtime.db, caller, decision)
-    return answer
+        return await ask.recorded(answer, decision)
 
 
 @router.post(
@@ -93,14 +96,17 @@ async def start_replay(
     recorded = RecordedReplay(rules=body.rules, requested_by=acting_key(caller))
     forwarded = with_body(request, recorded.model_dump_json().encode())
     path = f"/v1/admin/rules/{kind}/replays"
-    answer = await upstreams.forward(SERVICE_OF[kind], path, caller.tenant_id, forwarded)
-    if answer.status_code in audit.ANSWERED:
+    async with audit.asking(
+        runtime.db, caller, audit.Decision("rules.replayed", f"rules:{kind}")
+    ) as ask:
+        answer = await upstreams.forward(SERVICE_OF[kind], path, caller.tenant_id, forwarded)
+        if answer.status_code not in audit.ANSWERED:
+            return answer
         started = json.loads(bytes(answer.body))
         decision = audit.Decision(
             "rules.replayed", f"rules:{kind}", after={"replay": started["id"]}
         )
-        await audit.record(runtime.db, caller, decision)
-    return answer
+        return await ask.recorded(answer, decision)
 
 
 @router.get("/{kind}/replays/{replay_id}", response_model=RuleReplay, responses=failures(404))

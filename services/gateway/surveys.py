@@ -46,9 +46,13 @@ async def put_surveys(
     runtime: RuntimeDep,
 ) -> Response:
     """Replace the tenant's whole set of surveys; a kind left out is no longer asked."""
-    answer = await upstreams.forward("feedback", "/v1/feedback/surveys", caller.tenant_id, request)
     decision = audit.Decision("surveys.set", "surveys", after=body)
-    return await audit.recorded(runtime.db, caller, answer, decision)
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("feedback", "/v1/feedback/surveys", caller.tenant_id, request),
+    )
 
 
 @router.get(

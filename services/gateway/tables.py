@@ -174,6 +174,23 @@ audit_entry = Table(
 # (tests build schemas from the metadata) and by the migration (installations).
 for _ddl in append_only_ddl("audit_entry"):
     event.listen(audit_entry, "after_create", _ddl)
+audit_pending = Table(
+    "audit_pending",
+    metadata,
+    Column("entry_id", Uuid, primary_key=True, comment="the entry's id once recorded"),
+    Column("tenant_id", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False, comment="when the gateway forwarded it"),
+    Column("actor_key_id", Uuid, nullable=False),
+    Column("actor_partner", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(300), nullable=False),
+    Column("request_id", String(200)),
+    Column("change", JSON, nullable=False, comment="what was asked, where known before"),
+    Index("ix_audit_pending_at", "at"),
+    comment="Decisions forwarded to a service whose answer the gateway has not had yet: "
+    "replaced by their audit entry on a 2xx, dropped on a refusal, and recorded as "
+    "unanswered when the gateway stopped in between (services/gateway/audit.py).",
+)
 privacy_export = Table(
     "privacy_export",
     metadata,

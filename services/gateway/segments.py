@@ -1,12 +1,16 @@
 """Segments, forwarded to profile (which keeps them with the 360): an analyst defines,
 previews, changes and deletes a segment (``customers:write``); its size, members, a
 member's explanation and a customer's segments are reads (``customers:read``); the
-segment sweep is the tenant admin's (``admin``)."""
+segment sweep is the tenant admin's (``admin``). Each change and each sweep is audited."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 
+from services.gateway import audit
 from services.gateway.auth import (
     Admin,
     Editor,
@@ -16,6 +20,7 @@ from services.gateway.auth import (
     refuse_all_tenants_unless_operator,
 )
 from services.gateway.keys import Principal
+from services.gateway.runtime import RuntimeDep
 from services.gateway.upstream import Upstreams
 from shared.contracts.query import Id
 from shared.contracts.segments import (
@@ -51,12 +56,29 @@ async def list_segments(request: Request, caller: Reader, upstreams: UpstreamsDe
 
 @router.post("/v1/segments", response_model=Segment, status_code=201, responses=failures(409, 413))
 async def create_segment(
-    body: SegmentDefinition, request: Request, caller: Editor, upstreams: UpstreamsDep
+    body: SegmentDefinition,
+    request: Request,
+    caller: Editor,
+    upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Define a segment by a rule (a fault is a 422 naming the clause, a name another
     segment has a 409); its members are evaluated within seconds, then kept current
     as events arrive and as its windows move."""
-    return await _to_profile(request, caller, upstreams)
+    asked = audit.Decision("segment.created", "segments", after={"name": body.name})
+    async with audit.asking(runtime.db, caller, asked) as ask:
+        answer = await _to_profile(request, caller, upstreams)
+        if answer.status_code not in audit.ANSWERED:
+            return answer
+        return await ask.recorded(answer, _defined("segment.created", answer))
+
+
+def _defined(action: str, answer: Response) -> audit.Decision:
+    """The segment as profile now keeps it: its name, rule and version."""
+    segment = json.loads(bytes(answer.body))
+    after: dict[str, Any] = {k: segment[k] for k in ("name", "rule", "version")}
+    before = {"version": segment["version"] - 1} if action == "segment.changed" else None
+    return audit.Decision(action, f"segment:{segment['segment_id']}", before=before, after=after)
 
 
 @router.post("/v1/segments/preview", response_model=SegmentPreview, responses=failures(413))
@@ -95,18 +117,31 @@ async def put_segment(
     request: Request,
     caller: Editor,
     upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Change the segment's name, description or rule; membership follows the new rule
     (who no longer matches exits, who now matches enters)."""
-    return await _to_profile(request, caller, upstreams)
+    asked = audit.Decision("segment.changed", f"segment:{segment_id}", after={"name": body.name})
+    async with audit.asking(runtime.db, caller, asked) as ask:
+        answer = await _to_profile(request, caller, upstreams)
+        if answer.status_code not in audit.ANSWERED:
+            return answer
+        return await ask.recorded(answer, _defined("segment.changed", answer))
 
 
 @router.delete(SEGMENT, status_code=204, responses=failures(404))
 async def delete_segment(
-    segment_id: Id, request: Request, caller: Editor, upstreams: UpstreamsDep
+    segment_id: Id,
+    request: Request,
+    caller: Editor,
+    upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """Delete the segment; each member exits it (``segment_exited``, ``segment_deleted``)."""
-    return await _to_profile(request, caller, upstreams)
+    decision = audit.Decision("segment.deleted", f"segment:{segment_id}")
+    return await audit.forwarded(
+        runtime.db, caller, decision, lambda: _to_profile(request, caller, upstreams)
+    )
 
 
 @router.get(f"{SEGMENT}/members", response_model=SegmentMemberPage, responses=failures(404))
@@ -150,10 +185,17 @@ async def customer_segments(
     "/v1/segments/sweep", response_model=SegmentSweep, responses=failures(), tags=["admin"]
 )
 async def sweep_segments(
-    request: Request, caller: Admin, upstreams: UpstreamsDep, all_tenants: AllTenants = False
+    request: Request,
+    caller: Admin,
+    upstreams: UpstreamsDep,
+    runtime: RuntimeDep,
+    all_tenants: AllTenants = False,
 ) -> Response:
     """Evaluate now the caller's tenant's segment memberships that are due (window
     edges passed, segments saved); every tenant's with ``?all_tenants=true``, operator
     only."""
     refuse_all_tenants_unless_operator(caller, all_tenants)
-    return await _to_profile(request, caller, upstreams)
+    decision = audit.swept("segments", all_tenants)
+    return await audit.forwarded(
+        runtime.db, caller, decision, lambda: _to_profile(request, caller, upstreams)
+    )

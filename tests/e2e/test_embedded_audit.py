@@ -71,7 +71,22 @@ async def decide_everything(client: httpx.AsyncClient) -> str:
     assert hook.status_code == 201, hook.text
     assert (await client.delete(f"/v1/webhooks/{hook.json()['webhook_id']}")).status_code == 204
     await work_a_complaint(client, customer)
+    await change_a_segment(client)
     return str(customer)
+
+
+async def change_a_segment(client: httpx.AsyncClient) -> str:
+    """Define, change, sweep and delete a segment; a name taken is refused (409)."""
+    buyers = {"activity": "purchase_completed", "within_days": 90, "at_least": 2}
+    created = await client.post("/v1/segments", json={"name": "Buyers", "rule": buyers})
+    assert created.status_code == 201, created.text
+    taken = await client.post("/v1/segments", json={"name": "Buyers", "rule": buyers})
+    assert taken.status_code == 409
+    segment = f"/v1/segments/{created.json()['segment_id']}"
+    assert (await client.put(segment, json={"name": "Repeat buyers", "rule": buyers})).is_success
+    assert (await client.post("/v1/segments/sweep")).is_success
+    assert (await client.delete(segment)).status_code == 204
+    return str(created.json()["segment_id"])
 
 
 async def work_a_complaint(client: httpx.AsyncClient, customer: str) -> None:
@@ -120,6 +135,10 @@ async def test_each_decision_is_recorded_exactly_once(
         "complaint.changed": 1,
         "complaint.noted": 1,
         "complaint.resolved": 1,
+        "segment.created": 1,
+        "segment.changed": 1,
+        "segments.swept": 1,
+        "segment.deleted": 1,
     }
     assert [e["action"] for e in about_customer] == ["consent.recorded", "loyalty.redeemed"]
     redeemed = about_customer[1]
@@ -128,6 +147,10 @@ async def test_each_decision_is_recorded_exactly_once(
     revoked = next(e for e in entries if e["action"] == "api_key.revoked")
     assert revoked["change"]["before"] == {"revoked_at": None}
     assert [e["at"] for e in entries] == sorted((e["at"] for e in entries), reverse=True)
+    changed = next(e for e in entries if e["action"] == "segment.changed")
+    assert changed["target"].startswith("segment:")
+    assert changed["change"]["before"] == {"version": 1}
+    assert changed["change"]["after"]["name"] == "Repeat buyers"
 
 
 async def test_the_audit_table_refuses_update_and_delete(tmp_path: Path) -> None:

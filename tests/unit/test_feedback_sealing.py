@@ -37,7 +37,9 @@ def answered(comment: str | None) -> SurveyAnswered:
 
 
 def test_the_desks_resolution_and_a_comment_travel_sealed_and_open_with_the_key() -> None:
-    for payload, text in ((resolved("Refunded Li"), b"Refunded Li"), (answered("Call Li"), b"Li")):
+    # Texts long enough that random ciphertext never holds them (it held "Li" once in CI).
+    cases = ((resolved("Refunded Li Wei"), b"Li Wei"), (answered("Call Li Wei"), b"Li Wei"))
+    for payload, text in cases:
         closed = sealed(payload, KEY)
         event = new_event(closed, source="/crm/feedback", tenant_id="t", key="c", time=AT)
         wire = encode(event)

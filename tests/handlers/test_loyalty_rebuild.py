@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from services.loyalty import app as loyalty_app
 from services.loyalty import adjustments, redemptions
+from services.loyalty import app as loyalty_app
 from services.loyalty.app import REDEMPTIONS
 from services.loyalty.rebuild import FOLDED
 from services.loyalty.settings import SHIPPED_RULES

@@ -21,6 +21,7 @@ SCOPES: Final = frozenset(
         "complaints:resolve",
         "desk:write",
         "loyalty:compensate",
+        "loyalty:adjust",
         "operator",
         "storefront:sessions",
         "audit:read",
@@ -30,10 +31,11 @@ SCOPES: Final = frozenset(
     }
 )
 # Scopes an ``admin`` key holds without being granted them one by one: reading the audit
-# log of its tenant, answering its customers' data-protection requests and importing its
-# customers are part of administering it (a key may also be granted just one of them).
+# log of its tenant, answering its customers' data-protection requests, importing its
+# customers and adjusting their points by hand are part of administering it (a key may
+# also be granted just one of them).
 ADMIN_HOLDS: Final = frozenset(
-    {"audit:read", "privacy:export", "privacy:erase", "customers:import"}
+    {"audit:read", "privacy:export", "privacy:erase", "customers:import", "loyalty:adjust"}
 )
 # Cross-tenant work (other tenants' keys, all-tenant sweeps): held by the bootstrap key
 # alone, so no key an admin creates can ever reach beyond its tenant.

@@ -204,6 +204,8 @@ Writer = Annotated[keys.Principal, Depends(require("events:write"))]
 Reader = Annotated[keys.Principal, Depends(require("customers:read"))]
 Admin = Annotated[keys.Principal, Depends(require("admin"))]
 LoyaltyWriter = Annotated[keys.Principal, Depends(require("loyalty:write"))]
+# Points credited or debited by hand: admin keys hold it, or a key granted just that.
+LoyaltyAdjuster = Annotated[keys.Principal, Depends(require("loyalty:adjust"))]
 Resolver = Annotated[keys.Principal, Depends(require("complaints:resolve"))]
 DeskAgent = Annotated[keys.Principal, Depends(require("desk:write"))]
 Editor = Annotated[keys.Principal, Depends(require("customers:write"))]

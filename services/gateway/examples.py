@@ -48,6 +48,16 @@ REDEMPTION = {
     "at": "2026-11-30T01:44:05.832159Z",
     "ref": "redemption:pos-redeem-1",
 }
+ADJUSTMENT = {
+    "entry_id": "5b0f3c47-8e1d-5c2a-9f64-0d2b7a93e1c8",
+    "kind": "adjust",
+    "points": 500,
+    "ref": "adjustment:desk-2291",
+    "reason": "goodwill:lost receipt",
+    "adjusted_by": "api-key:0c1e4f62-93a5-4d7b-8f20-6a1d9e3b5c74",
+    "at": "2026-11-30T01:44:05.832159Z",
+    "balance_after": 1799,
+}
 EVENT_ACCEPTED = {"event_id": "0b6c1d5e-3f8e-5a41-9d57-6f0f3c1e2a77", "status": "accepted"}
 
 

@@ -7,14 +7,19 @@ from fastapi import APIRouter, Request, Response
 from services.gateway import audit, examples
 from services.gateway.auth import (
     Admin,
+    LoyaltyAdjuster,
     LoyaltyWriter,
     Reader,
     UpstreamsDep,
+    acting_key,
     failures,
     refuse_all_tenants_unless_operator,
 )
 from services.gateway.runtime import RuntimeDep
+from services.gateway.upstream import with_body
 from shared.contracts.loyalty import (
+    Adjustment,
+    AdjustmentRequest,
     IdempotencyKey,
     LedgerCursor,
     LedgerEntry,
@@ -24,6 +29,7 @@ from shared.contracts.loyalty import (
     LoyaltySweep,
     MovesEnd,
     MovesStart,
+    RecordedAdjustment,
     RedemptionRequest,
     TierDistribution,
 )
@@ -92,6 +98,42 @@ async def redeem_points(
         caller,
         decision,
         lambda: upstreams.forward("loyalty", path, caller.tenant_id, request),
+    )
+
+
+@router.post(
+    "/customers/{customer_id}/loyalty/adjustments",
+    status_code=201,
+    response_model=Adjustment,
+    responses=failures(400, 404, 409, 413) | examples.answer(201, examples.ADJUSTMENT),
+)
+async def adjust_points(
+    customer_id: Id,
+    body: AdjustmentRequest,
+    request: Request,
+    caller: LoyaltyAdjuster,
+    upstreams: UpstreamsDep,
+    idempotency_key: IdempotencyKey,
+    runtime: RuntimeDep,
+) -> Response:
+    """Credit (> 0) or debit (< 0) points by hand (scope ``loyalty:adjust``), recorded
+    with the deciding key; ``409 adjustment-cap`` past the programme's caps (the detail
+    says what is allowed), ``409 insufficient-points`` for a debit past the balance, and
+    a repeated ``Idempotency-Key`` returns the first answer (``409`` if its body differs)."""
+    recorded = RecordedAdjustment(**body.model_dump(), adjusted_by=acting_key(caller))
+    forwarded = with_body(request, recorded.model_dump_json().encode())
+    path = f"/v1/customers/{customer_id}/loyalty/adjustments"
+    decision = audit.Decision(
+        "loyalty.adjusted",
+        f"customer:{customer_id}",
+        after=body.model_dump(),
+        dedupe=f"{caller.key_id}:{idempotency_key}",
+    )
+    return await audit.forwarded(
+        runtime.db,
+        caller,
+        decision,
+        lambda: upstreams.forward("loyalty", path, caller.tenant_id, forwarded),
     )
 
 

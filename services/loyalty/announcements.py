@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 
 from services.loyalty.domain.account import Account, Notice
+from services.loyalty.domain.adjustments import ADJUSTMENT, MANUAL
 from services.loyalty.store import entry_id
 from shared.events import CloudEvent
 from shared.events.envelope import caused_event, new_event
@@ -68,9 +69,11 @@ def _payload(account: Account, n: Notice, at: datetime) -> Payload:
                 rule=entry.rule, at=entry.at,
             )  # fmt: skip
         case "credited" if entry:
+            manual = entry.ref.startswith(ADJUSTMENT)
             return PointsAdjusted(
                 **state, entry_id=entry_ref, points=entry.points, rule=entry.rule,
-                ref=entry.ref, at=entry.at,
+                ref=entry.ref, at=entry.at, adjusted_by=n.by,
+                reason=entry.rule.removeprefix(MANUAL) if manual else None,
             )  # fmt: skip
         case "pending" if lot:
             return PointsPending(

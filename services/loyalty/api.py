@@ -8,10 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from services.loyalty import redemptions, views
+from services.loyalty import adjustments, redemptions, views
 from services.loyalty.domain.rules import Programme
 from services.loyalty.settings import LoyaltySettings
 from shared.contracts.loyalty import (
+    Adjustment,
     IdempotencyKey,
     LedgerCursor,
     LedgerEntry,
@@ -20,6 +21,7 @@ from shared.contracts.loyalty import (
     LoyaltyAccount,
     MovesEnd,
     MovesStart,
+    RecordedAdjustment,
     RedemptionRequest,
     TierDistribution,
 )
@@ -93,6 +95,39 @@ async def redeem_points(
             balance=short.balance,
         ) from None  # fmt: skip
     return entry
+
+
+@router.post("/customers/{customer_id}/loyalty/adjustments", status_code=201)
+async def adjust_points(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    customer_id: uuid.UUID,
+    body: RecordedAdjustment,
+    idempotency_key: IdempotencyKey,
+) -> Adjustment:
+    """Credit (> 0) or debit (< 0) points by hand, within the programme's caps; a repeated
+    Idempotency-Key with the same body returns the first answer."""
+    command = adjustments.Adjust(
+        tenant, customer_id, idempotency_key, body.points, body.reason, body.adjusted_by
+    )
+    try:
+        programme = await runtime.resources.current(runtime.db.engine, tenant)
+        return await adjustments.adjust(runtime.db, command, programme)
+    except adjustments.UnknownAccount:
+        raise _no_account(customer_id) from None
+    except adjustments.KeyReused:
+        raise Problem(
+            409, "idempotency-key-reused",
+            "This Idempotency-Key was used for a different adjustment; use a new key.",
+        ) from None  # fmt: skip
+    except adjustments.OverCap as over:
+        raise Problem(409, "adjustment-cap", over.detail, allowed=over.allowed) from None
+    except adjustments.InsufficientPoints as short:
+        raise Problem(
+            409, "insufficient-points",
+            f"The balance is {short.balance} points; {short.wanted} cannot be debited.",
+            balance=short.balance,
+        ) from None  # fmt: skip
 
 
 @router.get("/loyalty/tiers/distribution", response_model=TierDistribution)

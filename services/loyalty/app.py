@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
-from services.loyalty import api, handlers, merges, privacy, redemptions
+from services.loyalty import adjustments, api, handlers, merges, privacy
 from services.loyalty.domain.rules import Programme, parse_programme
 from services.loyalty.settings import LoyaltySettings
 from services.loyalty.sweep import sweep_due
@@ -15,7 +15,7 @@ from services.replay_jobs import replays_router
 from shared import sweeps, topics
 from shared.contracts.loyalty import LoyaltySweep
 from shared.erasure import erasure_subscription, export_router
-from shared.events.loyalty import PointsRedeemed
+from shared.events.loyalty import PointsAdjusted, PointsRedeemed
 from shared.parking import Parking, expiry_job, parking_of
 from shared.rulebook import Rulebook
 from shared.rules_api import rules_router
@@ -25,7 +25,8 @@ from shared.sweeps import Swept
 from shared.uow import UnitOfWork
 
 LoyaltyRuntime = Runtime[LoyaltySettings, Rulebook[Programme]]
-REDEMPTIONS = "loyalty-redemptions"  # a rebuild's group only: no service runs it
+# A rebuild's group only (no service runs it): redemptions and manual adjustments.
+REDEMPTIONS = "loyalty-redemptions"
 
 CONSUMED = {
     "loyalty-activity": (topics.ACTIVITY, handlers.FROM_ACTIVITY),
@@ -91,19 +92,19 @@ def subscriptions(runtime: LoyaltyRuntime) -> list[Subscription]:
 
 
 def replayed(runtime: LoyaltyRuntime) -> list[Subscription]:
-    """What only a rebuild folds (``services.loyalty.rebuild``): the redemptions made at
-    the API, from their own ``points_redeemed`` events on crm.loyalty."""
+    """What only a rebuild folds (``services.loyalty.rebuild``): the redemptions and
+    manual adjustments made at the API, from their own ``points_redeemed`` and
+    ``points_adjusted`` events on crm.loyalty."""
     book, clock = runtime.resources, runtime.clock
 
     async def handle(uow: UnitOfWork, batch: Sequence[Received[Any]]) -> None:
         await book.refresh(uow.conn)
         for tenant, events in by_tenant(batch).items():
-            await redemptions.refold(uow, events, book.of(tenant), clock.now())
+            await adjustments.refold_decided(uow, events, book.of(tenant), clock.now())
 
+    decided = (PointsRedeemed, PointsAdjusted)
     return [
-        Subscription(
-            group=REDEMPTIONS, topics=(topics.LOYALTY,), applies=(PointsRedeemed,), handler=handle
-        )
+        Subscription(group=REDEMPTIONS, topics=(topics.LOYALTY,), applies=decided, handler=handle)
     ]
 
 

@@ -1,5 +1,5 @@
 """Loyalty's tables: accounts, the append-only points ledger, the lots it moves,
-redemptions by idempotency key, and reactivation offers."""
+redemptions and manual adjustments by idempotency key, and reactivation offers."""
 
 from sqlalchemy import (
     JSON,
@@ -103,6 +103,23 @@ redemption = Table(
     Column("entry_id", Uuid, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     comment="A redemption's key, written with its ledger entry: a repeat gets the first answer.",
+)
+
+adjustment = Table(
+    "adjustment",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("idempotency_key", String(100), primary_key=True),
+    Column("request_hash", String(64), nullable=False, comment="sha256 of points and reason"),
+    Column("entry_id", Uuid, nullable=False),
+    Column("points", BigInteger, nullable=False, comment="signed: a credit > 0, a debit < 0"),
+    Column("reason", String(200), nullable=False, comment="the operator's, never personal"),
+    Column("adjusted_by", String(100), comment="the deciding key, api-key:<id>"),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    comment="A manual adjustment: who decided it and why, written with its ledger entry, "
+    "by key: a repeat gets the first answer.",
 )
 
 offer = Table(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Header, Query
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from shared.cursors import KeysetCursor
 from shared.events.bounds import WHOLE, Text
@@ -46,6 +46,52 @@ class RedemptionRequest(BaseModel):
         description="Points to spend (> 0)"
     )
     reason: Text = Field(min_length=1, max_length=200, examples=["voucher:50CNY"])
+
+
+def _not_zero(points: int) -> int:
+    if points == 0:
+        raise ValueError("must not be 0: credit with a positive number, debit with a negative")
+    return points
+
+
+class AdjustmentRequest(BaseModel):
+    """Points credited (> 0) or debited (< 0) by hand, and why: within the programme's
+    ``[adjustments]`` caps, which refuse (409 ``adjustment-cap``) rather than cut."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: Annotated[
+        StrictInt,
+        Field(ge=-(10**9), le=10**9, json_schema_extra={"not": {"const": 0}}),
+        WHOLE,
+        AfterValidator(_not_zero),
+    ] = Field(description="Points to credit (> 0) or debit (< 0); never 0", examples=[500])
+    reason: Text = Field(
+        min_length=1,
+        max_length=200,
+        examples=["goodwill:lost receipt"],
+        description="Why, for the ledger and the audit log; never the customer's personal data",
+    )
+
+
+class RecordedAdjustment(AdjustmentRequest):
+    """An adjustment as the gateway forwards it, with the key that decided it: every
+    point granted or taken by hand is attributable."""
+
+    adjusted_by: str | None = Field(None, max_length=80)
+
+
+class Adjustment(BaseModel):
+    """A manual adjustment's ledger entry, as the first answer gave it."""
+
+    entry_id: uuid.UUID
+    kind: Literal["adjust"] = "adjust"
+    points: int = Field(description="Signed: credited (> 0) or debited (< 0)")
+    ref: str = Field(description="adjustment:<Idempotency-Key>")
+    reason: str
+    adjusted_by: str | None = Field(description="The deciding key, 'api-key:<id>'")
+    at: datetime
+    balance_after: int = Field(description="The available points right after it")
 
 
 class LoyaltySweep(BaseModel):

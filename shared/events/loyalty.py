@@ -81,13 +81,22 @@ class PointsExpired(BalanceChange):
 
 
 class PointsAdjusted(BalanceChange):
-    """Points granted outside a purchase: goodwill for a complaint, an offer's reward."""
+    """Points moved outside a purchase: goodwill for a complaint, an offer's reward, what
+    an undone merge settles, or a manual adjustment at the API (a credit or a debit)."""
 
     entry_id: Id
     points: int
     rule: Note
     ref: EntryRef
     at: AwareDatetime
+    reason: Note | None = Field(
+        default=None,
+        description="A manual adjustment's reason, as the operator gave it (ref "
+        "'adjustment:<Idempotency-Key>': a rebuild of loyalty folds it again from this event)",
+    )
+    adjusted_by: Name | None = Field(
+        default=None, description="A manual adjustment's deciding key, 'api-key:<id>'"
+    )
 
 
 class TierChanged(Payload):

@@ -4,11 +4,13 @@ A varied history goes through loyalty as it arrives live (the clock at each even
 time, the sweep after each): purchases held in a return window and released, refunds
 before and after the release (one with no sweep of its own in between: the account
 catches up first), one before its purchase (parked), goodwill and
-compensation for complaints, a reactivation offer taken up, redemptions at the API,
-expiries and a tier review at the end of its period. Then every folded table is
+compensation for complaints, a reactivation offer taken up, redemptions and manual
+adjustments (credits and debits, between redemptions spending the same lots) at the
+API, expiries and a tier review at the end of its period. Then every folded table is
 cleared and the same records folded again by ``shared.rebuild``: crm.activity,
 crm.feedback and crm.lifecycle through loyalty's consumers, and crm.loyalty (what
-loyalty announced, the redemptions among it) through the group only a rebuild runs.
+loyalty announced, the redemptions and manual adjustments among it) through the group
+only a rebuild runs.
 Every row of every folded table is compared but for the instants rows were written.
 """
 
@@ -21,18 +23,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from services.loyalty import adjustments, redemptions
 from services.loyalty import app as loyalty_app
-from services.loyalty import redemptions
 from services.loyalty.app import REDEMPTIONS
 from services.loyalty.rebuild import FOLDED
 from services.loyalty.settings import SHIPPED_RULES
-from services.loyalty.tables import ledger_entry, redemption, tier_change
+from services.loyalty.tables import adjustment, ledger_entry, redemption, tier_change
 from services.rebuilding import plan
 from shared import topics
 from shared.bus import Record
 from shared.clock import FrozenClock
 from shared.events import CloudEvent, encode
 from shared.events.activity import OrderRefunded
+from shared.events.loyalty import PointsAdjusted, PointsRedeemed
 from shared.rebuild import ReplayClock, refold
 from shared.runtime import Runtime
 from shared.uow import Database
@@ -47,12 +50,15 @@ from tests.handlers.test_loyalty import (
     went_silent,
 )
 
-DAY = timedelta(days=1)
+DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 START = NOW - 900 * DAY
 END = NOW + 30 * DAY
 # When a row was written: the instant of a rebuild, or a figure computed as of it.
 WRITTEN_AT = {"created_at", "updated_at", "qualifying_spend_minor", "id"}
-Step = tuple[datetime, str | None, CloudEvent | tuple[uuid.UUID, str, int]]
+# A decision at the API: "redeem" or "adjust", the customer, the Idempotency-Key, points.
+Decision = tuple[str, uuid.UUID, str, int]
+Step = tuple[datetime, str | None, CloudEvent | Decision]
+BY = "api-key:0c1e4f62-93a5-4d7b-8f20-6a1d9e3b5c74"
 
 
 def refund(customer: uuid.UUID, order: str, amount: int, at: datetime) -> CloudEvent:
@@ -60,16 +66,19 @@ def refund(customer: uuid.UUID, order: str, amount: int, at: datetime) -> CloudE
 
 
 def _history() -> list[Step]:
-    """What happens, in time order: (when, consumer group or None for a redemption at
-    the API, the event or the redemption's customer, key and points)."""
+    """What happens, in time order: (when, consumer group or None for a decision at
+    the API, the event or the decision)."""
     gold, regret, silent, early = (uuid.uuid5(uuid.NAMESPACE_URL, n) for n in "grse")
     steps: list[Step] = [
         (START + 10 * DAY, ACTIVITY, bought(gold, "g-1", 2_500_000, START + 10 * DAY)),
-        (START + 40 * DAY, None, (gold, "redeem-1", 5_000)),
+        (START + 40 * DAY, None, ("redeem", gold, "redeem-1", 5_000)),
+        (START + 45 * DAY, None, ("adjust", gold, "adjust-1", 2_000)),
+        (START + 46 * DAY, None, ("adjust", gold, "adjust-2", -6_000)),
         (START + 50 * DAY, ACTIVITY, refund(gold, "g-1", 500_000, START + 50 * DAY)),
         (START + 60 * DAY, FEEDBACK, opened(gold, "c-1", "critical", START + 60 * DAY)),
         (START + 62 * DAY, FEEDBACK, resolved(gold, "c-1", 1_000, START + 62 * DAY)),
-        (START + 100 * DAY, None, (gold, "redeem-2", 100)),
+        (START + 100 * DAY, None, ("redeem", gold, "redeem-2", 100)),
+        (START + 100 * DAY + HOUR, None, ("adjust", gold, "adjust-3", -50)),
         (START + 200 * DAY, ACTIVITY, bought(regret, "r-1", 80_000, START + 200 * DAY)),
         (START + 300 * DAY, ACTIVITY, bought(silent, "s-1", 50_000, START + 300 * DAY)),
         # released at the sweep after the purchase above (live), or before the refund
@@ -78,7 +87,8 @@ def _history() -> list[Step]:
         (START + 410 * DAY, ACTIVITY, bought(silent, "s-2", 120_000, START + 410 * DAY)),
         (START + 500 * DAY, ACTIVITY, refund(early, "e-1", 10_000, START + 500 * DAY)),
         (START + 501 * DAY, ACTIVITY, bought(early, "e-1", 40_000, START + 501 * DAY)),
-        (START + 700 * DAY, None, (silent, "redeem-3", 900)),
+        (START + 690 * DAY, None, ("adjust", silent, "adjust-4", 700)),
+        (START + 700 * DAY, None, ("redeem", silent, "redeem-3", 900)),
     ]
     return sorted(steps, key=lambda step: step[0])
 
@@ -99,13 +109,22 @@ async def _live(bench: Bench, history: list[Step]) -> None:
             assert group is not None
             await bench.consume(group, what)
         else:
-            customer, key, points = what
-            programme = await bench.runtime.resources.current(bench.engine, TENANT)
-            command = redemptions.Redeem(TENANT, customer, key, points, f"voucher {key}")
-            await redemptions.redeem(bench.runtime.db, command, programme)
+            await _decide(bench, what)
         await loyalty_app.sweep(bench.runtime)  # type: ignore[arg-type]
     bench.clock.move_to(END)
     await loyalty_app.sweep(bench.runtime)  # type: ignore[arg-type]
+
+
+async def _decide(bench: Bench, decision: Decision) -> None:
+    """A redemption or a manual adjustment at the API."""
+    kind, customer, key, points = decision
+    programme = await bench.runtime.resources.current(bench.engine, TENANT)
+    if kind == "redeem":
+        command = redemptions.Redeem(TENANT, customer, key, points, f"voucher {key}")
+        await redemptions.redeem(bench.runtime.db, command, programme)
+    else:
+        asked = adjustments.Adjust(TENANT, customer, key, points, f"correction {key}", BY)
+        await adjustments.adjust(bench.runtime.db, asked, programme)
 
 
 async def _fed(bench: Bench, history: list[Step]) -> dict[str, list[Record]]:
@@ -163,14 +182,16 @@ async def test_loyalty_rebuilt_from_its_topics_is_the_loyalty_it_was(bench_of, t
     after = await _snapshot(loyalty)
 
     partners = sum(len(r) for group, r in fed.items() if group != REDEMPTIONS)
-    assert applied == partners + 3  # and the redemptions, of everything on crm.loyalty
-    assert {t: len(rows) for t, rows in after.items()} == {
-        t: len(rows) for t, rows in before.items()
-    }
     for table in before:
         assert after[table] == before[table], table
+    decided = (PointsRedeemed, PointsAdjusted)  # what the rebuild's own group reads
+    assert applied == partners + len(await loyalty.published(*decided))
     kinds = {e["kind"] for e in before[ledger_entry.name]}
     assert kinds == {"earn", "redeem", "reverse", "adjust", "expire"}, kinds
     assert len(before[redemption.name]) == 3
+    assert sorted(a["points"] for a in before[adjustment.name]) == [-6_000, -50, 700, 2_000]
+    manual = [e for e in before[ledger_entry.name] if e["ref"].startswith("adjustment:")]
+    assert len(manual) == 4 and all(e["rule"].startswith("manual:correction") for e in manual)
+    assert {a["adjusted_by"] for a in before[adjustment.name]} == {BY}
     assert ("gold", "member") in {(m["from_tier"], m["to_tier"]) for m in before[tier_change.name]}
     assert len(await loyalty.published()) == outbox_before  # nothing announced again

@@ -61,6 +61,7 @@ class Notice:
     from_tier: str | None = None
     cause: str = ""
     at: datetime | None = None  # when a tier move happened (its event's or due time)
+    by: str | None = None  # who decided it, for a decision taken at the API
 
 
 def notice(
@@ -73,11 +74,12 @@ def notice(
     from_tier: str | None = None,
     cause: str = "",
     at: datetime | None = None,
+    by: str | None = None,
 ) -> Notice:
     """What just happened to the account, with its balance, pending points and tier now."""
     ledger = account.ledger
     figures = (ledger.balance, ledger.pending, account.tier)
-    return Notice(kind, *figures, entry, lot, reversal, from_tier, cause, at)
+    return Notice(kind, *figures, entry, lot, reversal, from_tier, cause, at, by)
 
 
 def lot_id(account: Account, ref: str) -> uuid.UUID:

@@ -5,8 +5,8 @@ Invariants (tested by property in tests/unit/test_loyalty_ledger_properties.py):
 - a lot's ``remaining`` never goes below zero;
 - the credited lots hold exactly the positive part of the balance, so expiry by
   lot is exact and FIFO (earliest expiry first);
-- a redemption never takes more than the balance; only a refund, and only when
-  the programme allows it, may leave the balance negative (a debt the next
+- a redemption (or a manual debit) never takes more than the balance; only a
+  refund, and only when the programme allows it, may leave the balance negative (a debt the next
   credits repay before they fill a lot).
 
 Pending lots (inside the return window) are not in the balance: their earn entry
@@ -108,6 +108,19 @@ class Ledger:
         short, what is missing is a debt, as a refund past the balance leaves one."""
         self._take(min(points, self._available()))
         return self._append(Entry("redeem", -points, ref, rule[:300], at))
+
+    def debit(
+        self, points: int, ref: str, rule: str, at: datetime, *, checked: bool = True
+    ) -> Entry:
+        """Take points by hand (a manual adjustment), earliest-expiring lots first, as a
+        redemption does: never more than the balance, unless ``checked`` is off for one
+        decided before (a rebuild), whose shortfall is then a debt."""
+        if points <= 0:
+            raise ValueError("a debit takes a positive number of points")
+        if checked and points > self.balance:
+            raise InsufficientPoints(self.balance, points)
+        self._take(min(points, self._available()))
+        return self._append(Entry("adjust", -points, ref, rule[:300], at))
 
     def reverse(
         self, lot: Lot, refunded_minor: int, ref: str, at: datetime, *, negative_ok: bool

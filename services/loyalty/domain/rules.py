@@ -145,6 +145,18 @@ class Reactivation(Rules):
     reward_points: Points
 
 
+class Adjustments(Rules):
+    """Points credited or debited by hand (customer service: a lost receipt, a goodwill
+    gesture, a correction), each attributable to the key that decided it. An operator
+    asks for an exact number, so what passes a cap is refused, never cut: one adjustment
+    moves at most ``max_points`` either way, and manual credits to one customer never
+    pass ``max_credit_per_customer`` within ``period_days``."""
+
+    max_points: Annotated[int, Field(ge=1, le=10**9)] = 10000
+    max_credit_per_customer: Points = 50000
+    period_days: Annotated[int, Field(ge=1, le=3660)] = 365
+
+
 class Programme(Rules):
     """The whole loyalty programme."""
 
@@ -154,6 +166,7 @@ class Programme(Rules):
     refunds: Refunds = Field(default_factory=Refunds)
     goodwill: Goodwill = Field(default_factory=Goodwill)
     reactivation: Reactivation | None = None
+    adjustments: Adjustments = Field(default_factory=Adjustments)
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> Programme:

@@ -74,11 +74,22 @@ class Chaos:
         self.log.append(f"{time.perf_counter() - self.started:6.1f} s  {what}")
 
 
+RESTARTS = 3  # tries per part, as an orchestrator keeps restarting what is down
+
+
 async def heal() -> None:
-    """Start whatever is down: PostgreSQL and Kafka first, then the services."""
-    await script("postgres", "start")
-    await script("kafka", "start")
-    await script("services", "start")
+    """Start whatever is down: PostgreSQL and Kafka first, then the services. A start
+    that does not come up in its script's time (a loaded machine) is tried again; the
+    last failure is raised with the script's output."""
+    for name in ("postgres", "kafka", "services"):
+        for attempt in range(1, RESTARTS + 1):
+            try:
+                await script(name, "start")
+                break
+            except RuntimeError:
+                if attempt == RESTARTS:
+                    raise
+                await asyncio.sleep(2.0)
 
 
 async def script(name: str, *arguments: str) -> None:

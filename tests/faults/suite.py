@@ -204,11 +204,21 @@ async def _faulted(
     async with await tenant_client(settings, run.tenant) as client:
         run.partner = Partner(client, random.Random(seed), resend=0.1)
         storm = asyncio.create_task(chaotic.run(schedule))
+        delivery = asyncio.create_task(
+            run.partner.deliver_through(history.events, 25, chaotic, len(schedule))
+        )
         try:
-            await run.partner.deliver_through(history.events, 25, chaotic, len(schedule))
+            # The partner waits for each fault: a storm that failed (a restart that never
+            # came up) must fail the run with its reason, not leave the partner waiting.
+            await asyncio.wait({storm, delivery}, return_when=asyncio.FIRST_EXCEPTION)
+            for task in (storm, delivery):
+                if task.done():
+                    task.result()
+            await delivery
             await storm
         finally:
             storm.cancel()
+            delivery.cancel()
             run.faults = chaotic.log
     await chaos.heal()
     return await settle(engines, run.tenant, history)

@@ -23,7 +23,7 @@ from sqlalchemy import Table, select
 
 from services.feedback import app as feedback_app
 from services.feedback.rebuild import FOLDED as FEEDBACK_FOLDED
-from services.feedback.rebuild import TICK
+from services.feedback.rebuild import due as feedback_due
 from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import complaint, survey_invitation
 from services.loyalty import app
@@ -190,11 +190,11 @@ async def test_feedback_rebuilt_on_postgresql_and_kafka_keeps_the_desks_work(
         await bus.stop()
 
     applied = await rebuild(
-        "feedback", FEEDBACK_FOLDED, feedback_app.sweep, lambda _: None, own, TICK
+        "feedback", FEEDBACK_FOLDED, feedback_app.sweep, lambda _: None, own, feedback_due
     )
     folded = await _rows(own, complaint)
     again = await rebuild(
-        "feedback", FEEDBACK_FOLDED, feedback_app.sweep, lambda _: None, own, TICK
+        "feedback", FEEDBACK_FOLDED, feedback_app.sweep, lambda _: None, own, feedback_due
     )
 
     assert applied == again == 3

@@ -17,7 +17,7 @@ rebuilds each service as an operator would, on those topics and databases:
   then ``profile-view``'s events folded by its consumer, as the restarted service
   would (here in-process, through the same refold, without a sweep).
 
-Prints the events and seconds of each. The lead runs the 100,000-customer figure on a
+Prints the events, sweeps and seconds of each. The lead runs the 100,000-customer figure on a
 quiet machine; run it small (``--customers 2000``) to check it works. Topics and
 databases are dropped at the end.
 """
@@ -128,9 +128,17 @@ async def timed_service(infra: Infra, name: str) -> tuple[int, float]:
     """Rebuild ``name``: its events and seconds."""
     cleared, sweep, due = SERVICES[name]
     settings = settings_of(infra, name)
+    swept = [0]
+
+    def counted(runtime: Any) -> Any:
+        swept[0] += 1
+        return sweep(runtime)
+
     started = time.perf_counter()
-    applied = await rebuild(name, cleared, sweep, _quiet(name), settings, due)
-    return applied, time.perf_counter() - started
+    applied = await rebuild(name, cleared, counted, _quiet(name), settings, due)
+    seconds = time.perf_counter() - started
+    print(f"  {name}: {swept[0]:,} sweeps", flush=True)
+    return applied, seconds
 
 
 async def timed_profile(infra: Infra) -> tuple[int, float]:

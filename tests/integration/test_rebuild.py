@@ -215,4 +215,3 @@ async def _rows(settings: ServiceSettings, table: Table) -> list[dict[str, Any]]
             return [dict(r._mapping) for r in await conn.execute(select(table))]
     finally:
         await engine.dispose()
-

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table
@@ -26,12 +26,14 @@ from shared.bus.memory import MemoryBus
 from shared.clock import SystemClock
 from shared.consumer import Consumer
 from shared.db import create_engine
-from shared.rebuild import Progress, RebuildRefused, Refold, ReplayClock, refold
+from shared.rebuild import Key, Progress, RebuildRefused, Refold, ReplayClock, refold
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
 from shared.uow import Database
 
 Sweep = Callable[[Runtime[Any, Any]], Awaitable[object]]
+# When each customer's next due work falls (``Refold.due``), asked of the runtime.
+DueOf = Callable[[Runtime[Any, Any], set[Key]], Awaitable[dict[Key, datetime]]]
 
 
 def consumers_of(name: str, runtime: Runtime[Any, Any]) -> dict[str, Consumer]:
@@ -62,10 +64,10 @@ def plan(
     runtime: Runtime[Any, Any],
     cleared: Sequence[Table],
     sweep: Sweep,
-    tick: timedelta | None = None,
+    due: DueOf | None = None,
 ) -> Refold:
     """What ``refold`` needs for service ``name`` on ``runtime`` (whose clock is a
-    ``ReplayClock``); ``tick``: see ``Refold``."""
+    ``ReplayClock``); ``due``: see ``Refold``."""
     assert isinstance(runtime.clock, ReplayClock)
     service = definition(name)
     return Refold(
@@ -76,7 +78,7 @@ def plan(
         service.inbox,
         lambda: sweep(runtime),
         runtime.clock,
-        tick,
+        None if due is None else lambda keys: due(runtime, keys),
     )
 
 
@@ -86,7 +88,7 @@ async def rebuild(
     sweep: Sweep,
     progress: Progress = print,
     settings: ServiceSettings | None = None,
-    tick: timedelta | None = None,
+    due: DueOf | None = None,
 ) -> int:
     """Fold service ``name``'s state again from its topics; the events applied.
     ``settings``: the service's, where they are not the environment's (a benchmark)."""
@@ -101,9 +103,7 @@ async def rebuild(
         async with contextlib.AsyncExitStack() as opened:
             if service.resources is not None:  # what its consumers reach (tenants' rules)
                 runtime.resources = await opened.enter_async_context(service.resources(runtime))
-            return await _rebuild(
-                name, runtime, plan(name, runtime, cleared, sweep, tick), progress
-            )
+            return await _rebuild(name, runtime, plan(name, runtime, cleared, sweep, due), progress)
     finally:
         await engine.dispose()
 
@@ -124,10 +124,10 @@ async def _rebuild(name: str, runtime: Runtime[Any, Any], work: Refold, progress
     return applied
 
 
-def main(name: str, cleared: Sequence[Table], sweep: Sweep, tick: timedelta | None = None) -> None:
+def main(name: str, cleared: Sequence[Table], sweep: Sweep, due: DueOf | None = None) -> None:
     started = time.perf_counter()
     try:
-        applied = asyncio.run(rebuild(name, cleared, sweep, tick=tick))
+        applied = asyncio.run(rebuild(name, cleared, sweep, due=due))
     except RebuildRefused as refused:
         raise SystemExit(f"refused: {refused}") from None
     seconds = time.perf_counter() - started

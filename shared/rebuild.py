@@ -4,11 +4,16 @@ A rebuild (``python -m services.<name>.rebuild``) throws the state a service fol
 the topics away and applies every event of its consumer groups again, from offset 0 to
 where the topics end now, through the service's own consumers (decoding, inbox,
 handlers): the same code that built the state builds it again. Events go in event-time
-order, a chunk at a time (at most ``CHUNK`` events, within a service's tick of time):
-before each chunk the clock stands at the chunk's first event and the service's sweep
-runs, then at its last while the chunk is applied, so a
-silence, a lot's expiry or an SLA breach fires at its due time between the events, as
-it did when they arrived live; the sweep runs once more at the real now at the end.
+order, a chunk at a time (at most ``CHUNK`` events): before each chunk the clock stands
+at the chunk's first event and the service's sweep runs, then at its last while the
+chunk is applied, so a silence, a lot's expiry or an SLA breach fires at its due time
+between the events, as it did when they arrived live; the sweep runs once more at the
+real now at the end. The sweeps do each piece at its due time however late they run;
+a service whose due work depends on what a customer does next (feedback: an invitation
+is gated on the customer's consent and complaints then) also says when each customer's
+next work falls due (``Refold.due``), and a chunk ends before a customer's event that
+comes after it, or after their earlier event in the chunk (which may have scheduled
+some): so the sweep runs only where a customer needs it, not every hour of history.
 
 Nothing is published: what the handlers put in the outbox during the rebuild was
 announced the first time and is deleted with the rebuild's last transaction. The
@@ -18,9 +23,9 @@ rebuild and overwrite the offsets it sets.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import Table, delete, func, select
 
@@ -31,6 +36,9 @@ from shared.events import DecodeError, decode
 from shared.uow import Database
 
 Progress = Callable[[str], None]
+Key = bytes | None
+Due = Callable[[set[Key]], Awaitable[dict[Key, datetime]]]
+Timeline = list[tuple[datetime, str, Record]]
 CHUNK = 500
 
 
@@ -69,11 +77,10 @@ class Refold:
     inbox: Table
     sweep: Callable[[], Awaitable[object]]
     clock: ReplayClock
-    # The longest span of event time a chunk covers (None: ``CHUNK`` events, whatever
-    # their times): a service whose sweep stamps its own now on what it does (an
-    # invitation's sending) needs one near its periodic sweep's; one whose due work
-    # happens at its due time, whenever the sweep runs, does not.
-    tick: timedelta | None = None
+    # When each of these customers' (Kafka keys') next due work falls, for those with
+    # some (None: ``CHUNK`` events, whatever their times and customers): a service whose
+    # due work is decided on what its customer did up to then needs it (``_chunk``).
+    due: Due | None = None
 
 
 async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress: Progress) -> int:
@@ -87,10 +94,11 @@ async def refold(rebuild: Refold, records: dict[str, Sequence[Record]], progress
         await conn.execute(delete(rebuild.inbox).where(rebuild.inbox.c.consumer.in_(groups)))
     timeline = _in_event_time(records, rebuild.consumers)
     total, start = len(timeline), 0
-    for chunk in _chunks(timeline, rebuild.tick):
-        start += len(chunk)
-        rebuild.clock.move_to(chunk[0][0])
+    while start < total:
+        rebuild.clock.move_to(timeline[start][0])
         await rebuild.sweep()
+        chunk = await _chunk(timeline[start : start + CHUNK], rebuild.due)
+        start += len(chunk)
         rebuild.clock.move_to(chunk[-1][0])  # the chunk has arrived by its latest event
         for layer in _layers(chunk):
             for group in groups:
@@ -123,21 +131,20 @@ def _in_event_time(
     return timeline
 
 
-def _chunks(
-    timeline: list[tuple[datetime, str, Record]], tick: timedelta | None
-) -> Iterator[list[tuple[datetime, str, Record]]]:
-    """At most ``CHUNK`` events, within ``tick`` of event time of the first (if any): so
-    the sweep runs at least once a tick of the history, as the service's periodic sweep
-    would."""
-    chunk: list[tuple[datetime, str, Record]] = []
-    for item in timeline:
-        late = bool(chunk) and tick is not None and item[0] - chunk[0][0] >= tick
-        if len(chunk) == CHUNK or late:
-            yield chunk
-            chunk = []
-        chunk.append(item)
-    if chunk:
-        yield chunk
+async def _chunk(window: Timeline, due: Due | None) -> Timeline:
+    """The next chunk: ``window`` (at most ``CHUNK`` events, the first at the clock,
+    swept), or, with ``due``, its events before the first of a customer whose due work
+    falls before it or who has an earlier event in the chunk: that work must be done
+    (the sweep run) before the customer's next event is applied, as it was live."""
+    if due is None:
+        return window
+    falls = await due({record.key for _, _, record in window})
+    first: dict[Key, datetime] = {}
+    for at, (when, _, record) in enumerate(window):
+        seen = first.setdefault(record.key, when)
+        if at and (seen < when or (record.key in falls and falls[record.key] <= when)):
+            return window[:at]
+    return window
 
 
 def _layers(

@@ -6,8 +6,9 @@ Thrown away and folded again (``services.rebuilding``): complaints, survey invit
 and responses, what feedback knows of its audience (stages, tiers, value classes,
 consents, segments, orders by channel), the merges and the resolutions waiting for
 their complaint. They come from crm.activity, crm.lifecycle, crm.profile, crm.loyalty
-and erasures; invitations are sent or lapse and complaints escalate as the sweep finds
-them due on the way (it runs at least once an hour of the history: ``TICK``).
+and erasures; invitations are sent or lapse and complaints escalate at their due times
+on the way: the sweep runs before a customer's event that comes after their next due
+work (``due``), and does each piece at its due time (``services.feedback.sweep``).
 
 The decisions made at feedback's own API are folded from the events they were announced
 with on crm.feedback (``services.feedback.decisions``, a group only a rebuild runs): the
@@ -22,9 +23,12 @@ again find them).
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime
 
 from services.feedback import app
+from services.feedback.resources import FeedbackRuntime
+from services.feedback.store.next_due import next_due
 from services.feedback.tables import (
     channel_order,
     complaint,
@@ -37,6 +41,7 @@ from services.feedback.tables import (
     survey_response,
 )
 from services.rebuilding import main
+from shared.rebuild import Key
 
 FOLDED = (
     survey_response,
@@ -50,9 +55,21 @@ FOLDED = (
     parked,
 )
 
-# The sweep stamps its now on an invitation it sends (and an escalation): it runs at
-# least once an hour of the history, as near as the periodic sweep does to live.
-TICK = timedelta(hours=1)
+
+async def due(runtime: FeedbackRuntime, keys: set[Key]) -> dict[Key, datetime]:
+    """When the next work of each customer (Kafka key) falls due, for those with some."""
+    customers = {key: customer for key in keys if (customer := _customer(key)) is not None}
+    async with runtime.db.engine.connect() as conn:
+        found = await next_due(conn, set(customers.values()))
+    return {key: found[c] for key, c in customers.items() if c in found}
+
+
+def _customer(key: Key) -> uuid.UUID | None:
+    try:
+        return uuid.UUID((key or b"").decode())
+    except (UnicodeDecodeError, ValueError):
+        return None
+
 
 if __name__ == "__main__":
-    main("feedback", FOLDED, app.sweep, TICK)
+    main("feedback", FOLDED, app.sweep, due)

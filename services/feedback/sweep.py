@@ -9,6 +9,14 @@ locks its customer's ``respondent`` row (skipping a customer another replica is
 inviting), so fatigue holds across replicas as well as across surveys.
 No in-memory timers: the injected clock decides what is due, so tests move time and a
 restart loses nothing. The same code answers ``POST /v1/feedback/sweep``.
+
+Each piece is done at its due time, however late the pass that finds it: an invitation
+is sent (gated, stamped, its expiry counted) at its ``due_at``, an escalation made at
+the time its level fell due. Live, the periodic pass runs every few seconds, so that
+moves the stamps by as much; after an outage an invitation keeps its due time (and
+expires when it would have). What it buys: a rebuild (``shared.rebuild``) need not
+sweep every hour of the history to stamp what live stamped, only before a customer's
+event that follows their due work.
 """
 
 from __future__ import annotations
@@ -68,7 +76,7 @@ async def _sweep_batch(db: Database, sweeper: Sweeper, tenant: str | None) -> Sw
         uow.publish(
             *events,
             *(announcements.invitation_expired(i) for i in lapsed),
-            *(announcements.complaint_escalated(c, step, now) for c, step in escalated),
+            *(_escalation(c, step, now) for c, step in escalated),
         )
         await uow.commit()
     counts = {
@@ -77,9 +85,11 @@ async def _sweep_batch(db: Database, sweeper: Sweeper, tenant: str | None) -> Sw
         "expired": len(lapsed),
         "escalated": len(escalated),
     }
-    # Invitations of customers another replica holds stay due for a later pass.
-    more = max(len(sent) + len(suppressed), len(lapsed), len(escalated)) >= limit
-    return Swept(counts, more=more)
+    # Invitations of customers another replica holds stay due for a later pass. What
+    # this batch did may have made more due at once (a late pass: an invitation sent at
+    # its due time may have lapsed since, a complaint's next level fallen due): another
+    # batch, until one does nothing, so a pass leaves nothing due behind it.
+    return Swept(counts, more=any(counts.values()))
 
 
 async def _invite(
@@ -101,17 +111,18 @@ async def _invite(
             continue
         definition = surveys[invitation.tenant_id].get(invitation.survey)
         rules = sweeper.of(invitation.tenant_id).invitations
-        verdict = audience.gate(invitation, definition, facts, rules, now)
+        at = min(invitation.due_at, now)  # its due time: see the module's docstring
+        verdict = audience.gate(invitation, definition, facts, rules, at)
         if verdict.channel is None or definition is None:
             suppressed.append(invitations.suppress(invitation, verdict.suppressed or "survey_off"))
         else:
-            done = invitations.send(invitation, verdict.channel, definition, now)
-            held[invitation.key] = facts.invited(now)
+            done = invitations.send(invitation, verdict.channel, definition, at)
+            held[invitation.key] = facts.invited(at)
             sent.append(done)
             events.append(announcements.survey_invited(done, definition, _token(sweeper, done)))
     links = [invitations.next_link(i, _definition(surveys, i)) for i in [*sent, *suppressed]]
     await store.add_invitations(conn, [i for i in links if i is not None])
-    await store.save_last_invited(conn, {i.key: now for i in sent})
+    await store.save_last_invited(conn, {i.key: i.invited_at for i in sent if i.invited_at})
     return sent, suppressed, events
 
 
@@ -138,3 +149,8 @@ async def _escalate(
     ]
     await store.save_complaints(conn, [c for c, _ in stepped])
     return [(c, step) for c, step in stepped if step is not None]
+
+
+def _escalation(complaint: Complaint, step: Escalated, now: datetime) -> CloudEvent:
+    """The announcement of an escalation, at the time it was made (its level's)."""
+    return announcements.complaint_escalated(complaint, step, complaint.escalated_at or now)

@@ -169,12 +169,12 @@ async def test_purchases_schedule_a_throttled_invitation_that_an_answer_closes(b
 
     assert swept.counts["invited"] == 1
     [invited] = await feedback.payloads(SurveyInvited)
-    assert (invited.order_id, invited.invited_at) == ("O-1", NOW)
+    assert (invited.order_id, invited.invited_at) == ("O-1", NOW - DAY)  # at its due time
     [answered] = await feedback.rows(survey_invitation, customer_id=customer)
     assert (answered["status"], answered["answered_at"]) == ("answered", NOW + HOUR)
 
 
-async def test_a_breached_complaint_is_escalated_a_level_per_sweep_up_to_the_top(bench_of):
+async def test_a_breached_complaint_is_escalated_a_level_at_a_time_at_its_due_times(bench_of):
     feedback, customer = await bench_of("feedback"), uuid.uuid4()
     await feedback.consume(GROUP, filed(customer, "T-1", "critical", NOW, "tickets"))
     due = NOW + 4 * HOUR  # feedback.toml: critical = 4 hours, a level more every 24 hours
@@ -184,18 +184,19 @@ async def test_a_breached_complaint_is_escalated_a_level_per_sweep_up_to_the_top
     [row] = await feedback.rows(complaint, customer_id=customer)
     assert first.counts == {"invited": 0, "suppressed": 0, "expired": 0, "escalated": 1}
     assert (row["status"], row["escalation_level"]) == ("escalated", 1)
-    assert (row["escalated_at"], row["escalate_at"]) == (due + HOUR, due + 24 * HOUR)
+    assert (row["escalated_at"], row["escalate_at"]) == (due, due + 24 * HOUR)  # its breach
 
-    feedback.clock.move_to(due + 100 * DAY)  # one level per pass, never a jump
-    counts = [(await _sweep(feedback)).counts["escalated"] for _ in range(3)]
-    assert counts == [1, 1, 0]
+    feedback.clock.move_to(due + 100 * DAY)  # a level at a time, each at its time, no jump
+    counts = [(await _sweep(feedback)).counts["escalated"] for _ in range(2)]
+    assert counts == [2, 0]
     [top] = await feedback.rows(complaint, customer_id=customer)
     assert (top["status"], top["escalation_level"], top["escalate_at"]) == ("escalated", 3, None)
+    assert top["escalated_at"] == due + 48 * HOUR
     escalations = await feedback.payloads(ComplaintEscalated)
-    assert [(e.level, e.overdue_by) for e in escalations] == [
-        (1, HOUR),
-        (2, 100 * DAY),
-        (3, 100 * DAY),
+    assert [(e.level, e.overdue_by, e.escalated_at) for e in escalations] == [
+        (1, timedelta(0), due),
+        (2, 24 * HOUR, due + 24 * HOUR),
+        (3, 48 * HOUR, due + 48 * HOUR),
     ]
 
 

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from services.feedback import answers, desk, resolutions
 from services.feedback import app as feedback_app
 from services.feedback.app import DESK
-from services.feedback.rebuild import FOLDED, TICK
+from services.feedback.rebuild import FOLDED, due
 from services.feedback.settings import FeedbackSettings
 from services.feedback.tables import complaint, complaint_note, survey_invitation
 from services.rebuilding import plan
@@ -200,7 +200,7 @@ async def test_feedback_rebuilt_from_its_topics_is_the_feedback_it_was(bench_of)
         feedback.bus,
         resources=feedback.runtime.resources,
     )
-    applied = await refold(plan("feedback", runtime, FOLDED, feedback_app.sweep, TICK), fed, print)
+    applied = await refold(plan("feedback", runtime, FOLDED, feedback_app.sweep, due), fed, print)
     after = await _snapshot(feedback)
 
     assert applied < sum(len(r) for r in fed.values())  # not what crm.feedback concluded

@@ -189,8 +189,8 @@ async def test_an_overdue_complaint_is_escalated_exactly_once_by_two_replicas(
         "severity": "high",
         "level": 1,
         "due_at": "2026-06-02T09:00:00Z",
-        "escalated_at": "2026-06-02T10:00:00Z",
-        "overdue_by": "PT1H",
+        "escalated_at": "2026-06-02T09:00:00Z",  # at the breach, though swept an hour late
+        "overdue_by": "PT0S",
         "category": "delivery",
         "assignee": None,
     }

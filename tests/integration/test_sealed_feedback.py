@@ -18,7 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from services.feedback import app as feedback_app
-from services.feedback.rebuild import FOLDED, TICK
+from services.feedback.rebuild import FOLDED, due
 from services.feedback.settings import FeedbackSettings
 from services.profile import subject_keys
 from services.rebuilding import rebuild
@@ -226,7 +226,7 @@ async def test_feedbacks_texts_travel_sealed_and_a_rebuild_restores_only_the_liv
 
 
 async def feedback_app_rebuild(settings: FeedbackSettings) -> None:
-    await rebuild("feedback", FOLDED, feedback_app.sweep, lambda _: None, settings, TICK)
+    await rebuild("feedback", FOLDED, feedback_app.sweep, lambda _: None, settings, due)
 
 
 async def customer_keys(profile: RunningService, customers: list[str]) -> dict[str, str]:

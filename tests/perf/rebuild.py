@@ -17,7 +17,7 @@ rebuilds each service as an operator would, on those topics and databases:
   then ``profile-view``'s events folded by its consumer, as the restarted service
   would (here in-process, through the same refold, without a sweep).
 
-Prints the events and seconds of each. The lead runs the 100,000-customer figure on a
+Prints the events, sweeps and seconds of each. The lead runs the 100,000-customer figure on a
 quiet machine; run it small (``--customers 2000``) to check it works. Topics and
 databases are dropped at the end.
 """
@@ -30,20 +30,20 @@ import contextlib
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from services import definition
 from services.feedback import app as feedback_app
 from services.feedback.rebuild import FOLDED as FEEDBACK
-from services.feedback.rebuild import TICK as FEEDBACK_TICK
+from services.feedback.rebuild import due as feedback_due
 from services.lifecycle import app as lifecycle_app
 from services.lifecycle.rebuild import FOLDED as LIFECYCLE
 from services.loyalty import app as loyalty_app
 from services.loyalty.rebuild import FOLDED as LOYALTY
 from services.profile import rebuild as profile_rebuild
 from services.profile.app import VIEW_GROUP
-from services.rebuilding import Sweep, consumers_of, rebuild
+from services.rebuilding import DueOf, Sweep, consumers_of, rebuild
 from shared import rebuild_topics
 from shared.bus import Message
 from shared.bus.kafka import KafkaBus
@@ -62,10 +62,10 @@ from tests.integration.services import Infra, create_database, drop_database
 from tests.perf.history import generate
 from tests.perf.loyalty_consumer import _create_topics, _delete_topics
 
-SERVICES: dict[str, tuple[Sequence[Any], Sweep, timedelta | None]] = {
+SERVICES: dict[str, tuple[Sequence[Any], Sweep, DueOf | None]] = {
     "lifecycle": (LIFECYCLE, lifecycle_app.sweep, None),
     "loyalty": (LOYALTY, loyalty_app.sweep, None),
-    "feedback": (FEEDBACK, feedback_app.sweep, FEEDBACK_TICK),
+    "feedback": (FEEDBACK, feedback_app.sweep, feedback_due),
 }
 TENANT = "default"
 
@@ -126,11 +126,19 @@ async def migrated(infra: Infra, name: str) -> None:
 
 async def timed_service(infra: Infra, name: str) -> tuple[int, float]:
     """Rebuild ``name``: its events and seconds."""
-    cleared, sweep, tick = SERVICES[name]
+    cleared, sweep, due = SERVICES[name]
     settings = settings_of(infra, name)
+    swept = [0]
+
+    def counted(runtime: Any) -> Any:
+        swept[0] += 1
+        return sweep(runtime)
+
     started = time.perf_counter()
-    applied = await rebuild(name, cleared, sweep, _quiet(name), settings, tick)
-    return applied, time.perf_counter() - started
+    applied = await rebuild(name, cleared, counted, _quiet(name), settings, due)
+    seconds = time.perf_counter() - started
+    print(f"  {name}: {swept[0]:,} sweeps", flush=True)
+    return applied, seconds
 
 
 async def timed_profile(infra: Infra) -> tuple[int, float]:

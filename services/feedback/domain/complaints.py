@@ -239,8 +239,12 @@ def escalate_complaint(
     complaint: Complaint, policy: Escalation, now: datetime
 ) -> tuple[Complaint, Escalated | None]:
     """A complaint whose escalation fell due, one level up (with the step taken), or,
-    when no level is left to reach, left as it is with nothing more due."""
-    step = escalate(policy, complaint.due_at, complaint.escalation_level, now)
+    when no level is left to reach, left as it is with nothing more due. The step is
+    taken at the time its level fell due (never later than ``now``), however late the
+    sweep runs: live that is seconds early, and a rebuild, whose sweep runs only when
+    the customer's next event needs it, escalates at the times live did."""
+    at = min(now, escalation_due(policy, complaint.due_at, complaint.escalation_level + 1))
+    step = escalate(policy, complaint.due_at, complaint.escalation_level, at)
     if step is None:
         return replace(complaint, escalate_at=None), None
     # An untouched complaint shows it is escalated; one the desk works keeps its status.
@@ -251,7 +255,7 @@ def escalate_complaint(
         status=status,
         escalation_level=step.level,
         escalate_at=step.next_at,
-        escalated_at=now,
+        escalated_at=at,
     )
     return escalated, step
 

@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# When a service did something, not when it happened: ``escalated_at`` is when the sweep
-# raised the escalation, so a history replayed today escalates today in either tenant.
+# When a service did something, not when it happened. (``escalated_at`` is now the time
+# the level fell due, capped at the sweep's now: kept out while a live run's cap can
+# still differ between the two tenants by the seconds between their sweeps.)
 PROCESSING_TIMES = {"updated_at", "recorded_at", "received_at", "escalated_at"}
 # Scores of now under the tenant's latest model fit (churn risk, lifetime value), which
 # each tenant refits and rescores on its own schedule: compared by the model's own tests.

@@ -93,7 +93,8 @@ class History:
             kind = rng.random()
             if kind < 0.6:
                 decided = ConsentChanged(
-                    channel=rng.choice(["email", "sms"]), purpose="surveys",
+                    channel=rng.choice(["email", "sms"]),
+                    purpose=rng.choice(["surveys", "marketing"]),
                     granted=rng.random() < 0.4, at=self._at(), source="api",
                 )  # fmt: skip
                 found.append(event(decided, who, self._at(), tenant=tenant))

@@ -76,15 +76,16 @@ def _orders(rng: random.Random, people: dict[str, list[uuid.UUID]], n: int) -> l
 async def _around(
     engine: AsyncEngine, rng: random.Random, people: dict[str, list[uuid.UUID]]
 ) -> None:
-    """Answers, complaints and consent decisions for the figures that join them."""
+    """Answers, complaints and consent decisions for the figures that join them: answers
+    lean to email and sms, so the consent decided on them often settles a preference."""
     answers, complaints, decisions = [], [], {}
     for tenant, who in ((t, c) for t in TENANTS for c in people[t]):
-        for _ in range(rng.randrange(4)):
+        for _ in range(rng.randrange(6)):
             answers.append({
                 "response_id": uuid.UUID(int=rng.getrandbits(128)), "tenant_id": tenant,
                 "customer_id": who, "survey": rng.choice(["nps", "csat"]),
                 "score": rng.randrange(11), "responded_at": _at(rng),
-                "channel": rng.choice([*CHANNELS, None]),
+                "channel": rng.choice([*CHANNELS, "email", "sms", None]),
             })  # fmt: skip
         if rng.random() < 0.4:
             opened = _at(rng)

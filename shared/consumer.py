@@ -30,6 +30,7 @@ from sqlalchemy import Table
 
 from shared import metrics, tracing
 from shared.bus import Bus, Message, Record
+from shared.bus.stalls import STALL_SECONDS, StallWatch
 from shared.events import DecodeError, decode
 from shared.events.envelope import TYPE_HEADER, tenant_of_encoded
 from shared.events.payload import Payload
@@ -64,10 +65,12 @@ class Consumer:
         inbox: Table,
         max_attempts: int = 3,
         batch_size: int = 500,
+        stall_seconds: float = STALL_SECONDS,
     ) -> None:
         self.subscription = subscription
         self._service, self._bus, self._db, self._inbox = service, bus, db, inbox
         self._max_attempts = max_attempts
+        self._stall_seconds = stall_seconds
         self._batch_size = subscription.batch_size or batch_size
         self._labels = (service, subscription.group)
         self.name = subscription.group
@@ -81,7 +84,10 @@ class Consumer:
     async def run(self) -> None:
         # A subscriber per run: a stopped Kafka consumer cannot be started again, and the
         # app's supervisor restarts a crashed consumer by calling run() anew.
+        # An idle member looks at its group now and then: one that stalled behind raises
+        # ``Stalled`` and is started again (``shared.bus.stalls``).
         subscriber = self._bus.subscriber(self.subscription.group, self.subscription.topics)
+        watch = StallWatch(self._stall_seconds, look_seconds=min(30.0, self._stall_seconds / 4))
         await subscriber.start()
         try:
             while not self._stopping.is_set():
@@ -90,6 +96,9 @@ class Consumer:
                     await self.process(records)
                     await subscriber.commit(records)
                     metrics.CONSUMER_LAG.labels(*self._labels).set(await subscriber.lag())
+                    watch.consumed()
+                elif watch.due():
+                    watch.look(await subscriber.standing())
         finally:
             await subscriber.stop()
 

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from shared.bus.stalls import Standing
+
 Headers = tuple[tuple[str, bytes], ...]
 
 MAX_MESSAGE_BYTES: Final = 1024 * 1024
@@ -102,6 +104,11 @@ class Subscriber(Protocol):
 
     async def lag(self) -> int:
         """Messages on this member's partitions after what it has fetched."""
+        ...
+
+    async def standing(self) -> Standing:
+        """The group's committed offsets and its topics' ends, over every partition
+        (``shared.bus.stalls``: how an idle member finds it has stalled)."""
         ...
 
 

@@ -40,11 +40,13 @@ from shared.bus import (
 )
 from shared.bus.refusals import refusal, retriable
 from shared.bus.security import client_options
+from shared.bus.stalls import Standing
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger()
 
 ClientOptions = Mapping[str, Any]
+STANDING_SECONDS = 10.0  # how long the group's coordinator has to tell its offsets
 
 
 def environment_options() -> dict[str, Any]:
@@ -108,6 +110,22 @@ class KafkaSubscriber:
             if highwater is not None:
                 total += max(0, highwater - await self._consumer.position(partition))
         return total
+
+    async def standing(self) -> Standing:
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in self._consumer.subscription()
+            for partition in self._consumer.partitions_for_topic(topic) or ()
+        ]
+        ends = await self._consumer.end_offsets(partitions)
+        starts = await self._consumer.beginning_offsets(partitions)  # never committed: here
+        try:  # asked of the group's coordinator, which may be what is wedged
+            async with asyncio.timeout(STANDING_SECONDS):
+                committed = [await self._consumer.committed(tp) for tp in partitions]
+        except TimeoutError:
+            return Standing(None, sum(ends.values()))
+        positions = [max(c or 0, starts[tp]) for tp, c in zip(partitions, committed, strict=True)]
+        return Standing(sum(positions), sum(ends.values()))
 
     async def commit(self, records: Sequence[Record]) -> None:
         offsets = {

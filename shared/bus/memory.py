@@ -24,6 +24,7 @@ from shared.bus import (
     message_size,
     next_offsets,
 )
+from shared.bus.stalls import Standing
 
 
 class MemorySubscriber:
@@ -57,6 +58,10 @@ class MemorySubscriber:
 
     async def lag(self) -> int:
         return sum(len(self._bus.logs[t]) - self._position[t] for t in self._topics)
+
+    async def standing(self) -> Standing:
+        committed = sum(self._bus.committed(self._group, t) for t in self._topics)
+        return Standing(committed, sum(len(self._bus.logs[t]) for t in self._topics))
 
     async def commit(self, records: Sequence[Record]) -> None:
         for (topic, _partition), offset in next_offsets(records).items():

@@ -172,3 +172,27 @@ def _failing_on(poison: CloudEvent, attempts: list[CloudEvent]) -> BatchHandler:
         await count_events(uow, batch)
 
     return handle
+
+
+async def test_a_members_standing_is_its_groups_committed_offsets_and_the_topics_ends(
+    bus: KafkaBus, group: str, tenant: str, customer: str
+) -> None:
+    """What an idle member looks at to find it has stalled (``shared.bus.stalls``), on a
+    real broker: behind before it consumed, level once it committed all there is."""
+    await publish_events(bus, purchase(customer, tenant), purchase(customer, tenant))
+    member = bus.subscriber(group, [topics.ACTIVITY])
+    await member.start()
+    try:
+        before = await member.standing()
+        taken: list = []
+        for _ in range(100):  # everything on the topic, then one empty fetch
+            batch = await member.fetch(500, max_wait=1.0)
+            if not batch and taken:
+                break
+            taken += batch
+        await member.commit(taken)
+        after = await member.standing()
+    finally:
+        await member.stop()
+    assert before.behind and before.end - (before.committed or 0) >= 2
+    assert not after.behind and after.committed == after.end

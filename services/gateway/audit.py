@@ -117,26 +117,28 @@ class Asking:
 
     async def recorded(self, answer: Response, decision: Decision) -> Response:
         """Replace the note by ``decision``'s entry if the service answered 2xx (a refusal
-        decided nothing); return the answer. A note ``settle_unanswered`` took meanwhile
-        is recorded already."""
-        if decision.after == ANSWER and answer.status_code in ANSWERED:
+        decided nothing); return the answer."""
+        if answer.status_code not in ANSWERED:
+            await self.drop()
+            return answer
+        if decision.after == ANSWER:
             decision = replace(decision, after=json.loads(bytes(answer.body) or b"null"))
-        async with self.db.unit_of_work() as uow:
-            noted = await uow.conn.execute(
-                delete(audit_pending).where(audit_pending.c.entry_id == self.entry_id)
-            )
-            if noted.rowcount and answer.status_code in ANSWERED:
-                await write(uow.conn, self.caller, decision, self.db.clock.now(), self.entry_id)
-            await uow.commit()
-        self.settled = True
+        await self._settle(decision)
         return answer
 
     async def drop(self) -> None:
         """Forget the note: nothing was decided."""
+        await self._settle(None)
+
+    async def _settle(self, decision: Decision | None) -> None:
+        """Remove the note and write ``decision``'s entry (if any) in one transaction; a
+        note ``settle_unanswered`` took meanwhile is recorded already."""
         async with self.db.unit_of_work() as uow:
-            await uow.conn.execute(
+            noted = await uow.conn.execute(
                 delete(audit_pending).where(audit_pending.c.entry_id == self.entry_id)
             )
+            if noted.rowcount and decision is not None:
+                await write(uow.conn, self.caller, decision, self.db.clock.now(), self.entry_id)
             await uow.commit()
         self.settled = True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
 
 from services.gateway import audit, examples
 from services.gateway.auth import (
@@ -15,6 +16,7 @@ from services.gateway.auth import (
     failures,
     refuse_all_tenants_unless_operator,
 )
+from services.gateway.keys import Principal
 from services.gateway.runtime import RuntimeDep
 from services.gateway.upstream import with_body
 from shared.contracts.loyalty import (
@@ -87,12 +89,7 @@ async def redeem_points(
     """Spend points; ``409 insufficient-points`` when short, and a repeated
     ``Idempotency-Key`` returns the first answer (``409`` if its body differs)."""
     path = f"/v1/customers/{customer_id}/loyalty/redemptions"
-    decision = audit.Decision(
-        "loyalty.redeemed",
-        f"customer:{customer_id}",
-        after=body.model_dump(),
-        dedupe=f"{caller.key_id}:{idempotency_key}",
-    )
+    decision = _keyed("loyalty.redeemed", customer_id, body, caller, idempotency_key)
     return await audit.forwarded(
         runtime.db,
         caller,
@@ -123,17 +120,25 @@ async def adjust_points(
     recorded = RecordedAdjustment(**body.model_dump(), adjusted_by=acting_key(caller))
     forwarded = with_body(request, recorded.model_dump_json().encode())
     path = f"/v1/customers/{customer_id}/loyalty/adjustments"
-    decision = audit.Decision(
-        "loyalty.adjusted",
-        f"customer:{customer_id}",
-        after=body.model_dump(),
-        dedupe=f"{caller.key_id}:{idempotency_key}",
-    )
+    decision = _keyed("loyalty.adjusted", customer_id, body, caller, idempotency_key)
     return await audit.forwarded(
         runtime.db,
         caller,
         decision,
         lambda: upstreams.forward("loyalty", path, caller.tenant_id, forwarded),
+    )
+
+
+def _keyed(
+    action: str, customer_id: object, body: BaseModel, caller: Principal, idempotency_key: str
+) -> audit.Decision:
+    """A ledger write asked with an Idempotency-Key: one decision however often it is
+    repeated (its entry is written once per key and caller)."""
+    return audit.Decision(
+        action,
+        f"customer:{customer_id}",
+        after=body.model_dump(),
+        dedupe=f"{caller.key_id}:{idempotency_key}",
     )
 
 

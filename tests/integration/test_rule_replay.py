@@ -60,6 +60,17 @@ async def _counted(infra: Infra, tenant: str, n: int) -> bool:
     return len(await stages(infra, tenant)) == n
 
 
+async def relayed(infra: Infra) -> bool:
+    """Whether lifecycle's relay has published everything its handlers wrote: until
+    then the count of what crm.lifecycle holds is still growing."""
+    engine = create_engine(infra.database_url("lifecycle"))
+    try:
+        async with engine.connect() as conn:
+            return not (await conn.execute(select(outbox.c.id).limit(1))).first()
+    finally:
+        await engine.dispose()
+
+
 async def announced(infra: Infra, tenant: str) -> int:
     """How many of the tenant's events crm.lifecycle holds: what lifecycle has published
     for it so far (other tests' tenants share the topic, and lifecycle keeps working for
@@ -91,6 +102,7 @@ async def test_a_shorter_silence_tried_while_lifecycle_runs(infra: Infra, bus: K
                 bus, bought(tenant, quiet, "q-1", 60), bought(tenant, recent, "r-1", 10)
             )
             await eventually(lambda: _counted(infra, tenant, 2), within=30)
+            await eventually(lambda: relayed(infra), within=30)  # else still publishing
             live = await stages(infra, tenant)
             published = await announced(infra, tenant)
 
